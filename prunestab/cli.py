@@ -1,0 +1,155 @@
+"""``prunestab``: run one configuration, or sweep a figure's grid.
+
+    prunestab run --profile smoke --model vgg11 --score l2 --target L --retrain-period 40
+    prunestab run --config run.json
+    prunestab sweep fig1 --profile quick [--store DIR] [--seeds N] [--device D] [--list]
+
+Runs are stored under ``--store`` (default ``./results``), one folder per config hash;
+a completed run is never recomputed and an interrupted one resumes. ``sweep --list``
+prints each run's hash, status and config as JSON lines, so that another executor (a
+cluster array job, another machine) can take the runs with ``prunestab run --config``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from prunestab.config import TARGET_LABELS, NoiseConfig, RunConfig, config_hash
+from prunestab.data import DataNotFoundError
+from prunestab.figures import (
+    CONV4_EPOCHS,
+    CONV4_MILESTONES,
+    FIGURES,
+    SCHEDULES,
+    base_config,
+    figure_grid,
+    pruned,
+)
+from prunestab.profiles import PROFILES, get_profile
+from prunestab.runner import DataCache, execute
+from prunestab.store import RunLockedError, RunStore
+
+TARGETS_BY_LABEL = {label: name for name, label in TARGET_LABELS.items()}
+NOISE_CHOICES = [f"{kind}{steps}" for kind in ("zeroing", "gaussian") for steps in (0, 50, 1500)]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prunestab", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", default="results", help="run store folder (default: ./results)")
+    common.add_argument("--data", default=None, help="CIFAR-10 folder (else $PRUNESTAB_DATA)")
+    common.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    common.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    run = sub.add_parser("run", parents=[common], help="compute (or fetch) one run")
+    run.add_argument("--config", type=Path, help="a RunConfig as JSON (from sweep --list)")
+    run.add_argument("--profile", default="paper", choices=list(PROFILES))
+    run.add_argument("--model", default="vgg11", choices=list(SCHEDULES))
+    run.add_argument("--score", default="l2", choices=["none", "l2", "ebn", "ebn_signed", "magnitude"],
+                     help="none: unpruned baseline")  # fmt: skip
+    run.add_argument("--target", default="S", choices=list(TARGETS_BY_LABEL))
+    run.add_argument("--structure", default="structured", choices=["structured", "unstructured"])
+    run.add_argument("--retrain-period", type=int, default=40,
+                     help="paper epochs between pruning events (A.3's r)")  # fmt: skip
+    run.add_argument("--one-shot", type=int, default=None, metavar="EPOCH",
+                     help="prune everything at this paper epoch instead")  # fmt: skip
+    run.add_argument("--noise", default=None, choices=NOISE_CHOICES,
+                     help="Figure 5: noise instead of pruning (l2 prune_L targets)")  # fmt: skip
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--keep-model", action="store_true", help="also save final weights")
+
+    sweep = sub.add_parser("sweep", parents=[common], help="every run of a figure")
+    sweep.add_argument("figure", choices=[*FIGURES, "all"], help="a figure, or all of them")
+    sweep.add_argument("--profile", default="paper", choices=list(PROFILES))
+    sweep.add_argument("--seeds", type=int, default=None, help="runs per configuration")
+    sweep.add_argument("--list", action="store_true", help="print the runs as JSON lines, run none")
+    return parser
+
+
+def _config_from_flags(args: argparse.Namespace) -> RunConfig:
+    if args.config is not None:
+        try:
+            data = json.loads(args.config.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"--config {args.config}: cannot read a JSON config ({err})") from err
+        config = RunConfig.from_dict(data.get("config", data))
+        return config.replace(device=args.device)
+    profile = get_profile(args.profile)
+    schedule = SCHEDULES[args.model]
+    conv4 = dict(epochs=CONV4_EPOCHS, milestones=CONV4_MILESTONES, augment=True)
+    base = base_config(profile, args.model, args.seed, args.device,
+                       **(conv4 if args.model == "conv4" else {}))  # fmt: skip
+    if args.score == "none":
+        return base
+    structure = "unstructured" if args.score == "magnitude" else args.structure
+    score = "magnitude" if structure == "unstructured" else args.score
+    noise = args.noise is not None
+    config = pruned(
+        base,
+        profile,
+        schedule,
+        args.retrain_period,
+        "l2" if noise else score,
+        "largest" if noise else TARGETS_BY_LABEL[args.target],
+        structure,
+        one_shot_epoch=args.one_shot,
+        mask_batchnorm=not noise,
+    )
+    if noise:
+        kind = "zeroing" if args.noise.startswith("zeroing") else "gaussian"
+        steps = int(args.noise.removeprefix(kind))
+        config = config.replace(noise=NoiseConfig(kind, profile.noise_steps(steps)))
+    return config
+
+
+def _summary_line(result: dict) -> str:
+    s = result["summary"]
+    return (
+        f"{result['label']}: final test {s['final_test_acc']:.2f}%, best after pruning "
+        f"{s['best_test_acc_after_pruning']:.2f}%, mean instability "
+        f"{s['mean_instability'] if s['mean_instability'] is not None else float('nan'):.2f} pp"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    store = RunStore(args.store)
+    data = DataCache(args.data)
+    progress = False if args.no_progress else None
+    try:
+        if args.command == "run":
+            config = _config_from_flags(args)
+            started = time.monotonic()
+            result = execute(config, store, data, profile=getattr(args, "profile", None),
+                             progress=progress, keep_model=args.keep_model)  # fmt: skip
+            print(_summary_line(result))
+            print(f"stored in {store.run_dir(config)} ({time.monotonic() - started:.1f} s)")
+            return 0
+        figures = FIGURES if args.figure == "all" else (args.figure,)
+        grid = [c for f in figures for c in figure_grid(f, args.profile, args.seeds, args.device)]
+        unique = list({config_hash(c): c for c in grid}.values())
+        if args.list:
+            for config in unique:
+                status = "done" if store.is_complete(config) else "todo"
+                line = {"hash": config_hash(config), "status": status, "config": config.to_dict()}
+                print(json.dumps(line))
+            return 0
+        for i, config in enumerate(unique, start=1):
+            fresh = not store.is_complete(config)
+            result = execute(config, store, data, profile=args.profile, progress=progress,
+                             keep_model=config.model == "vgg19")  # fmt: skip
+            print(f"[{i}/{len(unique)}] {'ran' if fresh else 'stored'} {_summary_line(result)}")
+        return 0
+    except (DataNotFoundError, RunLockedError, ValueError) as err:
+        print(f"prunestab: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

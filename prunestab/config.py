@@ -1,0 +1,242 @@
+"""A run's configuration: frozen, validated dataclasses whose hash names the run.
+
+A run is a pure function of its :class:`RunConfig`. The store (``prunestab.store``) keeps
+its results under ``config_hash(config)``, so an identical run is found instead of
+recomputed. Two fields are deliberately left out of the hash:
+
+* ``device``: a result computed on a CPU answers a request for the same run on a GPU
+  (the result records the device that produced it);
+* ``label``: a human name for plots; Figure 1 and Figure 4 share runs under other names.
+
+Validation errors name the field, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from prunestab.schedule import PruningSchedule
+
+MODELS = ("conv4", "vgg11", "resnet18", "vgg19")
+STRUCTURES = ("structured", "unstructured")
+SCORES = ("l2", "ebn", "ebn_signed", "magnitude")
+TARGETS = ("smallest", "largest", "random") + tuple(f"decile{j}" for j in range(1, 11))
+NOISE_KINDS = ("zeroing", "gaussian")
+PRECISIONS = ("fp32", "bf16")
+
+#: Short labels used by plots and CLI flags (the paper's subscripts and decile names).
+TARGET_LABELS = {"smallest": "S", "largest": "L", "random": "R"} | {
+    f"decile{j}": f"D{j}" for j in range(1, 11)
+}
+
+
+def _choice(owner: str, name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{owner}.{name}={value!r}; allowed: {', '.join(allowed)}")
+
+
+def _positive_int(owner: str, name: str, value: Any, minimum: int = 1) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{owner}.{name}={value!r}; allowed: an integer >= {minimum}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which CIFAR-10 images a run sees.
+
+    ``train_subset``/``test_subset``: use that many images (a class-balanced, seeded
+    choice, fixed across seeds so all runs of a profile see the same images); ``None``
+    uses all. ``validation_size`` images are held out of training for model selection.
+    ``augment``: pad-4 random crop and horizontal flip (the paper uses it for Conv4 only,
+    A.3). ``train_eval_images``: after each epoch, also measure eval-mode accuracy on this
+    many training images (0: only the running train-mode accuracy, as the authors did);
+    the generalization gap of Figure 2 uses it.
+    """
+
+    train_subset: int | None = None
+    test_subset: int | None = None
+    validation_size: int = 0
+    augment: bool = False
+    train_eval_images: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("train_subset", "test_subset"):
+            value = getattr(self, name)
+            if value is not None:
+                _positive_int("DataConfig", name, value)
+        _positive_int("DataConfig", "validation_size", self.validation_size, 0)
+        _positive_int("DataConfig", "train_eval_images", self.train_eval_images, 0)
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """Adam with a multi-step learning-rate decay (Section 3.2, Appendix A.3)."""
+
+    lr: float = 1e-3
+    batch_size: int = 128
+    lr_milestones: tuple[int, ...] = (150, 300)
+    lr_decay: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.lr_milestones, tuple):
+            object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
+        if not self.lr > 0:
+            raise ValueError(f"OptimizerConfig.lr={self.lr!r}; allowed: a number > 0")
+        _positive_int("OptimizerConfig", "batch_size", self.batch_size)
+        if list(self.lr_milestones) != sorted(self.lr_milestones):
+            raise ValueError(
+                f"OptimizerConfig.lr_milestones={self.lr_milestones!r}; allowed: increasing epochs"
+            )
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"OptimizerConfig.lr_decay={self.lr_decay!r}; allowed: 0 < decay <= 1")
+
+
+@dataclass(frozen=True)
+class PruningConfig:
+    """What is pruned, how units are scored and which are targeted.
+
+    ``structure``: whole filters/neurons or single weights (A.3). ``score``: ``l2`` filter
+    norm, ``ebn`` (Appendix A.1, with ``|gamma|`` as the standard deviation),
+    ``ebn_signed`` (the authors' ``EBN_alt`` with signed ``gamma``, used for their ResNet18
+    Figure 1 runs; it can be negative) or ``magnitude`` (``|w|``, unstructured only).
+    ``target``: smallest, largest, random, or one of Figure 2's decile targets.
+    ``mask_batchnorm``: a pruned filter's following BatchNorm gamma and beta are masked so
+    its output is exactly zero. Figure 5's Prune_L leaves them active (as the authors'
+    F5_0 did), so that pruning and zeroing noise differ only in permanence.
+    """
+
+    schedule: PruningSchedule
+    structure: str = "structured"
+    score: str = "l2"
+    target: str = "smallest"
+    mask_batchnorm: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.schedule, dict):
+            object.__setattr__(self, "schedule", PruningSchedule(**self.schedule))
+        _choice("PruningConfig", "structure", self.structure, STRUCTURES)
+        _choice("PruningConfig", "score", self.score, SCORES)
+        _choice("PruningConfig", "target", self.target, TARGETS)
+        if self.structure == "unstructured" and self.score != "magnitude":
+            raise ValueError(
+                f"PruningConfig.score={self.score!r} with structure='unstructured'; "
+                "allowed: magnitude"
+            )
+        if self.structure == "structured" and self.score == "magnitude":
+            raise ValueError(
+                "PruningConfig.score='magnitude' with structure='structured'; "
+                "allowed: l2, ebn, ebn_signed"
+            )
+
+    @property
+    def label(self) -> str:
+        """Short name such as ``E[BN] prune_S`` or ``unstructured prune_L``."""
+        score = {"l2": "l2", "ebn": "E[BN]", "ebn_signed": "E[BN]±", "magnitude": "|w|"}
+        return f"{score[self.score]} prune_{TARGET_LABELS[self.target]}"
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Figure 5: noise on the units prune_L would remove, instead of removing them.
+
+    ``kind``: ``zeroing`` (weights and bias set to 0) or ``gaussian`` (N(0, sigma) added,
+    sigma the std of an untargeted filter of the same layer). Noise is applied once at the
+    pruning event, before the post-event evaluation, and again before each of the next
+    ``steps`` training steps; then the units are released and train freely. See
+    ``prunestab.noise`` for how this maps onto the paper's "0/50/1500 batches".
+    """
+
+    kind: str
+    steps: int
+
+    def __post_init__(self) -> None:
+        _choice("NoiseConfig", "kind", self.kind, NOISE_KINDS)
+        _positive_int("NoiseConfig", "steps", self.steps, 0)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind.capitalize()} {self.steps}"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines one training run's results."""
+
+    model: str
+    epochs: int
+    seed: int = 0
+    width: float = 1.0
+    data: DataConfig = field(default_factory=DataConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    pruning: PruningConfig | None = None
+    noise: NoiseConfig | None = None
+    precision: str = "fp32"
+    device: str = "cpu"
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        for name, cls in (("data", DataConfig), ("optimizer", OptimizerConfig)):
+            if isinstance(getattr(self, name), dict):
+                object.__setattr__(self, name, cls(**getattr(self, name)))
+        if isinstance(self.pruning, dict):
+            object.__setattr__(self, "pruning", PruningConfig(**self.pruning))
+        if isinstance(self.noise, dict):
+            object.__setattr__(self, "noise", NoiseConfig(**self.noise))
+        _choice("RunConfig", "model", self.model, MODELS)
+        _positive_int("RunConfig", "epochs", self.epochs)
+        _positive_int("RunConfig", "seed", self.seed, 0)
+        if not (isinstance(self.width, int | float) and 0 < self.width <= 4):
+            raise ValueError(f"RunConfig.width={self.width!r}; allowed: 0 < width <= 4")
+        _choice("RunConfig", "precision", self.precision, PRECISIONS)
+        if not (self.device == "cpu" or self.device.startswith(("cuda", "mps"))):
+            raise ValueError(f"RunConfig.device={self.device!r}; allowed: cpu, cuda, cuda:N, mps")
+        if self.noise is not None:
+            if self.pruning is None or self.pruning.structure != "structured":
+                raise ValueError(
+                    "RunConfig.noise is set but pruning is "
+                    f"{self.pruning and self.pruning.structure!r}; allowed: a structured "
+                    "PruningConfig whose target chooses the noised units"
+                )
+        if self.pruning is not None and self.pruning.schedule.last_epoch() >= self.epochs:
+            raise ValueError(
+                f"RunConfig.pruning.schedule prunes at epoch {self.pruning.schedule.last_epoch()} "
+                f"but RunConfig.epochs={self.epochs}; allowed: a schedule ending before the "
+                "last epoch"
+            )
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        return cls(**data)
+
+    def display_label(self) -> str:
+        """``label`` if given, else a name built from the pruning or noise settings."""
+        if self.label:
+            return self.label
+        if self.noise is not None:
+            return self.noise.label
+        if self.pruning is None:
+            return "unpruned"
+        rate = 100 * self.pruning.schedule.max_iterative_rate()
+        return f"{self.pruning.label} {rate:.0f}%"
+
+
+_HASH_EXCLUDED = ("device", "label")
+
+
+def config_hash(config: RunConfig) -> str:
+    """SHA-256 of the canonical JSON of the config, without ``device`` and ``label``."""
+    data = config.to_dict()
+    for name in _HASH_EXCLUDED:
+        data.pop(name)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,116 @@
+"""Pruning as noise injection (Section 4.4, Figure 5, Appendix A.3.5).
+
+The units a pruning algorithm would remove (chosen exactly as ``l2`` prune_L chooses
+them, and never chosen twice) are kept, but at each pruning event they are
+
+* ``zeroing``: set to zero (weights and bias) and held there, or
+* ``gaussian``: perturbed by ``N(0, sigma^2)`` noise, ``sigma`` being the empirical std of
+  the weights of an untargeted filter of the same layer (the first one, as the authors'
+  code did, recomputed at each application),
+
+once at the event (before the post-event evaluation, so the instability is measured),
+then again before each of the next ``steps`` training steps; after that the units are
+released and train freely. Repeated Gaussian noise accumulates, as in the authors' code.
+
+Counting: the paper's "0/50/1500 batches" counted every forward call of the noised layer,
+test batches included; the authors' runs therefore noised 0/51/1106 *training* batches
+(notes section 6). We count training steps only, so ``steps`` is exactly the number of
+optimizer steps whose forward pass sees freshly applied noise; the paper's labels are kept
+as the configurations' ``steps``. With ``zeroing`` and ``steps=0`` the first training step
+after the event still starts from the zeroed weights (nothing has changed them yet), which
+is the paper's "Zeroing 0": zeroed once, immediately free to regrow.
+
+The BatchNorm after a noised filter stays active, as in the authors' code; Figure 5's
+Prune_L baseline therefore uses ``PruningConfig(mask_batchnorm=False)`` so that pruning
+and zeroing differ only in permanence.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from prunestab.config import NoiseConfig, PruningConfig
+from prunestab.pruning import Pruner, event_record
+from prunestab.schedule import PruningEvent
+
+
+class NoiseInjector:
+    """Targets units like a :class:`Pruner` would, and noises them instead of masking."""
+
+    def __init__(self, model: nn.Module, pruning: PruningConfig, noise: NoiseConfig) -> None:
+        if pruning.structure != "structured":
+            raise ValueError(
+                f"noise injection needs structured pruning, got structure={pruning.structure!r}"
+            )
+        # The pruner only scores and chooses here; its masks stay all ones and are never
+        # applied, because noised units keep training.
+        self.selector = Pruner(model, pruning)
+        self.layers = self.selector.layers
+        self.noise = noise
+        device = self.layers[0].module.weight.device
+        self.targeted = [
+            torch.zeros(layer.n_units, dtype=torch.bool, device=device) for layer in self.layers
+        ]
+        # Each window: [layer index, unit indices, training steps still to noise].
+        self.windows: list[list] = []
+
+    def events(self) -> list[PruningEvent]:
+        return self.selector.events()
+
+    @torch.no_grad()
+    def on_event(
+        self,
+        event: PruningEvent,
+        selection_generator: torch.Generator | None,
+        noise_generator: torch.Generator,
+    ) -> dict:
+        """Target this event's units, noise them once, and open their window."""
+        chosen, scores = self.selector.choose(
+            event, selection_generator, candidates=~self.targeted[event.layer]
+        )
+        units = chosen.to(self.targeted[event.layer].device)
+        self.targeted[event.layer][units] = True
+        self._apply(event.layer, units, noise_generator)
+        if self.noise.steps > 0:
+            self.windows.append([event.layer, units, self.noise.steps])
+        record = event_record(event, self.layers[event.layer], chosen, scores, include_units=True)
+        record["noise"] = self.noise.label
+        return record
+
+    @torch.no_grad()
+    def before_step(self, noise_generator: torch.Generator) -> None:
+        """Re-apply the noise of every open window; call before each training forward."""
+        if not self.windows:
+            return
+        for window in self.windows:
+            self._apply(window[0], window[1], noise_generator)
+            window[2] -= 1
+        self.windows = [window for window in self.windows if window[2] > 0]
+
+    def _apply(self, layer_index: int, units: torch.Tensor, generator: torch.Generator) -> None:
+        module = self.layers[layer_index].module
+        if self.noise.kind == "zeroing":
+            module.weight[units] = 0
+            if module.bias is not None:
+                module.bias[units] = 0
+            return
+        untargeted = (~self.targeted[layer_index]).nonzero()
+        sigma = module.weight[untargeted[0, 0]].std()
+        shape = (units.numel(),) + tuple(module.weight.shape[1:])
+        noise = torch.randn(shape, generator=generator, device=module.weight.device)
+        module.weight[units] += sigma * noise.to(module.weight.dtype)
+
+    def open_windows(self) -> int:
+        return len(self.windows)
+
+    def state_dict(self) -> dict:
+        return {
+            "targeted": [t.cpu() for t in self.targeted],
+            "windows": [[w[0], w[1].cpu(), w[2]] for w in self.windows],
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        device = self.targeted[0].device
+        self.targeted = [t.to(device) for t in state["targeted"]]
+        self.windows = [[int(w[0]), w[1].to(device), int(w[2])] for w in state["windows"]]

@@ -1,0 +1,260 @@
+"""Structured and unstructured magnitude pruning with masks that never let a unit back.
+
+Masks are registered buffers on the pruned module, so they are saved, loaded and moved
+with the model (``unit_mask``: one entry per filter/neuron; ``weight_mask``: one per
+weight). Nothing is physically removed: a pruned unit is held at exactly zero.
+
+How "exactly zero, forever" is guaranteed (the authors' code let raw weights drift under
+Adam; notes section 10.8):
+
+* at the pruning event the unit's parameters *and* their Adam moments are zeroed;
+* after every backward pass the pruned entries' gradients are zeroed
+  (:meth:`Pruner.mask_gradients`), so Adam's moments stay 0 and its update
+  ``lr * m / (sqrt(v) + eps)`` is exactly 0 for them;
+* structured pruning masks the conv/linear weight and bias and the following
+  BatchNorm's gamma and beta, so the channel's output is 0 in train and eval mode
+  whatever the running statistics; in ResNet18 the shortcut into a pruned ``conv2``
+  channel is cut (A.3: "we did prune the incoming and outgoing shortcut connections").
+
+Scores (Section 3.1, Appendix A.1, A.3): ``l2`` filter/neuron norm (bias excluded, as the
+authors did), ``ebn`` (the expected post-ReLU BN activation), ``ebn_signed`` (the
+authors' ``EBN_alt``), ``magnitude`` (``|w|``, unstructured). Only units still unpruned
+are scored and chosen; ties go to the lowest index (the authors' rule).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from prunestab.config import PruningConfig
+from prunestab.models import PrunableLayer
+from prunestab.schedule import PruningEvent
+
+_SQRT_2PI = math.sqrt(2 * math.pi)
+
+
+def expected_bn_relu(gamma: torch.Tensor, beta: torch.Tensor, signed: bool = False) -> torch.Tensor:
+    """E[BN]: the expected value of ``ReLU(M)`` with ``M ~ N(beta, gamma^2)`` (Appendix A.1).
+
+    The appendix's truncated-normal mean ``mu`` times ``P(M > 0) = 1 - Phi(lambda)``
+    simplifies to ``beta * Phi(beta / s) + s * phi(beta / s)`` with ``s = |gamma|`` (the
+    appendix writes N(beta, gamma) but uses gamma as the standard deviation). Computed in
+    float64 in closed form, which avoids the ``0/0`` of the truncated mean when
+    ``Phi`` underflows. ``gamma == 0`` gives the limit ``max(beta, 0)``.
+
+    ``signed=True`` plugs the signed gamma into the same formula, as the authors'
+    ``EBN_alt`` scoring did for their ResNet18 Figure 1 runs; it equals
+    ``beta - E[BN]`` for negative gamma and can be negative.
+    """
+    gamma = gamma.detach().to(torch.float64)
+    beta = beta.detach().to(torch.float64)
+    scale = gamma if signed else gamma.abs()
+    safe = torch.where(scale == 0, torch.ones_like(scale), scale)
+    z = beta / safe
+    value = beta * torch.special.ndtr(z) + safe * torch.exp(-0.5 * z * z) / _SQRT_2PI
+    return torch.where(scale == 0, beta.clamp(min=0), value)
+
+
+def unit_scores(layer: PrunableLayer, score: str) -> torch.Tensor:
+    """One float64 score per prunable unit (structured) or per weight (``magnitude``)."""
+    weight = layer.module.weight.detach()
+    if score == "l2":
+        return weight.flatten(1).to(torch.float64).norm(dim=1)
+    if score == "magnitude":
+        return weight.flatten().abs().to(torch.float64)
+    if score in ("ebn", "ebn_signed"):
+        if layer.batchnorm is None:
+            raise ValueError(
+                f"score={score!r} needs a BatchNorm after the pruned layer, and {layer.name} "
+                "has none (Conv4 has no BatchNorm); allowed for it: l2, magnitude"
+            )
+        bn = layer.batchnorm
+        return expected_bn_relu(bn.weight, bn.bias, signed=score == "ebn_signed")
+    raise ValueError(f"score={score!r}; allowed: l2, ebn, ebn_signed, magnitude")
+
+
+def select_units(
+    scores: torch.Tensor,
+    candidates: torch.Tensor,
+    count: int,
+    target: str,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Indices of the ``count`` candidate units that ``target`` removes.
+
+    ``smallest``/``largest``: the extremes of the candidates' scores (ties: lowest index).
+    ``random``: a uniform subset drawn with ``generator`` (seeded by the caller).
+    ``decileJ`` (Figure 2, A.3.2): for J <= 9, the ``count`` candidates just above the
+    ``10 (J - 1)``-th percentile of the candidates' scores, moving upward; ``decile10``
+    removes the largest. Percentiles are taken over the currently unpruned units (the
+    paper leaves this open; the notes recommend it), so D9 keeps climbing through the top
+    decile event by event while D10 always takes the very largest.
+    """
+    index = candidates.flatten().nonzero().squeeze(1).cpu()
+    n = index.numel()
+    if not 0 <= count <= n:
+        raise ValueError(f"cannot prune {count} units: {n} unpruned candidates remain")
+    values = scores.flatten().cpu()[index]
+    if target == "random":
+        order = torch.randperm(n, generator=generator)
+        return index[order[:count]].sort().values
+    if target == "smallest":
+        return index[torch.sort(values, stable=True).indices[:count]]
+    if target in ("largest", "decile10"):
+        return index[torch.sort(-values, stable=True).indices[:count]]
+    if target.startswith("decile"):
+        j = int(target.removeprefix("decile"))
+        if not 1 <= j <= 9:
+            raise ValueError(f"target={target!r}; allowed: decile1 .. decile10")
+        order = torch.sort(values, stable=True).indices
+        start = min((j - 1) * n // 10, n - count)
+        return index[order[start : start + count]]
+    raise ValueError(f"target={target!r}; allowed: smallest, largest, random, decile1..decile10")
+
+
+@dataclass(frozen=True, eq=False)
+class _Masked:
+    """A parameter and the mask (broadcastable to it) that holds its pruned entries at 0."""
+
+    param: nn.Parameter
+    mask: torch.Tensor
+
+
+class Pruner:
+    """Applies a :class:`PruningConfig` to a model: masks, events, gradient masking."""
+
+    def __init__(self, model: nn.Module, config: PruningConfig) -> None:
+        self.config = config
+        self.layers: list[PrunableLayer] = model.prunable_layers()
+        if len(self.layers) != config.schedule.n_layers:
+            names = ", ".join(layer.name for layer in self.layers)
+            raise ValueError(
+                f"the schedule gives {config.schedule.n_layers} layers but the model prunes "
+                f"{len(self.layers)} ({names}); allowed: one start/end/fraction per layer"
+            )
+        self.structured = config.structure == "structured"
+        self._masked: list[_Masked] = []
+        for layer in self.layers:
+            self._masked += self._attach(layer)
+
+    def _attach(self, layer: PrunableLayer) -> list[_Masked]:
+        module = layer.module
+        if not self.structured:
+            if "weight_mask" not in module._buffers:
+                module.register_buffer("weight_mask", torch.ones_like(module.weight))
+            return [_Masked(module.weight, module.weight_mask)]
+        if "unit_mask" not in module._buffers:
+            module.register_buffer("unit_mask", torch.ones(layer.n_units, device=module.weight.device))
+        mask = module.unit_mask
+        shape = (-1,) + (1,) * (module.weight.dim() - 1)
+        masked = [_Masked(module.weight, mask.view(shape))]
+        if module.bias is not None:
+            masked.append(_Masked(module.bias, mask))
+        if self.config.mask_batchnorm and layer.batchnorm is not None:
+            masked += [_Masked(layer.batchnorm.weight, mask), _Masked(layer.batchnorm.bias, mask)]
+        return masked
+
+    def units_per_layer(self) -> tuple[int, ...]:
+        """Units the schedule counts: filters/neurons, or weights when unstructured."""
+        return tuple(
+            layer.n_units if self.structured else layer.n_weights for layer in self.layers
+        )
+
+    def events(self) -> list[PruningEvent]:
+        return self.config.schedule.events(self.units_per_layer())
+
+    def layer_mask(self, layer: int) -> torch.Tensor:
+        module = self.layers[layer].module
+        return module.unit_mask if self.structured else module.weight_mask
+
+    def pruned_counts(self) -> list[int]:
+        return [int((self.layer_mask(i) == 0).sum()) for i in range(len(self.layers))]
+
+    def choose(
+        self,
+        event: PruningEvent,
+        generator: torch.Generator | None = None,
+        candidates: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The units an event targets and all units' scores.
+
+        Candidates default to the units still unpruned (no re-entry); noise injection
+        passes the units it has not targeted yet.
+        """
+        layer = self.layers[event.layer]
+        scores = unit_scores(layer, self.config.score)
+        if candidates is None:
+            candidates = self.layer_mask(event.layer) != 0
+        chosen = select_units(scores, candidates, event.count, self.config.target, generator)
+        return chosen, scores
+
+    @torch.no_grad()
+    def prune(
+        self,
+        event: PruningEvent,
+        optimizer: torch.optim.Optimizer | None = None,
+        generator: torch.Generator | None = None,
+    ) -> dict:
+        """Remove ``event.count`` units of one layer; return the event's record.
+
+        The record holds the layer, the count, the mean score of the removed units (the
+        authors' "average pruned magnitude", Figure 2) and, for structured pruning, the
+        removed filter/neuron indices (unstructured events record counts only: thousands
+        of weight indices per event would swamp the result file).
+        """
+        layer = self.layers[event.layer]
+        chosen, scores = self.choose(event, generator)
+        mask = self.layer_mask(event.layer)
+        mask.view(-1)[chosen.to(mask.device)] = 0
+        if self.structured and layer.block is not None:
+            layer.block.shortcut_mask.view(-1)[chosen.to(mask.device)] = 0
+        layer_params = {id(p) for p in layer.module.parameters()}
+        if layer.batchnorm is not None:
+            layer_params |= {id(p) for p in layer.batchnorm.parameters()}
+        for entry in self._masked:
+            if id(entry.param) not in layer_params:
+                continue
+            entry.param.mul_(entry.mask)
+            if optimizer is not None:
+                _mask_optimizer_state(optimizer, entry)
+        return event_record(event, layer, chosen, scores, include_units=self.structured)
+
+    @torch.no_grad()
+    def mask_gradients(self) -> None:
+        """Zero pruned entries' gradients; call between ``backward()`` and ``step()``."""
+        for entry in self._masked:
+            if entry.param.grad is not None:
+                entry.param.grad.mul_(entry.mask)
+
+
+def event_record(
+    event: PruningEvent,
+    layer: PrunableLayer,
+    chosen: torch.Tensor,
+    scores: torch.Tensor,
+    include_units: bool,
+) -> dict:
+    """What a result file keeps of one pruning (or noise) event."""
+    record = {
+        "epoch": event.epoch,
+        "layer": event.layer,
+        "layer_name": layer.name,
+        "count": event.count,
+        "cumulative": event.cumulative,
+        "mean_score": float(scores[chosen].mean()) if event.count else float("nan"),
+    }
+    if include_units:
+        record["units"] = chosen.tolist()
+    return record
+
+
+def _mask_optimizer_state(optimizer: torch.optim.Optimizer, entry: _Masked) -> None:
+    """Zero the optimizer's per-parameter tensors (Adam's moments) at pruned entries."""
+    state = optimizer.state.get(entry.param, {})
+    for value in state.values():
+        if isinstance(value, torch.Tensor) and value.shape == entry.param.shape:
+            value.mul_(entry.mask)

@@ -1,0 +1,282 @@
+"""The run store: one folder per run, named by the hash of its configuration.
+
+A run is a pure function of its :class:`~prunestab.config.RunConfig`, so its results are
+kept under ``root / f"{model}-{config_hash(config)[:16]}"`` and an identical run is found
+instead of recomputed (the open_lth layout). This module only stores; the runner decides
+what to compute. A run folder holds:
+
+* ``config.json``: the config of the first process that locked the run, plus ``"hash"``,
+  so a folder explains itself. ``device`` and ``label`` are not part of the hash, so
+  they record that first process's choice, not the only valid one;
+* ``.lock``: the file an active run holds an exclusive ``flock`` on. It stays after the
+  run (deleting a flock file while another process may be opening it is racy);
+* ``checkpoint.pt``: the latest resumable state of an unfinished run;
+* ``result.json``: the completed result. It is written once and never overwritten.
+
+Every file is written to a temporary file in the same folder and moved into place with
+``os.replace``, so a reader sees the old file or the new one, never a partial one; an
+interrupted run resumes from its last checkpoint. The authors shared pickled logs between
+concurrent runs (notes/official-implementation.md); here concurrent processes are kept
+apart by the lock, and a completed result is immutable.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from prunestab.config import RunConfig, config_hash
+
+RESULT_FILE = "result.json"
+CONFIG_FILE = "config.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+LOCK_FILE = ".lock"
+
+
+class RunLockedError(RuntimeError):
+    """Another process holds the lock on this run folder."""
+
+
+def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``path`` through a temporary file in its folder and ``os.replace``.
+
+    The temporary file lives in the same folder so the final rename stays on one file
+    system, where it is atomic. On any exception the temporary file is removed and an
+    existing ``path`` is left as it was.
+    """
+    path = Path(path)
+    tmp = tempfile.NamedTemporaryFile(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with tmp:
+            write(tmp)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.replace(tmp.name, path)
+    except BaseException:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write ``obj`` as JSON (``indent=1``) to ``path`` atomically.
+
+    NaN and infinities are written as Python's ``json`` writes them (``NaN``,
+    ``Infinity``): not strict JSON, but ``json.load`` reads them back, and an accuracy
+    that diverged to NaN is a result worth keeping. An object that is not serialisable
+    raises ``TypeError`` and leaves the previous file (if any) untouched.
+    """
+
+    def write(f: IO[bytes]) -> None:
+        text = json.dumps(obj, indent=1)
+        f.write(text.encode())
+
+    _write_atomic(Path(path), write)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{path} is not valid JSON ({err}). The store writes atomically, so the file "
+            "was damaged outside it; inspect it, and delete it to recompute the run"
+        ) from err
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> tuple[bool, Any]:
+    """Follow ``a.b.c`` into nested dicts: ``(found, value)``.
+
+    A step through ``None`` (e.g. ``pruning.target`` of an unpruned run) is "not
+    found"; a key that the dict does not have is a typo and raises ``KeyError``.
+    """
+    value: Any = data
+    for part in dotted.split("."):
+        if value is None:
+            return False, None
+        if not isinstance(value, dict):
+            raise KeyError(f"{dotted!r}: {part!r} follows a {type(value).__name__}, not a dict")
+        if part not in value:
+            raise KeyError(f"{dotted!r}: no key {part!r}; allowed: {', '.join(sorted(value))}")
+        value = value[part]
+    return True, value
+
+
+class RunStore:
+    """Results and checkpoints of runs under ``root``, one folder per config hash.
+
+    ``root`` is created on the first write, so a store can be opened on a path that does
+    not exist yet (reads then find nothing).
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def run_dir(self, config: RunConfig) -> Path:
+        """``root / "{model}-{first 16 hex digits of config_hash}"``.
+
+        ``device`` and ``label`` are not hashed, so a CPU result answers a GPU request and
+        two figures that name the same run differently share it.
+        """
+        return self.root / f"{config.model}-{config_hash(config)[:16]}"
+
+    def result_path(self, config: RunConfig) -> Path:
+        return self.run_dir(config) / RESULT_FILE
+
+    def config_path(self, config: RunConfig) -> Path:
+        return self.run_dir(config) / CONFIG_FILE
+
+    def checkpoint_path(self, config: RunConfig) -> Path:
+        return self.run_dir(config) / CHECKPOINT_FILE
+
+    def lock_path(self, config: RunConfig) -> Path:
+        return self.run_dir(config) / LOCK_FILE
+
+    def load(self, config: RunConfig) -> dict[str, Any] | None:
+        """The completed result of ``config``, or ``None`` if it has not completed.
+
+        A ``result.json`` that is not valid JSON raises ``ValueError`` naming the file:
+        silently recomputing would hide whatever damaged it.
+        """
+        path = self.result_path(config)
+        if not path.exists():
+            return None
+        return _read_json(path)
+
+    def is_complete(self, config: RunConfig) -> bool:
+        return self.result_path(config).exists()
+
+    @contextmanager
+    def lock(self, config: RunConfig) -> Iterator[Path]:
+        """Hold the exclusive lock of ``config``'s run folder; yields the folder.
+
+        Raises :class:`RunLockedError` at once (no waiting) if another process holds it.
+        The lock is an ``fcntl.flock`` on ``.lock``: the kernel releases it when the
+        holder exits, also on a crash, so there are no stale locks to clean up. Locks
+        belong to an open file, so locking the same run twice in one process also fails.
+
+        On first lock, ``config.json`` is written; if one exists, its hash must be this
+        config's full hash (the folder name keeps only 16 hex digits).
+        """
+        run_dir = self.run_dir(config)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        lock_path = self.lock_path(config)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 64).decode(errors="replace").strip()
+                raise RunLockedError(
+                    f"run folder {run_dir} is locked: another process"
+                    f"{f' (pid {holder})' if holder else ''} is computing this run right "
+                    "now. Wait for it to finish, then load its result."
+                ) from None
+            # The holder's pid, only to make the message above useful.
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            self._write_config(config)
+            yield run_dir
+        finally:
+            os.close(fd)  # closing the only descriptor releases the flock
+
+    def _write_config(self, config: RunConfig) -> None:
+        path = self.config_path(config)
+        digest = config_hash(config)
+        if path.exists():
+            stored = _read_json(path).get("hash")
+            if stored != digest:
+                raise ValueError(
+                    f"{path} belongs to a config with hash {stored}, not {digest}; two "
+                    "configs share the folder's 16-digit prefix"
+                )
+            return
+        write_json_atomic(path, config.to_dict() | {"hash": digest})
+
+    def save_result(self, config: RunConfig, result: dict[str, Any]) -> Path:
+        """Write ``result`` as ``result.json`` of ``config``'s run; returns the path.
+
+        ``result`` must be a JSON-serialisable dict with a ``"config"`` key (the runner's
+        record of the config; its content is not checked here), else ``ValueError``. An
+        existing result is never overwritten (``ValueError``). Call it inside
+        :meth:`lock`: the lock is what makes check-then-write safe between processes.
+        """
+        if not isinstance(result, dict) or "config" not in result:
+            raise ValueError(
+                f"result must be a dict with a 'config' key; got {type(result).__name__}"
+                + (f" with keys {sorted(result)}" if isinstance(result, dict) else "")
+            )
+        path = self.result_path(config)
+        if path.exists():
+            raise ValueError(
+                f"{path} already exists; a completed result is never overwritten "
+                "(delete the file by hand to recompute)"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write_json_atomic(path, result)
+        except TypeError as err:
+            raise ValueError(f"result for {path} is not JSON-serialisable: {err}") from err
+        return path
+
+    def save_checkpoint(self, config: RunConfig, state: dict[str, Any]) -> None:
+        """Atomically replace the run's ``checkpoint.pt`` with ``state``.
+
+        ``state`` should hold only what ``torch.load(weights_only=True)`` accepts (tensors,
+        numbers, strings, and dicts/lists/tuples of them), since :meth:`load_checkpoint`
+        refuses anything else.
+        """
+        import torch  # here, not at the top: reading results should not cost torch's import
+
+        path = self.checkpoint_path(config)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(path, lambda f: torch.save(state, f))
+
+    def load_checkpoint(self, config: RunConfig) -> dict[str, Any] | None:
+        """The saved state on the CPU (``weights_only=True``), or ``None`` if absent."""
+        path = self.checkpoint_path(config)
+        if not path.exists():
+            return None
+        import torch
+
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+    def clear_checkpoint(self, config: RunConfig) -> None:
+        """Remove the checkpoint, if any (once the result is saved, it is not needed)."""
+        self.checkpoint_path(config).unlink(missing_ok=True)
+
+    def iter_results(self) -> Iterator[dict[str, Any]]:
+        """Every completed result under ``root``, in order of folder name."""
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.glob(f"*/{RESULT_FILE}")):
+            yield _read_json(path)
+
+    def find(
+        self, predicate: Callable[[dict[str, Any]], bool] | None = None, **equal: Any
+    ) -> list[dict[str, Any]]:
+        """Completed results whose ``result["config"]`` matches every criterion.
+
+        A keyword is a key of the config dict, or a dotted path into it, with the value it
+        must equal: ``find(model="vgg11", **{"pruning.target": "largest"})``. Values are
+        compared as JSON (a tuple matches the list it is stored as). A run whose path
+        passes through ``None`` (``pruning.target`` of an unpruned run) does not match; a
+        key the config does not have raises ``KeyError``, so a typo is not an empty
+        answer. ``predicate``, if given, is called with the whole result and must also
+        return true.
+        """
+        wanted = {key: json.loads(json.dumps(value)) for key, value in equal.items()}
+        matches = []
+        for result in self.iter_results():
+            config = result["config"]
+            if all(_lookup(config, key) == (True, value) for key, value in wanted.items()):
+                if predicate is None or predicate(result):
+                    matches.append(result)
+        return matches

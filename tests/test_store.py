@@ -1,0 +1,194 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from prunestab.config import PruningConfig, RunConfig, config_hash
+from prunestab.schedule import PruningSchedule
+from prunestab.store import RunLockedError, RunStore, write_json_atomic
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = RunConfig(model="conv4", epochs=2)
+
+
+def result_for(config: RunConfig, **extra) -> dict:
+    return {"config": config.to_dict(), "test_accuracy": [0.5, 0.6]} | extra
+
+
+def pruned(target: str, seed: int = 0) -> RunConfig:
+    schedule = PruningSchedule(
+        start_epochs=(0,), end_epochs=(0,), fractions=(0.1,), retrain_period=1
+    )
+    return RunConfig(
+        model="conv4", epochs=2, seed=seed, pruning=PruningConfig(schedule, target=target)
+    )
+
+
+def test_run_dir_is_named_by_model_and_hash_and_ignores_device_and_label(tmp_path):
+    store = RunStore(tmp_path)
+    run_dir = store.run_dir(CONFIG)
+    assert run_dir == tmp_path / f"conv4-{config_hash(CONFIG)[:16]}"
+    assert store.run_dir(RunConfig(model="conv4", epochs=2)) == run_dir
+    assert store.run_dir(CONFIG.replace(seed=1)) != run_dir
+    assert store.run_dir(CONFIG.replace(device="cuda")) == run_dir
+    assert store.run_dir(CONFIG.replace(label="Figure 4 name")) == run_dir
+    assert store.result_path(CONFIG) == run_dir / "result.json"
+    assert store.checkpoint_path(CONFIG) == run_dir / "checkpoint.pt"
+    assert store.lock_path(CONFIG) == run_dir / ".lock"
+
+
+def test_root_is_created_lazily(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    assert store.load(CONFIG) is None
+    assert not store.is_complete(CONFIG)
+    assert list(store.iter_results()) == []
+    assert not (tmp_path / "runs").exists()
+
+
+def test_save_result_then_load_roundtrips_nan_included(tmp_path):
+    store = RunStore(tmp_path)
+    result = result_for(CONFIG, diverged_loss=float("nan"))
+    path = store.save_result(CONFIG, result)
+    assert path == store.result_path(CONFIG)
+    assert store.is_complete(CONFIG)
+    assert store.is_complete(CONFIG.replace(device="cuda"))
+    loaded = store.load(CONFIG)
+    assert loaded["test_accuracy"] == [0.5, 0.6]
+    assert loaded["config"] == json.loads(json.dumps(CONFIG.to_dict()))
+    assert loaded["diverged_loss"] != loaded["diverged_loss"]  # NaN survives as NaN
+
+
+def test_a_saved_result_is_never_overwritten(tmp_path):
+    store = RunStore(tmp_path)
+    store.save_result(CONFIG, result_for(CONFIG))
+    before = store.result_path(CONFIG).read_bytes()
+    with pytest.raises(ValueError, match="already exists"):
+        store.save_result(CONFIG, result_for(CONFIG, test_accuracy=[0.9]))
+    assert store.result_path(CONFIG).read_bytes() == before
+
+
+def test_save_result_requires_a_serialisable_dict_with_config(tmp_path):
+    store = RunStore(tmp_path)
+    with pytest.raises(ValueError, match="'config'"):
+        store.save_result(CONFIG, {"test_accuracy": 0.5})
+    with pytest.raises(ValueError, match="JSON-serialisable"):
+        store.save_result(CONFIG, result_for(CONFIG, model=torch.nn.Linear(1, 1)))
+    assert not store.is_complete(CONFIG)
+    assert list(store.run_dir(CONFIG).iterdir()) == []
+
+
+def test_failed_atomic_write_leaves_old_file_and_no_temp_files(tmp_path):
+    path = tmp_path / "data.json"
+    write_json_atomic(path, {"a": 1})
+    with pytest.raises(TypeError):
+        write_json_atomic(path, {"a": 2, "b": object()})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["data.json"]
+
+
+def test_corrupt_result_is_an_error_naming_the_file(tmp_path):
+    store = RunStore(tmp_path)
+    path = store.result_path(CONFIG)
+    path.parent.mkdir(parents=True)
+    path.write_text('{"config": ')
+    with pytest.raises(ValueError, match="result.json"):
+        store.load(CONFIG)
+
+
+def test_lock_writes_a_self_describing_config_json_and_is_released(tmp_path):
+    store = RunStore(tmp_path)
+    with store.lock(CONFIG) as run_dir:
+        assert run_dir == store.run_dir(CONFIG)
+        described = json.loads((run_dir / "config.json").read_text())
+        assert described["hash"] == config_hash(CONFIG)
+        assert RunConfig.from_dict({k: v for k, v in described.items() if k != "hash"}) == CONFIG
+        with pytest.raises(RunLockedError, match="right now"):
+            with store.lock(CONFIG):
+                pass
+    with store.lock(CONFIG):
+        pass
+
+
+def test_lock_is_released_when_the_body_raises(tmp_path):
+    store = RunStore(tmp_path)
+    with pytest.raises(KeyError):
+        with store.lock(CONFIG):
+            raise KeyError("training failed")
+    with store.lock(CONFIG):
+        pass
+
+
+HOLD_LOCK = """
+import sys
+from prunestab.config import RunConfig
+from prunestab.store import RunStore
+with RunStore(sys.argv[1]).lock(RunConfig(model="conv4", epochs=2)):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_lock_held_by_another_process_raises_run_locked_error(tmp_path):
+    store = RunStore(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunLockedError) as raised:
+            with store.lock(CONFIG):
+                pass
+        assert str(store.run_dir(CONFIG)) in str(raised.value)
+        assert f"pid {holder.pid}" in str(raised.value)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert holder.returncode == 0
+    with store.lock(CONFIG):
+        pass
+
+
+def test_checkpoint_roundtrips_with_weights_only(tmp_path):
+    store = RunStore(tmp_path)
+    assert store.load_checkpoint(CONFIG) is None
+    state = {
+        "epoch": 3,
+        "model": {"weight": torch.randn(4, 3), "mask": torch.ones(4, dtype=torch.bool)},
+        "history": {"test_accuracy": [0.1, 0.25], "events": [{"epoch": 1, "removed": 2}]},
+        "rng": torch.get_rng_state(),
+    }
+    store.save_checkpoint(CONFIG, state)
+    store.save_checkpoint(CONFIG, state | {"epoch": 4})
+    loaded = store.load_checkpoint(CONFIG)
+    assert loaded["epoch"] == 4
+    assert torch.equal(loaded["model"]["weight"], state["model"]["weight"])
+    assert torch.equal(loaded["model"]["mask"], state["model"]["mask"])
+    assert loaded["history"] == state["history"]
+    assert torch.equal(loaded["rng"], state["rng"])
+    assert [p.name for p in store.run_dir(CONFIG).iterdir()] == ["checkpoint.pt"]
+    store.clear_checkpoint(CONFIG)
+    store.clear_checkpoint(CONFIG)
+    assert store.load_checkpoint(CONFIG) is None
+
+
+def test_iter_results_and_find_filter_by_dotted_keys(tmp_path):
+    store = RunStore(tmp_path)
+    configs = [CONFIG, pruned("largest"), pruned("largest", seed=1), pruned("smallest")]
+    for config in configs:
+        store.save_result(config, result_for(config))
+    assert len(list(store.iter_results())) == 4
+    largest = store.find(**{"pruning.target": "largest"})
+    assert sorted(r["config"]["seed"] for r in largest) == [0, 1]
+    assert len(store.find(model="conv4")) == 4
+    assert len(store.find(model="vgg11")) == 0
+    assert len(store.find(**{"pruning.schedule.fractions": (0.1,)})) == 3
+    assert len(store.find(lambda r: r["config"]["seed"] == 1, model="conv4")) == 1
+    with pytest.raises(KeyError, match="tagret"):
+        store.find(**{"pruning.tagret": "largest"})
