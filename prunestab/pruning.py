@@ -148,7 +148,9 @@ class Pruner:
                 module.register_buffer("weight_mask", torch.ones_like(module.weight))
             return [_Masked(module.weight, module.weight_mask)]
         if "unit_mask" not in module._buffers:
-            module.register_buffer("unit_mask", torch.ones(layer.n_units, device=module.weight.device))
+            module.register_buffer(
+                "unit_mask", torch.ones(layer.n_units, device=module.weight.device)
+            )
         mask = module.unit_mask
         shape = (-1,) + (1,) * (module.weight.dim() - 1)
         masked = [_Masked(module.weight, mask.view(shape))]
@@ -160,9 +162,7 @@ class Pruner:
 
     def units_per_layer(self) -> tuple[int, ...]:
         """Units the schedule counts: filters/neurons, or weights when unstructured."""
-        return tuple(
-            layer.n_units if self.structured else layer.n_weights for layer in self.layers
-        )
+        return tuple(layer.n_units if self.structured else layer.n_weights for layer in self.layers)
 
     def events(self) -> list[PruningEvent]:
         return self.config.schedule.events(self.units_per_layer())

@@ -134,10 +134,7 @@ def execute(
             **outcome,
         }
         if keep_model:
-            path = store.run_dir(config) / "model.pt"
-            tmp = path.with_suffix(".pt.tmp")
-            torch.save({k: v.cpu() for k, v in model_state.items()}, tmp)
-            os.replace(tmp, path)
+            store.save_model(config, model_state)
         store.save_result(config, json_safe(result))
         store.clear_checkpoint(config)
         return store.load(config)

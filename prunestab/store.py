@@ -36,6 +36,7 @@ from prunestab.config import RunConfig, config_hash
 RESULT_FILE = "result.json"
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.pt"
+MODEL_FILE = "model.pt"
 LOCK_FILE = ".lock"
 
 
@@ -242,6 +243,26 @@ class RunStore:
     def load_checkpoint(self, config: RunConfig) -> dict[str, Any] | None:
         """The saved state on the CPU (``weights_only=True``), or ``None`` if absent."""
         path = self.checkpoint_path(config)
+        if not path.exists():
+            return None
+        import torch
+
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+    def model_path(self, config: RunConfig) -> Path:
+        return self.run_dir(config) / MODEL_FILE
+
+    def save_model(self, config: RunConfig, state_dict: dict[str, Any]) -> None:
+        """Atomically write the final weights (kept only for runs that ask, e.g. Fig. A1)."""
+        import torch
+
+        path = self.model_path(config)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(path, lambda f: torch.save({k: v.cpu() for k, v in state_dict.items()}, f))
+
+    def load_model(self, config: RunConfig) -> dict[str, Any] | None:
+        """The final weights saved with :meth:`save_model`, or ``None``."""
+        path = self.model_path(config)
         if not path.exists():
             return None
         import torch

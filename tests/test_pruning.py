@@ -114,7 +114,8 @@ def test_structured_pruned_channels_output_exactly_zero_through_many_adam_steps(
     model = build(name, width=0.125)
     score = "l2" if name == "conv4" else "ebn"
     pruner, optimizer, x, y = _prune_everything(
-        model, PruningConfig(_schedule(len(model.prunable_layers())), "structured", score, "largest")
+        model,
+        PruningConfig(_schedule(len(model.prunable_layers())), "structured", score, "largest"),
     )
     outputs = {}
     hooks = [

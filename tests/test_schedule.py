@@ -37,8 +37,12 @@ def test_staggered_starts_prune_one_layer_per_epoch():
 
 
 def test_resnet18_rates_at_r4_and_r40():
-    assert round(100 * PruningSchedule(retrain_period=4, **RESNET18).max_iterative_rate(), 2) == 1.40
-    assert round(100 * PruningSchedule(retrain_period=40, **RESNET18).max_iterative_rate(), 2) == 13.57
+    assert (
+        round(100 * PruningSchedule(retrain_period=4, **RESNET18).max_iterative_rate(), 2) == 1.40
+    )
+    assert (
+        round(100 * PruningSchedule(retrain_period=40, **RESNET18).max_iterative_rate(), 2) == 13.57
+    )
 
 
 def test_r100_gives_the_texts_30_percent_rate_in_three_events():

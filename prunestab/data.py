@@ -1,0 +1,432 @@
+"""CIFAR-10 held whole on the training device, with batched augmentation and batching.
+
+The paper trains every model on CIFAR-10 with batch size 128; only Conv4 uses data
+augmentation (pad-4 random crop and horizontal flip), Appendix A.3. As in fast CIFAR-10
+trainers (airbench), the 60,000 images live on the device as one uint8 tensor, and
+augmentation, shuffling and normalisation are tensor operations there: within an epoch
+nothing crosses between host and device except one permutation and one set of crop/flip
+draws.
+
+Data are read from torchvision's standard layout, ``<root>/cifar-10-batches-py/``. Where
+the md5 checksums are not the official ones (the JPEG re-encoded offline copy in
+``shared/data`` is the expected case) the loader still loads them, warns with
+:class:`DatasetVariantWarning` and records ``variant="modified"`` in :class:`DatasetInfo`,
+which the runner stores with every result.
+
+Decisions where the paper is silent: subsets and the validation split are class-balanced
+choices under a fixed seed, independent of the run seed, so every run of a profile sees
+the same images; the last training batch of an epoch may be smaller (``drop_last=False``,
+as in the authors' loader).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import os
+import pickle
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from prunestab.config import DataConfig
+
+#: Per-channel mean of CIFAR-10 training images, the authors' normalisation constant.
+MEAN = (0.4914, 0.4822, 0.4465)
+#: The authors' per-channel "std" constants. They are not the pixel standard deviation of
+#: CIFAR-10 (about 0.247, 0.243, 0.261) but the widely copied values the paper's code uses;
+#: we keep them so that inputs match the authors' exactly.
+STD = (0.2023, 0.1994, 0.2010)
+#: Environment variable naming the folder that holds ``cifar-10-batches-py/``.
+ENV_VAR = "PRUNESTAB_DATA"
+
+BASE_FOLDER = "cifar-10-batches-py"
+TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_FILE = "test_batch"
+META_FILE = "batches.meta"
+FILES = (*TRAIN_FILES, TEST_FILE, META_FILE)
+
+#: Crop padding of the augmentation, as torchvision's ``RandomCrop(32, padding=4)``.
+PADDING = 4
+
+# One fixed seed per split, so that the test subset does not depend on the train subset
+# and neither depends on the run seed (every run of a profile sees the same images).
+_SELECTION_SEEDS = {"validation_size": 0, "train_subset": 1, "test_subset": 2}
+
+
+class DataNotFoundError(RuntimeError):
+    """CIFAR-10 is not where we looked; ``str(err)`` tells the user how to provide it."""
+
+
+class DatasetVariantWarning(UserWarning):
+    """The files are not the official CIFAR-10 (e.g. the JPEG re-encoded offline copy)."""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Where the data came from and whether they are the official files.
+
+    ``variant``: ``"official"`` when every file's md5 matches torchvision's list,
+    ``"modified"`` otherwise (``mismatched`` names the files). ``"synthetic"`` is reserved
+    for data made in memory (tests, demos); the loader never produces it. The counts are
+    those after the validation split and subsets of the :class:`DataConfig`.
+    """
+
+    root: str
+    variant: str
+    mismatched: tuple[str, ...]
+    n_train: int
+    n_test: int
+    n_validation: int
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["mismatched"] = list(self.mismatched)
+        return data
+
+
+@dataclass(frozen=True, eq=False)
+class CIFAR10:
+    """CIFAR-10 on ``device``: uint8 images ``[N, 3, 32, 32]`` and int64 labels ``[N]``.
+
+    Images stay uint8 (four times smaller than float32) and are normalised per batch by
+    :func:`train_batches`/:func:`eval_batches`. The validation tensors are empty
+    (``[0, 3, 32, 32]``, ``[0]``) unless ``DataConfig.validation_size`` is set.
+    """
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    validation_images: torch.Tensor
+    validation_labels: torch.Tensor
+    info: DatasetInfo
+    device: torch.device
+
+
+def default_root() -> Path:
+    """The folder used when neither an argument nor ``$PRUNESTAB_DATA`` names one."""
+    return Path.home() / ".cache" / "prunestab" / "data"
+
+
+def _has_layout(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in FILES)
+
+
+def _requested_root(root: str | os.PathLike | None) -> Path:
+    """The folder the lookup rules choose: argument, else ``$PRUNESTAB_DATA``, else default."""
+    if root is not None and str(root) != "":
+        return Path(root).expanduser()
+    env = os.environ.get(ENV_VAR, "")
+    return Path(env).expanduser() if env else default_root()
+
+
+def resolve_root(root: str | os.PathLike | None = None) -> Path | None:
+    """The folder holding ``cifar-10-batches-py/``, or ``None`` if the layout is absent.
+
+    Looks only at the first of: ``root``, ``$PRUNESTAB_DATA``, :func:`default_root`; a
+    folder named explicitly is never silently replaced by another one. Either the parent
+    folder or the ``cifar-10-batches-py`` folder itself is accepted; the resolved parent
+    is returned.
+    """
+    folder = _requested_root(root)
+    if _has_layout(folder / BASE_FOLDER):
+        return folder.resolve()
+    if folder.name == BASE_FOLDER and _has_layout(folder):
+        return folder.resolve().parent
+    return None
+
+
+@functools.lru_cache(maxsize=32)
+def _file_md5(path: str, size: int, mtime_ns: int) -> str:
+    # Size and mtime are part of the key so that a file replaced in place is hashed again;
+    # otherwise repeated loads in one process (a sweep) skip the ~0.5 s of hashing.
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _md5(path: Path) -> str:
+    stat = path.stat()
+    return _file_md5(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def verify_checksums(root: Path) -> tuple[str, tuple[str, ...]]:
+    """Compare each file's md5 with torchvision's official list; return (variant, mismatched).
+
+    ``root`` is the folder holding ``cifar-10-batches-py/``. Files that differ do not stop
+    the load: a :class:`DatasetVariantWarning` is emitted once, and the caller records
+    ``variant="modified"`` so that results say which data produced them.
+    """
+    import torchvision.datasets
+
+    official = torchvision.datasets.CIFAR10
+    expected = dict(official.train_list + official.test_list)
+    expected[official.meta["filename"]] = official.meta["md5"]
+    folder = Path(root) / BASE_FOLDER
+    mismatched = tuple(name for name in FILES if _md5(folder / name) != expected[name])
+    if not mismatched:
+        return "official", ()
+    warnings.warn(
+        f"The CIFAR-10 files in {folder} are not the official CIFAR-10 (md5 differs for "
+        f"{', '.join(mismatched)}), e.g. the JPEG re-encoded offline copy. Results will "
+        'record variant="modified" and accuracies may shift slightly from the paper\'s.',
+        DatasetVariantWarning,
+        stacklevel=2,
+    )
+    return "modified", mismatched
+
+
+def _not_found_message(root: str | os.PathLike | None, download_note: str) -> str:
+    argument = f"{root}" if root is not None and str(root) != "" else "not given"
+    env = os.environ.get(ENV_VAR) or "not set"
+    return (
+        f"CIFAR-10 not found in {_requested_root(root)} (we look at the data argument, "
+        f"else ${ENV_VAR}, else the default folder; data argument: {argument}; "
+        f"{ENV_VAR}: {env}; default folder: {default_root()}). {download_note}"
+        f"To provide the data, pass --data DIR (data= in Python) pointing at a folder that "
+        f"contains {BASE_FOLDER}/, or set {ENV_VAR}=DIR, or allow the download (needs "
+        f"internet). On machines without internet, `python ../shared/data/prepare_cifar10.py "
+        f"DIR` writes that layout from the offline copy."
+    )
+
+
+def _download(folder: Path) -> str:
+    """Try torchvision's download into ``folder``; return a note for the error message."""
+    if folder.name == BASE_FOLDER:
+        folder = folder.parent
+    # Any failure (no internet, disk full, a corrupt archive) must end in the one clear
+    # DataNotFoundError, never in a traceback.
+    try:
+        import torchvision.datasets
+
+        torchvision.datasets.CIFAR10(str(folder), train=True, download=True)
+    except Exception as err:
+        reason = " ".join(f"{type(err).__name__}: {err}".split())
+        return f"Downloading into {folder} failed ({reason}). "
+    return f"Downloading into {folder} did not produce the layout. "
+
+
+def _unpickle(path: Path) -> dict[str, Any]:
+    # latin1 decodes the Python 2 pickles of the official download (numpy arrays inside);
+    # keys may then be str or, for files written with bytes keys, bytes.
+    with open(path, "rb") as f:
+        raw = pickle.load(f, encoding="latin1")
+    return {(k.decode() if isinstance(k, bytes) else k): v for k, v in raw.items()}
+
+
+def _read_split(folder: Path, names: tuple[str, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    batches = [_unpickle(folder / name) for name in names]
+    data = np.concatenate([np.asarray(b["data"], dtype=np.uint8) for b in batches])
+    labels = np.concatenate([np.asarray(b["labels"], dtype=np.int64) for b in batches])
+    images = torch.from_numpy(data.reshape(-1, 3, 32, 32))
+    return images, torch.from_numpy(labels)
+
+
+def _balanced_quotas(counts: list[int], k: int, generator: torch.Generator) -> list[int]:
+    """Images per class: ``k`` split as equally as the classes' available counts allow."""
+    quotas = [0] * len(counts)
+    open_classes = list(range(len(counts)))
+    remaining = k
+    # Water-filling: a class with fewer images than its fair share gives all it has and the
+    # rest is shared among the others; matters only for unbalanced or nearly used-up data.
+    while remaining and open_classes:
+        share = remaining // len(open_classes)
+        short = [c for c in open_classes if counts[c] - quotas[c] <= share]
+        if short:
+            for c in short:
+                remaining -= counts[c] - quotas[c]
+                quotas[c] = counts[c]
+            open_classes = [c for c in open_classes if c not in short]
+            continue
+        for c in open_classes:
+            quotas[c] += share
+        remaining -= share * len(open_classes)
+        # The remainder goes to classes drawn by the generator, so no class is always
+        # favoured when k is not a multiple of the class count.
+        order = torch.randperm(len(open_classes), generator=generator).tolist()
+        for i in order[:remaining]:
+            quotas[open_classes[i]] += 1
+        remaining = 0
+    return quotas
+
+
+def _balanced_choice(labels: torch.Tensor, k: int, field: str, what: str) -> torch.Tensor:
+    """Indices of a class-balanced choice of ``k`` labels, in their original order."""
+    n = labels.numel()
+    if k > n:
+        raise ValueError(f"DataConfig.{field}={k}; allowed: at most {n} ({what})")
+    generator = torch.Generator().manual_seed(_SELECTION_SEEDS[field])
+    classes = torch.unique(labels)
+    members = [torch.nonzero(labels == c).flatten() for c in classes]
+    quotas = _balanced_quotas([m.numel() for m in members], k, generator)
+    chosen = [
+        m[torch.randperm(m.numel(), generator=generator)[:q]]
+        for m, q in zip(members, quotas, strict=True)
+    ]
+    if not chosen:
+        return torch.zeros(0, dtype=torch.int64)
+    return torch.sort(torch.cat(chosen)).values
+
+
+def _complement(n: int, indices: torch.Tensor) -> torch.Tensor:
+    keep = torch.ones(n, dtype=torch.bool)
+    keep[indices] = False
+    return torch.nonzero(keep).flatten()
+
+
+def load_cifar10(
+    root: str | os.PathLike | None = None,
+    *,
+    config: DataConfig | None = None,
+    device: str | torch.device = "cpu",
+    download: bool = True,
+) -> CIFAR10:
+    """Load CIFAR-10 onto ``device``, split and subset as ``config`` says.
+
+    ``root``: the folder holding ``cifar-10-batches-py/`` (or that folder itself); if
+    ``None``, ``$PRUNESTAB_DATA``, else :func:`default_root`. If no data are there and
+    ``download`` is true, torchvision's download into that folder is tried; any failure
+    (no internet) ends in :class:`DataNotFoundError`, whose message tells the user what
+    to do. Files are read directly (not through ``torchvision.datasets.CIFAR10``, which
+    refuses a non-official copy as "corrupted") and their checksums recorded in ``info``.
+    Only load data you trust: the format is Python pickle.
+
+    ``config.validation_size`` images are held out of the training set first, then
+    ``config.train_subset`` images are chosen from the rest and ``config.test_subset``
+    from the test set; every choice is class-balanced under a fixed seed and keeps the
+    original order. A subset larger than the images available raises ``ValueError``.
+    """
+    config = config or DataConfig()
+    found = resolve_root(root)
+    if found is None:
+        note = ""
+        if download:
+            note = _download(_requested_root(root))
+            found = resolve_root(root)
+        if found is None:
+            raise DataNotFoundError(_not_found_message(root, note))
+
+    variant, mismatched = verify_checksums(found)
+    folder = found / BASE_FOLDER
+    train_images, train_labels = _read_split(folder, TRAIN_FILES)
+    test_images, test_labels = _read_split(folder, (TEST_FILE,))
+
+    n_train = train_labels.numel()
+    if config.validation_size >= n_train:
+        raise ValueError(
+            f"DataConfig.validation_size={config.validation_size}; allowed: fewer than the "
+            f"{n_train} training images"
+        )
+    validation = _balanced_choice(
+        train_labels, config.validation_size, "validation_size", "training images"
+    )
+    rest = _complement(n_train, validation)
+    if config.train_subset is not None:
+        what = f"training images left after validation_size={config.validation_size}"
+        rest = rest[_balanced_choice(train_labels[rest], config.train_subset, "train_subset", what)]
+    test = torch.arange(test_labels.numel())
+    if config.test_subset is not None:
+        test = _balanced_choice(test_labels, config.test_subset, "test_subset", "test images")
+
+    device = torch.device(device)
+    info = DatasetInfo(
+        root=str(found),
+        variant=variant,
+        mismatched=mismatched,
+        n_train=rest.numel(),
+        n_test=test.numel(),
+        n_validation=validation.numel(),
+    )
+    # One transfer per tensor, after subsetting, so only the images used reach the device.
+    return CIFAR10(
+        train_images=train_images[rest].to(device),
+        train_labels=train_labels[rest].to(device),
+        test_images=test_images[test].to(device),
+        test_labels=test_labels[test].to(device),
+        validation_images=train_images[validation].to(device),
+        validation_labels=train_labels[validation].to(device),
+        info=info,
+        device=device,
+    )
+
+
+def normalize(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """uint8 images ``[B, 3, H, W]`` to ``(x / 255 - MEAN) / STD`` as ``dtype``.
+
+    The constants are built on the images' device, so nothing crosses to the host.
+    Arithmetic is float32 (float64 if asked) and cast at the end, so a bf16 result is
+    rounded once rather than at every step.
+    """
+    work = torch.float64 if dtype == torch.float64 else torch.float32
+    mean = torch.tensor(MEAN, dtype=work, device=images.device).view(3, 1, 1)
+    std = torch.tensor(STD, dtype=work, device=images.device).view(3, 1, 1)
+    out = (images.to(work) / 255 - mean) / std
+    return out.to(dtype)
+
+
+def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Pad-4 random crop, then horizontal flip with probability 0.5, per image (A.3, Conv4).
+
+    Equivalent to torchvision's ``RandomCrop(32, padding=4)`` followed by
+    ``RandomHorizontalFlip()``, but batched: the images are zero-padded once and every
+    output is gathered with per-image row/column indices, the flip being a reversed
+    column index. Offsets and flips are drawn on the CPU from ``generator`` (a CPU
+    generator; offsets first, then flips) and moved in one transfer, so the same
+    generator state gives the same images on CPU and GPU. uint8 in, uint8 out.
+    """
+    b, c, h, w = images.shape
+    device = images.device
+    offsets = torch.randint(0, 2 * PADDING + 1, (b, 2), generator=generator)
+    flips = (torch.rand(b, generator=generator) < 0.5).to(torch.int64)
+    draws = torch.cat([offsets, flips[:, None]], dim=1).to(device)
+    rows = draws[:, 0:1] + torch.arange(h, device=device)
+    cols = draws[:, 1:2] + torch.arange(w, device=device)
+    cols = torch.where(draws[:, 2:3].bool(), cols.flip(1), cols)
+    padded = F.pad(images, (PADDING, PADDING, PADDING, PADDING))
+    return padded[
+        torch.arange(b, device=device)[:, None, None, None],
+        torch.arange(c, device=device)[None, :, None, None],
+        rows[:, None, :, None],
+        cols[:, None, None, :],
+    ]
+
+
+def train_batches(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    batch_size: int,
+    generator: torch.Generator,
+    augment_images: bool = False,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of shuffled, normalised ``(x, y)`` batches (batch size 128 in A.3).
+
+    The permutation is drawn on the CPU from ``generator`` and moved to the device once.
+    With ``augment_images`` (the paper augments Conv4 only, A.3) the whole epoch is
+    augmented in one batched call with the same generator, after the permutation. The
+    last batch may be smaller: no image is dropped, as in the authors' loader.
+    """
+    n = labels.numel()
+    order = torch.randperm(n, generator=generator).to(images.device)
+    if augment_images:
+        images = augment(images, generator)
+    for start in range(0, n, batch_size):
+        index = order[start : start + batch_size]
+        yield normalize(images[index]), labels[index]
+
+
+def eval_batches(
+    images: torch.Tensor, labels: torch.Tensor, batch_size: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Normalised ``(x, y)`` batches in order, for evaluation."""
+    for start in range(0, labels.numel(), batch_size):
+        yield normalize(images[start : start + batch_size]), labels[start : start + batch_size]

@@ -1,0 +1,84 @@
+"""The command line: one run, a figure's sweep, and clear messages for bad input."""
+
+import json
+
+import pytest
+
+from prunestab.cli import main
+
+
+def test_run_stores_a_result_and_a_second_call_reads_it(tmp_path, tiny_cifar, capsys):
+    argv = ["run", "--profile", "smoke", "--model", "vgg11", "--score", "l2", "--target", "L",
+            "--retrain-period", "40", "--store", str(tmp_path), "--data", str(tiny_cifar)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "l2 prune_L" in out and "stored in" in out
+    (result_file,) = tmp_path.glob("vgg11-*/result.json")
+    result = json.loads(result_file.read_text())
+    assert result["profile"] == "smoke" and result["config"]["pruning"]["target"] == "largest"
+    assert main(argv) == 0
+
+
+def test_sweep_list_prints_one_json_line_per_distinct_run(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "sweep",
+                "fig5",
+                "--profile",
+                "quick",
+                "--seeds",
+                "1",
+                "--list",
+                "--store",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 8 and {line["status"] for line in lines} == {"todo"}
+    assert len({line["hash"] for line in lines}) == 8
+
+
+def test_a_listed_config_runs_elsewhere(tmp_path, tiny_cifar, capsys):
+    main(["sweep", "fig1", "--profile", "smoke", "--list", "--store", str(tmp_path)])
+    first = capsys.readouterr().out.splitlines()[0]
+    (tmp_path / "one.json").write_text(first)
+    argv = ["run", "--config", str(tmp_path / "one.json"), "--store", str(tmp_path),
+            "--data", str(tiny_cifar), "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    assert json.loads(first)["hash"] in capsys.readouterr().out or list(
+        tmp_path.glob("*/result.json")
+    )
+
+
+def test_missing_data_is_a_message_not_a_traceback(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PRUNESTAB_DATA", str(tmp_path / "nothing"))
+    monkeypatch.setattr("prunestab.data.default_root", lambda: tmp_path / "nothing")
+    monkeypatch.setattr("torchvision.datasets.CIFAR10", _no_internet)
+    code = main(["run", "--profile", "smoke", "--store", str(tmp_path), "--data", str(tmp_path / "none")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "PRUNESTAB_DATA" in err and "Traceback" not in err
+
+
+def _no_internet(*args, **kwargs):
+    raise OSError("no network")
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["sweep", "fig9"], "fig9"),
+        (["run", "--profile", "huge"], "huge"),
+        (["run", "--target", "Q"], "'Q'"),
+        (["sweep", "fig1", "--seeds", "0", "--list"], "seeds=0"),
+    ],
+)
+def test_bad_flags_name_the_value_and_the_allowed_ones(argv, named, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        code = main(argv)
+        raise SystemExit(code)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert named in err and ("allowed" in err or "choose from" in err)

@@ -1,0 +1,80 @@
+"""One training run: the measurements of Section 3 and the schedule's timing."""
+
+import pytest
+import torch
+
+from prunestab.config import DataConfig, OptimizerConfig, PruningConfig, RunConfig
+from prunestab.data import load_cifar10
+from prunestab.figures import figure_grid
+from prunestab.schedule import PruningSchedule
+from prunestab.train import derive_seed, learning_rate, train_run
+
+SCHEDULE = PruningSchedule((1, 2, 1, 2), (3, 3, 3, 4), (0.3, 0.3, 0.3, 0.9), 2)
+
+
+def _config(**changes):
+    config = RunConfig(
+        "vgg11",
+        epochs=6,
+        width=0.125,
+        data=DataConfig(train_subset=200, test_subset=100),
+        optimizer=OptimizerConfig(batch_size=50, lr_milestones=(4,)),
+        pruning=PruningConfig(SCHEDULE, score="ebn", target="largest"),
+    )
+    return config.replace(**changes)
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_cifar):
+    return load_cifar10(tiny_cifar, config=DataConfig(train_subset=200, test_subset=100))
+
+
+def test_instability_is_the_drop_between_pre_and_post_evaluations(tiny):
+    result = train_run(_config(), tiny, progress=False)
+    epochs = result["epochs"]
+    assert [r["epoch"] for r in epochs if r["pruned"]] == [1, 2, 3, 4]
+    for record in epochs:
+        if record["pruned"]:
+            assert record["instability"] == pytest.approx(
+                abs(record["pre_test_acc"] - record["test_acc"])
+            )
+        else:
+            assert "pre_test_acc" not in record  # pre-prune evaluation only on pruning epochs
+    # 64 filters per layer at width 1/8: floor(.3 * 64) = 19 and floor(.9 * 64) = 57 pruned.
+    assert epochs[-1]["pruned_units"] == [19, 19, 19, 57]
+    assert sum(len(e["units"]) for e in result["events"]) == sum(epochs[-1]["pruned_units"])
+
+
+def test_same_seed_same_run_other_seed_other_run(tiny):
+    a = train_run(_config(epochs=2, pruning=None), tiny, progress=False)
+    b = train_run(_config(epochs=2, pruning=None), tiny, progress=False)
+    c = train_run(_config(epochs=2, pruning=None, seed=1), tiny, progress=False)
+    assert a["epochs"] == b["epochs"]
+    assert a["epochs"] != c["epochs"]
+
+
+def test_learning_rate_decays_tenfold_at_each_milestone():
+    config = RunConfig("vgg11", epochs=325)
+    assert [learning_rate(config, e) for e in (0, 149, 150, 299, 300, 324)] == pytest.approx(
+        [1e-3, 1e-3, 1e-4, 1e-4, 1e-5, 1e-5]
+    )
+
+
+def test_derived_seeds_differ_by_purpose():
+    assert (
+        derive_seed(0, "shuffle", 1) != derive_seed(0, "shuffle", 2) != derive_seed(1, "shuffle", 1)
+    )
+
+
+@pytest.mark.parametrize("figure", ["fig2", "fig3", "fig5"])
+def test_every_kind_of_smoke_run_trains(figure, tiny_cifar):
+    """Decile (structured and unstructured), one-shot, noise: each completes and learns."""
+    configs = figure_grid(figure, "smoke", seeds=1)
+    picks = {"fig2": ["unstructured D9", "structured D10"], "fig3": ["unstructured one shot"],
+             "fig5": ["zeroing50", "gaussian1500"]}[figure]  # fmt: skip
+    for config in (c for c in configs if c.label in picks):
+        data = load_cifar10(tiny_cifar, config=config.data)
+        result = train_run(config, data, progress=False)
+        assert len(result["epochs"]) == config.epochs
+        assert result["summary"]["n_pruning_epochs"] >= 1
+        assert all(torch.isfinite(torch.tensor(r["train_loss"])) for r in result["epochs"])
