@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from prunestab.config import TARGET_LABELS, NoiseConfig, RunConfig, config_hash
@@ -117,8 +118,18 @@ def _summary_line(result: dict) -> str:
     )
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"prunestab: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    with warnings.catch_warnings():  # restores the global hook when we return
+        warnings.showwarning = _show_warning
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     store = RunStore(args.store)
     data = DataCache(args.data)
     progress = False if args.no_progress else None

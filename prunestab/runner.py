@@ -17,7 +17,6 @@ import math
 import os
 import platform
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +109,6 @@ def execute(
             data = DataCache()
         dataset = data.get(config) if isinstance(data, DataCache) else data
         resume = store.load_checkpoint(config)
-        started = time.monotonic()
         outcome = train_run(
             config,
             dataset,
@@ -130,7 +128,6 @@ def execute(
             "device": str(dataset.device),
             "environment": environment(),
             "resumed_from_epoch": resume["epoch"] if resume is not None else None,
-            "wall_seconds_this_process": time.monotonic() - started,
             **outcome,
         }
         if keep_model:

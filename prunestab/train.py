@@ -159,7 +159,7 @@ def train_run(
     noise_generator.manual_seed(derive_seed(config.seed, "noise"))
     epoch_records: list[dict] = []
     event_records: list[dict] = []
-    start_epoch, step = 0, 0
+    start_epoch, step, seconds_before = 0, 0, 0.0
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
@@ -168,6 +168,7 @@ def train_run(
         noise_generator.set_state(resume["noise_generator"])
         epoch_records, event_records = resume["epoch_records"], resume["event_records"]
         start_epoch, step = resume["epoch"], resume["step"]
+        seconds_before = resume["train_seconds"]
 
     n_train = data.train_labels.numel()
     show = sys.stderr.isatty() if progress is None else progress
@@ -178,7 +179,7 @@ def train_run(
         disable=not show,
         leave=False,
     )
-    last_checkpoint = time.monotonic()
+    started = last_checkpoint = time.monotonic()
     for epoch in range(start_epoch, config.epochs):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, epoch)
@@ -266,6 +267,7 @@ def train_run(
                     "noise_generator": noise_generator.get_state(),
                     "epoch_records": epoch_records,
                     "event_records": event_records,
+                    "train_seconds": seconds_before + now - started,
                 }
             )
             last_checkpoint = now
@@ -274,5 +276,6 @@ def train_run(
         "epochs": epoch_records,
         "events": event_records,
         "summary": _summarize(config, epoch_records),
+        "train_seconds": seconds_before + time.monotonic() - started,
         "model_state": model.state_dict(),
     }
