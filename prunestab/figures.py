@@ -156,7 +156,8 @@ def _fig4(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     for score in ("l2", "ebn"):
         for target in ("smallest", "random", "largest"):
             for period in FIG4_RETRAIN_PERIODS:
-                runs.append(pruned(base, profile, VGG11_SCHEDULE, period, score, target))
+                config = pruned(base, profile, VGG11_SCHEDULE, period, score, target)
+                runs.append(config.replace(label=f"{config.pruning.label} r={period}"))
     return runs
 
 

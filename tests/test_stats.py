@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from prunestab.stats import bootstrap_mean_ci, curve_ci, mean_ci_by, pearson
+from prunestab.stats import (
+    bootstrap_difference_ci,
+    bootstrap_mean_ci,
+    curve_ci,
+    mean_ci_by,
+    pearson,
+)
 
 VALUES = [91.2, 90.8, 91.9, 90.1, 91.5, 90.7, 92.0, 91.1, 90.4, 91.6]  # 10 runs, as in A.3
 
@@ -122,3 +128,14 @@ def test_pearson_rejects_degenerate_input_without_warnings():
             pearson([1.0, 2.0], [3.0, 4.0])
         with pytest.raises(ValueError, match="equal lengths"):
             pearson([1.0, 2.0, 3.0], [3.0, 4.0])
+
+
+def test_difference_ci_excludes_zero_for_separated_groups_and_not_for_equal_ones():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(80, 0.5, 10), rng.normal(78, 0.5, 10)
+    separated = bootstrap_difference_ci(a, b)
+    assert separated.low > 0 and separated.mean == pytest.approx(a.mean() - b.mean())
+    same = bootstrap_difference_ci(a, rng.normal(80, 0.5, 10))
+    assert same.low < 0 < same.high
+    with pytest.raises(ValueError, match="at least 2 runs per group"):
+        bootstrap_difference_ci([1.0], b)

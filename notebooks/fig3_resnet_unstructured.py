@@ -1,0 +1,69 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figure 3: structured beats unstructured prune$_L$ on ResNet18
+#
+# *Section 4.2.* Pruning the largest weights need not regularise best everywhere: on
+# ResNet18 the paper finds that **structured prune$_L$ (whole filters, E[BN]) reaches
+# higher test accuracy than unstructured prune$_L$ (single weights, $|w|$)**, perhaps
+# because removing every filter's most important connections harms the convolutional
+# inductive bias more than removing whole filters.
+#
+# Settings (Appendix A.3.3): the final four convolutions, $s=(3,4,5,6)$,
+# $e=(150,150,150,275)$, $p=(.1,.1,.1,.9)$, $r=4$ (1%) or $r=40$ (13%), and a one-shot
+# pruning of everything at epoch 246; 80% bootstrap intervals from 3+ runs.
+
+# %% tags=["parameters", "remove-cell"]
+profile = "smoke"  # smoke | quick | paper
+seeds = None  # runs per configuration; None: the profile's default
+device = "cpu"
+data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
+store = None  # run store folder; None: results/ in the repository
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from prunestab import analysis, claims, plots
+
+plots.style()
+runs = analysis.ensure_runs("fig3", profile, seeds, device, data, store)
+display(Markdown(analysis.provenance_markdown(runs, profile)))
+
+# %% [markdown]
+# ## Test accuracy during training (80% intervals, as in the paper)
+
+# %%
+groups = analysis.by_label(runs)
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
+plots.curves_with_ci(left, {k: analysis.curves(v) for k, v in groups.items()}, confidence=0.80)
+left.set_ylabel("test accuracy (%)")
+left.legend(loc="best")
+finals = {k: analysis.points(v, "best_test_acc_after_pruning", "final_test_acc")[0] for k, v in groups.items()}  # fmt: skip
+plots.mean_bars(right, finals, confidence=0.80, ylabel="final test accuracy (%)")
+lows = min(v.min() for v in finals.values())
+right.set_ylim(bottom=max(0, lows - 5))
+fig.suptitle(f"Figure 3 ({profile} profile): ResNet18, structured vs unstructured prune_L")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## The paper's claims beside ours
+
+# %%
+found = claims.fig3(runs, profile)
+claims.save(analysis.default_store(store), profile, "fig3", found)
+display(Markdown(claims.markdown_table(found)))

@@ -1,0 +1,97 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figure 5: pruning as noise injection
+#
+# *Section 4.4.* Does pruning help because it removes capacity, or because it injects
+# noise the network must adapt to? The paper keeps VGG11's $\ell_2$ prune$_L$ schedule
+# ($r=40$, 13%) but, instead of removing the chosen filters, **zeroes** them or adds
+# **Gaussian** noise (std of an untargeted filter of the layer) for 0, 50 or 1500 steps,
+# after which they train freely. **Zeroing for 50 steps matches prune$_L$'s accuracy;
+# zeroing once does not help; Gaussian noise for 1500 steps helps, but less.**
+#
+# Our windows count training steps (the authors counted forward calls, test batches
+# included: their 50 and 1500 were 51 and 1106 training steps); at reduced profiles the
+# windows shrink with the number of steps per retrain period. As in the authors' code, the
+# BatchNorm of a noised (and, here, of a pruned) filter stays active, so prune$_L$ and
+# zeroing differ only in permanence.
+#
+# `noise` selects what to run: `all`, or one of `prune_L`, `zeroing0`, `zeroing50`,
+# `zeroing1500`, `gaussian0`, `gaussian50`, `gaussian1500` (with the unpruned and
+# prune$_L$ runs it is compared with), e.g.
+# `papermill notebooks/fig5_noise.ipynb out.ipynb -p noise zeroing50`.
+
+# %% tags=["parameters", "remove-cell"]
+profile = "smoke"  # smoke | quick | paper
+seeds = None  # runs per configuration; None: the profile's default
+device = "cpu"
+data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
+store = None  # run store folder; None: results/ in the repository
+noise = "all"
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from prunestab import analysis, claims, plots
+
+plots.style()
+VARIANTS = ["prune_L"] + [
+    f"{kind}{steps}" for kind in ("zeroing", "gaussian") for steps in (0, 50, 1500)
+]
+if noise != "all" and noise not in VARIANTS:
+    raise ValueError(f"noise={noise!r}; allowed: all, {', '.join(VARIANTS)}")
+labels = None if noise == "all" else sorted({"unpruned", "prune_L", noise})
+runs = analysis.ensure_runs("fig5", profile, seeds, device, data, store, labels=labels)
+display(Markdown(analysis.provenance_markdown(runs, profile)))
+
+# %% [markdown]
+# ## Test accuracy during training: zeroing (left) and Gaussian noise (right)
+
+# %%
+groups = analysis.by_label(runs)
+fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+for ax, kind in zip(axes, ("zeroing", "gaussian"), strict=True):
+    shown = {
+        k: analysis.curves(v)
+        for k, v in groups.items()
+        if k in ("unpruned", "prune_L") or k.startswith(kind)
+    }
+    plots.curves_with_ci(ax, shown)
+    ax.set_title(kind)
+    ax.legend(loc="best")
+axes[0].set_ylabel("test accuracy (%)")
+fig.suptitle(f"Figure 5 ({profile} profile): VGG11, noise instead of pruning")
+fig.tight_layout()
+plt.show()
+
+# %%
+fig, ax = plt.subplots(figsize=(8, 3.5))
+finals = {k: analysis.points(v, "best_test_acc_after_pruning", "final_test_acc")[0] for k, v in groups.items()}  # fmt: skip
+plots.mean_bars(ax, finals, ylabel="final test accuracy (%)")
+ax.set_ylim(bottom=max(0, min(v.min() for v in finals.values()) - 5))
+plt.show()
+
+# %% [markdown]
+# ## The paper's claims beside ours
+#
+# Only the claims whose runs this execution includes are evaluated.
+
+# %%
+found = claims.fig5(runs, profile)
+if noise == "all":
+    claims.save(analysis.default_store(store), profile, "fig5", found)
+display(Markdown(claims.markdown_table(found) if found else "No claim compares only these runs."))

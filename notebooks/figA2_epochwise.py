@@ -1,0 +1,60 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figure A2: epoch-wise instabilities in VGG11
+#
+# *Appendix A.2.* The per-event view of Figure 1's VGG11 runs: each pruning epoch's
+# instability, averaged over runs. The paper finds **E[BN] prune$_S$ more stable than
+# $\ell_2$ prune$_S$** (both at the 1% rate), and that methods with higher iterative rates
+# create more instability per event.
+
+# %% tags=["parameters", "remove-cell"]
+profile = "smoke"  # smoke | quick | paper
+seeds = None  # runs per configuration; None: the profile's default
+device = "cpu"
+data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
+store = None  # run store folder; None: results/ in the repository
+
+# %%
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from prunestab import analysis, claims, plots
+
+plots.style()
+runs = analysis.ensure_runs("figA2", profile, seeds, device, data, store)
+display(Markdown(analysis.provenance_markdown(runs, profile)))
+
+# %%
+groups = {
+    k: analysis.curves(v, "instability")
+    for k, v in analysis.by_label(runs).items()
+    if k != "unpruned"
+}
+fig, ax = plt.subplots(figsize=(10, 4))
+plots.epochwise_instability(ax, groups)
+ax.set_yscale("symlog", linthresh=0.1)
+ax.legend(loc="best")
+ax.set_title(f"Figure A2 ({profile} profile): instability on each pruning epoch, mean over runs")
+plt.show()
+
+# %% [markdown]
+# ## The paper's claims beside ours
+
+# %%
+found = claims.figA2(runs, profile)
+claims.save(analysis.default_store(store), profile, "figA2", found)
+display(Markdown(claims.markdown_table(found)))

@@ -1,0 +1,311 @@
+"""From a figure's grid to the quantities its plot shows, through the run store.
+
+Notebooks call :func:`ensure_runs` (computes only what the store lacks, then returns
+every run of the figure with its result), and then the small functions here to get the
+per-run points, the per-epoch curves and the provenance line each figure states.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from prunestab.config import TARGET_LABELS, RunConfig, config_hash
+from prunestab.data import DatasetVariantWarning, normalize
+from prunestab.figures import figure_grid
+from prunestab.models import build
+from prunestab.runner import DataCache, execute
+from prunestab.stats import Correlation, pearson
+from prunestab.store import RunStore
+from prunestab.train import derive_seed
+
+STORE_ENV_VAR = "PRUNESTAB_STORE"
+#: Fewer runs than this give no correlation (its Fisher interval is uninformative).
+MIN_CORRELATION_RUNS = 5
+
+
+@dataclass(frozen=True, eq=False)
+class Run:
+    """One configuration of a figure (with the figure's label) and its stored result."""
+
+    config: RunConfig
+    result: dict
+
+    @property
+    def label(self) -> str:
+        return self.config.display_label()
+
+    @property
+    def summary(self) -> dict:
+        return self.result["summary"]
+
+    def series(self, key: str) -> np.ndarray:
+        """A per-epoch quantity (``test_acc``, ``train_acc`` ...); NaN where absent."""
+        return np.array([_nan(r.get(key)) for r in self.result["epochs"]], dtype=float)
+
+
+def _nan(value) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def default_store(store: str | os.PathLike | None = None) -> RunStore:
+    """``store`` if given, else ``$PRUNESTAB_STORE``, else ``results/`` in the repository.
+
+    The repository is found by walking up from the working directory to the folder with
+    ``_toc.yml``, so a notebook opened from ``notebooks/`` and papermill run from the
+    repository root share one store.
+    """
+    if store is not None:
+        return RunStore(store)
+    if os.environ.get(STORE_ENV_VAR):
+        return RunStore(os.environ[STORE_ENV_VAR])
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").exists() and (folder / "prunestab").is_dir():
+            return RunStore(folder / "results")
+    return RunStore(here / "results")
+
+
+def ensure_runs(
+    figure: str,
+    profile: str,
+    seeds: int | None = None,
+    device: str = "cpu",
+    data: str | os.PathLike | None = None,
+    store: str | os.PathLike | RunStore | None = None,
+    labels: Iterable[str] | None = None,
+    progress: bool | None = False,
+) -> list[Run]:
+    """Every run of ``figure`` at ``profile`` (only ``labels``, if given), computing missing ones.
+
+    Runs shared with other figures, or already computed, are read from the store.
+    """
+    runs_store = store if isinstance(store, RunStore) else default_store(store)
+    grid = figure_grid(figure, profile, seeds, device)
+    if labels is not None:
+        wanted = set(labels)
+        unknown = wanted - {c.label for c in grid}
+        if unknown:
+            allowed = ", ".join(sorted({c.label for c in grid}))
+            raise ValueError(f"labels {sorted(unknown)} are not in {figure}; allowed: {allowed}")
+        grid = [c for c in grid if c.label in wanted]
+    cache = DataCache(data)
+    runs = []
+    with warnings.catch_warnings():
+        # The dataset variant is stated by provenance_markdown, beside the results.
+        warnings.simplefilter("ignore", DatasetVariantWarning)
+        for config in grid:
+            result = execute(
+                config,
+                runs_store,
+                cache,
+                profile=profile,
+                progress=progress,
+                keep_model=config.model == "vgg19",
+            )
+            runs.append(Run(config, result))
+    return runs
+
+
+def unique_runs(runs: Iterable[Run]) -> list[Run]:
+    """Each stored run once (grids can list one run under two labels), first label kept."""
+    return list({config_hash(r.config): r for r in runs}.values())
+
+
+def by_label(runs: Iterable[Run]) -> dict[str, list[Run]]:
+    """Runs grouped by their figure label, in grid order."""
+    groups: dict[str, list[Run]] = defaultdict(list)
+    for run in runs:
+        groups[run.label].append(run)
+    return dict(groups)
+
+
+def curves(runs: Iterable[Run], key: str = "test_acc") -> np.ndarray:
+    """``[runs, epochs]`` array of one per-epoch quantity."""
+    return np.stack([run.series(key) for run in runs])
+
+
+def points(runs: Iterable[Run], x: str, y: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-run summary values, e.g. ``("mean_instability", "best_test_acc_after_pruning")``."""
+    pairs = [(_nan(run.summary.get(x)), _nan(run.summary.get(y))) for run in runs]
+    xs, ys = zip(*pairs, strict=True) if pairs else ((), ())
+    return np.array(xs, dtype=float), np.array(ys, dtype=float)
+
+
+def value_at_epoch(run: Run, key: str, epoch: int) -> float:
+    """A per-epoch quantity at a 0-based epoch, clamped to the run's last epoch."""
+    records = run.result["epochs"]
+    return _nan(records[min(epoch, len(records) - 1)].get(key))
+
+
+def provenance(runs: Iterable[Run]) -> dict:
+    """Which profile, dataset copy, devices and software produced these runs."""
+    runs = list(runs)
+    results = [run.result for run in runs]
+    return {
+        "runs": len(runs),
+        "distinct_configs": len({config_hash(run.config.replace(seed=0)) for run in runs}),
+        "seeds": sorted({run.config.seed for run in runs}),
+        "profiles": sorted({str(r.get("profile")) for r in results}),
+        "dataset_variants": sorted({r["dataset"]["variant"] for r in results}),
+        "dataset_roots": sorted({r["dataset"]["root"] for r in results}),
+        "devices": sorted({r["device"] for r in results}),
+        "torch": sorted({r["environment"]["torch"] for r in results}),
+        "train_hours": sum(r.get("train_seconds", 0.0) for r in results) / 3600,
+        "model": sorted({run.config.model for run in runs}),
+        "width": sorted({run.config.width for run in runs}),
+        "train_images": sorted({r["dataset"]["n_train"] for r in results}),
+        "test_images": sorted({r["dataset"]["n_test"] for r in results}),
+        "epochs": sorted({run.config.epochs for run in runs}),
+    }
+
+
+def provenance_markdown(runs: Iterable[Run], profile: str) -> str:
+    """The sentence each notebook opens its results with."""
+    p = provenance(runs)
+    variant = ", ".join(p["dataset_variants"])
+    note = (
+        " (the JPEG re-encoded offline copy, or another copy whose checksums differ from "
+        "the official files; accuracies shift slightly)"
+        if "modified" in p["dataset_variants"]
+        else ""
+    )
+    scale = {
+        "smoke": "**smoke** profile: a plumbing check with a tiny model and data; "
+        "its numbers say nothing about the paper",
+        "quick": "**quick** profile: a reduced, CPU-sized version of the paper's setting",
+        "paper": "**paper** profile: Appendix A.3's setting",
+    }.get(profile, f"profile {profile!r}")
+    return (
+        f"Results below come from the {scale}. {p['runs']} runs "
+        f"({p['distinct_configs']} configurations x seeds {p['seeds']}), "
+        f"models {', '.join(p['model'])} at width {', '.join(map(str, p['width']))}, "
+        f"{', '.join(map(str, p['train_images']))} training and "
+        f"{', '.join(map(str, p['test_images']))} test images, "
+        f"{', '.join(map(str, p['epochs']))} epochs; CIFAR-10 variant: {variant}{note}; "
+        f"computed on {', '.join(p['devices'])} with torch {', '.join(p['torch'])} "
+        f"in {p['train_hours']:.2f} training hours."
+    )
+
+
+@torch.no_grad()
+def normalized_bn_activations(
+    model: torch.nn.Module, images: torch.Tensor, last: int = 8
+) -> list[tuple[str, np.ndarray]]:
+    """Figure A1: each of the last ``last`` BatchNorm layers' normalised activations.
+
+    The model runs in train mode on ``images`` (a batch of normalised inputs), as the
+    authors did, and each BN's input is normalised with its batch statistics, i.e.
+    ``(BN output - beta) / gamma``: the quantity A.1 assumes standard normal.
+    """
+    norms = [(name, m) for name, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    captured: dict[str, np.ndarray] = {}
+
+    def hook(name):
+        def record(module, inputs, output):
+            x = inputs[0].transpose(0, 1).flatten(1).double()
+            mean = x.mean(dim=1, keepdim=True)
+            var = x.var(dim=1, unbiased=False, keepdim=True)
+            captured[name] = ((x - mean) / torch.sqrt(var + module.eps)).flatten().cpu().numpy()
+
+        return record
+
+    handles = [m.register_forward_hook(hook(name)) for name, m in norms[-last:]]
+    was_training = model.training
+    model.train()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    try:
+        model(images)
+    finally:
+        model.load_state_dict(state)  # train-mode BN updated its running stats: undo it
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+    return [(name, captured[name]) for name, _ in norms[-last:]]
+
+
+def initial_model(config: RunConfig) -> torch.nn.Module:
+    """The model exactly as the run ``config`` started (same seed-derived init)."""
+    torch.manual_seed(derive_seed(config.seed, "init"))
+    return build(config.model, config.width)
+
+
+def trained_model(config: RunConfig, store: RunStore) -> torch.nn.Module:
+    """The run's final weights (saved for Figure A1's runs)."""
+    state = store.load_model(config)
+    if state is None:
+        raise FileNotFoundError(
+            f"no final weights for this run in {store.run_dir(config)}: its result was "
+            "computed without keeping the model. Delete that folder and rerun the notebook."
+        )
+    model = build(config.model, config.width)
+    model.load_state_dict(state)
+    return model
+
+
+def monte_carlo_expected_relu(
+    gamma: float, beta: float, samples: int = 200_000, seed: int = 0
+) -> tuple[float, float]:
+    """Monte Carlo estimate of E[ReLU(M)], M ~ N(beta, gamma^2), and its standard error.
+
+    The check of Appendix A.1's closed form that the E[BN] notebook plots.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    draws = beta + abs(gamma) * torch.randn(samples, generator=generator, dtype=torch.float64)
+    relu = draws.clamp(min=0)
+    return float(relu.mean()), float(relu.std() / samples**0.5)
+
+
+def instability_points(
+    runs: Iterable[Run],
+    accuracy: str = "best_test_acc_after_pruning",
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], Correlation | None]:
+    """Figure 1 right: per-run (mean instability, final accuracy) by label, pruned runs only,
+    and Pearson's r over all of them (``None`` when fewer than 3 varying points)."""
+    # A run listed under two labels (two rates that coincide at a small profile) counts once.
+    pruned = [r for r in unique_runs(runs) if r.config.pruning is not None]
+    groups = {
+        label: points(members, "mean_instability", accuracy)
+        for label, members in by_label(pruned).items()
+    }
+    if not groups:
+        return groups, None
+    x = np.concatenate([x for x, _ in groups.values()])
+    y = np.concatenate([y for _, y in groups.values()])
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    if x.size < MIN_CORRELATION_RUNS or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return groups, None
+    return groups, pearson(x, y)
+
+
+def rate_series(
+    runs: Iterable[Run], score: str, key: str
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Figure 4: per target, each run's largest iterative rate (%) and a summary value."""
+    series: dict[str, tuple[list, list]] = {}
+    for run in unique_runs(runs):
+        pruning = run.config.pruning
+        if pruning is None or pruning.score != score:
+            continue
+        rates, values = series.setdefault(f"prune_{TARGET_LABELS[pruning.target]}", ([], []))
+        rates.append(100 * pruning.schedule.max_iterative_rate())
+        values.append(_nan(run.summary.get(key)))
+    return {k: (np.array(r), np.array(v)) for k, (r, v) in sorted(series.items())}
+
+
+def training_batch(
+    config: RunConfig, data: str | os.PathLike | None = None, n: int = 128
+) -> torch.Tensor:
+    """The first ``n`` (normalised) training images a run saw: Figure A1's probe batch."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DatasetVariantWarning)
+        dataset = DataCache(data).get(config)
+    return normalize(dataset.train_images[:n]).cpu()

@@ -1,0 +1,278 @@
+"""Matplotlib figures in the paper's layout, and the notebooks' interactive explorers.
+
+Every function draws on axes it is given (or returns a new figure) from arrays the
+analysis produced; nothing here computes results. Error bands are bootstrapped
+confidence intervals of the mean across runs (``stats.curve_ci``), as in the paper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from prunestab.schedule import PruningSchedule
+from prunestab.stats import Correlation, bootstrap_mean_ci, curve_ci
+
+#: One colour per method, matching the paper's legend where it has one (prune_L is red).
+PALETTE = {
+    "unpruned": "black",
+    "prune_S 1%": "tab:blue",
+    "prune_S 13%": "tab:orange",
+    "prune_L 13%": "tab:red",
+    "l2 prune_S 1%": "tab:purple",
+    "prune_L": "tab:red",
+    "zeroing0": "tab:brown",
+    "zeroing50": "tab:green",
+    "zeroing1500": "tab:olive",
+    "gaussian0": "tab:pink",
+    "gaussian50": "tab:cyan",
+    "gaussian1500": "tab:purple",
+    "structured prune_L 1%": "tab:orange",
+    "structured prune_L 13%": "tab:red",
+    "structured one shot": "tab:pink",
+    "unstructured prune_L 1%": "tab:olive",
+    "unstructured prune_L 13%": "tab:green",
+    "unstructured one shot": "tab:cyan",
+}
+
+
+def color(label: str, index: int = 0) -> str:
+    return PALETTE.get(label, f"C{index % 10}")
+
+
+def style() -> None:
+    """Readable defaults for the book: larger text, light grid, no top/right spines."""
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "font.size": 10,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "legend.fontsize": 8,
+            "legend.frameon": False,
+        }
+    )
+
+
+def curves_with_ci(
+    ax: plt.Axes,
+    groups: Mapping[str, np.ndarray],
+    confidence: float = 0.95,
+    start_epoch: int = 0,
+) -> None:
+    """Mean per-epoch curve of each group (``[runs, epochs]``) with its bootstrap band."""
+    for i, (label, curves) in enumerate(groups.items()):
+        curves = curves[:, start_epoch:]
+        epochs = np.arange(start_epoch, start_epoch + curves.shape[1]) + 1
+        mean, low, high = curve_ci(curves, confidence)
+        c = color(label, i)
+        ax.plot(epochs, mean, color=c, lw=1.4, label=f"{label} (n={curves.shape[0]})")
+        ax.fill_between(epochs, low, high, color=c, alpha=0.2, lw=0)
+    ax.set_xlabel("epoch")
+
+
+def instability_scatter(
+    ax: plt.Axes,
+    groups: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    correlation: Correlation | None,
+    paper: str,
+) -> None:
+    """Per-run mean instability against final test accuracy, with the Pearson fit."""
+    xs, ys = [], []
+    for i, (label, (x, y)) in enumerate(groups.items()):
+        ax.scatter(x, y, s=22, color=color(label, i), label=label, alpha=0.85)
+        xs.append(x)
+        ys.append(y)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    if correlation is not None:
+        slope, intercept = np.polyfit(x, y, 1)
+        grid = np.linspace(x.min(), x.max(), 50)
+        ax.plot(grid, slope * grid + intercept, color="gray", lw=1, ls="--")
+        text = f"ours: r = {correlation.r:.2f}, p = {correlation.p_value:.2g} (n={correlation.n})"
+    else:
+        text = "ours: too few varying runs for r"
+    ax.set_title(f"{text}\npaper: {paper}", fontsize=8)
+    ax.set_xlabel("mean instability (pp)")
+    ax.set_ylabel("final test accuracy (%)")
+
+
+def mean_bars(
+    ax: plt.Axes,
+    groups: Mapping[str, np.ndarray],
+    confidence: float = 0.95,
+    ylabel: str = "",
+) -> None:
+    """Mean of per-run values per group, with bootstrap CI error bars."""
+    labels = list(groups)
+    for i, label in enumerate(labels):
+        values = groups[label]
+        ci = bootstrap_mean_ci(values, confidence)
+        ax.bar(i, ci.mean, color=color(label, i), alpha=0.8)
+        ax.errorbar(i, ci.mean, yerr=[[max(ci.mean - ci.low, 0)], [max(ci.high - ci.mean, 0)]],
+                    color="black", capsize=3)  # fmt: skip
+        ax.scatter(np.full(len(values), i), values, s=8, color="black", zorder=3)
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set_ylabel(ylabel)
+
+
+def decile_plot(
+    ax: plt.Axes, deciles: np.ndarray, gaps: np.ndarray, title: str, confidence: float = 0.95
+) -> None:
+    """Figure 2: generalization gap per decile target, mean and bootstrap CI."""
+    order = sorted(set(deciles.tolist()))
+    means, lows, highs = [], [], []
+    for d in order:
+        ci = bootstrap_mean_ci(gaps[deciles == d], confidence)
+        means.append(ci.mean)
+        lows.append(ci.mean - ci.low)
+        highs.append(ci.high - ci.mean)
+    ax.errorbar(
+        order, means, yerr=[np.maximum(lows, 0), np.maximum(highs, 0)], marker="o", capsize=3
+    )
+    ax.scatter(deciles, gaps, s=8, color="gray", alpha=0.6)
+    ax.set_xticks(order, [f"D{d}" for d in order])
+    ax.set_xlabel("pruning target (weight-magnitude decile)")
+    ax.set_ylabel("generalization gap (train - test, pp)")
+    ax.set_title(title)
+
+
+def rate_plot(
+    ax: plt.Axes,
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    ylabel: str,
+    baseline: float | None = None,
+    confidence: float = 0.95,
+) -> None:
+    """Figure 4: a per-run quantity against the iterative pruning rate, one line per method."""
+    for i, (label, (rates, values)) in enumerate(series.items()):
+        xs = sorted(set(np.round(rates, 4).tolist()))
+        cis = [bootstrap_mean_ci(values[np.isclose(rates, x)], confidence) for x in xs]
+        means = [ci.mean for ci in cis]
+        ax.plot(xs, means, marker="o", color=color(label, i), label=label)
+        ax.fill_between(xs, [c.low for c in cis], [c.high for c in cis], color=color(label, i), alpha=0.15, lw=0)  # fmt: skip
+    if baseline is not None:
+        ax.axhline(baseline, color="black", ls=":", lw=1, label="unpruned")
+    ax.set_xlabel("largest iterative pruning rate (%)")
+    ax.set_ylabel(ylabel)
+
+
+def bn_histograms(
+    before: Sequence[tuple[str, np.ndarray]], after: Sequence[tuple[str, np.ndarray]]
+) -> plt.Figure:
+    """Figure A1: normalised BN activations per layer, before and after training, vs N(0,1)."""
+    n = len(before)
+    fig, axes = plt.subplots(n, 2, figsize=(7, 1.4 * n), sharex=True)
+    grid = np.linspace(-4, 4, 200)
+    normal = np.exp(-0.5 * grid**2) / np.sqrt(2 * np.pi)
+    for row, ((name, b), (_, a)) in enumerate(zip(before, after, strict=True)):
+        for col, values in enumerate((b, a)):
+            ax = axes[row, col]
+            ax.hist(values, bins=80, range=(-4, 4), density=True, color="tab:blue", alpha=0.7)
+            ax.plot(grid, normal, color="tab:orange", lw=1.2)
+            ax.set_yticks([])
+            ax.grid(False)
+            if col == 0:
+                ax.set_ylabel(name.replace("features.", "BN "), fontsize=7, rotation=0, ha="right")
+    axes[0, 0].set_title("before training")
+    axes[0, 1].set_title("after training")
+    fig.tight_layout()
+    return fig
+
+
+def epochwise_instability(ax: plt.Axes, groups: Mapping[str, np.ndarray]) -> None:
+    """Figure A2: per-epoch instability (mean over runs) on the pruning epochs."""
+    for i, (label, curves) in enumerate(groups.items()):
+        mean = np.nanmean(curves, axis=0)
+        epochs = np.arange(1, mean.size + 1)
+        keep = ~np.isnan(mean)
+        ax.plot(
+            epochs[keep], mean[keep], marker=".", ms=3, lw=0.8, color=color(label, i), label=label
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("instability (pp)")
+
+
+def schedule_plot(
+    ax_events: plt.Axes,
+    ax_rate: plt.Axes,
+    schedule: PruningSchedule,
+    n_units: Sequence[int],
+    layer_names: Sequence[str] | None = None,
+) -> None:
+    """A schedule's pruning events per layer (top) and per-event rate in % (bottom)."""
+    names = layer_names or [f"layer {i + 1}" for i in range(schedule.n_layers)]
+    events = schedule.events(tuple(n_units))
+    for layer in range(schedule.n_layers):
+        mine = [e for e in events if e.layer == layer]
+        epochs = [e.epoch for e in mine]
+        ax_events.plot(epochs, [c.cumulative / n_units[layer] * 100 for c in mine],
+                       drawstyle="steps-post", marker="|", label=f"{names[layer]} ({len(mine)} events)")  # fmt: skip
+        ax_rate.scatter(epochs, [e.count / n_units[layer] * 100 for e in mine], s=8)
+    ax_events.set_ylabel("pruned (%)")
+    ax_rate.set_ylabel("per-event rate (%)")
+    ax_rate.set_xlabel("epoch (0-based; pruning at the end of the epoch)")
+    ax_events.legend(loc="lower right")
+    ax_events.set_title(
+        f"retrain period r = {schedule.retrain_period}: largest iterative rate "
+        f"{100 * schedule.max_iterative_rate():.2f}%"
+    )
+
+
+def schedule_explorer(n_units: Sequence[int] = (512, 512, 512, 512)):
+    """Sliders for start, end, fraction (per layer, A.3's VGG11 defaults) and the period.
+
+    Returns an ``ipywidgets`` interactive; in a static page it shows nothing, so the
+    notebooks draw the paper's 1% and 13% settings as static figures beside it.
+    """
+    import ipywidgets as widgets
+
+    defaults = [(3, 150, 0.3), (4, 150, 0.3), (5, 150, 0.3), (6, 275, 0.9)]
+    controls = {}
+    for i, (s, e, p) in enumerate(defaults):
+        controls[f"start{i}"] = widgets.IntSlider(value=s, min=0, max=324, description=f"s{i + 1}")
+        controls[f"end{i}"] = widgets.IntSlider(value=e, min=0, max=324, description=f"e{i + 1}")
+        controls[f"fraction{i}"] = widgets.FloatSlider(value=p, min=0.0, max=0.99, step=0.01, description=f"p{i + 1}")  # fmt: skip
+    controls["period"] = widgets.IntSlider(value=40, min=1, max=300, description="r")
+
+    def draw(**values):
+        n = len(defaults)
+        starts = tuple(values[f"start{i}"] for i in range(n))
+        ends = tuple(max(values[f"end{i}"], values[f"start{i}"]) for i in range(n))
+        fractions = tuple(values[f"fraction{i}"] for i in range(n))
+        schedule = PruningSchedule(starts, ends, fractions, values["period"])
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 4.5), sharex=True)
+        schedule_plot(top, bottom, schedule, n_units)
+        plt.show()
+
+    return widgets.interactive(draw, **controls)
+
+
+def results_explorer(runs_by_label: Mapping[str, Sequence], key: str = "test_acc"):
+    """Pick stored configurations (and a per-epoch quantity) to plot side by side."""
+    import ipywidgets as widgets
+
+    labels = list(runs_by_label)
+    chooser = widgets.SelectMultiple(options=labels, value=tuple(labels[:3]), rows=min(8, len(labels)),
+                                     description="runs")  # fmt: skip
+    quantity = widgets.Dropdown(options=["test_acc", "train_acc", "instability", "test_loss"], value=key,
+                                description="quantity")  # fmt: skip
+
+    def draw(selected, quantity):
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        groups = {
+            label: np.stack([run.series(quantity) for run in runs_by_label[label]])
+            for label in selected
+        }
+        if quantity == "instability":
+            epochwise_instability(ax, groups)
+        else:
+            curves_with_ci(ax, {k: np.nan_to_num(v) for k, v in groups.items()})
+            ax.set_ylabel(quantity)
+        ax.legend()
+        plt.show()
+
+    return widgets.interactive(draw, selected=chooser, quantity=quantity)

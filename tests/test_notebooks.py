@@ -1,0 +1,111 @@
+"""The companion: notebooks paired and in sync, executed at smoke, built into a book that
+renders its figures and math in a real (headless) browser."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from prunestab.book import NOTEBOOKS, build, execute_notebooks
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = [ROOT / Path(n).with_suffix(".py") for n in NOTEBOOKS]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def _inputs(notebook):
+    return [
+        (cell.cell_type, cell.source.strip(), sorted(cell.metadata.get("tags", [])))
+        for cell in notebook.cells
+        if "injected-parameters" not in cell.metadata.get("tags", [])
+    ]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_jupytext_pair_is_in_sync(source):
+    """The reviewed .py and the rendered .ipynb hold the same cells."""
+    paired = source.with_suffix(".ipynb")
+    assert paired.exists(), f"{paired} is missing: run jupytext --sync {source}"
+    assert _inputs(jupytext.read(source)) == _inputs(jupytext.read(paired)), (
+        f"{source.name} and {paired.name} differ: run jupytext --sync {source}"
+    )
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_every_notebook_has_the_papermill_parameters(source):
+    notebook = jupytext.read(source)
+    (cell,) = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    for name in ("profile", "store") if source.stem == "claims" else ("profile", "seeds", "device", "data", "store"):  # fmt: skip
+        assert f"{name} = " in cell.source
+
+
+@pytest.fixture(scope="module")
+def book_copy(tmp_path_factory, tiny_cifar):
+    """The book's sources copied aside, so executing them leaves the repository as it is."""
+    root = tmp_path_factory.mktemp("book")
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, root / name)
+    for folder in ("book", "notebooks"):
+        shutil.copytree(ROOT / folder, root / folder)
+    (root / "prunestab").mkdir()  # marks the folder as the repository for default_store
+    parameters = {"profile": "smoke", "data": str(tiny_cifar), "store": str(root / "results"),
+                  "device": "cpu", "seeds": None}  # fmt: skip
+    return root, parameters
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda n: Path(n).stem)
+def test_notebook_executes_at_the_smoke_profile(book_copy, notebook):
+    root, parameters = book_copy
+    (timing,) = execute_notebooks(root, parameters, only=(Path(notebook).stem,))
+    executed = jupytext.read(root / notebook)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]  # fmt: skip
+    assert not errors
+    if "claims" not in notebook:
+        assert "smoke" in str([c.get("outputs") for c in executed.cells])  # states its profile
+
+
+@pytest.fixture(scope="module")
+def built_book(book_copy):
+    root, _ = book_copy
+    build(root)
+    return root / "_build" / "html"
+
+
+@pytest.mark.slow
+def test_the_book_builds_with_every_chapter_and_bundled_mathjax(built_book):
+    for notebook in NOTEBOOKS:
+        assert (built_book / Path(notebook).with_suffix(".html")).exists()
+    assert (built_book / "_static" / "mathjax" / "MathJax.js").exists()
+    page = (built_book / "notebooks" / "fig1_instability.html").read_text()
+    assert 'src="../_static/mathjax/MathJax.js' in page
+    assert "cdn.jsdelivr.net" not in page and "unpkg.com/mathjax" not in page
+
+
+def _rendered(page: Path) -> str:
+    """The page's DOM after its scripts (MathJax) ran, from headless Chromium."""
+    out = subprocess.run(
+        [CHROMIUM, *BROWSER_FLAGS, f"--user-data-dir={page.parent / '.chromium'}",
+         "--virtual-time-budget=15000", "--dump-dom", page.as_uri()],  # fmt: skip
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    return out.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_a_browser_sees_the_figures_and_rendered_math(built_book):
+    index = _rendered(built_book / "index.html")
+    assert "Generalization-Stability Tradeoff" in index
+    assert 'class="MathJax"' in index  # the intro's instability formula, typeset offline
+    figure = _rendered(built_book / "notebooks" / "fig1_instability.html")
+    assert 'class="MathJax"' in figure
+    images = re.findall(r'<img[^>]*\ssrc="([^"]+)"', figure)
+    assert any(src.endswith(".png") for src in images)
+    for src in images:
+        assert (built_book / "notebooks" / src).resolve().exists()
