@@ -3,6 +3,7 @@
     prunestab run --profile smoke --model vgg11 --score l2 --target L --retrain-period 40
     prunestab run --config run.json
     prunestab sweep fig1 --profile quick [--store DIR] [--seeds N] [--device D] [--list]
+    prunestab book --profile smoke        # execute every notebook, then build the book
 
 Runs are stored under ``--store`` (default ``./results``), one folder per config hash;
 a completed run is never recomputed and an interrupted one resumes. ``sweep --list``
@@ -41,6 +42,8 @@ NOISE_CHOICES = [f"{kind}{steps}" for kind in ("zeroing", "gaussian") for steps 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prunestab", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("book", help="execute the notebooks at a profile and build the book "
+                   "(prunestab book --help)")  # fmt: skip
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", default="results", help="run store folder (default: ./results)")
@@ -123,6 +126,11 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["book"]:  # notebooks + Jupyter Book: its own parser, in prunestab.book
+        from prunestab.book import main as book_main
+
+        return book_main(argv[1:])
     args = _parser().parse_args(argv)
     with warnings.catch_warnings():  # restores the global hook when we return
         warnings.showwarning = _show_warning
