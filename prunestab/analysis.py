@@ -21,7 +21,7 @@ from prunestab.config import TARGET_LABELS, RunConfig, config_hash
 from prunestab.data import DatasetVariantWarning, normalize
 from prunestab.figures import figure_grid
 from prunestab.models import build
-from prunestab.runner import DataCache, execute
+from prunestab.runner import DataCache, execute_many
 from prunestab.stats import Correlation, pearson
 from prunestab.store import RunStore
 from prunestab.train import derive_seed
@@ -82,11 +82,16 @@ def ensure_runs(
     store: str | os.PathLike | RunStore | None = None,
     labels: Iterable[str] | None = None,
     progress: bool | None = False,
+    batch_seeds: bool | None = None,
 ) -> list[Run]:
     """Every run of ``figure`` at ``profile`` (only ``labels``, if given), computing missing ones.
 
     Runs shared with other figures, or already computed, are read from the store.
+    ``batch_seeds`` trains each configuration's missing seeds side by side as one model
+    (``prunestab.batched``); ``None`` does so on GPUs, where it pays, and not on CPUs.
     """
+    if batch_seeds is None:
+        batch_seeds = device.startswith("cuda")
     runs_store = store if isinstance(store, RunStore) else default_store(store)
     grid = figure_grid(figure, profile, seeds, device)
     if labels is not None:
@@ -97,20 +102,19 @@ def ensure_runs(
             raise ValueError(f"labels {sorted(unknown)} are not in {figure}; allowed: {allowed}")
         grid = [c for c in grid if c.label in wanted]
     cache = DataCache(data)
-    runs = []
     with warnings.catch_warnings():
         # The dataset variant is stated by provenance_markdown, beside the results.
         warnings.simplefilter("ignore", DatasetVariantWarning)
-        for config in grid:
-            result = execute(
-                config,
-                runs_store,
-                cache,
-                profile=profile,
-                progress=progress,
-                keep_model=config.model == "vgg19",
-            )
-            runs.append(Run(config, result))
+        results = execute_many(
+            grid,
+            runs_store,
+            cache,
+            batch_seeds=batch_seeds,
+            profile=profile,
+            progress=progress,
+            keep_model=lambda config: config.model == "vgg19",
+        )
+    runs = [Run(config, result) for config, result in zip(grid, results, strict=True)]
     return runs
 
 

@@ -32,11 +32,22 @@ from prunestab.figures import (
     pruned,
 )
 from prunestab.profiles import PROFILES, get_profile
-from prunestab.runner import DataCache, execute
+from prunestab.runner import DataCache, execute, execute_many
 from prunestab.store import RunLockedError, RunStore
+from prunestab.train import Execution
 
 TARGETS_BY_LABEL = {label: name for name, label in TARGET_LABELS.items()}
 NOISE_CHOICES = [f"{kind}{steps}" for kind in ("zeroing", "gaussian") for steps in (0, 50, 1500)]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}; allowed: a positive integer")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--data", default=None, help="CIFAR-10 folder (else $PRUNESTAB_DATA)")
     common.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     common.add_argument("--no-progress", action="store_true", help="no progress bars")
+    common.add_argument("--compile", action="store_true",
+                        help="train with torch.compile (speed only: results are the same runs)")  # fmt: skip
 
     run = sub.add_parser("run", parents=[common], help="compute (or fetch) one run")
     run.add_argument("--config", type=Path, help="a RunConfig as JSON (from sweep --list)")
@@ -73,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--profile", default="paper", choices=list(PROFILES))
     sweep.add_argument("--seeds", type=int, default=None, help="runs per configuration")
     sweep.add_argument("--list", action="store_true", help="print the runs as JSON lines, run none")
+    sweep.add_argument("--batch-seeds", action="store_true",
+                       help="train the seeds of each configuration side by side as one model "
+                            "(fastest on GPUs; results equal up to rounding)")  # fmt: skip
+    sweep.add_argument(
+        "--max-group",
+        type=_positive_int,
+        default=None,
+        metavar="K",
+        help="with --batch-seeds, at most K seeds per group (default: all)",
+    )
     return parser
 
 
@@ -141,12 +164,14 @@ def _dispatch(args: argparse.Namespace) -> int:
     store = RunStore(args.store)
     data = DataCache(args.data)
     progress = False if args.no_progress else None
+    execution = Execution(compile=True) if args.compile else None
     try:
         if args.command == "run":
             config = _config_from_flags(args)
             started = time.monotonic()
             result = execute(config, store, data, profile=getattr(args, "profile", None),
-                             progress=progress, keep_model=args.keep_model)  # fmt: skip
+                             progress=progress, keep_model=args.keep_model,
+                             execution=execution)  # fmt: skip
             print(_summary_line(result))
             print(f"stored in {store.run_dir(config)} ({time.monotonic() - started:.1f} s)")
             return 0
@@ -159,11 +184,17 @@ def _dispatch(args: argparse.Namespace) -> int:
                 line = {"hash": config_hash(config), "status": status, "config": config.to_dict()}
                 print(json.dumps(line))
             return 0
-        for i, config in enumerate(unique, start=1):
-            fresh = not store.is_complete(config)
-            result = execute(config, store, data, profile=args.profile, progress=progress,
-                             keep_model=config.model == "vgg19")  # fmt: skip
-            print(f"[{i}/{len(unique)}] {'ran' if fresh else 'stored'} {_summary_line(result)}")
+        counter = iter(range(1, len(unique) + 1))
+
+        def report(config: RunConfig, result: dict, computed: bool) -> None:
+            i = next(counter)
+            print(f"[{i}/{len(unique)}] {'ran' if computed else 'stored'} {_summary_line(result)}",
+                  flush=True)  # fmt: skip
+
+        execute_many(unique, store, data, batch_seeds=args.batch_seeds, max_group=args.max_group,
+                     profile=args.profile, progress=progress, on_result=report,
+                     keep_model=lambda config: config.model == "vgg19",
+                     execution=execution)  # fmt: skip
         return 0
     except (DataNotFoundError, RunLockedError, ValueError) as err:
         print(f"prunestab: {err}", file=sys.stderr)

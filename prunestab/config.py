@@ -8,6 +8,13 @@ recomputed. Two fields are deliberately left out of the hash:
   (the result records the device that produced it);
 * ``label``: a human name for plots; Figure 1 and Figure 4 share runs under other names.
 
+``precision`` defaults to ``"auto"``: bf16 autocast on CUDA devices that support bf16,
+fp32 everywhere else (``prunestab.train.resolve_precision``); the result records the
+precision actually used. Because ``device`` is not hashed, ``"auto"`` keeps the CPU and
+GPU runs of one experiment under one hash, like the device itself: a CPU result (fp32)
+answers a GPU request and vice versa. Ask for ``"fp32"`` or ``"bf16"`` explicitly to make
+the precision part of the run's identity.
+
 Validation errors name the field, the bad value and what is allowed.
 """
 
@@ -26,7 +33,7 @@ STRUCTURES = ("structured", "unstructured")
 SCORES = ("l2", "ebn", "ebn_signed", "magnitude")
 TARGETS = ("smallest", "largest", "random") + tuple(f"decile{j}" for j in range(1, 11))
 NOISE_KINDS = ("zeroing", "gaussian")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 #: Short labels used by plots and CLI flags (the paper's subscripts and decile names).
 TARGET_LABELS = {"smallest": "S", "largest": "L", "random": "R"} | {
@@ -174,7 +181,7 @@ class RunConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     pruning: PruningConfig | None = None
     noise: NoiseConfig | None = None
-    precision: str = "fp32"
+    precision: str = "auto"
     device: str = "cpu"
     label: str = ""
 

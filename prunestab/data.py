@@ -4,8 +4,8 @@ The paper trains every model on CIFAR-10 with batch size 128; only Conv4 uses da
 augmentation (pad-4 random crop and horizontal flip), Appendix A.3. As in fast CIFAR-10
 trainers (airbench), the 60,000 images live on the device as one uint8 tensor, and
 augmentation, shuffling and normalisation are tensor operations there: within an epoch
-nothing crosses between host and device except one permutation and one set of crop/flip
-draws.
+nothing crosses between host and device except one permutation, one set of crop/flip
+draws and the two normalisation constants.
 
 Data are read from torchvision's standard layout, ``<root>/cifar-10-batches-py/``. Where
 the md5 checksums are not the official ones (the JPEG re-encoded offline copy in
@@ -360,35 +360,58 @@ def load_cifar10(
     )
 
 
-def normalize(images: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """uint8 images ``[B, 3, H, W]`` to ``(x / 255 - MEAN) / STD`` as ``dtype``.
+def normalization_constants(
+    device: torch.device | str, dtype: torch.dtype = torch.float32
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``MEAN`` and ``STD`` as ``[3, 1, 1]`` tensors of ``dtype`` on ``device``.
 
-    The constants are built on the images' device, so nothing crosses to the host.
+    Building them is a host-to-device copy, which on a GPU waits for the copy to finish;
+    the batch iterators therefore build them once per epoch, not once per batch.
+    """
+    mean = torch.tensor(MEAN, dtype=dtype, device=device).view(3, 1, 1)
+    std = torch.tensor(STD, dtype=dtype, device=device).view(3, 1, 1)
+    return mean, std
+
+
+def normalize(
+    images: torch.Tensor,
+    dtype: torch.dtype = torch.float32,
+    constants: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """uint8 images ``[..., 3, H, W]`` to ``(x / 255 - MEAN) / STD`` as ``dtype``.
+
     Arithmetic is float32 (float64 if asked) and cast at the end, so a bf16 result is
-    rounded once rather than at every step.
+    rounded once rather than at every step. ``constants`` are those of
+    :func:`normalization_constants` for the working precision (float32, or float64 when
+    ``dtype`` is float64); when omitted they are built on the images' device.
     """
     work = torch.float64 if dtype == torch.float64 else torch.float32
-    mean = torch.tensor(MEAN, dtype=work, device=images.device).view(3, 1, 1)
-    std = torch.tensor(STD, dtype=work, device=images.device).view(3, 1, 1)
-    out = (images.to(work) / 255 - mean) / std
+    mean, std = constants if constants is not None else normalization_constants(images.device, work)
+    # In place on a fresh float copy: one allocation instead of three, same arithmetic.
+    out = images.to(work, copy=True).div_(255).sub_(mean).div_(std)
     return out.to(dtype)
 
 
-def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Pad-4 random crop, then horizontal flip with probability 0.5, per image (A.3, Conv4).
+def augmentation_draws(n: int, generator: torch.Generator) -> torch.Tensor:
+    """Crop offsets and flips for ``n`` images: an int64 ``[n, 3]`` tensor on the CPU.
 
-    Equivalent to torchvision's ``RandomCrop(32, padding=4)`` followed by
-    ``RandomHorizontalFlip()``, but batched: the images are zero-padded once and every
-    output is gathered with per-image row/column indices, the flip being a reversed
-    column index. Offsets and flips are drawn on the CPU from ``generator`` (a CPU
-    generator; offsets first, then flips) and moved in one transfer, so the same
-    generator state gives the same images on CPU and GPU. uint8 in, uint8 out.
+    Columns: row offset, column offset (both in ``0 .. 2 * PADDING``), flip (0 or 1).
+    Offsets are drawn first, then flips, so a generator state gives the same draws
+    however the images are later batched.
+    """
+    offsets = torch.randint(0, 2 * PADDING + 1, (n, 2), generator=generator)
+    flips = (torch.rand(n, generator=generator) < 0.5).to(torch.int64)
+    return torch.cat([offsets, flips[:, None]], dim=1)
+
+
+def apply_augmentation(images: torch.Tensor, draws: torch.Tensor) -> torch.Tensor:
+    """Crop and flip each image ``[B, C, H, W]`` as its row of ``draws`` (on its device) says.
+
+    The images are zero-padded once and every output is gathered with per-image row and
+    column indices, the flip being a reversed column index. uint8 in, uint8 out.
     """
     b, c, h, w = images.shape
     device = images.device
-    offsets = torch.randint(0, 2 * PADDING + 1, (b, 2), generator=generator)
-    flips = (torch.rand(b, generator=generator) < 0.5).to(torch.int64)
-    draws = torch.cat([offsets, flips[:, None]], dim=1).to(device)
     rows = draws[:, 0:1] + torch.arange(h, device=device)
     cols = draws[:, 1:2] + torch.arange(w, device=device)
     cols = torch.where(draws[:, 2:3].bool(), cols.flip(1), cols)
@@ -401,6 +424,19 @@ def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     ]
 
 
+def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Pad-4 random crop, then horizontal flip with probability 0.5, per image (A.3, Conv4).
+
+    Equivalent to torchvision's ``RandomCrop(32, padding=4)`` followed by
+    ``RandomHorizontalFlip()``, but batched (:func:`apply_augmentation`). Offsets and
+    flips are drawn on the CPU from ``generator`` (:func:`augmentation_draws`) and moved
+    in one transfer, so the same generator state gives the same images on CPU and GPU.
+    uint8 in, uint8 out.
+    """
+    draws = augmentation_draws(images.shape[0], generator).to(images.device)
+    return apply_augmentation(images, draws)
+
+
 def train_batches(
     images: torch.Tensor,
     labels: torch.Tensor,
@@ -411,22 +447,30 @@ def train_batches(
     """One epoch of shuffled, normalised ``(x, y)`` batches (batch size 128 in A.3).
 
     The permutation is drawn on the CPU from ``generator`` and moved to the device once.
-    With ``augment_images`` (the paper augments Conv4 only, A.3) the whole epoch is
-    augmented in one batched call with the same generator, after the permutation. The
-    last batch may be smaller: no image is dropped, as in the authors' loader.
+    With ``augment_images`` (the paper augments Conv4 only, A.3) every image's crop and
+    flip are drawn for the epoch with the same generator, after the permutation, and
+    applied batch by batch (the same images as :func:`augment` on the whole set, without
+    holding an augmented copy of it). The last batch may be smaller: no image is dropped,
+    as in the authors' loader.
     """
     n = labels.numel()
-    order = torch.randperm(n, generator=generator).to(images.device)
-    if augment_images:
-        images = augment(images, generator)
+    device = images.device
+    order = torch.randperm(n, generator=generator).to(device)
+    draws = augmentation_draws(n, generator).to(device) if augment_images else None
+    constants = normalization_constants(device)
     for start in range(0, n, batch_size):
         index = order[start : start + batch_size]
-        yield normalize(images[index]), labels[index]
+        batch = images[index]
+        if draws is not None:
+            batch = apply_augmentation(batch, draws[index])
+        yield normalize(batch, constants=constants), labels[index]
 
 
 def eval_batches(
     images: torch.Tensor, labels: torch.Tensor, batch_size: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Normalised ``(x, y)`` batches in order, for evaluation."""
+    constants = normalization_constants(images.device)
     for start in range(0, labels.numel(), batch_size):
-        yield normalize(images[start : start + batch_size]), labels[start : start + batch_size]
+        batch = images[start : start + batch_size]
+        yield normalize(batch, constants=constants), labels[start : start + batch_size]

@@ -95,8 +95,10 @@ class NoiseInjector:
             if module.bias is not None:
                 module.bias[units] = 0
             return
-        untargeted = (~self.targeted[layer_index]).nonzero()
-        sigma = module.weight[untargeted[0, 0]].std()
+        # The first untargeted filter, found on the device: ``nonzero()`` would make the
+        # host wait for the GPU before every noised training step.
+        first = torch.argmax((~self.targeted[layer_index]).to(torch.uint8))
+        sigma = module.weight[first].std()
         shape = (units.numel(),) + tuple(module.weight.shape[1:])
         noise = torch.randn(shape, generator=generator, device=module.weight.device)
         module.weight[units] += sigma * noise.to(module.weight.dtype)

@@ -145,7 +145,10 @@ class Pruner:
         module = layer.module
         if not self.structured:
             if "weight_mask" not in module._buffers:
-                module.register_buffer("weight_mask", torch.ones_like(module.weight))
+                # Contiguous whatever the weight's layout (channels_last on GPUs), so that
+                # ``view(-1)`` indexes weights in the order ``weight.flatten()`` scores them.
+                mask = torch.ones_like(module.weight, memory_format=torch.contiguous_format)
+                module.register_buffer("weight_mask", mask)
             return [_Masked(module.weight, module.weight_mask)]
         if "unit_mask" not in module._buffers:
             module.register_buffer(

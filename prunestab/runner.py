@@ -9,6 +9,11 @@ sweeps and the notebooks:
    written atomically; the checkpoint is then removed.
 
 A failed or interrupted run leaves its last checkpoint and never a partial result.
+
+``execute_many`` does the same for a list of configs, training the seeds of each
+configuration side by side (``prunestab.batched``) when asked: the store still holds one
+result (and one checkpoint) per seed, so a batched run and a single run of the same
+config are interchangeable, and a group interrupted mid-way resumes as a group.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import math
 import os
 import platform
 import subprocess
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +32,7 @@ import torch
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import CIFAR10, load_cifar10
 from prunestab.store import RunStore
-from prunestab.train import train_run
+from prunestab.train import Execution, train_run
 
 
 class DataCache:
@@ -81,45 +88,15 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def execute(
+def _result(
     config: RunConfig,
-    store: RunStore,
-    data: CIFAR10 | DataCache | None = None,
-    *,
-    profile: str | None = None,
-    progress: bool | None = None,
-    checkpoint_interval_s: float = 60.0,
-    keep_model: bool = False,
-    on_epoch_end=None,
+    dataset: CIFAR10,
+    outcome: dict,
+    resume: dict | None,
+    profile: str | None,
 ) -> dict:
-    """The stored result of ``config``, computing (or resuming) it if needed.
-
-    ``data``: a loaded dataset, a :class:`DataCache`, or ``None`` to load from the default
-    place. ``profile`` is recorded in the result. ``keep_model`` also saves the final
-    weights as ``model.pt`` beside the result (Figure A1 needs a trained VGG19).
-    """
-    done = store.load(config)
-    if done is not None:
-        return done
-    with store.lock(config):
-        done = store.load(config)
-        if done is not None:
-            return done
-        if data is None:
-            data = DataCache()
-        dataset = data.get(config) if isinstance(data, DataCache) else data
-        resume = store.load_checkpoint(config)
-        outcome = train_run(
-            config,
-            dataset,
-            resume=resume,
-            checkpoint=lambda state: store.save_checkpoint(config, state),
-            checkpoint_interval_s=checkpoint_interval_s,
-            progress=progress,
-            on_epoch_end=on_epoch_end,
-        )
-        model_state = outcome.pop("model_state")
-        result = {
+    return json_safe(
+        {
             "config": config.to_dict(),
             "hash": config_hash(config),
             "label": config.display_label(),
@@ -130,8 +107,157 @@ def execute(
             "resumed_from_epoch": resume["epoch"] if resume is not None else None,
             **outcome,
         }
-        if keep_model:
-            store.save_model(config, model_state)
-        store.save_result(config, json_safe(result))
-        store.clear_checkpoint(config)
+    )
+
+
+def _dataset(config: RunConfig, data: CIFAR10 | DataCache | None) -> CIFAR10:
+    if data is None:
+        data = DataCache()
+    return data.get(config) if isinstance(data, DataCache) else data
+
+
+def execute(
+    config: RunConfig,
+    store: RunStore,
+    data: CIFAR10 | DataCache | None = None,
+    *,
+    profile: str | None = None,
+    progress: bool | None = None,
+    checkpoint_interval_s: float = 60.0,
+    keep_model: bool = False,
+    on_epoch_end=None,
+    execution: Execution | None = None,
+) -> dict:
+    """The stored result of ``config``, computing (or resuming) it if needed.
+
+    ``data``: a loaded dataset, a :class:`DataCache`, or ``None`` to load from the default
+    place. ``profile`` is recorded in the result. ``keep_model`` also saves the final
+    weights as ``model.pt`` beside the result (Figure A1 needs a trained VGG19).
+    ``execution`` chooses layout and compilation (``prunestab.train.Execution``).
+    """
+    done = store.load(config)
+    if done is not None:
+        return done
+    with store.lock(config):
+        done = store.load(config)
+        if done is not None:
+            return done
+        dataset = _dataset(config, data)
+        resume = store.load_checkpoint(config)
+        outcome = train_run(
+            config,
+            dataset,
+            resume=resume,
+            checkpoint=lambda state: store.save_checkpoint(config, state),
+            checkpoint_interval_s=checkpoint_interval_s,
+            progress=progress,
+            on_epoch_end=on_epoch_end,
+            execution=execution,
+        )
+        _store_outcome(store, config, dataset, outcome, resume, profile, keep_model)
         return store.load(config)
+
+
+def _store_outcome(store, config, dataset, outcome, resume, profile, keep_model) -> None:
+    model_state = outcome.pop("model_state")
+    if keep_model:
+        store.save_model(config, model_state)
+    store.save_result(config, _result(config, dataset, outcome, resume, profile))
+    store.clear_checkpoint(config)
+
+
+def execute_many(
+    configs: Sequence[RunConfig],
+    store: RunStore,
+    data: CIFAR10 | DataCache | None = None,
+    *,
+    batch_seeds: bool = False,
+    max_group: int | None = None,
+    profile: str | None = None,
+    progress: bool | None = None,
+    checkpoint_interval_s: float = 60.0,
+    keep_model: Callable[[RunConfig], bool] = lambda config: False,
+    on_result: Callable[[RunConfig, dict, bool], None] | None = None,
+    execution: Execution | None = None,
+) -> list[dict]:
+    """The stored results of ``configs`` (in order), computing the missing ones.
+
+    Without ``batch_seeds`` this is :func:`execute` on each config in turn. With it,
+    the missing configs that differ only by seed are trained together, ``max_group`` at
+    a time (default: all of them), as one grouped model; seeds whose checkpoints stop at
+    different epochs resume in separate groups. ``on_result(config, result, computed)``
+    is called as each result becomes available (``computed``: trained by this call).
+    """
+    from prunestab.batched import group_key, train_seeds
+
+    if max_group is not None and max_group < 1:
+        raise ValueError(f"max_group={max_group}; allowed: a positive number of seeds")
+    results: dict[str, dict] = {}
+
+    def deliver(config: RunConfig, result: dict, computed: bool) -> None:
+        results[config_hash(config)] = result
+        if on_result is not None:
+            on_result(config, result, computed)
+
+    unique = list({config_hash(c): c for c in configs}.values())
+    pending = []
+    for config in unique:
+        done = store.load(config)
+        if done is not None:
+            deliver(config, done, False)
+        else:
+            pending.append(config)
+    if not batch_seeds:
+        for config in pending:
+            result = execute(config, store, data, profile=profile, progress=progress,
+                             checkpoint_interval_s=checkpoint_interval_s,
+                             keep_model=keep_model(config), execution=execution)  # fmt: skip
+            deliver(config, result, True)
+        return [results[config_hash(c)] for c in configs]
+
+    families: dict[tuple, list[RunConfig]] = {}
+    for config in pending:
+        families.setdefault(group_key(config), []).append(config)
+    for family in families.values():
+        size = max_group or len(family)
+        for start in range(0, len(family), size):
+            chunk = family[start : start + size]
+            with ExitStack() as locks:
+                for config in chunk:
+                    locks.enter_context(store.lock(config))
+                todo = []
+                for config in chunk:  # another process may have finished some meanwhile
+                    done = store.load(config)
+                    if done is not None:
+                        deliver(config, done, False)
+                    else:
+                        todo.append(config)
+                by_epoch: dict[int | None, list[tuple[RunConfig, dict | None]]] = {}
+                for config in todo:
+                    state = store.load_checkpoint(config)
+                    epoch = None if state is None else state["epoch"]
+                    by_epoch.setdefault(epoch, []).append((config, state))
+                for members in by_epoch.values():
+                    group = [config for config, _ in members]
+                    states = [state for _, state in members]
+                    resume = None if states[0] is None else states
+                    dataset = _dataset(group[0], data)
+
+                    def save(group_states, group=group):
+                        for config, state in zip(group, group_states, strict=True):
+                            store.save_checkpoint(config, state)
+
+                    outcomes = train_seeds(
+                        group,
+                        dataset,
+                        resume=resume,
+                        checkpoint=save,
+                        checkpoint_interval_s=checkpoint_interval_s,
+                        progress=progress,
+                        execution=execution,
+                    )
+                    for config, outcome, state in zip(group, outcomes, states, strict=True):
+                        _store_outcome(store, config, dataset, outcome, state, profile,
+                                       keep_model(config))  # fmt: skip
+                        deliver(config, store.load(config), True)
+    return [results[config_hash(c)] for c in configs]

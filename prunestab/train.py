@@ -11,13 +11,29 @@ is exactly the damage of the pruning event. The authors' code reported the signe
 relative form ``(t_pre - t_post) / t_pre``; both are recorded. The test accuracy before
 pruning is only evaluated on pruning epochs (on other epochs it equals the post value).
 
-Training is Adam (lr 1e-3), batch 128, learning rate x0.1 at the milestones (A.3). The
-whole dataset stays on the device as uint8; augmentation and normalisation run there,
-and losses/accuracies are summed on the device and read once per epoch.
+Training is Adam (lr 1e-3), batch 128, learning rate x0.1 at the milestones (A.3).
 
 Every random choice derives from the config's seed (``derive_seed``): the model's
 initialisation, each epoch's shuffle and augmentation, each random-target choice and each
 noise draw. A run resumed from a checkpoint therefore continues exactly as it would have.
+
+The fast path (how, not what: :class:`Execution` is not part of the config or its hash):
+
+* the whole dataset stays on the device as uint8; shuffling, augmentation and
+  normalisation run there (``prunestab.data``);
+* losses and accuracies are summed on the device and read once per epoch, and each
+  evaluation pass is read once: nothing inside an epoch waits for the host;
+* channels_last activations where convolutions are faster in that layout (cuDNN always;
+  oneDNN on CPUs for the VGG and ResNet convolutions), bf16 autocast where the config's
+  ``precision`` resolves to it (``"auto"``: CUDA devices with bf16 support), a fused
+  Adam on GPUs, and optionally ``torch.compile``;
+* masks are buffers changed in place outside the forward pass, and gradients are masked
+  between ``backward`` and ``step``, so pruning never changes what a compiled graph
+  guards on (no recompiles).
+
+:func:`train_run` trains one seed. ``prunestab.batched.train_seeds`` trains several seeds
+of one configuration as one grouped model through the same loop (:func:`train_group`),
+and gives each seed the records :func:`train_run` would have given it.
 """
 
 from __future__ import annotations
@@ -25,9 +41,10 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -41,6 +58,12 @@ from prunestab.noise import NoiseInjector
 from prunestab.pruning import Pruner
 
 EVAL_BATCH_SIZE = 500
+
+#: Models whose convolutions oneDNN runs faster in channels_last on CPUs (measured with
+#: ``benchmarks/epoch_throughput.py`` on a 2-core AVX2 machine: ResNet18 about 1.5x, VGG
+#: about 1.1x). Conv4's small convolutions gain nothing, and it stays in the default
+#: layout so the CPU plain path and fast path share their kernels there.
+CPU_CHANNELS_LAST_MODELS = frozenset({"vgg11", "vgg19", "resnet18"})
 
 
 def derive_seed(seed: int, *keys: object) -> int:
@@ -60,37 +83,225 @@ def learning_rate(config: RunConfig, epoch: int) -> float:
     return opt.lr * opt.lr_decay**passed
 
 
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """The precision a config's ``precision`` means on ``device``: ``"fp32"`` or ``"bf16"``.
+
+    ``"auto"`` is bf16 autocast on CUDA devices that support bf16 (Ampere and later), where
+    it roughly doubles convolution throughput, and fp32 everywhere else: CPUs without
+    bf16 units run it slower than fp32, and fp32 keeps CPU results comparable with the
+    authors'. Explicit ``"fp32"``/``"bf16"`` are kept as asked.
+    """
+    if precision != "auto":
+        return precision
+    device = torch.device(device)
+    if device.type == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bf16"
+    return "fp32"
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How runs are executed: choices that change speed, not the experiment.
+
+    Not part of :class:`RunConfig` (nor its hash): a run computed with any of these
+    settings answers a request for the same run with any other. Results agree within
+    floating-point tolerance (``tests/test_fast_path.py`` states it) and record the
+    settings used.
+
+    ``channels_last``: ``None`` chooses per device and model (always on CUDA; on CPUs for
+    :data:`CPU_CHANNELS_LAST_MODELS`). ``compile``: ``False``; ``True`` for
+    ``torch.compile`` with inductor; or the name of another ``torch.compile`` backend
+    (tests use ``"aot_eager"``, which traces and guards exactly like inductor but does
+    not generate code).
+    """
+
+    channels_last: bool | None = None
+    compile: bool | str = False
+
+    def memory_format(self, model: str, device: torch.device | str) -> torch.memory_format:
+        use = self.channels_last
+        if use is None:
+            kind = torch.device(device).type
+            use = kind == "cuda" or (kind == "cpu" and model in CPU_CHANNELS_LAST_MODELS)
+        return torch.channels_last if use else torch.contiguous_format
+
+    @property
+    def compile_backend(self) -> str | None:
+        if self.compile is True:
+            return "inductor"
+        return self.compile or None
+
+
+#: The plain path: eager, default memory layout (pair it with ``precision="fp32"``).
+PLAIN = Execution(channels_last=False, compile=False)
+
+
 @dataclass(frozen=True)
 class Evaluation:
     accuracy: float  # percent
     loss: float
 
 
-def _autocast(config: RunConfig, device: torch.device):
-    if config.precision == "bf16":
+def autocast(precision: str, device: torch.device):
+    """bf16 autocast for ``precision="bf16"`` (resolved), else nothing."""
+    if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return nullcontext()
 
 
+def make_optimizer(parameters, config: RunConfig, device: torch.device) -> torch.optim.Adam:
+    """Adam at the config's rate, without weight decay (A.3).
+
+    On GPUs the fused implementation updates every parameter in one kernel instead of
+    about ten kernels per parameter tensor. Adam without weight decay is elementwise, so
+    a grouped model's parameters (``prunestab.batched``) get exactly each seed's update.
+    """
+    fused = True if device.type == "cuda" else None
+    return torch.optim.Adam(parameters, lr=config.optimizer.lr, fused=fused)
+
+
+def init_model(config: RunConfig, device: torch.device, memory_format: torch.memory_format):
+    """The run's model at initialisation: seeded by ``derive_seed(seed, "init")``."""
+    torch.manual_seed(derive_seed(config.seed, "init"))
+    return build(config.model, config.width).to(device, memory_format=memory_format)
+
+
+def compile_module(module: nn.Module, backend: str | None) -> nn.Module:
+    """``module`` compiled with ``backend`` (``None``: the module itself).
+
+    ``dynamic=False``: the few batch sizes of a run (the batch, the epoch's last batch,
+    the evaluation batch) each get a static graph, compiled once, instead of one dynamic
+    graph that inductor optimises less well. Train and eval mode are two more graphs.
+    """
+    if backend is None:
+        return module
+    return torch.compile(module, backend=backend, dynamic=False)
+
+
+class ModelSet(Protocol):
+    """What :func:`train_group` trains: ``seeds`` models realised as one module.
+
+    ``module`` maps a batch to logits ``[B, seeds * classes]``; ``seed_models[k]`` is seed
+    ``k``'s model (sharing its tensors with ``module``), which pruning and noise act on.
+    """
+
+    seeds: int
+    module: nn.Module
+    seed_models: list[nn.Module]
+
+    def train_batches(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        generators: list[torch.Generator],
+        augment_images: bool,
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
+
+    def eval_input(self, x: torch.Tensor) -> torch.Tensor: ...
+
+    def share_masks(self, pruner: Pruner) -> None: ...
+
+    def optimizer_view(self, optimizer: torch.optim.Optimizer, seed: int) -> Any: ...
+
+    def optimizer_states(self, optimizer: torch.optim.Optimizer) -> list[dict]: ...
+
+    def load_optimizer_states(self, optimizer: torch.optim.Optimizer, states: list[dict]): ...
+
+    def model_states(self, copy: bool) -> list[dict]: ...
+
+
+class SingleModel:
+    """The one-seed :class:`ModelSet`: the model itself."""
+
+    seeds = 1
+
+    def __init__(self, model: nn.Module) -> None:
+        self.module = model
+        self.seed_models = [model]
+
+    def train_batches(self, images, labels, batch_size, generators, augment_images):
+        return train_batches(images, labels, batch_size, generators[0], augment_images)
+
+    def eval_input(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def share_masks(self, pruner: Pruner) -> None:
+        """Nothing to share: the seed's pruner finds the masks on the model itself."""
+
+    def optimizer_view(self, optimizer: torch.optim.Optimizer, seed: int) -> Any:
+        return optimizer
+
+    def optimizer_states(self, optimizer: torch.optim.Optimizer) -> list[dict]:
+        return [optimizer.state_dict()]
+
+    def load_optimizer_states(self, optimizer: torch.optim.Optimizer, states: list[dict]):
+        optimizer.load_state_dict(states[0])
+
+    def model_states(self, copy: bool) -> list[dict]:
+        state = self.module.state_dict()
+        if copy:
+            state = {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+        return [state]
+
+
+def _parameter_dtype(module: nn.Module) -> torch.dtype:
+    """The dtype of ``module``'s parameters: float32, or float64 for tests that need
+    results equal to rounding error (build the model under ``torch.set_default_dtype``)."""
+    return next(module.parameters()).dtype
+
+
+def _model_input(x: torch.Tensor, dtype: torch.dtype, memory_format) -> torch.Tensor:
+    """A batch in the model's dtype and layout (no copy when it already is)."""
+    return x.to(dtype=dtype, memory_format=memory_format)
+
+
+def _split_logits(out: torch.Tensor, seeds: int) -> torch.Tensor:
+    """``[B, seeds * classes]`` logits as ``[B, seeds, classes]``, at least float32."""
+    return _full_precision(out).view(out.shape[0], seeds, -1)
+
+
+def _full_precision(out: torch.Tensor) -> torch.Tensor:
+    """bf16 autocast logits as float32 for the loss; float32/float64 as they are."""
+    return out if out.dtype in (torch.float32, torch.float64) else out.float()
+
+
 @torch.no_grad()
+def evaluate_seeds(
+    models: ModelSet,
+    forward: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    precision: str,
+    memory_format: torch.memory_format,
+) -> list[Evaluation]:
+    """Eval-mode top-1 accuracy (%) and mean loss of every seed, with one device sync."""
+    forward.eval()
+    k = models.seeds
+    dtype = _parameter_dtype(models.module)
+    correct = torch.zeros(k, device=images.device, dtype=torch.int64)
+    loss_sum = torch.zeros(k, device=images.device, dtype=torch.float64)
+    for x, y in eval_batches(images, labels, EVAL_BATCH_SIZE):
+        with autocast(precision, images.device):
+            out = forward(_model_input(models.eval_input(x), dtype, memory_format))
+        logits = _split_logits(out, k)
+        targets = y[:, None].expand(-1, k)
+        loss_sum += F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").sum(0)
+        correct += (logits.argmax(2) == targets).sum(0)
+    n = labels.numel()
+    values = torch.stack([correct.to(torch.float64), loss_sum]).tolist()
+    return [Evaluation(100.0 * c / n, s / n) for c, s in zip(*values, strict=True)]
+
+
 def evaluate(
     model: nn.Module,
     images: torch.Tensor,
     labels: torch.Tensor,
-    config: RunConfig,
+    precision: str = "fp32",
     memory_format: torch.memory_format = torch.contiguous_format,
 ) -> Evaluation:
-    """Eval-mode top-1 accuracy (%) and mean loss over the whole set, one device sync."""
-    model.eval()
-    correct = torch.zeros((), device=images.device, dtype=torch.int64)
-    loss_sum = torch.zeros((), device=images.device, dtype=torch.float64)
-    for x, y in eval_batches(images, labels, EVAL_BATCH_SIZE):
-        with _autocast(config, images.device):
-            out = model(x.contiguous(memory_format=memory_format))
-        loss_sum += F.cross_entropy(out.float(), y, reduction="sum")
-        correct += (out.argmax(1) == y).sum()
-    n = labels.numel()
-    return Evaluation(100.0 * correct.item() / n, loss_sum.item() / n)
+    """Eval-mode top-1 accuracy (%) and mean loss of one model over the whole set."""
+    return evaluate_seeds(SingleModel(model), model, images, labels, precision, memory_format)[0]
 
 
 def _summarize(config: RunConfig, epochs: list[dict]) -> dict:
@@ -133,149 +344,251 @@ def train_run(
     checkpoint_interval_s: float = 60.0,
     progress: bool | None = None,
     on_epoch_end: Callable[[int, dict], None] | None = None,
+    execution: Execution | None = None,
 ) -> dict:
     """Train one run; return its per-epoch records, per-event records and summary.
 
     ``resume`` is a state previously passed to ``checkpoint``; ``checkpoint`` is called at
     most every ``checkpoint_interval_s`` seconds (and after the last epoch is not needed:
     the caller stores the result). ``on_epoch_end(epoch, record)`` is for tests and UIs.
+    ``execution`` chooses layout and compilation (default: :class:`Execution()`).
     """
+    execution = execution or Execution()
+    memory_format = execution.memory_format(config.model, data.device)
+    model = init_model(config, data.device, memory_format)
+    return train_group(
+        [config],
+        SingleModel(model),
+        data,
+        resume=None if resume is None else [resume],
+        checkpoint=None if checkpoint is None else (lambda states: checkpoint(states[0])),
+        checkpoint_interval_s=checkpoint_interval_s,
+        progress=progress,
+        on_epoch_end=None if on_epoch_end is None else (lambda e, rs: on_epoch_end(e, rs[0])),
+        execution=execution,
+    )[0]
+
+
+def train_group(
+    configs: Sequence[RunConfig],
+    models: ModelSet,
+    data: CIFAR10,
+    *,
+    resume: list[dict] | None = None,
+    checkpoint: Callable[[list[dict]], None] | None = None,
+    checkpoint_interval_s: float = 60.0,
+    progress: bool | None = None,
+    on_epoch_end: Callable[[int, list[dict]], None] | None = None,
+    execution: Execution | None = None,
+) -> list[dict]:
+    """Train the seeds of ``models`` (one per config, same config but the seed) in lockstep.
+
+    The single loop behind :func:`train_run` (one seed) and
+    ``prunestab.batched.train_seeds`` (a grouped model). Each seed keeps its own
+    generators, pruner or noise injector, events and records; the returned list holds one
+    :func:`train_run`-style result per config. ``resume``/``checkpoint`` carry one
+    :func:`train_run` state per seed, so a group's checkpoint also resumes single runs.
+    """
+    execution = execution or Execution()
+    config = configs[0]
+    k = models.seeds
     device = data.device
-    memory_format = torch.channels_last if device.type == "cuda" else torch.contiguous_format
-    torch.manual_seed(derive_seed(config.seed, "init"))
-    model = build(config.model, config.width).to(device, memory_format=memory_format)
-    pruner = injector = None
+    precision = resolve_precision(config.precision, device)
+    memory_format = execution.memory_format(config.model, device)
+    module = models.module
+    dtype = _parameter_dtype(module)
+
+    # The gradient pruner owns the masks of the trained module; each seed's pruner then
+    # finds its share of them (views for a grouped model) on its own model.
+    gradient_pruner = None
     if config.pruning is not None and config.noise is None:
-        pruner = Pruner(model, config.pruning)
-    elif config.noise is not None:
-        injector = NoiseInjector(model, config.pruning, config.noise)
-    events = (pruner or injector).events() if (pruner or injector) else []
+        gradient_pruner = Pruner(module, config.pruning)
+        models.share_masks(gradient_pruner)
+    pruners: list[Pruner] = []
+    injectors: list[NoiseInjector] = []
+    for model in models.seed_models:
+        if gradient_pruner is not None:
+            pruners.append(Pruner(model, config.pruning))
+        elif config.noise is not None:
+            injectors.append(NoiseInjector(model, config.pruning, config.noise))
+    actors = pruners or injectors
+    events = actors[0].events() if actors else []
     events_at: dict[int, list] = {}
     for event in events:
         events_at.setdefault(event.epoch, []).append(event)
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.optimizer.lr)
-    noise_generator = torch.Generator(device=device)
-    noise_generator.manual_seed(derive_seed(config.seed, "noise"))
-    epoch_records: list[dict] = []
-    event_records: list[dict] = []
-    start_epoch, step, seconds_before = 0, 0, 0.0
+    optimizer = make_optimizer(module.parameters(), config, device)
+    noise_generators = []
+    for c in configs:
+        generator = torch.Generator(device=device)
+        generator.manual_seed(derive_seed(c.seed, "noise"))
+        noise_generators.append(generator)
+    epoch_records: list[list[dict]] = [[] for _ in range(k)]
+    event_records: list[list[dict]] = [[] for _ in range(k)]
+    start_epoch, step, seconds_before = 0, 0, [0.0] * k
     if resume is not None:
-        model.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
-        if injector is not None:
-            injector.load_state_dict(resume["noise"])
-        noise_generator.set_state(resume["noise_generator"])
-        epoch_records, event_records = resume["epoch_records"], resume["event_records"]
-        start_epoch, step = resume["epoch"], resume["step"]
-        seconds_before = resume["train_seconds"]
+        epochs_done = {state["epoch"] for state in resume}
+        if len(epochs_done) != 1:
+            raise ValueError(f"resume states are at epochs {sorted(epochs_done)}; allowed: one")
+        for model, state in zip(models.seed_models, resume, strict=True):
+            model.load_state_dict(state["model"])
+        models.load_optimizer_states(optimizer, [state["optimizer"] for state in resume])
+        for i, state in enumerate(resume):
+            if injectors:
+                injectors[i].load_state_dict(state["noise"])
+            noise_generators[i].set_state(state["noise_generator"])
+            epoch_records[i] = list(state["epoch_records"])
+            event_records[i] = list(state["event_records"])
+            seconds_before[i] = state["train_seconds"]
+        start_epoch, step = resume[0]["epoch"], resume[0]["step"]
 
+    forward = compile_module(module, execution.compile_backend)
     n_train = data.train_labels.numel()
     show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(
-        total=config.epochs,
-        initial=start_epoch,
-        desc=config.display_label(),
-        disable=not show,
-        leave=False,
-    )
+    label = config.display_label() + (f" ({k} seeds)" if k > 1 else "")
+    bar = tqdm(total=config.epochs, initial=start_epoch, desc=label, disable=not show, leave=False)
+
+    def evaluate_all(images: torch.Tensor, labels: torch.Tensor) -> list[Evaluation]:
+        return evaluate_seeds(models, forward, images, labels, precision, memory_format)
+
     started = last_checkpoint = time.monotonic()
     for epoch in range(start_epoch, config.epochs):
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, epoch)
-        model.train()
-        shuffle = torch.Generator().manual_seed(derive_seed(config.seed, "shuffle", epoch))
-        loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-        correct = torch.zeros((), device=device, dtype=torch.int64)
-        for x, y in train_batches(
+        forward.train()
+        shuffles = [
+            torch.Generator().manual_seed(derive_seed(c.seed, "shuffle", epoch)) for c in configs
+        ]
+        loss_sum = torch.zeros(k, device=device, dtype=torch.float64)
+        correct = torch.zeros(k, device=device, dtype=torch.int64)
+        for x, y in models.train_batches(
             data.train_images,
             data.train_labels,
             config.optimizer.batch_size,
-            shuffle,
-            augment_images=config.data.augment,
+            shuffles,
+            config.data.augment,
         ):
-            if injector is not None:
-                injector.before_step(noise_generator)
-            with _autocast(config, device):
-                out = model(x.contiguous(memory_format=memory_format))
-                loss = F.cross_entropy(out.float(), y)
+            for injector, generator in zip(injectors, noise_generators, strict=False):
+                injector.before_step(generator)
+            with autocast(precision, device):
+                out = forward(_model_input(x, dtype, memory_format))
+            if k == 1:
+                loss = F.cross_entropy(_full_precision(out), y)
+                seed_losses = loss.detach()
+                hits = (out.argmax(1) == y).sum()
+            else:
+                # Each seed's mean loss; their sum gives each seed's parameters exactly
+                # the gradient of its own loss (the seeds share no parameter).
+                logits = _split_logits(out, k)
+                per_seed = F.cross_entropy(logits.transpose(1, 2), y, reduction="none")
+                seed_losses = per_seed.mean(0)
+                loss = seed_losses.sum()
+                seed_losses = seed_losses.detach()
+                hits = (logits.argmax(2) == y).sum(0)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if pruner is not None:
-                pruner.mask_gradients()
+            if gradient_pruner is not None:
+                gradient_pruner.mask_gradients()
             optimizer.step()
-            loss_sum += loss.detach() * y.numel()
-            correct += (out.argmax(1) == y).sum()
+            loss_sum += seed_losses * y.shape[0]
+            correct += hits
             step += 1
-        record = {
-            "epoch": epoch,
-            "lr": learning_rate(config, epoch),
-            "train_loss": loss_sum.item() / n_train,
-            "train_acc": 100.0 * correct.item() / n_train,
-        }
+        totals = torch.stack([loss_sum, correct.to(torch.float64)]).tolist()  # one sync
+        records = [
+            {
+                "epoch": epoch,
+                "lr": learning_rate(config, epoch),
+                "train_loss": totals[0][i] / n_train,
+                "train_acc": 100.0 * totals[1][i] / n_train,
+            }
+            for i in range(k)
+        ]
 
         todays = events_at.get(epoch, [])
         if todays:
-            pre = evaluate(model, data.test_images, data.test_labels, config, memory_format)
-            record["pre_test_acc"], record["pre_test_loss"] = pre.accuracy, pre.loss
+            pre = evaluate_all(data.test_images, data.test_labels)
+            for record, result in zip(records, pre, strict=True):
+                record["pre_test_acc"], record["pre_test_loss"] = result.accuracy, result.loss
             for event in todays:
-                selection = torch.Generator().manual_seed(
-                    derive_seed(config.seed, "select", epoch, event.layer)
-                )
-                if pruner is not None:
-                    event_records.append(pruner.prune(event, optimizer, selection))
-                else:
-                    event_records.append(injector.on_event(event, selection, noise_generator))
-        post = evaluate(model, data.test_images, data.test_labels, config, memory_format)
-        record["test_acc"], record["test_loss"] = post.accuracy, post.loss
-        record["pruned"] = bool(todays)
-        if todays:
-            drop = record["pre_test_acc"] - post.accuracy
-            record["instability"] = abs(drop)
-            record["relative_instability"] = 100.0 * drop / max(record["pre_test_acc"], 1e-12)
-            record["pruned_layers"] = [event.layer for event in todays]
-        record["pruned_units"] = pruner.pruned_counts() if pruner is not None else []
+                for i, c in enumerate(configs):
+                    selection = torch.Generator().manual_seed(
+                        derive_seed(c.seed, "select", epoch, event.layer)
+                    )
+                    if pruners:
+                        view = models.optimizer_view(optimizer, i)
+                        event_records[i].append(pruners[i].prune(event, view, selection))
+                    else:
+                        event_records[i].append(
+                            injectors[i].on_event(event, selection, noise_generators[i])
+                        )
+        post = evaluate_all(data.test_images, data.test_labels)
+        validation = train_eval = None
         if data.validation_labels.numel():
-            val = evaluate(
-                model, data.validation_images, data.validation_labels, config, memory_format
-            )
-            record["validation_acc"] = val.accuracy
+            validation = evaluate_all(data.validation_images, data.validation_labels)
         if config.data.train_eval_images:
-            k = min(config.data.train_eval_images, n_train)
-            train_eval = evaluate(
-                model, data.train_images[:k], data.train_labels[:k], config, memory_format
-            )
-            record["train_eval_acc"] = train_eval.accuracy
-        epoch_records.append(record)
+            n = min(config.data.train_eval_images, n_train)
+            train_eval = evaluate_all(data.train_images[:n], data.train_labels[:n])
+        for i, record in enumerate(records):
+            record["test_acc"], record["test_loss"] = post[i].accuracy, post[i].loss
+            record["pruned"] = bool(todays)
+            if todays:
+                drop = record["pre_test_acc"] - post[i].accuracy
+                record["instability"] = abs(drop)
+                record["relative_instability"] = 100.0 * drop / max(record["pre_test_acc"], 1e-12)
+                record["pruned_layers"] = [event.layer for event in todays]
+            record["pruned_units"] = pruners[i].pruned_counts() if pruners else []
+            if validation is not None:
+                record["validation_acc"] = validation[i].accuracy
+            if train_eval is not None:
+                record["train_eval_acc"] = train_eval[i].accuracy
+            epoch_records[i].append(record)
         bar.update(1)
-        bar.set_postfix(test=f"{post.accuracy:.1f}", train=f"{record['train_acc']:.1f}")
+        bar.set_postfix(test=f"{post[0].accuracy:.1f}", train=f"{records[0]['train_acc']:.1f}")
         if on_epoch_end is not None:
-            on_epoch_end(epoch, record)
+            on_epoch_end(epoch, records)
         now = time.monotonic()
         if (
             checkpoint is not None
             and epoch + 1 < config.epochs
             and now - last_checkpoint >= checkpoint_interval_s
         ):
+            model_states = models.model_states(copy=k > 1)
+            optimizer_states = models.optimizer_states(optimizer)
             checkpoint(
-                {
-                    "epoch": epoch + 1,
-                    "step": step,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "noise": injector.state_dict() if injector is not None else {},
-                    "noise_generator": noise_generator.get_state(),
-                    "epoch_records": epoch_records,
-                    "event_records": event_records,
-                    "train_seconds": seconds_before + now - started,
-                }
+                [
+                    {
+                        "epoch": epoch + 1,
+                        "step": step,
+                        "model": model_states[i],
+                        "optimizer": optimizer_states[i],
+                        "noise": injectors[i].state_dict() if injectors else {},
+                        "noise_generator": noise_generators[i].get_state(),
+                        "epoch_records": epoch_records[i],
+                        "event_records": event_records[i],
+                        "train_seconds": seconds_before[i] + (now - started) / k,
+                    }
+                    for i in range(k)
+                ]
             )
             last_checkpoint = now
     bar.close()
-    return {
-        "epochs": epoch_records,
-        "events": event_records,
-        "summary": _summarize(config, epoch_records),
-        "train_seconds": seconds_before + time.monotonic() - started,
-        "model_state": model.state_dict(),
+    elapsed = time.monotonic() - started
+    report = {
+        "precision": precision,
+        "channels_last": memory_format == torch.channels_last,
+        "compile": execution.compile_backend,
+        "seeds_trained_together": k,
     }
+    model_states = models.model_states(copy=k > 1)
+    return [
+        {
+            "epochs": epoch_records[i],
+            "events": event_records[i],
+            "summary": _summarize(config, epoch_records[i]),
+            # A group's wall time is shared equally by its seeds.
+            "train_seconds": seconds_before[i] + elapsed / k,
+            "execution": report,
+            "model_state": model_states[i],
+        }
+        for i in range(k)
+    ]

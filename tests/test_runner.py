@@ -84,7 +84,7 @@ def test_a_killed_process_resumes(tmp_path, tiny_cifar):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU on this machine")
 def test_the_cuda_path_matches_the_cpu_path(tmp_path, tiny_cifar):
-    config = _smoke_config()
+    config = _smoke_config().replace(precision="fp32")  # "auto" would be bf16 on the GPU
     cpu = execute(config, RunStore(tmp_path / "cpu"), DataCache(tiny_cifar), progress=False)
     gpu = execute(config.replace(device="cuda"), RunStore(tmp_path / "gpu"), DataCache(tiny_cifar),
                   progress=False)  # fmt: skip

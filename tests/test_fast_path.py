@@ -1,0 +1,115 @@
+"""The fast path changes speed, not results.
+
+``Execution()`` (channels_last where it pays, optional ``torch.compile``) against
+``PLAIN`` (eager, default layout): in float64 the two differ only by summation order
+(1e-12), so every accuracy is identical and every loss equal to 1e-8 over a whole run
+with pruning. In float32, the default on CPUs, rounding differences of 1e-7 grow through
+training; the stated tolerance there is 2 points of accuracy per epoch (4 of 200 training
+images) and 1e-3 relative in the loss, over a six-epoch smoke run.
+"""
+
+import math
+
+import pytest
+import torch
+from torch._dynamo.utils import counters
+
+from prunestab.config import DataConfig, OptimizerConfig, PruningConfig, RunConfig
+from prunestab.data import load_cifar10
+from prunestab.schedule import PruningSchedule
+from prunestab.train import PLAIN, Execution, resolve_precision, train_run
+
+SCHEDULE = PruningSchedule((1, 2, 1, 2), (3, 3, 3, 4), (0.3, 0.3, 0.3, 0.9), 2)
+
+
+def _config(model="vgg11", **changes):
+    config = RunConfig(
+        model,
+        epochs=6,
+        width=0.125,
+        data=DataConfig(train_subset=200, test_subset=100),
+        optimizer=OptimizerConfig(batch_size=50, lr_milestones=(4,)),
+        pruning=PruningConfig(SCHEDULE, score="ebn", target="largest"),
+    )
+    return config.replace(**changes)
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_cifar):
+    return load_cifar10(tiny_cifar, config=DataConfig(train_subset=200, test_subset=100))
+
+
+@pytest.fixture
+def float64():
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
+
+
+def _same(a: dict, b: dict, rel: float, acc_points: float) -> None:
+    for x, y in zip(a["epochs"], b["epochs"], strict=True):
+        for key in ("train_acc", "test_acc", "pre_test_acc"):
+            if key in x:
+                assert abs(x[key] - y[key]) <= acc_points, (x["epoch"], key, x[key], y[key])
+        assert math.isclose(x["train_loss"], y["train_loss"], rel_tol=rel), x["epoch"]
+        assert math.isclose(x["test_loss"], y["test_loss"], rel_tol=rel), x["epoch"]
+        assert x["pruned_units"] == y["pruned_units"]
+    # float32: near-tied scores may be ranked in another order, so compare the sets.
+    units = [sorted(e["units"]) for e in a["events"]]
+    assert units == [sorted(e["units"]) for e in b["events"]]
+
+
+@pytest.mark.parametrize("model", ["vgg11", "resnet18"])
+def test_fast_and_plain_paths_agree_to_rounding_in_float64(tiny, float64, model):
+    config = _config()
+    if model == "resnet18":
+        schedule = PruningSchedule((1, 1, 1, 1), (2, 2, 2, 2), (0.3, 0.3, 0.3, 0.9), 1)
+        config = _config(model, epochs=4, pruning=PruningConfig(schedule, target="largest"))
+    fast = train_run(config, tiny, progress=False)
+    plain = train_run(config, tiny, progress=False, execution=PLAIN)
+    assert fast["execution"]["channels_last"] and not plain["execution"]["channels_last"]
+    _same(fast, plain, rel=1e-8, acc_points=0)
+
+
+def test_fast_and_plain_paths_agree_within_tolerance_in_float32(tiny):
+    fast = train_run(_config(), tiny, progress=False)
+    plain = train_run(_config(), tiny, progress=False, execution=PLAIN)
+    assert fast["execution"]["precision"] == plain["execution"]["precision"] == "fp32"
+    _same(fast, plain, rel=1e-3, acc_points=2.0)
+
+
+def test_compiled_training_equals_eager_and_pruning_never_recompiles(tiny, float64):
+    """``aot_eager`` traces and guards like inductor, without generating C++ (fast in CI)."""
+    compiled = Execution(compile="aot_eager")
+    graphs = {}
+    for name, pruning in (("unpruned", None), ("pruned", _config().pruning)):
+        torch._dynamo.reset()
+        counters.clear()
+        result = train_run(_config(pruning=pruning), tiny, progress=False, execution=compiled)
+        graphs[name] = counters["stats"]["unique_graphs"]
+        assert result["execution"]["compile"] == "aot_eager"
+    # One graph for training, one for evaluation; four pruning events add none.
+    assert graphs == {"unpruned": 2, "pruned": 2}
+    eager = train_run(_config(), tiny, progress=False)
+    _same(result, eager, rel=1e-8, acc_points=0)
+
+
+def test_precision_auto_is_fp32_on_cpus_and_bf16_stays_selectable(tiny):
+    assert resolve_precision("auto", "cpu") == "fp32"
+    assert resolve_precision("fp32", "cuda") == "fp32"
+    result = train_run(_config(epochs=2, pruning=None, precision="bf16"), tiny, progress=False)
+    assert result["execution"]["precision"] == "bf16"
+    assert all(math.isfinite(r["train_loss"]) for r in result["epochs"])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_the_gpu_fast_path_uses_bf16_and_channels_last(tiny_cifar):
+    data = load_cifar10(
+        tiny_cifar, config=DataConfig(train_subset=200, test_subset=100), device="cuda"
+    )
+    result = train_run(_config(device="cuda"), data, progress=False)
+    bf16 = torch.cuda.is_bf16_supported()
+    assert result["execution"]["precision"] == ("bf16" if bf16 else "fp32")
+    assert result["execution"]["channels_last"]
+    assert result["epochs"][-1]["pruned_units"] == [19, 19, 19, 57]
