@@ -59,6 +59,7 @@ seeds = None  # unused: one trained model suffices here
 device = "cpu"
 data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
 store = None  # run store folder; None: results/ in the repository
+jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
 # %%
 import matplotlib.pyplot as plt
@@ -120,7 +121,7 @@ plt.show()
 # the same algorithm; the paper's Figures 4 and A2 show they are not.
 
 # %%
-runs = analysis.ensure_runs("figA1", profile, 1, device, data, store)
+runs = analysis.ensure_runs("figA1", profile, 1, device, data, store, jobs=jobs)
 model = analysis.trained_model(runs[0].config, analysis.default_store(store))
 display(Markdown(analysis.provenance_markdown(runs, profile)))
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))

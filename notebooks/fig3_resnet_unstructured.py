@@ -32,6 +32,7 @@ seeds = None  # runs per configuration; None: the profile's default
 device = "cpu"
 data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
 store = None  # run store folder; None: results/ in the repository
+jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
 # %%
 import matplotlib.pyplot as plt
@@ -40,7 +41,7 @@ from IPython.display import Markdown, display
 from prunestab import analysis, claims, plots
 
 plots.style()
-runs = analysis.ensure_runs("fig3", profile, seeds, device, data, store)
+runs = analysis.ensure_runs("fig3", profile, seeds, device, data, store, jobs=jobs)
 display(Markdown(analysis.provenance_markdown(runs, profile)))
 
 # %% [markdown]

@@ -40,6 +40,7 @@ seeds = None  # runs per configuration; None: the profile's default
 device = "cpu"
 data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
 store = None  # run store folder; None: results/ in the repository
+jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 noise = "all"
 
 # %%
@@ -55,7 +56,7 @@ VARIANTS = ["prune_L"] + [
 if noise != "all" and noise not in VARIANTS:
     raise ValueError(f"noise={noise!r}; allowed: all, {', '.join(VARIANTS)}")
 labels = None if noise == "all" else sorted({"unpruned", "prune_L", noise})
-runs = analysis.ensure_runs("fig5", profile, seeds, device, data, store, labels=labels)
+runs = analysis.ensure_runs("fig5", profile, seeds, device, data, store, labels=labels, jobs=jobs)
 display(Markdown(analysis.provenance_markdown(runs, profile)))
 
 # %% [markdown]

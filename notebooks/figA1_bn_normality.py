@@ -34,6 +34,7 @@ seeds = None  # runs per configuration; None: the profile's default
 device = "cpu"
 data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
 store = None  # run store folder; None: results/ in the repository
+jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
 # %%
 import matplotlib.pyplot as plt
@@ -42,7 +43,7 @@ from IPython.display import Markdown, display
 from prunestab import analysis, claims, plots
 
 plots.style()
-runs = analysis.ensure_runs("figA1", profile, 1, device, data, store)
+runs = analysis.ensure_runs("figA1", profile, 1, device, data, store, jobs=jobs)
 (run,) = runs
 display(Markdown(analysis.provenance_markdown(runs, profile)))
 images = analysis.training_batch(run.config, data)

@@ -83,15 +83,17 @@ def ensure_runs(
     labels: Iterable[str] | None = None,
     progress: bool | None = False,
     batch_seeds: bool | None = None,
+    jobs: int = 1,
 ) -> list[Run]:
     """Every run of ``figure`` at ``profile`` (only ``labels``, if given), computing missing ones.
 
     Runs shared with other figures, or already computed, are read from the store.
     ``batch_seeds`` trains each configuration's missing seeds side by side as one model
-    (``prunestab.batched``); ``None`` does so on GPUs, where it pays, and not on CPUs.
+    (``prunestab.batched``); ``None`` does so on GPUs, where it pays, unless ``jobs`` > 1
+    asks for that many worker processes instead (the faster choice on CPUs).
     """
     if batch_seeds is None:
-        batch_seeds = device.startswith("cuda")
+        batch_seeds = device.startswith("cuda") and jobs == 1
     runs_store = store if isinstance(store, RunStore) else default_store(store)
     grid = figure_grid(figure, profile, seeds, device)
     if labels is not None:
@@ -110,6 +112,7 @@ def ensure_runs(
             runs_store,
             cache,
             batch_seeds=batch_seeds,
+            jobs=jobs,
             profile=profile,
             progress=progress,
             keep_model=lambda config: config.model == "vgg19",

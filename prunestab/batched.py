@@ -214,8 +214,9 @@ class SeedGroup:
         batch_size: int,
         generators: list[torch.Generator],
         augment_images: bool,
+        epoch_images: int | None = None,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        return seed_batches(images, labels, batch_size, generators, augment_images)
+        return seed_batches(images, labels, batch_size, generators, augment_images, epoch_images)
 
     def eval_input(self, x: torch.Tensor) -> torch.Tensor:
         """Every seed sees the same evaluation images: ``[B, 3, H, W] -> [B, K*3, H, W]``."""
@@ -289,6 +290,7 @@ def seed_batches(
     batch_size: int,
     generators: list[torch.Generator],
     augment_images: bool = False,
+    epoch_images: int | None = None,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """One epoch for K seeds at once: ``x [B, K*3, H, W]`` and ``y [B, K]``.
 
@@ -300,13 +302,13 @@ def seed_batches(
     n = labels.numel()
     device = images.device
     k = len(generators)
-    orders = [torch.randperm(n, generator=g) for g in generators]
+    orders = [torch.randperm(n, generator=g)[:epoch_images] for g in generators]
     draws = [augmentation_draws(n, g) for g in generators] if augment_images else None
-    order = torch.stack(orders, 1).to(device)  # [n, K]
+    order = torch.stack(orders, 1).to(device)  # [epoch images, K]
     all_draws = torch.stack(draws, 1).to(device) if draws is not None else None  # [n, K, 3]
     seed_index = torch.arange(k, device=device)
     constants = normalization_constants(device)
-    for start in range(0, n, batch_size):
+    for start in range(0, order.shape[0], batch_size):
         index = order[start : start + batch_size]  # [B, K]
         batch = images[index]  # [B, K, 3, H, W]
         b = batch.shape[0]

@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--profile", default="paper", choices=list(PROFILES))
     sweep.add_argument("--seeds", type=int, default=None, help="runs per configuration")
     sweep.add_argument("--list", action="store_true", help="print the runs as JSON lines, run none")
+    sweep.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                       help="runs at once in N worker processes, each with cores/N threads "
+                            "(fastest on CPUs; default: 1)")  # fmt: skip
     sweep.add_argument("--batch-seeds", action="store_true",
                        help="train the seeds of each configuration side by side as one model "
                             "(fastest on GPUs; results equal up to rounding)")  # fmt: skip
@@ -131,7 +134,8 @@ def _config_from_flags(args: argparse.Namespace) -> RunConfig:
     if noise:
         kind = "zeroing" if args.noise.startswith("zeroing") else "gaussian"
         steps = int(args.noise.removeprefix(kind))
-        config = config.replace(noise=NoiseConfig(kind, profile.noise_steps(steps)))
+        windows = NoiseConfig(kind, profile.noise_steps(steps, args.retrain_period))
+        config = config.replace(noise=windows)
     return config
 
 
@@ -192,6 +196,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                   flush=True)  # fmt: skip
 
         execute_many(unique, store, data, batch_seeds=args.batch_seeds, max_group=args.max_group,
+                     jobs=args.jobs,
                      profile=args.profile, progress=progress, on_result=report,
                      keep_model=lambda config: config.model == "vgg19",
                      execution=execution)  # fmt: skip

@@ -59,9 +59,15 @@ class DataConfig:
     choice, fixed across seeds so all runs of a profile see the same images); ``None``
     uses all. ``validation_size`` images are held out of training for model selection.
     ``augment``: pad-4 random crop and horizontal flip (the paper uses it for Conv4 only,
-    A.3). ``train_eval_images``: after each epoch, also measure eval-mode accuracy on this
-    many training images (0: only the running train-mode accuracy, as the authors did);
-    the generalization gap of Figure 2 uses it.
+    A.3). ``train_eval_images``: also measure eval-mode accuracy on this many training
+    images after each epoch from the last pruning event on (where the summary picks its
+    best epoch and Figure 2 reads its gap; 0: only the running train-mode accuracy, as
+    the authors did).
+
+    ``epoch_images``: train on this many images per epoch, a fresh seeded draw without
+    replacement from the training set each epoch; ``None`` (the paper) passes over all of
+    them. Reduced profiles use it to keep the paper's epoch axis (every start, end,
+    retrain period and milestone of A.3, in epochs) while training fewer steps per epoch.
     """
 
     train_subset: int | None = None
@@ -69,9 +75,10 @@ class DataConfig:
     validation_size: int = 0
     augment: bool = False
     train_eval_images: int = 0
+    epoch_images: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("train_subset", "test_subset"):
+        for name in ("train_subset", "test_subset", "epoch_images"):
             value = getattr(self, name)
             if value is not None:
                 _positive_int("DataConfig", name, value)

@@ -443,10 +443,12 @@ def train_batches(
     batch_size: int,
     generator: torch.Generator,
     augment_images: bool = False,
+    epoch_images: int | None = None,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """One epoch of shuffled, normalised ``(x, y)`` batches (batch size 128 in A.3).
 
-    The permutation is drawn on the CPU from ``generator`` and moved to the device once.
+    The permutation is drawn on the CPU from ``generator`` and moved to the device once;
+    ``epoch_images`` keeps only its first that many images (``DataConfig.epoch_images``).
     With ``augment_images`` (the paper augments Conv4 only, A.3) every image's crop and
     flip are drawn for the epoch with the same generator, after the permutation, and
     applied batch by batch (the same images as :func:`augment` on the whole set, without
@@ -455,10 +457,10 @@ def train_batches(
     """
     n = labels.numel()
     device = images.device
-    order = torch.randperm(n, generator=generator).to(device)
+    order = torch.randperm(n, generator=generator)[:epoch_images].to(device)
     draws = augmentation_draws(n, generator).to(device) if augment_images else None
     constants = normalization_constants(device)
-    for start in range(0, n, batch_size):
+    for start in range(0, order.numel(), batch_size):
         index = order[start : start + batch_size]
         batch = images[index]
         if draws is not None:

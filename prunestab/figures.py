@@ -47,6 +47,7 @@ CONV4_MILESTONES = (30, 60)
 FIG3_ONE_SHOT_EPOCH = 246
 FIG4_RETRAIN_PERIODS = (4, 20, 40, 60, 100)
 FIG5_NOISE_STEPS = (0, 50, 1500)
+FIG5_RETRAIN_PERIOD = 40
 
 SCHEDULES = {"vgg11": VGG11_SCHEDULE, "vgg19": VGG11_SCHEDULE, "resnet18": RESNET18_SCHEDULE, "conv4": CONV4_SCHEDULE}  # fmt: skip
 
@@ -68,13 +69,17 @@ def base_config(
     augment: bool = False,
     train_eval_images: int = 0,
 ) -> RunConfig:
-    """An unpruned run of ``model`` at a profile's scale."""
+    """An unpruned run of ``model`` at a profile's scale.
+
+    Runs shorter than the paper's 325 epochs (Conv4) pass over all training images every
+    epoch; only the long runs take the profile's ``epoch_images`` (``prunestab.profiles``).
+    """
     return RunConfig(
         model=model,
         epochs=profile.epochs(epochs),
         seed=seed,
         width=profile.width,
-        data=profile.data(augment=augment, train_eval_images=train_eval_images),
+        data=profile.data(augment, train_eval_images, full_epochs=epochs < PAPER_EPOCHS),
         optimizer=OptimizerConfig(
             batch_size=profile.batch_size,
             lr_milestones=tuple(profile.epoch(m) for m in milestones),
@@ -163,11 +168,12 @@ def _fig4(profile: Profile, seed: int, device: str) -> list[RunConfig]:
 
 def _fig5(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     base = base_config(profile, "vgg11", seed, device)
-    prune_l = pruned(base, profile, VGG11_SCHEDULE, 40, "l2", "largest", mask_batchnorm=False)
+    period = FIG5_RETRAIN_PERIOD
+    prune_l = pruned(base, profile, VGG11_SCHEDULE, period, "l2", "largest", mask_batchnorm=False)
     runs = [base.replace(label="unpruned"), prune_l.replace(label="prune_L")]
     for kind in ("zeroing", "gaussian"):
         for steps in FIG5_NOISE_STEPS:
-            noise = NoiseConfig(kind, profile.noise_steps(steps))
+            noise = NoiseConfig(kind, profile.noise_steps(steps, period))
             runs.append(prune_l.replace(noise=noise, label=f"{kind}{steps}"))
     return runs
 

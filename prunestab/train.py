@@ -196,6 +196,7 @@ class ModelSet(Protocol):
         batch_size: int,
         generators: list[torch.Generator],
         augment_images: bool,
+        epoch_images: int | None,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
 
     def eval_input(self, x: torch.Tensor) -> torch.Tensor: ...
@@ -220,8 +221,10 @@ class SingleModel:
         self.module = model
         self.seed_models = [model]
 
-    def train_batches(self, images, labels, batch_size, generators, augment_images):
-        return train_batches(images, labels, batch_size, generators[0], augment_images)
+    def train_batches(self, images, labels, batch_size, generators, augment_images, epoch_images):
+        return train_batches(
+            images, labels, batch_size, generators[0], augment_images, epoch_images
+        )
 
     def eval_input(self, x: torch.Tensor) -> torch.Tensor:
         return x
@@ -444,6 +447,11 @@ def train_group(
 
     forward = compile_module(module, execution.compile_backend)
     n_train = data.train_labels.numel()
+    # Images trained per epoch: all of them, or the epoch's draw (DataConfig.epoch_images).
+    n_epoch = min(n_train, config.data.epoch_images or n_train)
+    # The summary picks its best epoch from the last pruning event on (and Figure 2 reads
+    # its gap there): eval-mode training accuracy is only needed from that epoch on.
+    train_eval_from = max((event.epoch for event in events), default=0)
     show = sys.stderr.isatty() if progress is None else progress
     label = config.display_label() + (f" ({k} seeds)" if k > 1 else "")
     bar = tqdm(total=config.epochs, initial=start_epoch, desc=label, disable=not show, leave=False)
@@ -467,6 +475,7 @@ def train_group(
             config.optimizer.batch_size,
             shuffles,
             config.data.augment,
+            config.data.epoch_images,
         ):
             for injector, generator in zip(injectors, noise_generators, strict=False):
                 injector.before_step(generator)
@@ -498,8 +507,8 @@ def train_group(
             {
                 "epoch": epoch,
                 "lr": learning_rate(config, epoch),
-                "train_loss": totals[0][i] / n_train,
-                "train_acc": 100.0 * totals[1][i] / n_train,
+                "train_loss": totals[0][i] / n_epoch,
+                "train_acc": 100.0 * totals[1][i] / n_epoch,
             }
             for i in range(k)
         ]
@@ -525,7 +534,7 @@ def train_group(
         validation = train_eval = None
         if data.validation_labels.numel():
             validation = evaluate_all(data.validation_images, data.validation_labels)
-        if config.data.train_eval_images:
+        if config.data.train_eval_images and epoch >= train_eval_from:
             n = min(config.data.train_eval_images, n_train)
             train_eval = evaluate_all(data.train_images[:n], data.train_labels[:n])
         for i, record in enumerate(records):
