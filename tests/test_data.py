@@ -310,6 +310,24 @@ def test_train_batches_cover_every_image_once_in_batches_of_128(augment_images: 
         torch.testing.assert_close(x, normalize(images[y]))
 
 
+def test_epoch_images_trains_on_a_fresh_draw_of_that_many_distinct_images() -> None:
+    n = 1000
+    images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8)
+    labels = torch.arange(n)
+
+    def epoch(seed: int, limit: int | None) -> list[int]:
+        gen = torch.Generator().manual_seed(seed)
+        return torch.cat(
+            [y for _, y in train_batches(images, labels, 128, gen, False, limit)]
+        ).tolist()
+
+    drawn = epoch(0, 300)
+    assert len(drawn) == len(set(drawn)) == 300
+    assert drawn == epoch(0, None)[:300]  # the epoch's permutation, cut: same generator use
+    assert set(drawn) != set(epoch(1, 300))  # each epoch's seed draws other images
+    assert [len(y) for _, y in train_batches(images, labels, 128, torch.Generator(), True, 300)] == [128, 128, 44]  # fmt: skip
+
+
 def test_train_batches_order_is_determined_by_the_generator_seed() -> None:
     images = torch.zeros(300, 3, 32, 32, dtype=torch.uint8)
     labels = torch.arange(300)

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from prunestab.figures import figure_grid
-from prunestab.runner import DataCache, execute
-from prunestab.store import RunStore
+from prunestab.runner import DataCache, execute, execute_many
+from prunestab.store import RunLockedError, RunStore
 
 
 def _smoke_config():
@@ -91,3 +91,37 @@ def test_the_cuda_path_matches_the_cpu_path(tmp_path, tiny_cifar):
     assert gpu["device"].startswith("cuda")
     first = [r["train_loss"] for r in cpu["epochs"]][:2]
     assert [r["train_loss"] for r in gpu["epochs"]][:2] == pytest.approx(first, rel=1e-3)
+
+
+def test_worker_processes_store_the_same_runs_as_one_process(tmp_path, tiny_cifar):
+    """``jobs=2``: two spawned workers, one thread each; results agree with a sequential
+    sweep within float32 tolerance (thread counts change summation order)."""
+    grid = [c for c in figure_grid("fig1", "smoke", seeds=2) if c.model == "vgg11"][:4]
+    data = DataCache(tiny_cifar)
+    seen = []
+    parallel = execute_many(grid, RunStore(tmp_path / "p"), data, jobs=2, progress=False,
+                            on_result=lambda c, r, computed: seen.append(computed))  # fmt: skip
+    sequential = execute_many(grid, RunStore(tmp_path / "s"), data, progress=False)
+    assert seen == [True] * len(grid)
+    cores = os.cpu_count() or 1
+    assert {r["environment"]["cpu_threads"] for r in parallel} == {max(1, cores // 2)}
+    for a, b in zip(parallel, sequential, strict=True):
+        assert a["config"] == b["config"]
+        assert [e["pruned_units"] for e in a["epochs"]] == [e["pruned_units"] for e in b["epochs"]]
+        for x, y in zip(a["epochs"], b["epochs"], strict=True):
+            assert abs(x["test_acc"] - y["test_acc"]) <= 5.0  # 5 of 100 test images
+    again = execute_many(grid, RunStore(tmp_path / "p"), data, jobs=2, progress=False)
+    assert again == parallel  # stored: nothing recomputed
+
+
+def test_a_failing_worker_stops_the_sweep_with_its_error(tmp_path, tiny_cifar):
+    grid = figure_grid("fig1", "smoke", seeds=1)[:3]
+    store = RunStore(tmp_path)
+    with store.lock(grid[0]), pytest.raises(RunLockedError, match="locked"):
+        # This process holds the first run: the worker given it fails, the sweep stops.
+        execute_many(grid, store, DataCache(tiny_cifar), jobs=2, progress=False)
+    assert store.load(grid[0]) is None
+    with pytest.raises(ValueError, match="jobs=0"):
+        execute_many(grid, RunStore(tmp_path), jobs=0)
+    with pytest.raises(ValueError, match="choose one"):
+        execute_many(grid, RunStore(tmp_path), jobs=2, batch_seeds=True)

@@ -45,6 +45,24 @@ def test_instability_is_the_drop_between_pre_and_post_evaluations(tiny):
     assert sum(len(e["units"]) for e in result["events"]) == sum(epochs[-1]["pruned_units"])
 
 
+def test_epoch_images_sets_the_steps_of_every_epoch_and_its_accuracy_denominator(tiny):
+    config = _config(data=DataConfig(train_subset=200, test_subset=100, epoch_images=60))
+    result = train_run(config, tiny, progress=False)
+    for record in result["epochs"]:
+        # 60 images per epoch: every accuracy is a whole number of those 60 images.
+        assert record["train_acc"] * 60 / 100 == pytest.approx(round(record["train_acc"] * 0.6))
+    full = train_run(_config(), tiny, progress=False)
+    assert result["epochs"][0]["train_loss"] != full["epochs"][0]["train_loss"]
+
+
+def test_eval_mode_training_accuracy_is_measured_from_the_last_pruning_epoch_on(tiny):
+    config = _config(data=DataConfig(train_subset=200, test_subset=100, train_eval_images=50))
+    epochs = train_run(config, tiny, progress=False)["epochs"]
+    assert [r["epoch"] for r in epochs if "train_eval_acc" in r] == [4, 5]  # last event: 4
+    unpruned = train_run(config.replace(pruning=None, epochs=2), tiny, progress=False)["epochs"]
+    assert all("train_eval_acc" in r for r in unpruned)
+
+
 def test_same_seed_same_run_other_seed_other_run(tiny):
     a = train_run(_config(epochs=2, pruning=None), tiny, progress=False)
     b = train_run(_config(epochs=2, pruning=None), tiny, progress=False)

@@ -1,0 +1,66 @@
+"""The profiles keep the paper's settings where they say they do (prunestab/profiles.py)."""
+
+import pytest
+
+from prunestab.figures import figure_grid
+from prunestab.models import build
+from prunestab.profiles import PAPER_STEPS_PER_EPOCH, get_profile
+from prunestab.pruning import Pruner
+
+
+def _label(grid, label):
+    return next(c for c in grid if c.label == label)
+
+
+def test_quick_keeps_the_paper_epoch_axis_events_and_rates():
+    quick = figure_grid("fig1", "quick", seeds=1)
+    paper = figure_grid("fig1", "paper", seeds=1)
+    for label in ("prune_S 1%", "prune_S 13%", "prune_L 13%"):
+        for q, p in zip(
+            (c for c in quick if c.label == label),
+            (c for c in paper if c.label == label),
+            strict=True,
+        ):
+            assert q.pruning.schedule == p.pruning.schedule
+            assert q.epochs == p.epochs == 325
+            assert q.optimizer.lr_milestones == p.optimizer.lr_milestones == (150, 300)
+    # At quick width the pruned VGG11 layers keep one event per paper event: 37/37/37/68
+    # events at r = 4 and 4/4/4/7 at r = 40, each pruning at least one filter.
+    for label, counts, rate in (("prune_S 1%", [37, 37, 37, 68], 1.32), ("prune_L 13%", [4, 4, 4, 7], 12.86)):  # fmt: skip
+        config = _label((c for c in quick if c.model == "vgg11"), label)
+        pruner = Pruner(build("vgg11", config.width), config.pruning)
+        events = pruner.events()
+        assert [sum(e.layer == i for e in events) for i in range(4)] == counts
+        assert round(100 * config.pruning.schedule.max_iterative_rate(), 2) == rate
+        # The staggered starts still prune one layer per pruning epoch.
+        assert len({e.epoch for e in events}) == len(events)
+
+
+def test_quick_trains_512_images_per_long_epoch_and_conv4_on_every_image():
+    vgg = figure_grid("fig1", "quick", seeds=1)[0]
+    conv4 = figure_grid("fig2", "quick", seeds=1)[0]
+    assert vgg.data.epoch_images == 512 and vgg.data.train_subset == 5000
+    assert conv4.data.epoch_images is None and conv4.epochs == 60
+    assert get_profile("quick").steps_per_epoch() == 4
+    assert get_profile("paper").steps_per_epoch() == PAPER_STEPS_PER_EPOCH == 391
+
+
+@pytest.mark.parametrize(
+    "profile, windows", [("paper", [0, 50, 1500]), ("quick", [0, 50, 160]), ("smoke", [0, 4, 4])]
+)
+def test_noise_windows_are_training_steps_cut_to_the_retrain_period(profile, windows):
+    grid = figure_grid("fig5", profile, seeds=1)
+    for kind in ("zeroing", "gaussian"):
+        steps = [_label(grid, f"{kind}{paper}").noise.steps for paper in (0, 50, 1500)]
+        assert steps == windows
+
+
+def test_paper_profile_is_appendix_a3():
+    paper = get_profile("paper")
+    assert (paper.width, paper.train_subset, paper.test_subset, paper.epoch_images) == (1.0, None, None, None)  # fmt: skip
+    assert paper.seeds == 10 and paper.epoch_scale == 1.0
+
+
+def test_an_unknown_profile_names_the_allowed_ones():
+    with pytest.raises(ValueError, match="allowed: paper, quick, smoke"):
+        get_profile("fast")
