@@ -137,17 +137,28 @@ def execute(
 
     ``data``: a loaded dataset, a :class:`DataCache`, or ``None`` to load from the default
     place. ``profile`` is recorded in the result. ``keep_model`` also saves the final
-    weights as ``model.pt`` beside the result (Figure A1 needs a trained VGG19).
+    weights as ``model.pt`` beside the result (Figure A1 needs a trained VGG19); a stored
+    result whose weights are missing (they are not committed with the published results)
+    has its run trained again for them, and its result file is kept as it is.
     ``execution`` chooses layout and compilation (``prunestab.train.Execution``).
     """
-    done = store.load(config)
+    done = _complete(store, config, keep_model)
     if done is not None:
         return done
     with store.lock(config):
-        done = store.load(config)
+        done = _complete(store, config, keep_model)
         if done is not None:
             return done
         dataset = _dataset(config, data)
+        if store.is_complete(config):  # only the weights are missing
+            resume = store.load_checkpoint(config)
+            outcome = train_run(config, dataset, resume=resume,
+                                checkpoint=lambda state: store.save_checkpoint(config, state),
+                                checkpoint_interval_s=checkpoint_interval_s, progress=progress,
+                                on_epoch_end=on_epoch_end, execution=execution)  # fmt: skip
+            store.save_model(config, outcome["model_state"])
+            store.clear_checkpoint(config)
+            return store.load(config)
         resume = store.load_checkpoint(config)
         outcome = train_run(
             config,
@@ -161,6 +172,13 @@ def execute(
         )
         _store_outcome(store, config, dataset, outcome, resume, profile, keep_model)
         return store.load(config)
+
+
+def _complete(store: RunStore, config: RunConfig, keep_model: bool) -> dict | None:
+    """The stored result, if it (and, with ``keep_model``, the final weights) exists."""
+    if keep_model and not store.model_path(config).exists():
+        return None
+    return store.load(config)
 
 
 def _store_outcome(store, config, dataset, outcome, resume, profile, keep_model) -> None:
@@ -217,9 +235,14 @@ def execute_many(
     unique = list({config_hash(c): c for c in configs}.values())
     pending = []
     for config in unique:
-        done = store.load(config)
+        done = _complete(store, config, keep_model(config))
         if done is not None:
             deliver(config, done, False)
+        elif store.is_complete(config):  # stored without the weights it must keep
+            result = execute(config, store, data, profile=profile, progress=progress,
+                             checkpoint_interval_s=checkpoint_interval_s, keep_model=True,
+                             execution=execution)  # fmt: skip
+            deliver(config, result, True)
         else:
             pending.append(config)
     if jobs > 1 and len(pending) > 1:

@@ -125,3 +125,15 @@ def test_a_failing_worker_stops_the_sweep_with_its_error(tmp_path, tiny_cifar):
         execute_many(grid, RunStore(tmp_path), jobs=0)
     with pytest.raises(ValueError, match="choose one"):
         execute_many(grid, RunStore(tmp_path), jobs=2, batch_seeds=True)
+
+
+def test_missing_kept_weights_are_recomputed_without_touching_the_result(tmp_path, tiny_cifar):
+    config, store, data = _smoke_config(), RunStore(tmp_path), DataCache(tiny_cifar)
+    first = execute(config, store, data, progress=False, keep_model=True)
+    weights = store.load_model(config)
+    store.model_path(config).unlink()  # as in a fresh clone: results committed, weights not
+    before = store.result_path(config).read_bytes()
+    again = execute_many([config], store, data, progress=False, keep_model=lambda c: True)[0]
+    assert again == first and store.result_path(config).read_bytes() == before
+    for name, tensor in store.load_model(config).items():
+        torch.testing.assert_close(tensor, weights[name])
