@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-from prunestab.data import BASE_FOLDER, ENV_VAR, resolve_root
+from prunestab.config import DataConfig
+from prunestab.data import BASE_FOLDER, ENV_VAR, load_cifar10, resolve_root
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 PREPARE_SCRIPT = (
@@ -81,6 +83,22 @@ def tiny_cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_fake_cifar10(
         tmp_path_factory.mktemp("tiny_cifar"), train_per_class=20, test_per_class=10
     )
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_cifar: Path):
+    """The fake CIFAR-10 loaded on the CPU, whole (200 training, 100 test images)."""
+    return load_cifar10(tiny_cifar, config=DataConfig(train_subset=200, test_subset=100))
+
+
+@pytest.fixture
+def float64():
+    """Models built in the test are float64: runs then agree to rounding (1e-10), so
+    tests can require identical accuracies where float32 would drift."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
 
 
 @pytest.fixture(scope="session")

@@ -45,19 +45,6 @@ def _config(model="vgg11", seed=0, **changes):
     return config.replace(**changes)
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_cifar):
-    return load_cifar10(tiny_cifar, config=DataConfig(train_subset=200, test_subset=100))
-
-
-@pytest.fixture
-def float64():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
-
-
 def assert_close(a, b, path="result"):
     """Nested records equal: ints, strings and bools exactly, floats to ``TOL``."""
     if isinstance(a, dict):

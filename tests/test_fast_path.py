@@ -34,19 +34,6 @@ def _config(model="vgg11", **changes):
     return config.replace(**changes)
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_cifar):
-    return load_cifar10(tiny_cifar, config=DataConfig(train_subset=200, test_subset=100))
-
-
-@pytest.fixture
-def float64():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
-
-
 def _same(a: dict, b: dict, rel: float, acc_points: float) -> None:
     for x, y in zip(a["epochs"], b["epochs"], strict=True):
         for key in ("train_acc", "test_acc", "pre_test_acc"):

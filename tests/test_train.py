@@ -24,11 +24,6 @@ def _config(**changes):
     return config.replace(**changes)
 
 
-@pytest.fixture(scope="module")
-def tiny(tiny_cifar):
-    return load_cifar10(tiny_cifar, config=DataConfig(train_subset=200, test_subset=100))
-
-
 def test_instability_is_the_drop_between_pre_and_post_evaluations(tiny):
     result = train_run(_config(), tiny, progress=False)
     epochs = result["epochs"]
