@@ -30,6 +30,7 @@ import numpy as np
 import scipy.stats
 
 from prunestab.analysis import MIN_CORRELATION_RUNS, Run, by_label, unique_runs, value_at_epoch
+from prunestab.config import TARGET_LABELS
 from prunestab.profiles import get_profile
 from prunestab.stats import bootstrap_difference_ci, pearson
 from prunestab.store import RunStore, write_json_atomic
@@ -217,7 +218,44 @@ def fig4(runs: Sequence[Run], profile: str) -> list[Claim]:
     claims.append(_claim("fig4", "l2 does not: its prune_S is more unstable than its prune_R (pooled over rates)",
                          "l2 prune_S more unstable than prune_R, almost as unstable as prune_L",
                          _ordered(instab("l2", "smallest"), instab("l2", "random")), profile))  # fmt: skip
+    claims.append(_largest_rate_claim(groups, profile))
     return claims
+
+
+def _largest_rate_claim(groups: dict[tuple[str, str], list[Run]], profile: str) -> Claim:
+    """Section 4.3: prune_S and prune_R generalise best at the largest rate (30%).
+
+    Per score and target, the runs at the largest rate against those at the rate whose
+    mean accuracy is next best: reproduced if every comparison is, not reproduced if any
+    comparison goes the other way.
+    """
+    tests = []
+    for (score, target), members in sorted(groups.items()):
+        if target not in ("smallest", "random"):
+            continue
+        by_rate: dict[float, list[Run]] = {}
+        for run in members:
+            rate = round(100 * run.config.pruning.schedule.max_iterative_rate(), 2)
+            by_rate.setdefault(rate, []).append(run)
+        if len(by_rate) < 2:
+            continue
+        top = max(by_rate)
+        runner_up = max((r for r in by_rate if r != top), key=lambda r: np.nanmean(_values(by_rate[r])))  # fmt: skip
+        verdict, text = _ordered(_values(by_rate[top]), _values(by_rate[runner_up]))
+        label = f"{score} prune_{TARGET_LABELS[target]}"
+        tests.append((verdict, f"{label}: {top:.0f}% - {runner_up:.0f}% {text}"))
+    verdicts = [v for v, _ in tests]
+    if not tests:
+        overall = INCONCLUSIVE
+    elif NOT_REPRODUCED in verdicts:
+        overall = NOT_REPRODUCED
+    elif all(v == REPRODUCED for v in verdicts):
+        overall = REPRODUCED
+    else:
+        overall = INCONCLUSIVE
+    return Claim("fig4", "prune_S and prune_R reach their best final accuracy at the largest rate (30%), against the next-best rate",
+                 '"pruning random or small magnitude parameters performs best at the largest iterative rate (30%)"',
+                 "; ".join(t for _, t in tests) or "no rates to compare", overall, profile)  # fmt: skip
 
 
 def fig5(runs: Sequence[Run], profile: str) -> list[Claim]:
