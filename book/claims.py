@@ -46,6 +46,13 @@ if profile == "smoke":
     summary += (
         " The smoke profile checks the plumbing only: its verdicts say nothing about the paper."
     )
+if profile == "quick":
+    summary += (
+        " The quick profile keeps the paper's schedules, rates and epoch axis but trains each"
+        " run for about 1% of the paper's optimizer steps, at a quarter of its width, on a"
+        " tenth of its images ([How to reproduce](reproduce)): each verdict is a verdict at"
+        " that scale."
+    )
 if missing:
     summary += f" Not yet run at this profile: {', '.join(missing)}."
 display(Markdown(summary))
