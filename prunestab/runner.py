@@ -150,15 +150,6 @@ def execute(
         if done is not None:
             return done
         dataset = _dataset(config, data)
-        if store.is_complete(config):  # only the weights are missing
-            resume = store.load_checkpoint(config)
-            outcome = train_run(config, dataset, resume=resume,
-                                checkpoint=lambda state: store.save_checkpoint(config, state),
-                                checkpoint_interval_s=checkpoint_interval_s, progress=progress,
-                                on_epoch_end=on_epoch_end, execution=execution)  # fmt: skip
-            store.save_model(config, outcome["model_state"])
-            store.clear_checkpoint(config)
-            return store.load(config)
         resume = store.load_checkpoint(config)
         outcome = train_run(
             config,
@@ -170,7 +161,11 @@ def execute(
             on_epoch_end=on_epoch_end,
             execution=execution,
         )
-        _store_outcome(store, config, dataset, outcome, resume, profile, keep_model)
+        if store.is_complete(config):  # stored before without the weights it must keep
+            store.save_model(config, outcome["model_state"])
+            store.clear_checkpoint(config)
+        else:
+            _store_outcome(store, config, dataset, outcome, resume, profile, keep_model)
         return store.load(config)
 
 
