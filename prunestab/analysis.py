@@ -293,6 +293,37 @@ def instability_points(
     return groups, pearson(x, y)
 
 
+def last_event_recovery(runs: Iterable[Run]) -> dict[str, dict[str, float]]:
+    """Per label, means over pruned runs of the last pruning event and what followed.
+
+    ``epoch`` (0-based) of the run's last pruning event; test accuracy just before
+    (``pre``) and after (``post``) it; ``best_after`` and ``final`` test accuracy from
+    that epoch on; ``steps_after``, the training steps between that event and the end.
+    How far a run climbs back after its last, often largest, event is what lets unstable
+    pruning end with better accuracy (Section 4.1: "the network recovers to higher
+    performance within a few epochs").
+    """
+    table: dict[str, dict[str, list[float]]] = {}
+    for run in runs:
+        records = run.result["epochs"]
+        pruned = [r for r in records if r.get("pruned")]
+        if not pruned:
+            continue
+        last = pruned[-1]
+        after = [r["test_acc"] for r in records if r["epoch"] >= last["epoch"]]
+        data = run.config.data
+        n = run.result["dataset"]["n_train"]
+        per_epoch = -(-min(n, data.epoch_images or n) // run.config.optimizer.batch_size)
+        row = table.setdefault(run.label, defaultdict(list))
+        row["epoch"].append(last["epoch"])
+        row["pre"].append(_nan(last.get("pre_test_acc")))
+        row["post"].append(last["test_acc"])
+        row["best_after"].append(max(after))
+        row["final"].append(records[-1]["test_acc"])
+        row["steps_after"].append(per_epoch * (len(records) - 1 - last["epoch"]))
+    return {label: {k: float(np.mean(v)) for k, v in row.items()} for label, row in table.items()}
+
+
 def rate_series(
     runs: Iterable[Run], score: str, key: str
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -1,0 +1,32 @@
+"""From stored results to what the figures plot (prunestab/analysis.py)."""
+
+import pytest
+
+from prunestab.analysis import Run, last_event_recovery
+from prunestab.figures import figure_grid
+
+
+def _run(config, accuracies, pruned_epochs, n_train):
+    epochs = []
+    for epoch, acc in enumerate(accuracies):
+        record = {"epoch": epoch, "test_acc": acc, "pruned": epoch in pruned_epochs}
+        if epoch in pruned_epochs:
+            record["pre_test_acc"] = accuracies[epoch - 1] if epoch else acc
+        epochs.append(record)
+    return Run(config, {"epochs": epochs, "dataset": {"n_train": n_train}})
+
+
+def test_last_event_recovery_reads_the_last_event_and_what_followed():
+    grid = figure_grid("fig1", "quick", seeds=2)
+    prune_l = [c for c in grid if c.model == "vgg11" and c.label == "prune_L 13%"]
+    unpruned = next(c for c in grid if c.label == "unpruned")
+    runs = [
+        _run(prune_l[0], [50, 51, 30, 40, 45, 44], {1, 2}, 5000),
+        _run(prune_l[1], [50, 52, 34, 42, 47, 46], {1, 2}, 5000),
+        _run(unpruned, [50, 51, 52], set(), 5000),
+    ]
+    ((label, row),) = last_event_recovery(runs).items()  # unpruned runs have no event
+    assert label == "prune_L 13%"
+    assert row["epoch"] == 2 and row["pre"] == pytest.approx(51.5) and row["post"] == 32
+    assert row["best_after"] == 46 and row["final"] == 45
+    assert row["steps_after"] == 3 * 4  # 3 epochs after the event, 512 images = 4 steps each
