@@ -24,10 +24,12 @@
 # zeroing once does not help; Gaussian noise for 1500 steps helps, but less.**
 #
 # Our windows count training steps (the authors counted forward calls, test batches
-# included: their 50 and 1500 were 51 and 1106 training steps); at reduced profiles the
-# windows shrink with the number of steps per retrain period. As in the authors' code, the
-# BatchNorm of a noised (and, here, of a pruned) filter stays active, so prune$_L$ and
-# zeroing differ only in permanence.
+# included: their 50 and 1500 were 51 and 1106 training steps). Reduced profiles keep the
+# windows in training steps, the time scale on which a zeroed filter regrows under Adam,
+# but cut each to the steps between two events of a layer: at the quick profile (4 steps
+# per epoch, so 160 steps per $r=40$ period) "1500" is 160 steps, noise until the layer's
+# next event. As in the authors' code, the BatchNorm of a noised (and, here, of a pruned)
+# filter stays active, so prune$_L$ and zeroing differ only in permanence.
 #
 # `noise` selects what to run: `all`, or one of `prune_L`, `zeroing0`, `zeroing50`,
 # `zeroing1500`, `gaussian0`, `gaussian50`, `gaussian1500` (with the unpruned and
