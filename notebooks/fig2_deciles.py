@@ -27,8 +27,9 @@
 # the $10(j-1)$-th percentile of the unpruned weights, moving upward; D10 prunes the very
 # largest. Schedule $s=4$, $e=52$, $p=.1$, $r=3$ (17 events), Adam with lr$\times0.1$ at
 # epochs 30 and 60, data augmentation, gap measured at epoch 54. We measure the gap as
-# eval-mode accuracy on 10,000 training images minus test accuracy (the authors used the
-# running train-mode accuracy, which augmentation lowers; both are stored).
+# eval-mode accuracy on 10,000 training images (all of them at reduced profiles) minus
+# test accuracy (the authors used the running train-mode accuracy, which augmentation
+# lowers; both are stored).
 
 # %% tags=["parameters", "remove-cell"]
 profile = "smoke"  # smoke | quick | paper
