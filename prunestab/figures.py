@@ -78,7 +78,7 @@ def base_config(
         model=model,
         epochs=profile.epochs(epochs),
         seed=seed,
-        width=profile.width,
+        width=profile.width_of(model),
         data=profile.data(augment, train_eval_images, full_epochs=epochs < PAPER_EPOCHS),
         optimizer=OptimizerConfig(
             batch_size=profile.batch_size,

@@ -64,3 +64,9 @@ def test_paper_profile_is_appendix_a3():
 def test_an_unknown_profile_names_the_allowed_ones():
     with pytest.raises(ValueError, match="allowed: paper, quick, smoke"):
         get_profile("fast")
+
+
+def test_quick_builds_conv4_wider_than_the_others():
+    widths = {c.model: c.width for f in ("fig1", "fig2") for c in figure_grid(f, "quick", seeds=1)}
+    assert widths == {"vgg11": 0.25, "resnet18": 0.25, "conv4": 0.5}
+    assert {c.width for c in figure_grid("fig2", "paper", seeds=1)} == {1.0}
