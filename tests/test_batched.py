@@ -159,7 +159,8 @@ def test_pruned_weights_and_adam_moments_stay_zero_in_the_grouped_model(tiny):
             assert state[f"{layer}.bias"][~mask].abs().max() == 0
 
 
-def test_seed_batches_give_each_seed_its_own_epoch(tiny_cifar):
+@pytest.mark.parametrize("epoch_images", [None, 100])
+def test_seed_batches_give_each_seed_its_own_epoch(tiny_cifar, epoch_images):
     data = load_cifar10(
         tiny_cifar, config=DataConfig(train_subset=200, test_subset=100, augment=True)
     )
@@ -171,11 +172,14 @@ def test_seed_batches_give_each_seed_its_own_epoch(tiny_cifar):
             64,
             [torch.Generator().manual_seed(s) for s in seeds],
             augment_images=True,
+            epoch_images=epoch_images,
         )
     )
+    assert sum(y.shape[0] for _, y in grouped) == (epoch_images or 200)
     for k, seed in enumerate(seeds):
+        generator = torch.Generator().manual_seed(seed)
         single = train_batches(
-            data.train_images, data.train_labels, 64, torch.Generator().manual_seed(seed), True
+            data.train_images, data.train_labels, 64, generator, True, epoch_images
         )
         for (x, y), (xs, ys) in zip(grouped, single, strict=True):
             assert torch.equal(x[:, 3 * k : 3 * k + 3], xs)
