@@ -93,12 +93,14 @@ for model in ("vgg11", "resnet18"):
 display(Markdown("\n".join(rows)))
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=False)
 for ax, model in zip(axes, ("vgg11", "resnet18"), strict=True):
-    groups = analysis.by_label(r for r in runs if r.config.model == model)
-    plots.curves_with_ci(ax, {k: analysis.curves(v) for k, v in groups.items() if k != "l2 prune_S 1%"}, start_epoch=200)  # fmt: skip
+    model_runs = [r for r in runs if r.config.model == model]
+    tail_start = max(0, max(r.config.epochs for r in model_runs) - 125)
+    groups = analysis.by_label(model_runs)
+    plots.curves_with_ci(ax, {k: analysis.curves(v) for k, v in groups.items() if k != "l2 prune_S 1%"}, start_epoch=tail_start)  # fmt: skip
     ax.set_title(model)
     ax.set_ylabel("test accuracy (%)")
 axes[0].legend(loc="lower left", fontsize=8)
-fig.suptitle(f"Figure 1 ({profile} profile): the last 125 epochs")
+fig.suptitle(f"Figure 1 ({profile} profile): the last 125 epochs (all of them where runs are shorter)")
 fig.tight_layout()
 plt.show()
 

@@ -66,6 +66,11 @@ def curves_with_ci(
 ) -> None:
     """Mean per-epoch curve of each group (``[runs, epochs]``) with its bootstrap band."""
     for i, (label, curves) in enumerate(groups.items()):
+        if not 0 <= start_epoch < curves.shape[1]:
+            raise ValueError(
+                f"start_epoch={start_epoch} for {label!r}, whose runs have {curves.shape[1]} epochs; "
+                f"allowed: 0 <= start_epoch < {curves.shape[1]}"
+            )
         curves = curves[:, start_epoch:]
         epochs = np.arange(start_epoch, start_epoch + curves.shape[1]) + 1
         mean, low, high = curve_ci(curves, confidence)
