@@ -100,7 +100,7 @@ for ax, model in zip(axes, ("vgg11", "resnet18"), strict=True):
     ax.set_title(model)
     ax.set_ylabel("test accuracy (%)")
 axes[0].legend(loc="lower left", fontsize=8)
-fig.suptitle(f"Figure 1 ({profile} profile): the last 125 epochs (all of them where runs are shorter)")
+fig.suptitle(f"Figure 1 ({profile} profile): the last 125 epochs")
 fig.tight_layout()
 plt.show()
 
