@@ -154,8 +154,9 @@ def rate_plot(
 ) -> None:
     """Figure 4: a per-run quantity against the iterative pruning rate, one line per method."""
     for i, (label, (rates, values)) in enumerate(series.items()):
-        xs = sorted(set(np.round(rates, 4).tolist()))
-        cis = [bootstrap_mean_ci(values[np.isclose(rates, x)], confidence) for x in xs]
+        rounded = np.round(np.asarray(rates, dtype=float), 4)  # one point per rate, runs grouped
+        xs = sorted(set(rounded.tolist()))
+        cis = [bootstrap_mean_ci(np.asarray(values)[rounded == x], confidence) for x in xs]
         means = [ci.mean for ci in cis]
         ax.plot(xs, means, marker="o", color=color(label, i), label=label)
         ax.fill_between(xs, [c.low for c in cis], [c.high for c in cis], color=color(label, i), alpha=0.15, lw=0)  # fmt: skip

@@ -24,3 +24,15 @@ def test_curves_with_ci_names_a_start_epoch_past_the_runs():
     with pytest.raises(ValueError, match=r"start_epoch=200 .* 10 epochs"):
         plots.curves_with_ci(ax, {"a": np.zeros((2, 10))}, start_epoch=200)
     plt.close(fig)
+
+
+def test_rate_plot_groups_runs_by_rate_whatever_its_rounding():
+    fig, ax = plt.subplots()
+    # Rates as schedules compute them (0.526315...%), not round numbers.
+    rates = np.array([100 / 7.77777, 100 / 7.77777, 100 / 7.77777, 10 / 19, 10 / 19])
+    values = np.array([1.0, 2.0, 3.0, 5.0, 7.0])
+    plots.rate_plot(ax, {"l2 prune_L": (rates, values)}, "instability")
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "l2 prune_L"]
+    assert list(line.get_xdata()) == [0.5263, 12.8572]
+    assert list(line.get_ydata()) == [6.0, 2.0]
+    plt.close(fig)
