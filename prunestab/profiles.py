@@ -4,7 +4,7 @@
 images, 325 epochs with lr_s = (150, 300) (Conv4: s=4, e=52, r=3, lr_s=(30, 60)), 10 runs
 per configuration (3 for Figure 3), noise windows of 0/50/1500 training steps.
 
-``quick`` is the paper on a 2-core CPU in about four hours (the published book). What it
+``quick`` is the paper on a 2-core CPU in about 4.7 hours (the published book). What it
 keeps, and how:
 
 * **The paper's epoch axis, exactly.** Every start and end epoch, retrain period and
@@ -32,9 +32,9 @@ keeps, and how:
 * **Conv4 at width 0.5** (convolutions 16/32, a 1152 x 256 first linear layer). Figure 2
   compares generalization gaps, so its model must overfit: at width 0.25, with the
   paper's augmentation, Conv4 underfits 5,000 images (gap at epoch 54 about 4 points for
-  every decile target, no room for an effect); at 0.5 the gap is 8 to 11 points
-  (measured on unstructured D10 and D1). Conv4 stays the cheapest model (about 85 s per
-  run).
+  every decile target, no room for an effect); at 0.5 the gap at epoch 54 is 9 to 12
+  points (the published runs: unstructured D1 10.5, D10 9.0; structured D1 11.3, D10
+  10.5). Its 60-epoch runs cost about 130 s each.
 * **500 test images** (class-balanced, the same for every run). An evaluation of 1,000
   images costs VGG11 as much as its 4 training steps, and the paper evaluates twice per
   pruning epoch (up to 180 epochs per run); the instability is a paired difference on
@@ -48,7 +48,8 @@ keeps, and how:
 * **3 runs per configuration** (the issue's minimum; 5 would exceed the budget).
 
 Measured on a 2-core machine (``prunestab sweep FIGURE --profile quick --jobs 2``; one
-thread per worker): about 95 s per VGG11 run and 400 s per ResNet18 run; the book's
+thread per worker): about 100 s per VGG11 run, 130 s per Conv4 run and 380 s per
+ResNet18 run (medians of the stored runs' ``train_seconds``); the book's
 notebook time and totals are in the reproduction notes (``book/reproduce.md``).
 
 ``smoke`` exists for tests and CI: seconds per run, results meaningless. It shrinks the
