@@ -49,7 +49,7 @@ if profile == "smoke":
 if profile == "quick":
     summary += (
         " The quick profile keeps the paper's schedules, rates and epoch axis but trains each"
-        " run for about 1% of the paper's optimizer steps, at a quarter of its width, on a"
+        " run for about 1% of the paper's optimizer steps, at a quarter of its width (Conv4: half), on a"
         " tenth of its images ([How to reproduce](reproduce)): each verdict is a verdict at"
         " that scale."
     )
