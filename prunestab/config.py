@@ -68,6 +68,17 @@ class DataConfig:
     replacement from the training set each epoch; ``None`` (the paper) passes over all of
     them. Reduced profiles use it to keep the paper's epoch axis (every start, end,
     retrain period and milestone of A.3, in epochs) while training fewer steps per epoch.
+
+    ``instability_test_subset``: measure the per-epoch test curve and every pruning
+    event's before/after accuracy (the instability) on this many test images, a
+    class-balanced part of the ``test_subset`` images; the final and best-after-pruning
+    accuracies then use all ``test_subset`` images, evaluated only where the summary reads
+    them: the last epoch, and every epoch from the last pruning event and from
+    ``full_test_from`` on (an unpruned run has no last event: ``full_test_from`` bounds
+    the epochs its best accuracy is taken over, like a pruned run's last event).
+    ``None``: one test set for everything, as the paper. Instability is a paired
+    difference, cheap to measure precisely on fewer images; a final accuracy compared
+    across runs needs many.
     """
 
     train_subset: int | None = None
@@ -76,14 +87,23 @@ class DataConfig:
     augment: bool = False
     train_eval_images: int = 0
     epoch_images: int | None = None
+    instability_test_subset: int | None = None
+    full_test_from: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("train_subset", "test_subset", "epoch_images"):
+        for name in ("train_subset", "test_subset", "epoch_images", "instability_test_subset"):
             value = getattr(self, name)
             if value is not None:
                 _positive_int("DataConfig", name, value)
         _positive_int("DataConfig", "validation_size", self.validation_size, 0)
         _positive_int("DataConfig", "train_eval_images", self.train_eval_images, 0)
+        _positive_int("DataConfig", "full_test_from", self.full_test_from, 0)
+        n_test, n_instability = self.test_subset or 10_000, self.instability_test_subset
+        if n_instability is not None and n_instability > n_test:
+            raise ValueError(
+                f"DataConfig.instability_test_subset={n_instability}; allowed: at most the "
+                f"{n_test} test images of test_subset={self.test_subset}"
+            )
 
 
 @dataclass(frozen=True)
@@ -246,11 +266,86 @@ class RunConfig:
 
 _HASH_EXCLUDED = ("device", "label")
 
+#: The fields each config class had when run identities were first published (schema 1,
+#: the 205 quick runs under ``results/``). They always enter the hash, exactly as they
+#: did then, so every stored run keeps its folder name. A field added since enters only
+#: when its value differs from its default (open_lth's rule), so adding a defaulted field
+#: renames nothing. Never edit this table: add new fields to the dataclasses only.
+_SCHEMA1_FIELDS: dict[str, tuple[str, ...]] = {
+    "RunConfig": (
+        "model",
+        "epochs",
+        "seed",
+        "width",
+        "data",
+        "optimizer",
+        "pruning",
+        "noise",
+        "precision",
+    ),
+    "DataConfig": (
+        "train_subset",
+        "test_subset",
+        "validation_size",
+        "augment",
+        "train_eval_images",
+        "epoch_images",
+    ),
+    "OptimizerConfig": ("lr", "batch_size", "lr_milestones", "lr_decay"),
+    "PruningConfig": ("schedule", "structure", "score", "target", "mask_batchnorm"),
+    "NoiseConfig": ("kind", "steps"),
+    "PruningSchedule": ("start_epochs", "end_epochs", "fractions", "retrain_period"),
+}
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
+
+
+def canonical(obj: Any) -> Any:
+    """The JSON-ready form of a config that its hash is taken of.
+
+    Dataclasses become dicts of their schema-1 fields plus every later field that differs
+    from its default; tuples become lists. ``device`` and ``label`` of a
+    :class:`RunConfig` are left out (see the module docstring).
+
+    >>> canonical(NoiseConfig("zeroing", 50))
+    {'kind': 'zeroing', 'steps': 50}
+    """
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        name = type(obj).__name__
+        always = _SCHEMA1_FIELDS.get(name, ())
+        out = {}
+        for f in dataclasses.fields(obj):
+            if name == "RunConfig" and f.name in _HASH_EXCLUDED:
+                continue
+            value = getattr(obj, f.name)
+            if f.name in always or value != _default(f):
+                out[f.name] = canonical(value)
+        return out
+    if isinstance(obj, list | tuple):
+        return [canonical(v) for v in obj]
+    return obj
+
 
 def config_hash(config: RunConfig) -> str:
-    """SHA-256 of the canonical JSON of the config, without ``device`` and ``label``."""
-    data = config.to_dict()
-    for name in _HASH_EXCLUDED:
-        data.pop(name)
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """The run's identity: SHA-256 (hex) of the canonical JSON of ``config``.
+
+    Args:
+        config: the run.
+
+    Returns:
+        64 hex digits. The store names a run's folder ``{model}-{first 16 digits}``.
+        ``device`` and ``label`` do not enter it; a field added after schema 1 enters only
+        when it differs from its default, so adding a defaulted field renames no run.
+
+    >>> config_hash(RunConfig("vgg11", epochs=325))[:16]
+    '55426189497f0f37'
+    """
+    data = canonical(config)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

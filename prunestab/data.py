@@ -58,7 +58,12 @@ PADDING = 4
 
 # One fixed seed per split, so that the test subset does not depend on the train subset
 # and neither depends on the run seed (every run of a profile sees the same images).
-_SELECTION_SEEDS = {"validation_size": 0, "train_subset": 1, "test_subset": 2}
+_SELECTION_SEEDS = {
+    "validation_size": 0,
+    "train_subset": 1,
+    "test_subset": 2,
+    "instability_test_subset": 3,
+}
 
 
 class DataNotFoundError(RuntimeError):
@@ -85,6 +90,7 @@ class DatasetInfo:
     n_train: int
     n_test: int
     n_validation: int
+    n_instability: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -109,6 +115,17 @@ class CIFAR10:
     validation_labels: torch.Tensor
     info: DatasetInfo
     device: torch.device
+    instability_images: torch.Tensor | None = None
+    instability_labels: torch.Tensor | None = None
+
+    def instability_set(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The test images of the per-epoch curve and of each event's instability.
+
+        ``DataConfig.instability_test_subset`` of the test images when set, else all.
+        """
+        if self.instability_images is None:
+            return self.test_images, self.test_labels
+        return self.instability_images, self.instability_labels
 
 
 def default_root() -> Path:
@@ -337,6 +354,15 @@ def load_cifar10(
     test = torch.arange(test_labels.numel())
     if config.test_subset is not None:
         test = _balanced_choice(test_labels, config.test_subset, "test_subset", "test images")
+    instability = None
+    if config.instability_test_subset is not None:
+        part = _balanced_choice(
+            test_labels[test],
+            config.instability_test_subset,
+            "instability_test_subset",
+            "images of the test subset",
+        )
+        instability = test[part]
 
     device = torch.device(device)
     info = DatasetInfo(
@@ -346,6 +372,7 @@ def load_cifar10(
         n_train=rest.numel(),
         n_test=test.numel(),
         n_validation=validation.numel(),
+        n_instability=None if instability is None else instability.numel(),
     )
     # One transfer per tensor, after subsetting, so only the images used reach the device.
     return CIFAR10(
@@ -357,6 +384,8 @@ def load_cifar10(
         validation_labels=train_labels[validation].to(device),
         info=info,
         device=device,
+        instability_images=None if instability is None else test_images[instability].to(device),
+        instability_labels=None if instability is None else test_labels[instability].to(device),
     )
 
 

@@ -74,7 +74,9 @@ class Profile:
     ``epoch_images``: images trained per epoch in the paper's 325-epoch experiments
     (``None``: the whole training set, as in the paper); shorter experiments (Conv4)
     always pass over the whole training set. ``model_widths``: ``(model, width)`` pairs
-    overriding ``width`` for those models.
+    overriding ``width`` for those models. ``instability_test_subset`` and
+    ``full_test_from``: see :class:`~prunestab.config.DataConfig` (the budget profiles
+    measure instability on 2,000 test images and final accuracies on all 10,000).
     """
 
     name: str
@@ -86,6 +88,8 @@ class Profile:
     batch_size: int = 128
     epoch_images: int | None = None
     model_widths: tuple[tuple[str, float], ...] = ()
+    instability_test_subset: int | None = None
+    full_test_from: int = 0
 
     def width_of(self, model: str) -> float:
         """The width at which this profile builds ``model``."""
@@ -113,6 +117,8 @@ class Profile:
             augment=augment,
             train_eval_images=train_eval_images,
             epoch_images=None if full_epochs else self.epoch_images,
+            instability_test_subset=self.instability_test_subset,
+            full_test_from=self.full_test_from,
         )
 
     def steps_per_epoch(self, full_epochs: bool = False) -> int:
@@ -136,6 +142,13 @@ class Profile:
 PROFILES = {
     "paper": Profile("paper", width=1.0, train_subset=None, test_subset=None, epoch_scale=1.0, seeds=10),
     "quick": Profile("quick", width=0.25, train_subset=5000, test_subset=500, epoch_scale=1.0, seeds=3, epoch_images=512, model_widths=(("conv4", 0.5),)),
+    # The training-budget ladder (book/budget.md): the paper's epoch axis at 650, 2,600 and
+    # 10,400 optimizer steps per run; instability on 2,000 test images, final accuracies
+    # on all 10,000, read from epoch 246 (the earliest last pruning event of Figure 1's
+    # VGG11 runs) for unpruned runs.
+    "steps650": Profile("steps650", width=0.25, train_subset=5000, test_subset=None, epoch_scale=1.0, seeds=5, epoch_images=256, instability_test_subset=2000, full_test_from=246),
+    "steps2600": Profile("steps2600", width=0.25, train_subset=20_000, test_subset=None, epoch_scale=1.0, seeds=5, epoch_images=1024, instability_test_subset=2000, full_test_from=246),
+    "steps10400": Profile("steps10400", width=0.25, train_subset=None, test_subset=None, epoch_scale=1.0, seeds=5, epoch_images=4096, instability_test_subset=2000, full_test_from=246),
     "smoke": Profile("smoke", width=0.125, train_subset=200, test_subset=100, epoch_scale=0.02, seeds=1, batch_size=50),
 }  # fmt: skip
 

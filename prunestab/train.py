@@ -312,13 +312,16 @@ def _summarize(config: RunConfig, epochs: list[dict]) -> dict:
     pruned = [r for r in epochs if r.get("pruned")]
     last_pruned = max((r["epoch"] for r in pruned), default=-1)
     after = [r for r in epochs if r["epoch"] >= last_pruned]
-    best = max(after, key=lambda r: r["test_acc"])
+    # With a separate instability set (DataConfig.instability_test_subset) the accuracies
+    # compared across runs come from the full test set, evaluated on these epochs.
+    key = "full_test_acc" if "full_test_acc" in epochs[-1] else "test_acc"
+    best = max((r for r in after if key in r), key=lambda r: r[key])
     summary = {
-        "final_test_acc": epochs[-1]["test_acc"],
+        "final_test_acc": epochs[-1][key],
         "final_train_acc": epochs[-1]["train_acc"],
-        "best_test_acc_after_pruning": best["test_acc"],
+        "best_test_acc_after_pruning": best[key],
         "best_epoch": best["epoch"],
-        "generalization_gap_at_best": best["train_acc"] - best["test_acc"],
+        "generalization_gap_at_best": best["train_acc"] - best[key],
         "n_pruning_epochs": len(pruned),
         "last_pruning_epoch": last_pruned if pruned else None,
         "mean_instability": _mean([r["instability"] for r in pruned]),
@@ -327,10 +330,12 @@ def _summarize(config: RunConfig, epochs: list[dict]) -> dict:
         "pruned_units": epochs[-1]["pruned_units"],
     }
     if "train_eval_acc" in best:
-        summary["eval_generalization_gap_at_best"] = best["train_eval_acc"] - best["test_acc"]
+        summary["eval_generalization_gap_at_best"] = best["train_eval_acc"] - best[key]
     if "validation_acc" in epochs[-1]:
         by_val = max(after, key=lambda r: r["validation_acc"])
-        summary["test_acc_at_best_validation"] = by_val["test_acc"]
+        summary["test_acc_at_best_validation"] = by_val[key]
+    if key == "full_test_acc":
+        summary["final_test_acc_instability_set"] = epochs[-1]["test_acc"]
     return summary
 
 
@@ -459,6 +464,9 @@ def train_group(
     def evaluate_all(images: torch.Tensor, labels: torch.Tensor) -> list[Evaluation]:
         return evaluate_seeds(models, forward, images, labels, precision, memory_format)
 
+    instability_images, instability_labels = data.instability_set()
+    separate_final_set = data.instability_images is not None
+
     started = last_checkpoint = time.monotonic()
     for epoch in range(start_epoch, config.epochs):
         for group in optimizer.param_groups:
@@ -515,7 +523,7 @@ def train_group(
 
         todays = events_at.get(epoch, [])
         if todays:
-            pre = evaluate_all(data.test_images, data.test_labels)
+            pre = evaluate_all(instability_images, instability_labels)
             for record, result in zip(records, pre, strict=True):
                 record["pre_test_acc"], record["pre_test_loss"] = result.accuracy, result.loss
             for event in todays:
@@ -530,7 +538,11 @@ def train_group(
                         event_records[i].append(
                             injectors[i].on_event(event, selection, noise_generators[i])
                         )
-        post = evaluate_all(data.test_images, data.test_labels)
+        post = evaluate_all(instability_images, instability_labels)
+        full = None
+        full_from = max(train_eval_from, config.data.full_test_from)
+        if separate_final_set and (epoch >= full_from or epoch == config.epochs - 1):
+            full = evaluate_all(data.test_images, data.test_labels)
         validation = train_eval = None
         if data.validation_labels.numel():
             validation = evaluate_all(data.validation_images, data.validation_labels)
@@ -539,6 +551,8 @@ def train_group(
             train_eval = evaluate_all(data.train_images[:n], data.train_labels[:n])
         for i, record in enumerate(records):
             record["test_acc"], record["test_loss"] = post[i].accuracy, post[i].loss
+            if full is not None:
+                record["full_test_acc"], record["full_test_loss"] = full[i].accuracy, full[i].loss
             record["pruned"] = bool(todays)
             if todays:
                 drop = record["pre_test_acc"] - post[i].accuracy

@@ -91,3 +91,24 @@ def test_every_kind_of_smoke_run_trains(figure, tiny_cifar):
         assert len(result["epochs"]) == config.epochs
         assert result["summary"]["n_pruning_epochs"] >= 1
         assert all(torch.isfinite(torch.tensor(r["train_loss"])) for r in result["epochs"])
+
+
+def test_a_separate_instability_set_measures_events_and_the_full_set_the_summary(tiny_cifar):
+    data_config = DataConfig(train_subset=200, test_subset=100, instability_test_subset=40)
+    data = load_cifar10(tiny_cifar, config=data_config)
+    assert data.instability_labels.numel() == 40 and data.test_labels.numel() == 100
+    assert data.info.n_instability == 40
+    result = train_run(_config(data=data_config), data, progress=False)
+    epochs = result["epochs"]
+    for record in epochs:  # 40 images: every instability-set accuracy is a multiple of 2.5
+        assert record["test_acc"] / 2.5 == pytest.approx(round(record["test_acc"] / 2.5))
+    assert [r["epoch"] for r in epochs if "full_test_acc" in r] == [4, 5]  # last event: 4
+    summary = result["summary"]
+    assert summary["final_test_acc"] == epochs[-1]["full_test_acc"]
+    assert summary["final_test_acc_instability_set"] == epochs[-1]["test_acc"]
+    assert summary["best_test_acc_after_pruning"] == max(r["full_test_acc"] for r in epochs[4:])
+
+
+def test_the_instability_set_cannot_exceed_the_test_set():
+    with pytest.raises(ValueError, match="instability_test_subset=600; allowed: at most the 500"):
+        DataConfig(test_subset=500, instability_test_subset=600)
