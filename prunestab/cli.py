@@ -25,6 +25,7 @@ from prunestab.data import DataNotFoundError
 from prunestab.figures import (
     CONV4_EPOCHS,
     CONV4_MILESTONES,
+    DEFAULT_RETRAIN_PERIODS,
     FIGURES,
     SCHEDULES,
     base_config,
@@ -72,8 +73,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="none: unpruned baseline")  # fmt: skip
     run.add_argument("--target", default="S", choices=list(TARGETS_BY_LABEL))
     run.add_argument("--structure", default="structured", choices=["structured", "unstructured"])
-    run.add_argument("--retrain-period", type=int, default=40,
-                     help="paper epochs between pruning events (A.3's r)")  # fmt: skip
+    run.add_argument(
+        "--retrain-period",
+        type=int,
+        default=None,
+        help="paper epochs between pruning events (A.3's r; default per model: "
+        + ", ".join(f"{m} {r}" for m, r in DEFAULT_RETRAIN_PERIODS.items())
+        + ")",
+    )
     run.add_argument("--one-shot", type=int, default=None, metavar="EPOCH",
                      help="prune everything at this paper epoch instead")  # fmt: skip
     run.add_argument("--noise", default=None, choices=NOISE_CHOICES,
@@ -117,6 +124,8 @@ def _config_from_flags(args: argparse.Namespace) -> RunConfig:
                        **(conv4 if args.model == "conv4" else {}))  # fmt: skip
     if args.score == "none":
         return base
+    if args.retrain_period is None:
+        args.retrain_period = DEFAULT_RETRAIN_PERIODS[args.model]
     structure = "unstructured" if args.score == "magnitude" else args.structure
     score = "magnitude" if structure == "unstructured" else args.score
     noise = args.noise is not None

@@ -31,13 +31,16 @@ from prunestab.schedule import PruningSchedule
 MODELS = ("conv4", "vgg11", "resnet18", "vgg19")
 STRUCTURES = ("structured", "unstructured")
 SCORES = ("l2", "ebn", "ebn_signed", "magnitude")
-TARGETS = ("smallest", "largest", "random") + tuple(f"decile{j}" for j in range(1, 11))
+#: Figure 2's decile targets D0..D9 (A.3.2): prune upward from the 0th, 10th, ..., 90th
+#: percentile; its D10 prunes downward from the maximum, which is ``largest``.
+PERCENTILE_TARGETS = tuple(f"percentile{10 * j}" for j in range(10))
+TARGETS = ("smallest", "largest", "random") + PERCENTILE_TARGETS
 NOISE_KINDS = ("zeroing", "gaussian")
 PRECISIONS = ("auto", "fp32", "bf16")
 
 #: Short labels used by plots and CLI flags (the paper's subscripts and decile names).
 TARGET_LABELS = {"smallest": "S", "largest": "L", "random": "R"} | {
-    f"decile{j}": f"D{j}" for j in range(1, 11)
+    f"percentile{10 * j}": f"D{j}" for j in range(10)
 }
 
 
@@ -137,7 +140,10 @@ class PruningConfig:
     norm, ``ebn`` (Appendix A.1, with ``|gamma|`` as the standard deviation),
     ``ebn_signed`` (the authors' ``EBN_alt`` with signed ``gamma``, used for their ResNet18
     Figure 1 runs; it can be negative) or ``magnitude`` (``|w|``, unstructured only).
-    ``target``: smallest, largest, random, or one of Figure 2's decile targets.
+    ``target``: smallest, largest, random, or ``percentileP`` (P = 0, 10, ..., 90: the
+    units just above the P-th percentile of the scores, moving upward; Figure 2's D0..D9).
+    Until 2026-11 these were named ``decile1..decile9`` (D0..D8) and ``decile10`` (D10,
+    the same units as ``largest``); ``prunestab.migrations`` renames stored runs.
     ``mask_batchnorm``: a pruned filter's following BatchNorm gamma and beta are masked so
     its output is exactly zero. Figure 5's Prune_L leaves them active (as the authors'
     F5_0 did), so that pruning and zeroing noise differ only in permanence.
@@ -154,6 +160,12 @@ class PruningConfig:
             object.__setattr__(self, "schedule", PruningSchedule(**self.schedule))
         _choice("PruningConfig", "structure", self.structure, STRUCTURES)
         _choice("PruningConfig", "score", self.score, SCORES)
+        if isinstance(self.target, str) and self.target.startswith("decile"):
+            raise ValueError(
+                f"PruningConfig.target={self.target!r} was renamed: decileJ (J = 1..9) is now "
+                "percentile{10 (J - 1)} and decile10 is largest; allowed: "
+                f"{', '.join(TARGETS)}"
+            )
         _choice("PruningConfig", "target", self.target, TARGETS)
         if self.structure == "unstructured" and self.score != "magnitude":
             raise ValueError(

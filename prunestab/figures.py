@@ -27,6 +27,7 @@ from prunestab.config import (
     RunConfig,
 )
 from prunestab.profiles import Profile, get_profile
+from prunestab.pruning import warn_empty_events
 from prunestab.schedule import PruningSchedule
 
 FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "figA1", "figA2")
@@ -48,6 +49,11 @@ FIG3_ONE_SHOT_EPOCH = 246
 FIG4_RETRAIN_PERIODS = (4, 20, 40, 60, 100)
 FIG5_NOISE_STEPS = (0, 50, 1500)
 FIG5_RETRAIN_PERIOD = 40
+#: ``prunestab run``'s retrain period when none is given: Conv4's only one (A.3.2, r = 3,
+#: 17 events); for the others the 13% setting of Figures 1 and 5 (r = 40).
+DEFAULT_RETRAIN_PERIODS = {"conv4": 3, "vgg11": 40, "resnet18": 40, "vgg19": 40}
+#: Figure 2's targets D0..D10 (A.3.2): upward from the 0th..90th percentile, then the largest.
+DECILE_TARGETS = tuple(f"percentile{10 * j}" for j in range(10)) + ("largest",)
 
 SCHEDULES = {"vgg11": VGG11_SCHEDULE, "vgg19": VGG11_SCHEDULE, "resnet18": RESNET18_SCHEDULE, "conv4": CONV4_SCHEDULE}  # fmt: skip
 
@@ -104,8 +110,9 @@ def pruned(
         sched = PruningSchedule.one_shot(epoch, schedule_layers["fractions"])
     else:
         sched = schedule(profile, retrain_period, **schedule_layers)
-    config = PruningConfig(sched, structure, score, target, mask_batchnorm)
-    return base.replace(pruning=config)
+    config = base.replace(pruning=PruningConfig(sched, structure, score, target, mask_batchnorm))
+    warn_empty_events(config)
+    return config
 
 
 def _fig1(profile: Profile, seed: int, device: str) -> list[RunConfig]:
@@ -136,8 +143,8 @@ def _fig2(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     )
     runs = []
     for structure, score in (("unstructured", "magnitude"), ("structured", "l2")):
-        for j in range(1, 11):
-            config = pruned(base, profile, CONV4_SCHEDULE, 3, score, f"decile{j}", structure)
+        for j, target in enumerate(DECILE_TARGETS):
+            config = pruned(base, profile, CONV4_SCHEDULE, 3, score, target, structure)
             runs.append(config.replace(label=f"{structure} D{j}"))
     return runs
 
@@ -156,13 +163,21 @@ def _fig3(profile: Profile, seed: int, device: str) -> list[RunConfig]:
 
 
 def _fig4(profile: Profile, seed: int, device: str) -> list[RunConfig]:
+    """Random targets do not depend on the score: prune_R is run once per rate (as l2,
+    whose scores it never reads) and counted once."""
     base = base_config(profile, "vgg11", seed, device)
     runs = [base.replace(label="unpruned")]
-    for score in ("l2", "ebn"):
-        for target in ("smallest", "random", "largest"):
-            for period in FIG4_RETRAIN_PERIODS:
-                config = pruned(base, profile, VGG11_SCHEDULE, period, score, target)
-                runs.append(config.replace(label=f"{config.pruning.label} r={period}"))
+    for score, target in (
+        ("l2", "smallest"),
+        ("l2", "largest"),
+        ("ebn", "smallest"),
+        ("ebn", "largest"),
+        ("l2", "random"),
+    ):
+        for period in FIG4_RETRAIN_PERIODS:
+            config = pruned(base, profile, VGG11_SCHEDULE, period, score, target)
+            name = "prune_R" if target == "random" else config.pruning.label
+            runs.append(config.replace(label=f"{name} r={period}"))
     return runs
 
 

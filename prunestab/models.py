@@ -22,6 +22,7 @@ assumption: the paper mentions none).
 from __future__ import annotations
 
 from collections.abc import Callable
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -223,3 +224,25 @@ def build(name: str, width: float = 1.0, num_classes: int = 10) -> nn.Module:
 def count_parameters(model: nn.Module) -> int:
     """Trainable parameters (conv/linear weights and biases, BN gamma and beta)."""
     return sum(p.numel() for p in model.parameters())
+
+
+@functools.lru_cache(maxsize=64)
+def _prunable_shapes(name: str, width: float) -> tuple[tuple[str, int, int], ...]:
+    with torch.device("meta"):  # shapes only: no memory, no initialisation cost
+        model = build(name, width)
+    return tuple((layer.name, layer.n_units, layer.n_weights) for layer in model.prunable_layers())
+
+
+def prunable_unit_counts(name: str, width: float, structure: str) -> tuple[int, ...]:
+    """Units per prunable layer: filters/neurons (``structured``) or weights.
+
+    >>> prunable_unit_counts("vgg11", 0.25, "structured")
+    (128, 128, 128, 128)
+    """
+    shapes = _prunable_shapes(name, width)
+    return tuple(units if structure == "structured" else weights for _, units, weights in shapes)
+
+
+def prunable_layer_names(name: str, width: float = 1.0) -> tuple[str, ...]:
+    """The module names of the prunable layers, in the schedule's layer order."""
+    return tuple(layer for layer, _, _ in _prunable_shapes(name, width))

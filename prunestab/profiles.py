@@ -25,10 +25,16 @@ keeps, and how:
   from a pruning event has 160 steps between two 13% events of a layer instead of
   15,640, which matters most for the late events at lr 1e-4. Conv4's 60-epoch runs
   (Figure 2) are cheap enough to pass over all 5,000 images every epoch.
-* **Width 0.25** (VGG11 channels 16..128, ResNet18 16..128): the narrowest width at
-  which the pruned layers keep enough units for the 1% schedule to remove one or two
-  filters per event (128 filters, 38 to 115 pruned over 37 to 68 events); at width 0.125
-  many 1% events would prune nothing.
+* **Width 0.25** (VGG11 channels 16..128, ResNet18 16..128). For VGG11 every 1% event
+  still removes at least one filter (128 filters, 38 to 115 pruned over 37 to 68
+  events). ResNet18 does not keep every event: where a layer has fewer filters to
+  remove than scheduled events, some events remove nothing and the layer has fewer
+  effective events (a larger effective per-event rate) than the paper's. Building such
+  a config issues an ``EmptyEventsWarning`` naming the layer; at quick: Figure 1's
+  ResNet18 prune_S 1% has 5 of 37 empty events in layer4.0.conv1 and 10 of 42 in
+  layer4.1.conv1; Figure 3's structured prune_L 1% has 25 of 37 empty in each of its
+  first three layers (12 effective events each), so there its comparison with
+  unstructured pruning (never empty) also differs in event count.
 * **Conv4 at width 0.5** (convolutions 16/32, a 1152 x 256 first linear layer). Figure 2
   compares generalization gaps, so its model must overfit: at width 0.25, with the
   paper's augmentation, Conv4 underfits 5,000 images (gap at epoch 54 about 4 points for

@@ -25,13 +25,14 @@ are scored and chosen; ties go to the lowest index (the authors' rule).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from prunestab.config import PruningConfig
-from prunestab.models import PrunableLayer
+from prunestab.config import PERCENTILE_TARGETS, TARGETS, PruningConfig, RunConfig
+from prunestab.models import PrunableLayer, prunable_layer_names, prunable_unit_counts
 from prunestab.schedule import PruningEvent
 
 _SQRT_2PI = math.sqrt(2 * math.pi)
@@ -43,8 +44,13 @@ def expected_bn_relu(gamma: torch.Tensor, beta: torch.Tensor, signed: bool = Fal
     The appendix's truncated-normal mean ``mu`` times ``P(M > 0) = 1 - Phi(lambda)``
     simplifies to ``beta * Phi(beta / s) + s * phi(beta / s)`` with ``s = |gamma|`` (the
     appendix writes N(beta, gamma) but uses gamma as the standard deviation). Computed in
-    float64 in closed form, which avoids the ``0/0`` of the truncated mean when
-    ``Phi`` underflows. ``gamma == 0`` gives the limit ``max(beta, 0)``.
+    float64 as ``s * g(beta / s)`` with ``g(z) = phi(z) + z Phi(z)``, which avoids the
+    ``0/0`` of the truncated mean when ``Phi`` underflows. For ``z < 0`` the two terms
+    of ``g`` nearly cancel, so there ``g(z) = exp(-z^2/2) (1/sqrt(2 pi) + z/2 erfcx(-z/sqrt 2))``
+    (``erfcx``, the scaled complementary error function): relative error about
+    ``z^2`` machine epsilons, positive and increasing in beta up to ``z = -37``, below which
+    the true value underflows float64 to 0 (tested against mpmath to ``|z| = 40``).
+    ``gamma == 0`` gives the limit ``max(beta, 0)``.
 
     ``signed=True`` plugs the signed gamma into the same formula, as the authors'
     ``EBN_alt`` scoring did for their ResNet18 Figure 1 runs; it equals
@@ -55,8 +61,45 @@ def expected_bn_relu(gamma: torch.Tensor, beta: torch.Tensor, signed: bool = Fal
     scale = gamma if signed else gamma.abs()
     safe = torch.where(scale == 0, torch.ones_like(scale), scale)
     z = beta / safe
-    value = beta * torch.special.ndtr(z) + safe * torch.exp(-0.5 * z * z) / _SQRT_2PI
+    upper = torch.exp(-0.5 * z * z) / _SQRT_2PI + z * torch.special.ndtr(z)
+    lower = torch.exp(-0.5 * z * z) * (
+        1 / _SQRT_2PI + 0.5 * z * torch.special.erfcx(-z / math.sqrt(2))
+    )
+    value = safe * torch.where(z >= 0, upper, lower.clamp(min=0))
     return torch.where(scale == 0, beta.clamp(min=0), value)
+
+
+class EmptyEventsWarning(UserWarning):
+    """A schedule has pruning epochs that remove no unit of a layer (reduced widths)."""
+
+
+def empty_event_report(config: RunConfig) -> list[str]:
+    """One sentence per layer of ``config`` whose schedule has epochs that prune nothing.
+
+    At reduced widths a layer can have fewer units to remove than scheduled events, so
+    some events remove nothing and the layer has fewer effective events (and a larger
+    effective per-event rate) than the paper's schedule. Empty list: every event prunes.
+    """
+    if config.pruning is None:
+        return []
+    schedule = config.pruning.schedule
+    units = prunable_unit_counts(config.model, config.width, config.pruning.structure)
+    empty = schedule.empty_events(units)
+    names = prunable_layer_names(config.model, config.width)
+    return [
+        f"{config.model} at width {config.width:g}, layer {layer} ({names[layer]}): {count} of its "
+        f"{schedule.n_events(layer)} pruning epochs remove nothing ({units[layer]} units, "
+        f"{units[layer] - schedule.kept_at_end(layer, units[layer])} to remove), so it has "
+        f"{schedule.n_events(layer) - count} effective events"
+        for layer, count in enumerate(empty)
+        if count
+    ]
+
+
+def warn_empty_events(config: RunConfig) -> None:
+    """Issue an :class:`EmptyEventsWarning` per layer named by :func:`empty_event_report`."""
+    for sentence in empty_event_report(config):
+        warnings.warn(f"{config.display_label()}: {sentence}", EmptyEventsWarning, stacklevel=2)
 
 
 def unit_scores(layer: PrunableLayer, score: str) -> torch.Tensor:
@@ -88,11 +131,13 @@ def select_units(
 
     ``smallest``/``largest``: the extremes of the candidates' scores (ties: lowest index).
     ``random``: a uniform subset drawn with ``generator`` (seeded by the caller).
-    ``decileJ`` (Figure 2, A.3.2): for J <= 9, the ``count`` candidates just above the
-    ``10 (J - 1)``-th percentile of the candidates' scores, moving upward; ``decile10``
-    removes the largest. Percentiles are taken over the currently unpruned units (the
-    paper leaves this open; the notes recommend it), so D9 keeps climbing through the top
-    decile event by event while D10 always takes the very largest.
+    ``percentileP`` (Figure 2's D0..D9, A.3.2: "the D9 experiment would target weights
+    starting from the 90th percentile"): the ``count`` candidates just above the P-th
+    percentile of the candidates' scores, moving upward (at most up to the largest).
+    Figure 2's D10 prunes downward from the maximum: ``largest``. Percentiles are taken
+    over the currently unpruned units (the paper leaves this open; so did the authors'
+    code, which ranked the remaining weights at each event), so D9 keeps climbing
+    through the top decile event by event while D10 always takes the very largest.
     """
     index = candidates.flatten().nonzero().squeeze(1).cpu()
     n = index.numel()
@@ -104,16 +149,14 @@ def select_units(
         return index[order[:count]].sort().values
     if target == "smallest":
         return index[torch.sort(values, stable=True).indices[:count]]
-    if target in ("largest", "decile10"):
+    if target == "largest":
         return index[torch.sort(-values, stable=True).indices[:count]]
-    if target.startswith("decile"):
-        j = int(target.removeprefix("decile"))
-        if not 1 <= j <= 9:
-            raise ValueError(f"target={target!r}; allowed: decile1 .. decile10")
+    if target in PERCENTILE_TARGETS:
+        decile = int(target.removeprefix("percentile")) // 10
         order = torch.sort(values, stable=True).indices
-        start = min((j - 1) * n // 10, n - count)
+        start = min(decile * n // 10, n - count)
         return index[order[start : start + count]]
-    raise ValueError(f"target={target!r}; allowed: smallest, largest, random, decile1..decile10")
+    raise ValueError(f"target={target!r}; allowed: {', '.join(TARGETS)}")
 
 
 @dataclass(frozen=True, eq=False)

@@ -139,6 +139,21 @@ class PruningSchedule:
         events.sort(key=lambda ev: (ev.epoch, ev.layer))
         return events
 
+    def empty_events(self, units_per_layer: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+        """Per layer, how many of its scheduled epochs prune nothing.
+
+        With few units, ``floor((N - F) i / n)`` can stay equal from one event to the next
+        (fewer units to remove than events): those epochs remove no unit and are not in
+        :meth:`events`, so the layer has fewer effective events than the paper's.
+
+        >>> PruningSchedule((0,), (9,), (0.5,), 1).empty_events([8])
+        (6,)
+        """
+        effective = [0] * self.n_layers
+        for event in self.events(units_per_layer):
+            effective[event.layer] += 1
+        return tuple(self.n_events(layer) - effective[layer] for layer in range(self.n_layers))
+
     def scaled(self, factor: float) -> PruningSchedule:
         """The same schedule on an epoch axis stretched by ``factor`` (profiles, not the paper).
 

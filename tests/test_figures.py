@@ -30,9 +30,12 @@ def test_fig1_resnet18_fractions_and_paper_seed_count():
     assert len({c.seed for c in runs}) == 10
 
 
-def test_fig2_has_ten_deciles_per_structure_with_augmentation():
+def test_fig2_has_eleven_targets_D0_to_D10_per_structure_with_augmentation():
     grid = figure_grid("fig2", "paper", seeds=1)
-    assert len(grid) == 20
+    assert len(grid) == 22
+    targets = [c.pruning.target for c in grid if c.pruning.structure == "structured"]
+    assert targets == [f"percentile{10 * j}" for j in range(10)] + ["largest"]
+    assert [c.label for c in grid][9:11] == ["unstructured D9", "unstructured D10"]
     assert all(c.model == "conv4" and c.data.augment for c in grid)
     first = grid[0].pruning.schedule
     assert (first.start_epochs, first.end_epochs, first.fractions, first.retrain_period) == ((4,), (52,), (0.1,), 3)  # fmt: skip
@@ -70,3 +73,10 @@ def test_bad_figure_and_seeds_are_refused():
         figure_grid("fig9", "paper")
     with pytest.raises(ValueError, match="profile='huge'"):
         figure_grid("fig1", "huge")
+
+
+def test_fig4_runs_random_targets_once_per_rate():
+    grid = figure_grid("fig4", "paper", seeds=1)
+    random = [c for c in grid if c.pruning is not None and c.pruning.target == "random"]
+    assert len(random) == 5 and {c.label.split()[0] for c in random} == {"prune_R"}
+    assert len(grid) == 1 + 5 * 5

@@ -6,7 +6,13 @@ from torch.nn import functional as F
 
 from prunestab.config import PruningConfig
 from prunestab.models import build
-from prunestab.pruning import Pruner, expected_bn_relu, select_units, unit_scores
+from prunestab.pruning import (
+    Pruner,
+    empty_event_report,
+    expected_bn_relu,
+    select_units,
+    unit_scores,
+)
 from prunestab.schedule import PruningEvent, PruningSchedule
 
 
@@ -71,24 +77,32 @@ def test_random_target_is_seeded_and_uniform():
     assert 300 < a.float().mean() < 700
 
 
-@pytest.mark.parametrize("j", range(1, 10))
-def test_decile_targets_start_at_their_percentile_and_move_upward(j):
+@pytest.mark.parametrize("j", range(10))
+def test_percentile_targets_D0_to_D9_start_at_their_percentile_and_move_upward(j):
+    """A.3.2: "The D9 experiment would target weights starting from the 90th percentile"."""
     scores = torch.randperm(1000).double()  # score == rank: percentiles are exact
     candidates = torch.ones(1000, dtype=torch.bool)
-    chosen = select_units(scores, candidates, 30, f"decile{j}")
-    assert sorted(scores[chosen].tolist()) == list(range(100 * (j - 1), 100 * (j - 1) + 30))
+    chosen = select_units(scores, candidates, 30, f"percentile{10 * j}")
+    assert sorted(scores[chosen].tolist()) == list(range(100 * j, 100 * j + 30))
     candidates[chosen] = False  # next event: percentiles of the units still unpruned
-    following = select_units(scores, candidates, 30, f"decile{j}")
+    following = select_units(scores, candidates, 30, f"percentile{10 * j}")
     remaining = sorted(scores[candidates].tolist())
-    start = (j - 1) * len(remaining) // 10
+    start = j * len(remaining) // 10
     assert sorted(scores[following].tolist()) == remaining[start : start + 30]
 
 
-def test_decile10_prunes_the_largest_and_decile9_the_top_band_from_below():
+def test_D10_prunes_downward_from_the_maximum_and_D9_stops_at_the_top():
     scores = torch.randperm(1000).double()
     candidates = torch.ones(1000, dtype=torch.bool)
-    assert sorted(scores[select_units(scores, candidates, 10, "decile10")].tolist()) == list(range(990, 1000))  # fmt: skip
-    assert sorted(scores[select_units(scores, candidates, 10, "decile9")].tolist()) == list(range(800, 810))  # fmt: skip
+    largest = select_units(scores, candidates, 10, "largest")
+    assert sorted(scores[largest].tolist()) == list(range(990, 1000))
+    d9 = select_units(scores, candidates, 150, "percentile90")  # more than the top decile
+    assert sorted(scores[d9].tolist()) == list(range(850, 1000))
+
+
+def test_the_old_decile_names_are_refused_with_their_new_names():
+    with pytest.raises(ValueError, match="decile10 is largest"):
+        PruningConfig(_schedule(1), target="decile10")
 
 
 def _schedule(n_layers):
@@ -193,3 +207,32 @@ def test_l2_scores_ignore_the_bias():
         layer.module.bias.fill_(100.0)
     expected = layer.module.weight.detach().double().norm(dim=1)
     torch.testing.assert_close(unit_scores(layer, "l2"), expected)
+
+
+def test_expected_bn_relu_keeps_its_relative_accuracy_in_the_far_tail():
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    ratios = torch.linspace(-40, 40, 321, dtype=torch.float64)
+    for gamma in (1.0, 0.03, 7.0):
+        beta = ratios * gamma
+        ours = expected_bn_relu(torch.full_like(beta, gamma), beta)
+        for b, value in zip(beta.tolist(), ours.tolist(), strict=True):
+            z = mpmath.mpf(b) / gamma
+            exact = float(gamma * (mpmath.npdf(z) + z * mpmath.ncdf(z)))
+            assert value == pytest.approx(exact, rel=1e-11, abs=1e-300), (gamma, b)
+        assert torch.all(ours >= 0) and torch.all(ours.diff() >= 0)  # monotone in beta
+    # The review's example: gamma = 1, beta = -8 is 7.55e-17, not 1.67e-16.
+    value = expected_bn_relu(torch.tensor([1.0]), torch.tensor([-8.0])).item()
+    assert value == pytest.approx(7.5536e-17, rel=1e-4)
+
+
+def test_schedules_report_epochs_that_prune_nothing_at_reduced_widths():
+    from prunestab.figures import figure_grid
+    from prunestab.pruning import EmptyEventsWarning
+
+    with pytest.warns(EmptyEventsWarning, match=r"layer 2 \(layer4.1.conv1\): 10 of its 42"):
+        grid = figure_grid("fig1", "quick", seeds=1)
+    vgg = [c for c in grid if c.model == "vgg11" and c.pruning is not None]
+    assert all(not empty_event_report(c) for c in vgg)  # 128 filters: every event prunes
+    paper = [c for c in figure_grid("fig1", "paper", seeds=1) if c.pruning is not None]
+    assert all(not empty_event_report(c) for c in paper)

@@ -1,0 +1,138 @@
+"""The verdict rules' error rates, by simulation (seeded; a few seconds on a CPU).
+
+With no true effect, each rule may say "reproduced" in at most ALPHA / 2 of experiments
+and "contradicted" in at most ALPHA / 2; a large true effect must be found. The bound is
+checked with a Monte Carlo tolerance of 3.5 standard errors of the simulated rate.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from prunestab import verdicts
+from prunestab.verdicts import ALPHA, CONTRADICTED, REPRODUCED
+
+TRIALS = 2000
+NOMINAL = ALPHA / 2
+TOLERANCE = 3.5 * math.sqrt(NOMINAL * (1 - NOMINAL) / TRIALS)
+
+
+def _rates(decide, seed: int) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    outcomes = [decide(rng) for _ in range(TRIALS)]
+    return {v: outcomes.count(v) / TRIALS for v in (REPRODUCED, CONTRADICTED)}
+
+
+def _assert_calibrated(rates: dict[str, float]) -> None:
+    for verdict, rate in rates.items():
+        assert rate <= NOMINAL + TOLERANCE, f"false {verdict} in {rate:.1%} of null experiments"
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_ordering_is_calibrated_with_no_true_difference(n):
+    # Unequal spreads: Welch's test must hold its level where a pooled t-test would not.
+    def decide(rng):
+        return verdicts.ordering(rng.normal(60, 2, n), rng.normal(60, 0.5, n)).verdict
+
+    _assert_calibrated(_rates(decide, n))
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_correlation_is_calibrated_with_no_true_correlation(n):
+    points = 4 * n  # the correlation claims pool the runs of several configurations
+
+    def decide(rng):
+        return verdicts.correlation(rng.normal(size=points), rng.normal(size=points)).verdict
+
+    _assert_calibrated(_rates(decide, 100 + n))
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_slope_difference_is_calibrated_with_equal_slopes(n):
+    x = np.repeat(np.arange(11), n)  # eleven decile targets, n runs each
+
+    def decide(rng):
+        y_a, y_b = -0.3 * x + rng.normal(0, 1, x.size), -0.3 * x + rng.normal(0, 1, x.size)
+        return verdicts.slope_difference(x, y_a, x, y_b).verdict
+
+    _assert_calibrated(_rates(decide, 200 + n))
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_equivalence_is_calibrated_at_the_margin_and_at_zero(n):
+    # A true difference exactly at the margin: "reproduced" (equivalent) is the error,
+    # allowed in at most ALPHA of experiments (TOST's level).
+    def at_margin(rng):
+        return verdicts.equivalence(rng.normal(61, 1, n), rng.normal(60, 1, n), 1.0).verdict
+
+    rates = _rates(at_margin, 300 + n)
+    assert rates[REPRODUCED] <= ALPHA + TOLERANCE
+
+    # No difference at all: "contradicted" (shown outside the margin) is the error.
+    def at_zero(rng):
+        return verdicts.equivalence(rng.normal(60, 1, n), rng.normal(60, 1, n), 1.0).verdict
+
+    assert _rates(at_zero, 400 + n)[CONTRADICTED] <= NOMINAL + TOLERANCE
+
+
+@pytest.mark.parametrize("n", [3, 5, 10])
+def test_all_of_is_calibrated_when_no_comparison_has_an_effect(n):
+    def decide(rng):
+        best = rng.normal(60, 1, n)
+        parts = [verdicts.ordering(best, rng.normal(60, 1, n)) for _ in range(4)]
+        return verdicts.all_of(parts)
+
+    _assert_calibrated(_rates(decide, 500 + n))
+
+
+def test_large_true_effects_are_found():
+    rng = np.random.default_rng(7)
+    n = 5
+    assert verdicts.ordering(rng.normal(65, 1, n), rng.normal(60, 1, n)).verdict == REPRODUCED
+    assert verdicts.ordering(rng.normal(55, 1, n), rng.normal(60, 1, n)).verdict == CONTRADICTED
+    x = np.arange(20.0)
+    assert verdicts.correlation(x, x + rng.normal(0, 2, 20)).verdict == REPRODUCED
+    assert verdicts.correlation(x, -x + rng.normal(0, 2, 20)).verdict == CONTRADICTED
+    same = verdicts.equivalence(rng.normal(60, 0.2, 10), rng.normal(60, 0.2, 10), 1.0)
+    far = verdicts.equivalence(rng.normal(65, 0.5, n), rng.normal(60, 0.5, n), 1.0)
+    assert (same.verdict, far.verdict) == (REPRODUCED, CONTRADICTED)
+    strong = [verdicts.ordering(rng.normal(65, 1, n), rng.normal(60, 1, n)) for _ in range(3)]
+    assert verdicts.all_of(strong) == REPRODUCED
+    reversed_one = strong[:2] + [verdicts.ordering(rng.normal(50, 1, n), rng.normal(60, 1, n))]
+    assert verdicts.all_of(reversed_one) == CONTRADICTED
+
+
+def test_absence_of_evidence_is_inconclusive_and_states_n():
+    evidence = verdicts.correlation(np.arange(40.0), np.random.default_rng(1).normal(size=40))
+    assert evidence.verdict == verdicts.INCONCLUSIVE and "n = 40" in evidence.text
+    single = verdicts.ordering([60.0], [50.0, 51.0])
+    assert single.verdict == verdicts.INCONCLUSIVE and "n = 1 vs 2" in single.text
+
+
+def test_welch_matches_scipy():
+    import scipy.stats
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(60, 2, 4), rng.normal(59, 0.5, 6)
+    reference = scipy.stats.ttest_ind(a, b, equal_var=False, alternative="greater")
+    welch = verdicts._Welch.of(a, b)
+    assert welch.p_above() == pytest.approx(reference.pvalue, rel=1e-9)
+    assert welch.df == pytest.approx(reference.df, rel=1e-9)
+    ci = scipy.stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert welch.interval(0.95) == pytest.approx((ci.low, ci.high), rel=1e-9)
+
+
+def test_correlation_and_slope_match_scipy():
+    import scipy.stats
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=12)
+    y = 0.5 * x + rng.normal(size=12)
+    reference = scipy.stats.pearsonr(x, y)
+    ci = reference.confidence_interval(0.95)
+    evidence = verdicts.correlation(x, y)
+    assert f"r = {reference.statistic:+.2f} [{ci.low:+.2f}, {ci.high:+.2f}]" in evidence.text
+    assert 2 * min(evidence.p_for, evidence.p_against) == pytest.approx(reference.pvalue)
+    fit = scipy.stats.linregress(x, y)
+    assert verdicts._slope(x, y) == pytest.approx((fit.slope, fit.stderr))
