@@ -16,19 +16,54 @@
 # %% [markdown]
 # # The paper's claims, reproduced or not
 #
-# Every claim of the paper's figures, with the paper's numbers, ours (with confidence
-# intervals) and a verdict decided by the fixed rules of `prunestab.claims`: an ordering
-# is reproduced when the bootstrap interval of the difference of means lies on the
-# claimed side of zero, a correlation when Pearson's $r$ has the claimed sign with
-# $p < .05$, and an equivalence when the interval lies within $\pm1$ point. Each figure's
-# notebook records its claims when it runs; this page collects them.
+# Every claim of the paper's figures, with the paper's numbers, ours (estimate, interval,
+# $p$-value and the number of runs behind it) and a verdict decided by a fixed rule
+# (`prunestab.verdicts`, applied by the claims table `prunestab.claims.CLAIMS`). Each
+# figure's notebook records its claims when it runs; this page collects them.
+#
+# ## What a verdict means
+#
+# Each claim is tested in the paper's direction and in the opposite direction, each
+# one-sided at level 0.025 (together a two-sided test at $\alpha = 0.05$):
+#
+# - **reproduced**: our runs are evidence for the paper's direction at that level;
+# - **contradicted**: our runs are evidence for the opposite direction (for the one
+#   equivalence claim, "Zeroing 50 matches prune$_L$": the difference is shown to lie
+#   outside $\pm1$ point);
+# - **inconclusive**: neither. This is what too few runs, or too small an effect, give;
+#   it is not evidence against the paper.
+#
+# The tests: **Welch's $t$-test** for "A's mean is larger than B's" (exact for normal data
+# at any number of runs; the percentile bootstrap the figures draw is not used for
+# verdicts, because with 3 runs per group its "95%" interval misses a true zero
+# difference in about one experiment in five); **Pearson's $r$** and its $t$-test for
+# correlations; the difference of two **least-squares slopes** over its standard error for
+# Figure 2's "stronger for unstructured"; **two one-sided Welch tests** (TOST, the 90%
+# interval inside $\pm1$ point) for the equivalence claim. A claim that needs several
+# comparisons ("prune$_L$ 13% beats **every** other configuration") is reproduced only if
+# every comparison is (an intersection-union test: no correction needed), and
+# contradicted if any comparison is after a **Holm** correction over the comparisons.
+#
+# **Error rates.** With no true effect, each rule says "reproduced" in at most 2.5% of
+# experiments and "contradicted" in at most 2.5%, at 3, 5 or 10 runs per group; the
+# calibration tests (`tests/test_verdicts.py`) check this by simulation, and that a large
+# true effect is found. Across the page's claims, a few wrong verdicts among many remain
+# possible; the $p$-values beside each let a reader apply a stricter level.
+#
+# **Accuracy measures.** Accuracy claims appear twice: on the paper's measure, the best
+# test accuracy from the last pruning event on (what the authors' code reported), and on
+# the last epoch's test accuracy, which selects nothing on the test set.
+#
+# **Figure A1** is about one trained VGG19: its verdicts treat the layers as the units
+# (a sign test over layers; Welch's test of later against earlier layers), so they say
+# how consistently the layers behave, not what another training run would show.
 
 # %% tags=["parameters", "remove-cell"]
-profile = "smoke"
+profile = "quick"
 store = None
 
 # %%
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims
 
@@ -36,7 +71,7 @@ ORDER = ["fig1", "fig2", "fig3", "fig4", "fig5", "figA1", "figA2"]
 recorded = claims.load(analysis.default_store(store), profile)
 found = [c for figure in ORDER for c in recorded.get(figure, [])]
 missing = [figure for figure in ORDER if figure not in recorded]
-counts = {v: sum(c.verdict == v for c in found) for v in (claims.REPRODUCED, claims.NOT_REPRODUCED, claims.INCONCLUSIVE)}  # fmt: skip
+counts = {v: sum(c.verdict == v for c in found) for v in claims.VERDICTS}
 summary = (
     f"Profile **{profile}**: {len(found)} claims; "
     + ", ".join(f"{n} {v}" for v, n in counts.items())
@@ -49,11 +84,12 @@ if profile == "smoke":
 if profile == "quick":
     summary += (
         " The quick profile keeps the paper's schedules, rates and epoch axis but trains each"
-        " run for about 1% of the paper's optimizer steps, at a quarter of its width (Conv4: half), on a"
-        " tenth of its images ([How to reproduce](reproduce)): each verdict is a verdict at"
-        " that scale."
+        " run for about 1% of the paper's optimizer steps, at a quarter of its width (Conv4:"
+        " half), on a tenth of its images, with 3 runs per configuration and 500 test images"
+        " ([How to reproduce](reproduce)): each verdict is a verdict at that scale, and with"
+        " 3 runs most comparisons can only come out inconclusive."
     )
 if missing:
     summary += f" Not yet run at this profile: {', '.join(missing)}."
 display(Markdown(summary))
-display(Markdown(claims.markdown_table(found) if found else "No claims recorded yet."))
+display(HTML(claims.html_table(found)) if found else Markdown("No claims recorded yet."))

@@ -40,7 +40,7 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, plots
 
@@ -117,6 +117,6 @@ plots.results_explorer(analysis.by_label(runs))
 # ## The paper's claims beside ours
 
 # %%
-found = claims.fig1(runs, profile)
+found = claims.evaluate("fig1", runs, profile)
 claims.save(analysis.default_store(store), profile, "fig1", found)
-display(Markdown(claims.markdown_table(found)))
+display(HTML(claims.html_table(found)))

@@ -36,7 +36,7 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, plots
 
@@ -65,6 +65,6 @@ plt.show()
 # ## The paper's claims beside ours
 
 # %%
-found = claims.fig3(runs, profile)
+found = claims.evaluate("fig3", runs, profile)
 claims.save(analysis.default_store(store), profile, "fig3", found)
-display(Markdown(claims.markdown_table(found)))
+display(HTML(claims.html_table(found)))

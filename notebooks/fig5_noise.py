@@ -47,7 +47,7 @@ noise = "all"
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, plots
 
@@ -94,7 +94,7 @@ plt.show()
 # Only the claims whose runs this execution includes are evaluated.
 
 # %%
-found = claims.fig5(runs, profile)
+found = claims.evaluate("fig5", runs, profile)
 if noise == "all":
     claims.save(analysis.default_store(store), profile, "fig5", found)
-display(Markdown(claims.markdown_table(found) if found else "No claim compares only these runs."))
+display(HTML(claims.html_table(found)) if found else Markdown("No claim compares only these runs."))

@@ -38,7 +38,7 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, plots
 
@@ -71,4 +71,4 @@ display(Markdown("\n".join(rows)))
 # %%
 found = claims.figA1(ks_before, ks_after, profile)
 claims.save(analysis.default_store(store), profile, "figA1", found)
-display(Markdown(claims.markdown_table(found)))
+display(HTML(claims.html_table(found)))

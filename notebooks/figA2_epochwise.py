@@ -31,7 +31,7 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, plots
 
@@ -56,6 +56,6 @@ plt.show()
 # ## The paper's claims beside ours
 
 # %%
-found = claims.figA2(runs, profile)
+found = claims.evaluate("figA2", runs, profile)
 claims.save(analysis.default_store(store), profile, "figA2", found)
-display(Markdown(claims.markdown_table(found)))
+display(HTML(claims.html_table(found)))

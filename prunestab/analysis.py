@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from prunestab.config import TARGET_LABELS, RunConfig, config_hash
+from prunestab.config import RunConfig, config_hash
 from prunestab.data import DatasetVariantWarning, normalize
-from prunestab.figures import figure_grid
+from prunestab.figures import fig4_method, figure_grid
 from prunestab.models import build
 from prunestab.runner import DataCache, execute_many
 from prunestab.stats import Correlation, pearson
@@ -324,16 +324,15 @@ def last_event_recovery(runs: Iterable[Run]) -> dict[str, dict[str, float]]:
     return {label: {k: float(np.mean(v)) for k, v in row.items()} for label, row in table.items()}
 
 
-def rate_series(
-    runs: Iterable[Run], score: str, key: str
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Figure 4: per target, each run's largest iterative rate (%) and a summary value."""
+def rate_series(runs: Iterable[Run], key: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Figure 4: per method (``figures.fig4_method``), each run's largest iterative rate
+    (%) and a summary value; random targets are one method whatever the score."""
     series: dict[str, tuple[list, list]] = {}
     for run in unique_runs(runs):
         pruning = run.config.pruning
-        if pruning is None or pruning.score != score:
+        if pruning is None:
             continue
-        rates, values = series.setdefault(f"prune_{TARGET_LABELS[pruning.target]}", ([], []))
+        rates, values = series.setdefault(fig4_method(pruning), ([], []))
         rates.append(100 * pruning.schedule.max_iterative_rate())
         values.append(_nan(run.summary.get(key)))
     return {k: (np.array(r), np.array(v)) for k, (r, v) in sorted(series.items())}

@@ -162,6 +162,12 @@ def _fig3(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     return runs
 
 
+def fig4_method(pruning: PruningConfig) -> str:
+    """Figure 4's name of a pruning method: ``l2 prune_S``, ``E[BN] prune_L``; random
+    targets ignore the score, so they are one method, ``prune_R``."""
+    return "prune_R" if pruning.target == "random" else pruning.label
+
+
 def _fig4(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     """Random targets do not depend on the score: prune_R is run once per rate (as l2,
     whose scores it never reads) and counted once."""
@@ -176,8 +182,7 @@ def _fig4(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     ):
         for period in FIG4_RETRAIN_PERIODS:
             config = pruned(base, profile, VGG11_SCHEDULE, period, score, target)
-            name = "prune_R" if target == "random" else config.pruning.label
-            runs.append(config.replace(label=f"{name} r={period}"))
+            runs.append(config.replace(label=f"{fig4_method(config.pruning)} r={period}"))
     return runs
 
 

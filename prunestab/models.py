@@ -21,8 +21,8 @@ assumption: the paper mentions none).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch

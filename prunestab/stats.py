@@ -174,7 +174,7 @@ def pearson(
     """Pearson's r between ``x`` and ``y`` with its p-value and Fisher-z interval.
 
     Section 4.1 correlates per-run instability with final test accuracy, pooling the runs
-    of the pruned configs: VGG11 r = .84, p = 1.3e-11 (40 runs), ResNet18 r = .65,
+    of the pruned configs: VGG11 r = .84, p = 1.3e-11, ResNet18 r = .65,
     p = 5.2e-5. The p-value is scipy's two-sided test of r = 0 (the t distribution with
     n - 2 degrees of freedom); the interval is ``confidence_interval`` of
     ``scipy.stats.pearsonr``'s result (Fisher z, as ``pingouin.corr`` gave the authors;

@@ -1,4 +1,4 @@
-"""The verdict rules of prunestab/claims.py, on runs with made-up summaries (no training)."""
+"""The claims table on runs with made-up summaries (no training): each row's test and verdict."""
 
 import numpy as np
 import pytest
@@ -6,75 +6,128 @@ import pytest
 from prunestab import claims
 from prunestab.analysis import Run
 from prunestab.figures import figure_grid
+from prunestab.verdicts import CONTRADICTED, INCONCLUSIVE, REPRODUCED
 
 
-def _runs(figure, values, key="best_test_acc_after_pruning", **extra):
-    """The smoke grid of ``figure`` with ``values[label][seed]`` as each run's ``key``."""
+def _runs(figure, values, keys=(claims.BEST_AFTER, claims.LAST_EPOCH), profile="smoke"):
+    """The grid of ``figure`` with ``values[label][seed]`` as each run's accuracies."""
     runs = []
-    for config in figure_grid(figure, "smoke", seeds=3):
+    for config in figure_grid(figure, profile, seeds=len(next(iter(values.values())))):
         if config.label in values:
-            summary = {key: values[config.label][config.seed], **extra}
+            summary = {key: values[config.label][config.seed] for key in keys}
             runs.append(Run(config, {"summary": summary, "epochs": []}))
     return runs
 
 
 FIG5 = {
-    "unpruned": [50.0, 50.5, 51.0],
-    "prune_L": [60.5, 61.0, 61.5],
-    "zeroing0": [50.0, 51.0, 52.0],
-    "zeroing50": [60.6, 61.0, 61.4],
-    "gaussian1500": [55.0, 56.0, 57.0],
+    "unpruned": [50.0, 50.5, 51.0, 50.2, 50.8],
+    "prune_L": [60.5, 61.0, 61.5, 60.8, 61.2],
+    "zeroing0": [50.0, 51.0, 52.0, 51.5, 50.5],
+    "zeroing50": [60.6, 61.0, 61.4, 60.9, 61.1],
+    "gaussian1500": [55.0, 56.0, 57.0, 56.5, 55.5],
 }
 
 
-def test_fig5_verdicts_when_the_paper_holds():
-    found = claims.fig5(_runs("fig5", FIG5), "smoke")
-    assert [c.verdict for c in found] == [claims.REPRODUCED] * 3
-    assert "margin +-1.0" in found[0].ours
+def _verdicts(found):
+    return {c.claim: c.verdict for c in found}
+
+
+def test_every_claim_row_names_a_figure_with_runs():
+    assert {spec.figure for spec in claims.CLAIMS} <= {
+        "fig1",
+        "fig2",
+        "fig3",
+        "fig4",
+        "fig5",
+        "figA2",
+    }
+    assert len({spec.wording for spec in claims.CLAIMS}) == len(claims.CLAIMS)
+
+
+def test_fig5_verdicts_when_the_paper_holds_on_both_measures():
+    found = claims.evaluate("fig5", _runs("fig5", FIG5), "smoke")
+    assert len(found) == 6 and {c.verdict for c in found} == {REPRODUCED}
+    assert all(c.n for c in found) and "margin +-1" in found[0].ours
 
 
 def test_fig5_verdicts_when_it_does_not():
-    values = FIG5 | {"zeroing50": [50.0, 51.0, 52.0], "gaussian1500": [63.0, 64.0, 65.0]}
-    found = claims.fig5(_runs("fig5", values), "smoke")
-    assert found[0].verdict == claims.NOT_REPRODUCED  # 10 points away, interval excludes 0
-    assert found[2].verdict == claims.NOT_REPRODUCED  # Gaussian beats prune_L
+    values = FIG5 | {
+        "zeroing50": [50.0, 51.0, 52.0, 51.0, 50.5],
+        "gaussian1500": [63.0, 64.0, 65.0, 64.5, 63.5],
+    }
+    found = claims.evaluate("fig5", _runs("fig5", values), "smoke")
+    by_claim = _verdicts(found)
+    zeroing = [v for claim, v in by_claim.items() if "50 steps" in claim]
+    gaussian = [v for claim, v in by_claim.items() if "Gaussian" in claim]
+    assert zeroing == [CONTRADICTED] * 2  # ten points away: outside the margin
+    assert gaussian == [CONTRADICTED] * 2  # Gaussian beats prune_L
 
 
 def test_overlapping_groups_and_single_runs_are_inconclusive():
-    values = FIG5 | {"zeroing0": [58.0, 61.0, 64.0]}
-    assert claims.fig5(_runs("fig5", values), "smoke")[1].verdict == claims.INCONCLUSIVE
+    values = FIG5 | {"zeroing0": [58.0, 61.0, 64.0, 57.0, 65.0]}
+    found = claims.evaluate("fig5", _runs("fig5", values), "smoke")
+    assert {v for c, v in _verdicts(found).items() if "Zeroing once" in c} == {INCONCLUSIVE}
     one_seed = [r for r in _runs("fig5", FIG5) if r.config.seed == 0]
-    assert {c.verdict for c in claims.fig5(one_seed, "smoke")} == {claims.INCONCLUSIVE}
+    assert {c.verdict for c in claims.evaluate("fig5", one_seed, "smoke")} == {INCONCLUSIVE}
 
 
-@pytest.mark.parametrize("sign, verdict", [(1, claims.REPRODUCED), (-1, claims.NOT_REPRODUCED)])
-def test_fig1_correlation_follows_the_sign_and_p_value(sign, verdict):
+@pytest.mark.parametrize("sign, verdict", [(1, REPRODUCED), (-1, CONTRADICTED)])
+def test_fig1_correlation_follows_the_sign(sign, verdict):
     rng = np.random.default_rng(0)
     runs = []
     for config in figure_grid("fig1", "smoke", seeds=3):
         instability = rng.uniform(0, 5)
         accuracy = 50 + sign * 2 * instability + rng.normal(0, 0.1)
-        summary = {"mean_instability": instability, "best_test_acc_after_pruning": accuracy}
+        summary = {
+            "mean_instability": instability,
+            claims.BEST_AFTER: accuracy,
+            claims.LAST_EPOCH: accuracy,
+        }
         runs.append(Run(config, {"summary": summary, "epochs": []}))
-    found = claims.fig1(runs, "smoke")
-    correlations = [c for c in found if "Pearson" in c.claim]
+    correlations = [c for c in claims.evaluate("fig1", runs, "smoke") if "Pearson" in c.claim]
     assert [c.verdict for c in correlations] == [verdict, verdict]
     assert all("n = " in c.ours for c in correlations)
 
 
-def test_fig4_largest_rate_claim_compares_against_the_next_best_rate():
-    # Accuracy rising with the rate for S and R: the largest rate wins everywhere.
+def test_a_weak_correlation_is_inconclusive_not_contradicted():
+    """The review's case: r = -0.35 in the paper's direction, p > .05, is not evidence against."""
+    rng = np.random.default_rng(5)
+    deciles = np.repeat(np.arange(11), 3)
+    gaps = 10 - 0.1 * deciles + rng.normal(0, 2, deciles.size)
+    evidence = claims.correlation(deciles, gaps, sign=-1)
+    assert evidence.verdict in (INCONCLUSIVE, REPRODUCED)
+
+
+def test_fig4_largest_rate_claim_compares_the_largest_rate_with_every_other():
     runs = []
     for config in figure_grid("fig4", "paper", seeds=3):
         if config.pruning is None:
             continue
         rate = 100 * config.pruning.schedule.max_iterative_rate()
-        summary = {"best_test_acc_after_pruning": 50 + rate / 3 + config.seed * 0.1,
-                   "mean_instability": rate / 10 + config.seed * 0.01}  # fmt: skip
+        summary = {
+            claims.BEST_AFTER: 50 + rate / 3 + config.seed * 0.1,
+            "mean_instability": rate / 10 + config.seed * 0.01,
+        }
         runs.append(Run(config, {"summary": summary, "epochs": []}))
-    found = {c.claim: c for c in claims.fig4(runs, "paper")}
+    found = {c.claim: c for c in claims.evaluate("fig4", runs, "paper")}
     largest = next(c for name, c in found.items() if "largest rate" in name)
-    assert largest.verdict == claims.REPRODUCED
-    assert "30% - 18%" in largest.ours
+    assert largest.verdict == REPRODUCED
+    assert "prune_R 30% vs 1.32%" in largest.ours and "E[BN] prune_S 30% vs 18" in largest.ours
     rates = next(c for name, c in found.items() if "larger iterative pruning rate" in name)
-    assert rates.verdict == claims.REPRODUCED
+    assert rates.verdict == REPRODUCED and rates.ours.count("prune_R:") == 1  # counted once
+
+
+def test_html_table_has_a_row_and_a_text_badge_per_claim():
+    found = claims.evaluate("fig5", _runs("fig5", FIG5), "smoke")
+    table = claims.html_table(found)
+    assert table.count("<tr>") == len(found) + 1
+    assert table.count('class="verdict verdict-reproduced"') == len(found)
+    assert "|---|" not in table
+
+
+def test_figA1_states_layers_as_units_and_can_be_inconclusive():
+    before = [0.05] * 8
+    grows = claims.figA1(before, [0.2] * 8, "smoke")
+    assert grows[0].verdict == REPRODUCED and "layers of one model" in grows[0].n
+    mixed = claims.figA1(before, [0.06, 0.04] * 4, "smoke")
+    assert [c.verdict for c in mixed] == [INCONCLUSIVE, INCONCLUSIVE]
