@@ -30,7 +30,14 @@ from prunestab.profiles import Profile, get_profile
 from prunestab.pruning import warn_empty_events
 from prunestab.schedule import PruningSchedule
 
-FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "figA1", "figA2")
+FIGURES = ("fig1", "fig2", "fig3", "fig4", "fig5", "figA1", "figA2", "budget")
+
+#: The training-budget study (book/budget.md): Figure 1's VGG11 runs at three budgets,
+#: 650 to 10,400 optimizer steps per run (16x), on the paper's epoch axis.
+BUDGET_PROFILES = ("steps650", "steps2600", "steps10400")
+#: Where the budget study decides the central claims: Figure 1 (VGG11) at the largest
+#: budget; Figure 5's eight configurations cost 2.3x Figure 1's, so at the middle one.
+CENTRAL_PROFILES = {"fig1": "steps10400", "fig5": "steps2600"}
 
 PAPER_EPOCHS = 325
 PAPER_MILESTONES = (150, 300)
@@ -207,7 +214,12 @@ def _figA2(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     return [c for c in _fig1(profile, seed, device) if c.model == "vgg11"]
 
 
-_GRIDS = {"fig1": _fig1, "fig2": _fig2, "fig3": _fig3, "fig4": _fig4, "fig5": _fig5, "figA1": _figA1, "figA2": _figA2}  # fmt: skip
+def _budget(profile: Profile, seed: int, device: str) -> list[RunConfig]:
+    """Figure 1's VGG11 configurations (the same runs as Figure A2's)."""
+    return _figA2(profile, seed, device)
+
+
+_GRIDS = {"fig1": _fig1, "fig2": _fig2, "fig3": _fig3, "fig4": _fig4, "fig5": _fig5, "figA1": _figA1, "figA2": _figA2, "budget": _budget}  # fmt: skip
 #: Runs per configuration in the paper (A.3): 10, except "3+" for Figure 3 and one VGG19.
 PAPER_SEEDS = {"fig3": 3, "figA1": 1}
 

@@ -62,7 +62,9 @@ def test_paper_profile_is_appendix_a3():
 
 
 def test_an_unknown_profile_names_the_allowed_ones():
-    with pytest.raises(ValueError, match="allowed: paper, quick, smoke"):
+    with pytest.raises(
+        ValueError, match="allowed: paper, quick, steps650, steps2600, steps10400, smoke"
+    ):
         get_profile("fast")
 
 
@@ -70,3 +72,43 @@ def test_quick_builds_conv4_wider_than_the_others():
     widths = {c.model: c.width for f in ("fig1", "fig2") for c in figure_grid(f, "quick", seeds=1)}
     assert widths == {"vgg11": 0.25, "resnet18": 0.25, "conv4": 0.5}
     assert {c.width for c in figure_grid("fig2", "paper", seeds=1)} == {1.0}
+
+
+BUDGETS = {
+    "steps650": (256, 5000, 2, 650),
+    "steps2600": (1024, 20_000, 8, 2600),
+    "steps10400": (4096, None, 32, 10_400),
+}
+
+
+@pytest.mark.parametrize("name", BUDGETS)
+def test_budget_profiles_keep_the_paper_axis_and_state_their_steps(name):
+    epoch_images, train_subset, steps, total = BUDGETS[name]
+    profile = get_profile(name)
+    assert (profile.epoch_images, profile.train_subset, profile.width) == (
+        epoch_images,
+        train_subset,
+        0.25,
+    )
+    assert profile.steps_per_epoch() == steps and 325 * steps == total
+    grid = figure_grid("budget", name, seeds=1)
+    paper = {c.label: c for c in figure_grid("budget", "paper", seeds=1)}
+    assert [c.label for c in grid] == list(paper)
+    for config in grid:
+        assert config.epochs == 325 and config.optimizer.lr_milestones == (150, 300)
+        assert config.pruning == paper[config.label].pruning  # events and rates unchanged
+        # Final accuracies on all 10,000 test images, instability on 2,000 of them.
+        assert config.data.test_subset is None and config.data.instability_test_subset == 2000
+        assert config.data.full_test_from == 246
+
+
+@pytest.mark.parametrize(
+    "name, window", [("steps650", 80), ("steps2600", 320), ("steps10400", 1280)]
+)
+def test_budget_noise_windows_are_steps_cut_to_the_retrain_period(name, window):
+    grid = figure_grid("fig5", name, seeds=1)
+    assert [_label(grid, f"zeroing{paper}").noise.steps for paper in (0, 50, 1500)] == [
+        0,
+        50,
+        window,
+    ]
