@@ -60,7 +60,7 @@ from prunestab.data import (
 )
 from prunestab.models import BasicBlock
 from prunestab.pruning import Pruner
-from prunestab.train import Execution, SingleModel, init_model, train_group
+from prunestab.train import Execution, RunOptions, SingleModel, init_model, train_group
 
 # Tensors of a module that are not split along dim 0 between seeds: the ResNet shortcut
 # mask ``[1, C, 1, 1]`` is split along its channel dim.
@@ -356,10 +356,7 @@ def train_seeds(
         model_set = SingleModel(models[0])
     else:
         model_set = SeedGroup(models, memory_format)
-    return train_group(
-        configs,
-        model_set,
-        data,
+    options = RunOptions(
         resume=resume,
         checkpoint=checkpoint,
         checkpoint_interval_s=checkpoint_interval_s,
@@ -367,3 +364,4 @@ def train_seeds(
         on_epoch_end=on_epoch_end,
         execution=execution,
     )
+    return train_group(configs, model_set, data, options)

@@ -27,6 +27,8 @@ and zeroing differ only in permanence.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -35,8 +37,21 @@ from prunestab.pruning import Pruner, event_record
 from prunestab.schedule import PruningEvent
 
 
+@dataclass
+class NoiseWindow:
+    """Units of one layer whose noise is re-applied before each of ``steps_left`` steps."""
+
+    layer: int
+    units: torch.Tensor
+    steps_left: int
+
+
 class NoiseInjector:
-    """Targets units like a :class:`Pruner` would, and noises them instead of masking."""
+    """Targets units like a :class:`Pruner` would, and noises them instead of masking.
+
+    An :class:`~prunestab.pruning.Intervention`: :meth:`apply` noises an event's units
+    and opens their window; :meth:`before_step` keeps the open windows noised.
+    """
 
     def __init__(self, model: nn.Module, pruning: PruningConfig, noise: NoiseConfig) -> None:
         if pruning.structure != "structured":
@@ -52,8 +67,7 @@ class NoiseInjector:
         self.targeted = [
             torch.zeros(layer.n_units, dtype=torch.bool, device=device) for layer in self.layers
         ]
-        # Each window: [layer index, unit indices, training steps still to noise].
-        self.windows: list[list] = []
+        self.windows: list[NoiseWindow] = []
 
     def events(self) -> list[PruningEvent]:
         return self.selector.events()
@@ -73,7 +87,7 @@ class NoiseInjector:
         self.targeted[event.layer][units] = True
         self._apply(event.layer, units, noise_generator)
         if self.noise.steps > 0:
-            self.windows.append([event.layer, units, self.noise.steps])
+            self.windows.append(NoiseWindow(event.layer, units, self.noise.steps))
         record = event_record(event, self.layers[event.layer], chosen, scores, include_units=True)
         record["noise"] = self.noise.label
         return record
@@ -84,9 +98,9 @@ class NoiseInjector:
         if not self.windows:
             return
         for window in self.windows:
-            self._apply(window[0], window[1], noise_generator)
-            window[2] -= 1
-        self.windows = [window for window in self.windows if window[2] > 0]
+            self._apply(window.layer, window.units, noise_generator)
+            window.steps_left -= 1
+        self.windows = [window for window in self.windows if window.steps_left > 0]
 
     def _apply(self, layer_index: int, units: torch.Tensor, generator: torch.Generator) -> None:
         module = self.layers[layer_index].module
@@ -109,10 +123,22 @@ class NoiseInjector:
     def state_dict(self) -> dict:
         return {
             "targeted": [t.cpu() for t in self.targeted],
-            "windows": [[w[0], w[1].cpu(), w[2]] for w in self.windows],
+            "windows": [[w.layer, w.units.cpu(), w.steps_left] for w in self.windows],
         }
 
     def load_state_dict(self, state: dict) -> None:
         device = self.targeted[0].device
         self.targeted = [t.to(device) for t in state["targeted"]]
-        self.windows = [[int(w[0]), w[1].to(device), int(w[2])] for w in state["windows"]]
+        self.windows = [
+            NoiseWindow(int(layer), units.to(device), int(steps))
+            for layer, units, steps in state["windows"]
+        ]
+
+    def apply(self, event, optimizer, selection, noise) -> dict:
+        """:meth:`on_event` as an :class:`Intervention` (noise has no optimizer state to
+        clear: the noised units keep training)."""
+        return self.on_event(event, selection, noise)
+
+    def pruned_counts(self) -> list[int]:
+        """Nothing is pruned: the targeted units stay in the model."""
+        return []

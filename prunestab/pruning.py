@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -167,8 +168,47 @@ class _Masked:
     mask: torch.Tensor
 
 
+class Intervention(Protocol):
+    """What happens to a model at its schedule's pruning events: one interface for
+    pruning (:class:`Pruner`, permanent) and noise (``prunestab.noise.NoiseInjector``,
+    held for a window of training steps), so the training loop has one path for both.
+    """
+
+    def events(self) -> list[PruningEvent]:
+        """The schedule's events with exact unit counts, in epoch order."""
+        ...
+
+    def apply(
+        self,
+        event: PruningEvent,
+        optimizer: torch.optim.Optimizer | None,
+        selection: torch.Generator | None,
+        noise: torch.Generator,
+    ) -> dict:
+        """Act on one event's units; return the event's record."""
+        ...
+
+    def before_step(self, noise: torch.Generator) -> None:
+        """Called before every training step (noise windows re-apply their noise)."""
+        ...
+
+    def pruned_counts(self) -> list[int]:
+        """Units removed so far per layer (empty for noise, which removes none)."""
+        ...
+
+    def state_dict(self) -> dict:
+        """What a resumed run needs beyond the model and optimizer states."""
+        ...
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
 class Pruner:
-    """Applies a :class:`PruningConfig` to a model: masks, events, gradient masking."""
+    """Applies a :class:`PruningConfig` to a model: masks, events, gradient masking.
+
+    An :class:`Intervention`: :meth:`apply` prunes. Its masks are buffers of the model, so
+    its own resumable state is empty.
+    """
 
     def __init__(self, model: nn.Module, config: PruningConfig) -> None:
         self.config = config
@@ -268,6 +308,19 @@ class Pruner:
             if optimizer is not None:
                 _mask_optimizer_state(optimizer, entry)
         return event_record(event, layer, chosen, scores, include_units=self.structured)
+
+    def apply(self, event, optimizer, selection, noise) -> dict:
+        """:meth:`prune` as an :class:`Intervention` (``noise`` is not used)."""
+        return self.prune(event, optimizer, selection)
+
+    def before_step(self, noise: torch.Generator) -> None:
+        """Nothing: pruned units stay masked through :meth:`mask_gradients`."""
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Nothing to load: the masks are restored with the model's buffers."""
 
     @torch.no_grad()
     def mask_gradients(self) -> None:

