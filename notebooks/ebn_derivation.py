@@ -54,7 +54,7 @@
 # with this score in place of the filter's $\ell_2$ norm.
 
 # %% tags=["parameters", "remove-cell"]
-profile = "smoke"  # smoke | quick | paper: the trained VGG19 used in the last section
+profile = "quick"  # the published profile (smoke: tests; paper: GPUs): the trained VGG19 of the last section
 seeds = None  # unused: one trained model suffices here
 device = "cpu"
 data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
@@ -121,9 +121,8 @@ plt.show()
 # the same algorithm; the paper's Figures 4 and A2 show they are not.
 
 # %%
-runs = analysis.ensure_runs("figA1", profile, 1, device, data, store, jobs=jobs)
+runs = analysis.open_figure("figA1", profile, 1, device, data, store, jobs)
 model = analysis.trained_model(runs[0].config, analysis.default_store(store))
-display(Markdown(analysis.provenance_markdown(runs, profile)))
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
 for ax, layer in zip(axes, model.prunable_layers(), strict=True):
     l2, ebn = unit_scores(layer, "l2").numpy(), unit_scores(layer, "ebn").numpy()

@@ -31,7 +31,7 @@
 # The grid is `prunestab.figures.figure_grid("fig1", profile)`.
 
 # %% tags=["parameters", "remove-cell"]
-profile = "smoke"  # smoke | quick | paper
+profile = "quick"  # the published profile; also smoke (tests), paper (GPUs), steps650 | steps2600 | steps10400
 seeds = None  # runs per configuration; None: the profile's default
 device = "cpu"
 data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
@@ -44,9 +44,7 @@ from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, plots
 
-plots.style()
-runs = analysis.ensure_runs("fig1", profile, seeds, device, data, store, jobs=jobs)
-display(Markdown(analysis.provenance_markdown(runs, profile)))
+runs = analysis.open_figure("fig1", profile, seeds, device, data, store, jobs)
 
 # %% [markdown]
 # ## Test accuracy during training, and instability against final accuracy

@@ -35,7 +35,7 @@
 # lowers; both are stored).
 
 # %% tags=["parameters", "remove-cell"]
-profile = "smoke"  # smoke | quick | paper
+profile = "quick"  # the published profile; also smoke (tests), paper (GPUs), steps650 | steps2600 | steps10400
 seeds = None  # runs per configuration; None: the profile's default
 device = "cpu"
 data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
@@ -44,14 +44,12 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import HTML, Markdown, display
+from IPython.display import HTML, display
 
 from prunestab import analysis, claims, plots
 from prunestab.profiles import get_profile
 
-plots.style()
-runs = analysis.ensure_runs("fig2", profile, seeds, device, data, store, jobs=jobs)
-display(Markdown(analysis.provenance_markdown(runs, profile)))
+runs = analysis.open_figure("fig2", profile, seeds, device, data, store, jobs)
 
 # %% [markdown]
 # ## Generalization gap per decile target

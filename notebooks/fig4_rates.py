@@ -30,7 +30,7 @@
 # dotted line.
 
 # %% tags=["parameters", "remove-cell"]
-profile = "smoke"  # smoke | quick | paper
+profile = "quick"  # the published profile; also smoke (tests), paper (GPUs), steps650 | steps2600 | steps10400
 seeds = None  # runs per configuration; None: the profile's default
 device = "cpu"
 data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
@@ -40,14 +40,12 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import HTML, Markdown, display
+from IPython.display import HTML, display
 
 from prunestab import analysis, claims, figures, plots
 from prunestab.schedule import PruningSchedule
 
-plots.style()
-runs = analysis.ensure_runs("fig4", profile, seeds, device, data, store, jobs=jobs)
-display(Markdown(analysis.provenance_markdown(runs, profile)))
+runs = analysis.open_figure("fig4", profile, seeds, device, data, store, jobs)
 
 # %% [markdown]
 # ## Instability and accuracy against the iterative pruning rate

@@ -37,7 +37,7 @@
 # `papermill notebooks/fig5_noise.ipynb out.ipynb -p noise zeroing50`.
 
 # %% tags=["parameters", "remove-cell"]
-profile = "smoke"  # smoke | quick | paper
+profile = "quick"  # the published profile; also smoke (tests), paper (GPUs), steps650 | steps2600 | steps10400
 seeds = None  # runs per configuration; None: the profile's default
 device = "cpu"
 data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
@@ -51,15 +51,13 @@ from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, plots
 
-plots.style()
 VARIANTS = ["prune_L"] + [
     f"{kind}{steps}" for kind in ("zeroing", "gaussian") for steps in (0, 50, 1500)
 ]
 if noise != "all" and noise not in VARIANTS:
     raise ValueError(f"noise={noise!r}; allowed: all, {', '.join(VARIANTS)}")
 labels = None if noise == "all" else sorted({"unpruned", "prune_L", noise})
-runs = analysis.ensure_runs("fig5", profile, seeds, device, data, store, labels=labels, jobs=jobs)
-display(Markdown(analysis.provenance_markdown(runs, profile)))
+runs = analysis.open_figure("fig5", profile, seeds, device, data, store, jobs, labels)
 
 # %% [markdown]
 # ## Test accuracy during training: zeroing (left) and Gaussian noise (right)

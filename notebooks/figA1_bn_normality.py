@@ -29,7 +29,7 @@
 # distance.
 
 # %% tags=["parameters", "remove-cell"]
-profile = "smoke"  # smoke | quick | paper
+profile = "quick"  # the published profile; also smoke (tests), paper (GPUs), steps650 | steps2600 | steps10400
 seeds = None  # runs per configuration; None: the profile's default
 device = "cpu"
 data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
@@ -42,10 +42,8 @@ from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, plots
 
-plots.style()
-runs = analysis.ensure_runs("figA1", profile, 1, device, data, store, jobs=jobs)
+runs = analysis.open_figure("figA1", profile, 1, device, data, store, jobs)
 (run,) = runs
-display(Markdown(analysis.provenance_markdown(runs, profile)))
 images = analysis.training_batch(run.config, data)
 before = analysis.normalized_bn_activations(analysis.initial_model(run.config), images)
 trained = analysis.trained_model(run.config, analysis.default_store(store))

@@ -12,21 +12,20 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import DatasetVariantWarning, normalize
-from prunestab.figures import fig4_method, figure_grid
+from prunestab.figures import fig4_method, figure_grid, keeps_weights
 from prunestab.models import build
+from prunestab.paths import default_store_path
 from prunestab.runner import DataCache, execute_many
 from prunestab.stats import Correlation, pearson
 from prunestab.store import RunStore
 from prunestab.train import derive_seed
 
-STORE_ENV_VAR = "PRUNESTAB_STORE"
 #: Fewer runs than this give no correlation (its Fisher interval is uninformative).
 MIN_CORRELATION_RUNS = 5
 
@@ -56,21 +55,8 @@ def _nan(value) -> float:
 
 
 def default_store(store: str | os.PathLike | None = None) -> RunStore:
-    """``store`` if given, else ``$PRUNESTAB_STORE``, else ``results/`` in the repository.
-
-    The repository is found by walking up from the working directory to the folder with
-    ``_toc.yml``, so a notebook opened from ``notebooks/`` and papermill run from the
-    repository root share one store.
-    """
-    if store is not None:
-        return RunStore(store)
-    if os.environ.get(STORE_ENV_VAR):
-        return RunStore(os.environ[STORE_ENV_VAR])
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "_toc.yml").exists() and (folder / "prunestab").is_dir():
-            return RunStore(folder / "results")
-    return RunStore(here / "results")
+    """The run store at ``prunestab.paths.default_store_path(store)``."""
+    return RunStore(default_store_path(store))
 
 
 def ensure_runs(
@@ -115,9 +101,35 @@ def ensure_runs(
             jobs=jobs,
             profile=profile,
             progress=progress,
-            keep_model=lambda config: config.model == "vgg19",
+            keep_model=keeps_weights,
         )
     runs = [Run(config, result) for config, result in zip(grid, results, strict=True)]
+    return runs
+
+
+def open_figure(
+    figure: str,
+    profile: str,
+    seeds: int | None = None,
+    device: str = "cpu",
+    data: str | os.PathLike | None = None,
+    store: str | os.PathLike | RunStore | None = None,
+    jobs: int = 1,
+    labels: Iterable[str] | None = None,
+) -> list[Run]:
+    """A chapter's opening: :func:`ensure_runs` of ``figure``, then its provenance shown.
+
+    Every notebook starts with this one call after its parameters cell (the book's
+    plotting style is set too), so what produced a chapter's numbers is always stated
+    first.
+    """
+    from IPython.display import Markdown, display
+
+    from prunestab import plots
+
+    plots.style()
+    runs = ensure_runs(figure, profile, seeds, device, data, store, labels=labels, jobs=jobs)
+    display(Markdown(provenance_markdown(runs, profile)))
     return runs
 
 

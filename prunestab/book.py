@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from prunestab.paths import repository_root
+
 #: Execution order: the claims page last, since it collects what the others recorded.
 NOTEBOOKS = (
     "notebooks/ebn_derivation.ipynb",
@@ -37,14 +39,14 @@ class Timing:
 
 
 def find_root(start: Path | None = None) -> Path:
-    """The repository root: the nearest folder up from ``start`` holding ``_toc.yml``."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "_toc.yml").exists() and (folder / "notebooks").is_dir():
-            return folder
-    raise FileNotFoundError(
-        f"no _toc.yml above {here}: run from the prunestab repository (or pass --root)"
-    )
+    """The repository root (``prunestab.paths.repository_root``), or a clear error."""
+    root = repository_root(start)
+    if root is None:
+        here = (start or Path.cwd()).resolve()
+        raise FileNotFoundError(
+            f"no _toc.yml above {here}: run from the prunestab repository (or pass --root)"
+        )
+    return root
 
 
 def execute_notebooks(

@@ -30,6 +30,7 @@ from prunestab.figures import (
     SCHEDULES,
     base_config,
     figure_grid,
+    keeps_weights,
     pruned,
 )
 from prunestab.profiles import PROFILES, get_profile
@@ -207,7 +208,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         execute_many(unique, store, data, batch_seeds=args.batch_seeds, max_group=args.max_group,
                      jobs=args.jobs,
                      profile=args.profile, progress=progress, on_result=report,
-                     keep_model=lambda config: config.model == "vgg19",
+                     keep_model=keeps_weights,
                      execution=execution)  # fmt: skip
         return 0
     except (DataNotFoundError, RunLockedError, ValueError) as err:

@@ -224,6 +224,12 @@ _GRIDS = {"fig1": _fig1, "fig2": _fig2, "fig3": _fig3, "fig4": _fig4, "fig5": _f
 PAPER_SEEDS = {"fig3": 3, "figA1": 1}
 
 
+def keeps_weights(config: RunConfig) -> bool:
+    """Whether a run's final weights are kept beside its result: Figure A1's VGG19, whose
+    trained BatchNorm activations the chapter plots."""
+    return config.model == "vgg19"
+
+
 def figure_grid(
     figure: str,
     profile: str | Profile,
