@@ -28,6 +28,7 @@ NOTEBOOKS = (
     "notebooks/fig5_noise.ipynb",
     "notebooks/figA1_bn_normality.ipynb",
     "notebooks/figA2_epochwise.ipynb",
+    "notebooks/budget_study.ipynb",
     "book/claims.ipynb",
 )
 

@@ -8,8 +8,8 @@ nothing crosses between host and device except one permutation, one set of crop/
 draws and the two normalisation constants.
 
 Data are read from torchvision's standard layout, ``<root>/cifar-10-batches-py/``. Where
-the md5 checksums are not the official ones (the JPEG re-encoded offline copy in
-``shared/data`` is the expected case) the loader still loads them, warns with
+the md5 checksums are not the official ones (a JPEG re-encoded copy, as
+machines without internet are given, is the expected case) the loader still loads them, warns with
 :class:`DatasetVariantWarning` and records ``variant="modified"`` in :class:`DatasetInfo`,
 which the runner stores with every result.
 
@@ -212,8 +212,8 @@ def _not_found_message(root: str | os.PathLike | None, download_note: str) -> st
         f"{ENV_VAR}: {env}; default folder: {default_root()}). {download_note}"
         f"To provide the data, pass --data DIR (data= in Python) pointing at a folder that "
         f"contains {BASE_FOLDER}/, or set {ENV_VAR}=DIR, or allow the download (needs "
-        f"internet). On machines without internet, `python ../shared/data/prepare_cifar10.py "
-        f"DIR` writes that layout from the offline copy."
+        f"internet). On machines without internet, write the images in that layout into DIR "
+        f"(any copy works; a non-official one is recorded as variant 'modified')."
     )
 
 

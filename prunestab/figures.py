@@ -5,7 +5,7 @@ figure needs. Notebooks and ``prunestab sweep`` read these grids; nothing else d
 experiment. Runs shared between figures (Figure 1's VGG11 runs reappear in Figures 4 and
 A2) have the same config and therefore the same stored result.
 
-Decisions where the paper is silent (see the notes for the evidence):
+Decisions where the paper is silent (book/authors_code.md has the authors' code for each):
 
 * Figure 1 ResNet18 scores with ``ebn`` (``|gamma|``); the authors' code used the signed
   variant (``ebn_signed``), available through ``prunestab run --score ebn_signed``.

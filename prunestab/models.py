@@ -11,7 +11,7 @@ schedule's per-layer tuples (shallow to deep), the layers pruning targets:
 At ``width=1.0`` the parameter counts are exactly the paper's. ``width`` scales every
 hidden channel/neuron count (rounded, at least 1) for the reduced profiles.
 
-Layouts the paper leaves open are taken from the authors' code (notes section 1):
+Layouts the paper leaves open are taken from the authors' code (book/authors_code.md, section 1):
 VGG is torchvision's configuration with conv bias and BatchNorm, no average pool and a
 single ``Linear(512, 10)`` with PyTorch's default init; ResNet18 is the CIFAR variant
 (3x3 stem, no max-pool); Conv4 is the Keras ``cifar10_cnn`` layout (same/valid

@@ -14,7 +14,7 @@ released and train freely. Repeated Gaussian noise accumulates, as in the author
 
 Counting: the paper's "0/50/1500 batches" counted every forward call of the noised layer,
 test batches included; the authors' runs therefore noised 0/51/1106 *training* batches
-(notes section 6). We count training steps only, so ``steps`` is exactly the number of
+(book/authors_code.md, section 6). We count training steps only, so ``steps`` is exactly the number of
 optimizer steps whose forward pass sees freshly applied noise; the paper's labels are kept
 as the configurations' ``steps``. With ``zeroing`` and ``steps=0`` the first training step
 after the event still starts from the zeroed weights (nothing has changed them yet), which

@@ -5,7 +5,7 @@ with the model (``unit_mask``: one entry per filter/neuron; ``weight_mask``: one
 weight). Nothing is physically removed: a pruned unit is held at exactly zero.
 
 How "exactly zero, forever" is guaranteed (the authors' code let raw weights drift under
-Adam; notes section 10.8):
+Adam; book/authors_code.md, section 2):
 
 * at the pruning event the unit's parameters *and* their Adam moments are zeroed;
 * after every backward pass the pruned entries' gradients are zeroed

@@ -5,7 +5,7 @@ A schedule names, for each pruned layer ``l``, the epoch at which pruning starts
 the layer's units removed by the end (``fractions[l]``), and one inter-pruning retrain
 period shared by all layers (``retrain_period``, the paper's ``r``).
 
-Decisions where the paper is silent, taken from the authors' code (notes section 4):
+Decisions where the paper is silent, taken from the authors' code (book/authors_code.md, section 4):
 
 * Epochs are 0-based; layer ``l`` is pruned at the *end* of every epoch in
   ``range(start, end + 1, retrain_period)``.

@@ -4,7 +4,7 @@ The paper's error bars are bootstrapped confidence intervals of the mean across 
 "95% confidence intervals for the mean, bootstrapped from 10 distinct runs" (Appendix
 A.3.1; also Figures 2, 4, 5) and 80% intervals from 3+ runs for Figure 3 (A.3.3). The
 authors drew them with seaborn 0.10's ``lineplot``/``barplot`` default: a percentile
-bootstrap with 1000 resamples (notes/official-implementation.md, section 8), which is
+bootstrap with 1000 resamples (book/authors_code.md, section 8), which is
 what :func:`bootstrap_mean_ci` and :func:`curve_ci` compute, with an explicit seed.
 
 Section 4.1 correlates per-run instability with final test accuracy by Pearson's r

@@ -16,7 +16,7 @@ what to compute. A run folder holds:
 Every file is written to a temporary file in the same folder and moved into place with
 ``os.replace``, so a reader sees the old file or the new one, never a partial one; an
 interrupted run resumes from its last checkpoint. The authors shared pickled logs between
-concurrent runs (notes/official-implementation.md); here concurrent processes are kept
+concurrent runs (book/authors_code.md, section 5); here concurrent processes are kept
 apart by the lock, and a completed result is immutable.
 """
 

@@ -1,6 +1,6 @@
 """One training run with iterative pruning, and the measurements the paper makes of it.
 
-The loop follows the authors' timing (notes section 4): at the end of each 0-based epoch
+The loop follows the authors' timing (book/authors_code.md, section 4): at the end of each 0-based epoch
 ``t`` the model is evaluated on the test set in eval mode; if ``t`` is a pruning epoch the
 units are removed and the model is evaluated again, with nothing trained in between and
 no BatchNorm recalibration, so that
@@ -308,7 +308,7 @@ def evaluate(
 
 
 def _summarize(config: RunConfig, epochs: list[dict]) -> dict:
-    """Per-run aggregates used by the figures (notes section 5)."""
+    """Per-run aggregates used by the figures (book/authors_code.md, section 5)."""
     pruned = [r for r in epochs if r.get("pruned")]
     last_pruned = max((r["epoch"] for r in pruned), default=-1)
     after = [r for r in epochs if r["epoch"] >= last_pruned]

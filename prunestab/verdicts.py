@@ -66,6 +66,9 @@ class Evidence:
     p_against: float
     n: tuple[int, ...]
     text: str
+    estimate: float = math.nan  # the difference, r or slope difference the text states
+    low: float = math.nan  # its interval, where the rule gives one
+    high: float = math.nan
 
 
 def _decide(p_for: float, p_against: float, alpha: float) -> str:
@@ -164,7 +167,8 @@ def ordering(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> Ev
         f"({100 * (1 - alpha):.0f}% Welch), p = {min(1.0, 2 * min(p_for, p_against)):.2g}, "
         f"n = {_n_text(n)}"
     )
-    return Evidence(_decide(p_for, p_against, alpha), p_for, p_against, n, text)
+    verdict = _decide(p_for, p_against, alpha)
+    return Evidence(verdict, p_for, p_against, n, text, welch.diff, low, high)
 
 
 def equivalence(
@@ -235,7 +239,7 @@ def correlation(
     text = (
         f"r = {r:+.2f} [{low:+.2f}, {high:+.2f}], p = {2 * min(p_for, p_against):.2g}, n = {x.size}"
     )
-    return Evidence(_decide(p_for, p_against, alpha), p_for, p_against, n, text)
+    return Evidence(_decide(p_for, p_against, alpha), p_for, p_against, n, text, r, low, high)
 
 
 def slope_difference(

@@ -49,7 +49,7 @@ def test_ebn_handles_gamma_zero_and_far_tails():
 def test_signed_ebn_is_beta_minus_ebn_for_negative_gamma():
     gamma, beta = torch.tensor([-1.0]), torch.tensor([0.0])
     signed = expected_bn_relu(gamma, beta, signed=True)
-    assert signed.item() == pytest.approx(-0.398942, abs=1e-6)  # the notes' -0.399
+    assert signed.item() == pytest.approx(-0.398942, abs=1e-6)  # the authors' EBN_alt value (book/authors_code.md, section 3)
 
 
 def test_smallest_largest_break_ties_by_lowest_index():

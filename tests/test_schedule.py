@@ -26,7 +26,7 @@ def test_vgg11_per_event_counts_sum_to_the_fractions_and_differ_by_at_most_one()
         assert sum(counts) == 512 - kept
         assert max(counts) - min(counts) <= 1
     conv8 = [e.count for e in events if e.layer == 3]
-    assert set(conv8) == {6, 7}  # 1.17-1.37% of 512 filters per event, as the notes compute
+    assert set(conv8) == {6, 7}  # 1.17-1.37% of 512 filters per event, as book/authors_code.md, section 4, computes
 
 
 def test_staggered_starts_prune_one_layer_per_epoch():

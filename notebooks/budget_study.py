@@ -1,0 +1,170 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The training-budget study: where does the tradeoff appear?
+#
+# At the `quick` profile a run trains about 1% of the paper's optimizer steps, and the
+# verdicts there say as much about that budget as about the paper. This chapter follows
+# the protocol committed before its runs ([Protocol](../book/budget)): Figure 1's VGG11
+# configurations (unpruned; E[BN] prune$_S$ 1% and 13%; E[BN] prune$_L$ 13%; $\ell_2$
+# prune$_S$ 1%), 5 seeds each, at three budgets on the paper's 325-epoch axis, from 650 to
+# 10,400 optimizer steps per run (the largest on all 50,000 training images). It asks:
+# **at which budget does the generalization-stability tradeoff appear, and does it grow
+# toward the paper's size?** It reads stored runs only; `compute = True` trains what is
+# missing (hours on a CPU).
+
+# %% tags=["parameters", "remove-cell"]
+profile = "quick"  # the book's profile; at smoke this chapter shows the smoke runs only
+store = None  # run store folder; None: results/ in the repository
+compute = False  # train missing runs (True) or show what is stored (False)
+data = None
+jobs = 1
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import HTML, Markdown, display
+
+from prunestab import analysis, budget, claims, plots
+from prunestab.figures import BUDGET_PROFILES, CENTRAL_PROFILES, figure_grid
+
+plots.style()
+profiles = ("smoke",) if profile == "smoke" else BUDGET_PROFILES
+if compute:
+    for name in profiles:
+        analysis.ensure_runs("budget", name, data=data, store=store, jobs=jobs)
+runs = {name: budget.stored_runs("budget", name, store) for name in profiles}
+lines = [
+    f"- `{name}`: {len(runs[name])} of {len(figure_grid('budget', name))} runs stored, "
+    f"{budget.steps_per_run(name):,} optimizer steps per run, "
+    f"{budget.core_hours(runs[name]):.1f} core-hours of training so far"
+    for name in profiles
+]
+display(Markdown("**What is stored.**\n\n" + "\n".join(lines)))
+stored = [r for name in profiles for r in runs[name]]
+if stored:
+    display(Markdown(analysis.provenance_markdown(stored, ", ".join(profiles))))
+
+# %% [markdown]
+# ## The protocol's criteria, per budget
+#
+# From unpruned runs and recovery times only (never pruned-against-unpruned outcomes):
+# the running training accuracy at epoch 150, just before the first learning-rate decay
+# (criterion: at least 99%); the train-test gap at the last epoch (at least 10 points);
+# the standard error of one run's final test accuracy (under 0.5 points); and, in the
+# prune$_L$ 13% runs, the share of pruning events after which the test accuracy climbs
+# back to its pre-event level before the layer's next event, with the median epochs it
+# takes.
+
+# %%
+rows = []
+for name in profiles:
+    c = budget.criteria(runs[name], name)
+    marks = c.verdicts
+    rows.append(
+        f"<tr><td>{name}</td><td>{c.unpruned_runs}</td>"
+        f"<td>{c.train_acc_before_decay:.1f}% ({marks['fits before the decay']})</td>"
+        f"<td>{c.gap_at_last_epoch:.1f} ({marks['over-fits']})</td>"
+        f"<td>{c.final_test_se:.2f} ({marks['precise']})</td>"
+        f"<td>{c.events_recovered:.0%} of {c.recovery_events}</td>"
+        f"<td>{c.median_recovery_epochs:g}</td></tr>"
+    )
+head = (
+    "<tr><th>profile</th><th>unpruned runs</th><th>train acc. at epoch 150</th>"
+    "<th>gap at the end (points)</th><th>SE of a final accuracy</th>"
+    "<th>13% events recovered</th><th>median epochs to recover</th></tr>"
+)
+display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
+
+# %% [markdown]
+# ## The tradeoff against the training budget
+#
+# Left: prune$_L$ 13% minus unpruned, last-epoch test accuracy on all 10,000 test images,
+# with its 95% Welch interval (5 against 5 runs). Right: Pearson's $r$ between a run's
+# mean instability and its best accuracy after the last pruning event, over the pruned
+# runs, with its 95% Fisher interval; the paper's VGG11 value ($r = .84$) is marked.
+# A point appears once its budget has at least two runs per group.
+
+# %%
+points = [budget.budget_point(runs[name], name) for name in profiles if runs[name]]
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+for ax, attribute, ylabel in (
+    (axes[0], "difference", "prune_L 13% - unpruned (points)"),
+    (axes[1], "correlation", "r(instability, accuracy)"),
+):
+    shown = [p for p in points if not math.isnan(getattr(p, attribute).estimate)]
+    xs = np.array([p.steps for p in shown], dtype=float)
+    ys = np.array([getattr(p, attribute).estimate for p in shown])
+    lows = np.array([getattr(p, attribute).low for p in shown])
+    highs = np.array([getattr(p, attribute).high for p in shown])
+    if shown:
+        ax.errorbar(xs, ys, yerr=[ys - lows, highs - ys], marker="o", capsize=4, color="tab:red")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlim(400, 200_000)
+    ax.axvline(127_000, color="gray", ls=":", lw=1)
+    ax.text(127_000, ax.get_ylim()[1], " paper", va="top", ha="left", fontsize=8, color="gray")
+    ax.set_xlabel("optimizer steps per run (log)")
+    ax.set_ylabel(ylabel)
+axes[1].axhline(budget.PAPER_R_VGG11, color="tab:blue", ls="--", lw=1, label="paper, r = .84")
+axes[1].set_ylim(-1, 1)
+axes[1].legend(loc="lower right")
+fig.suptitle("VGG11: the generalization-stability tradeoff against the training budget")
+fig.tight_layout()
+plt.show()
+for p in points:
+    display(
+        Markdown(
+            f"- `{p.profile}` ({p.steps:,} steps): prune_L 13% - unpruned {p.difference.text};"
+            f" correlation {p.correlation.text}"
+        )
+    )
+
+# %% [markdown]
+# ## The central claims at the largest budgets
+#
+# Decided by the claims table's rules (`prunestab.claims`), only once every run of the
+# grid is stored: Figure 1 (VGG11) at `steps10400`, Figure 5 at `steps2600`. The claims
+# page shows each verdict beside the quick profile's.
+
+# %%
+for figure, central in CENTRAL_PROFILES.items():
+    if profile == "smoke":
+        break
+    grid_figure = "budget" if figure == "fig1" else figure
+    have = budget.stored_runs(grid_figure, central, store)
+    total = len(figure_grid(grid_figure, central))
+    if len(have) < total:
+        display(
+            Markdown(
+                f"**{figure} at `{central}`**: {len(have)} of {total} runs stored; "
+                "its verdicts are issued when all are."
+            )
+        )
+        continue
+    found = claims.evaluate(figure, have, central)
+    claims.save(analysis.default_store(store), central, figure, found)
+    display(HTML(claims.html_table(found)))
+
+# %% [markdown]
+# ## In this chapter
+#
+# The protocol's ladder, its criteria per budget, and the tradeoff's two measures with
+# their intervals against the training budget, from whatever runs are stored. The runs
+# are spread over sessions; the protocol page lists what was planned and this chapter
+# what has been spent.

@@ -1,0 +1,174 @@
+"""The training-budget study (``book/budget.md``): its criteria, points and costs.
+
+Reads stored runs only (``stored_runs``); what the protocol decided is in the book page
+and in ``prunestab.figures`` (``BUDGET_PROFILES``, ``CENTRAL_PROFILES``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from prunestab.analysis import Run, by_label, default_store
+from prunestab.claims import BEST_AFTER, LAST_EPOCH, values
+from prunestab.figures import figure_grid
+from prunestab.profiles import get_profile
+from prunestab.store import RunStore
+from prunestab.verdicts import Evidence, correlation, ordering
+
+#: The paper's VGG11 correlation of mean instability with final accuracy (Section 4.1).
+PAPER_R_VGG11 = 0.84
+#: Criteria of the protocol (book/budget.md), on unpruned runs and recovery only.
+FITS_BEFORE_DECAY = 99.0  # running train accuracy at epoch 150 (0-based 149), percent
+OVERFITS_GAP = 10.0  # train - test accuracy at the last epoch, points
+PRECISE_SE = 0.5  # standard error of one run's final test accuracy, points
+DECAY_EPOCH = 149  # the last epoch before the first learning-rate decay (0-based)
+
+
+def stored_runs(
+    figure: str, profile: str, store: str | os.PathLike | RunStore | None = None
+) -> list[Run]:
+    """The runs of ``figure`` at ``profile`` that are complete in the store (no training)."""
+    runs_store = store if isinstance(store, RunStore) else default_store(store)
+    found = []
+    for config in figure_grid(figure, profile):
+        result = runs_store.load(config)
+        if result is not None:
+            found.append(Run(config, result))
+    return found
+
+
+def steps_per_run(profile: str) -> int:
+    """Optimizer steps of one of Figure 1's 325-epoch runs at ``profile``."""
+    prof = get_profile(profile)
+    return prof.epochs(325) * prof.steps_per_epoch()
+
+
+def _final_test_images(run: Run) -> int:
+    return run.result["dataset"]["n_test"]
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """The protocol's four criteria at one budget (NaN where no run is stored yet)."""
+
+    profile: str
+    unpruned_runs: int
+    train_acc_before_decay: float
+    gap_at_last_epoch: float
+    final_test_se: float
+    events_recovered: float  # fraction of prune_L 13% events recovered within r epochs
+    median_recovery_epochs: float
+    recovery_events: int
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        def mark(ok: bool | None) -> str:
+            return "n/a" if ok is None else ("met" if ok else "not met")
+
+        def known(x: float) -> bool:
+            return not math.isnan(x)
+
+        return {
+            "fits before the decay": mark(
+                self.train_acc_before_decay >= FITS_BEFORE_DECAY
+                if known(self.train_acc_before_decay)
+                else None
+            ),
+            "over-fits": mark(
+                self.gap_at_last_epoch >= OVERFITS_GAP if known(self.gap_at_last_epoch) else None
+            ),
+            "precise": mark(self.final_test_se < PRECISE_SE if known(self.final_test_se) else None),
+        }
+
+
+def criteria(runs: Sequence[Run], profile: str) -> Criteria:
+    """The protocol's criteria from one budget's stored runs."""
+    groups = by_label(runs)
+    unpruned = groups.get("unpruned", [])
+    decay = max(0, get_profile(profile).epoch(DECAY_EPOCH + 1) - 1)  # smoke: a shorter axis
+    before = [r.result["epochs"][decay]["train_acc"] for r in unpruned]
+    gaps, ses = [], []
+    for run in unpruned:
+        last = run.result["epochs"][-1]
+        accuracy = run.summary[LAST_EPOCH]
+        gaps.append(last["train_acc"] - accuracy)
+        p = accuracy / 100
+        ses.append(100 * math.sqrt(p * (1 - p) / _final_test_images(run)))
+    recovered, delays = [], []
+    for run in groups.get("prune_L 13%", []):
+        for ok, delay in event_recovery(run):
+            recovered.append(ok)
+            if ok:
+                delays.append(delay)
+    return Criteria(
+        profile,
+        len(unpruned),
+        _mean(before),
+        _mean(gaps),
+        _mean(ses),
+        _mean([float(x) for x in recovered]),
+        float(np.median(delays)) if delays else math.nan,
+        len(recovered),
+    )
+
+
+def event_recovery(run: Run) -> list[tuple[bool, int]]:
+    """Per pruning epoch of ``run``: whether the test accuracy (instability set) climbed
+    back to its pre-event level before the pruned layer's next event, and in how many
+    epochs. The accuracy of a later epoch is taken before any event of that epoch."""
+    records = run.result["epochs"]
+    period = run.config.pruning.schedule.retrain_period
+    out = []
+    for record in records:
+        if not record.get("pruned"):
+            continue
+        epoch, pre = record["epoch"], record["pre_test_acc"]
+        later = records[epoch + 1 : epoch + 1 + period]
+        accuracies = [r.get("pre_test_acc", r["test_acc"]) for r in later]
+        hit = next((i + 1 for i, a in enumerate(accuracies) if a >= pre), None)
+        if record["test_acc"] >= pre:
+            hit = 0
+        out.append((hit is not None, -1 if hit is None else hit))
+    return out
+
+
+def _mean(xs: Sequence[float]) -> float:
+    return float(np.mean(xs)) if len(xs) else math.nan
+
+
+@dataclass(frozen=True)
+class BudgetPoint:
+    """One budget's two measures of the tradeoff, each with its evidence."""
+
+    profile: str
+    steps: int
+    difference: Evidence  # prune_L 13% - unpruned, last-epoch test accuracy (Welch)
+    correlation: Evidence  # r(mean instability, best accuracy after pruning), pruned runs
+    r: float
+
+
+def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
+    groups = by_label(runs)
+    difference = ordering(
+        values(groups.get("prune_L 13%", []), LAST_EPOCH),
+        values(groups.get("unpruned", []), LAST_EPOCH),
+    )
+    pruned = [r for r in runs if r.config.pruning is not None]
+    x, y = values(pruned, "mean_instability"), values(pruned, BEST_AFTER)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    r = float(np.corrcoef(x[keep], y[keep])[0, 1]) if keep.sum() >= 3 else math.nan
+    return BudgetPoint(profile, steps_per_run(profile), difference, correlation(x, y), r)
+
+
+def core_hours(runs: Sequence[Run]) -> float:
+    """Training time of ``runs`` in core-hours (each run trains on one thread)."""
+    seconds = sum(
+        r.result.get("train_seconds", 0.0) * r.result["environment"].get("cpu_threads", 1)
+        for r in runs
+    )
+    return seconds / 3600

@@ -1,0 +1,70 @@
+"""The budget study's measures on made-up runs: criteria, recovery, the tradeoff's points."""
+
+import math
+
+import pytest
+
+from prunestab import budget
+from prunestab.analysis import Run
+from prunestab.figures import figure_grid
+
+
+def _epochs(n=325, train=100.0, test=70.0, events=(), drop=5.0, recover_after=3):
+    records = [
+        {"epoch": e, "train_acc": train, "test_acc": test, "pruned": False} for e in range(n)
+    ]
+    for e in events:
+        records[e] |= {"pruned": True, "pre_test_acc": test, "test_acc": test - drop}
+        for k in range(1, recover_after):
+            if e + k < n and not records[e + k]["pruned"]:
+                records[e + k]["test_acc"] = test - drop / 2
+    return records
+
+
+def _run(config, accuracy, instability=0.0, **epochs):
+    result = {
+        "epochs": _epochs(**epochs),
+        "summary": {
+            "final_test_acc": accuracy,
+            "best_test_acc_after_pruning": accuracy,
+            "mean_instability": instability,
+        },
+        "dataset": {"n_test": 10_000},
+        "environment": {"cpu_threads": 1},
+        "train_seconds": 3600.0,
+    }
+    return Run(config, result)
+
+
+def test_ladder_spans_16x_steps_with_all_training_images_at_the_top():
+    steps = [budget.steps_per_run(p) for p in ("steps650", "steps2600", "steps10400")]
+    assert steps == [650, 2600, 10_400]
+
+
+def test_criteria_and_recovery_from_stored_runs():
+    grid = figure_grid("budget", "steps650", seeds=5)
+    runs = []
+    for config in grid:
+        if config.label == "unpruned":
+            runs.append(_run(config, 70.0))
+        elif config.label == "prune_L 13%":
+            runs.append(_run(config, 72.0, 3.0, events=(6, 46, 86)))
+    c = budget.criteria(runs, "steps650")
+    assert c.unpruned_runs == 5 and c.train_acc_before_decay == 100.0
+    assert c.gap_at_last_epoch == 30.0
+    assert c.final_test_se == pytest.approx(100 * math.sqrt(0.7 * 0.3 / 10_000))
+    assert c.verdicts == {"fits before the decay": "met", "over-fits": "met", "precise": "met"}
+    assert c.recovery_events == 15 and c.events_recovered == 1.0 and c.median_recovery_epochs == 3
+    assert budget.core_hours(runs) == pytest.approx(10.0)
+
+
+def test_budget_point_states_the_difference_and_the_correlation_with_intervals():
+    runs = []
+    for config in figure_grid("budget", "steps650", seeds=5):
+        pruned = config.pruning is not None
+        accuracy = 70 + config.seed * 0.2 + (3 if config.label == "prune_L 13%" else 0)
+        instability = (5.0 if config.label == "prune_L 13%" else 1.0) + config.seed * 0.1
+        runs.append(_run(config, accuracy, instability if pruned else math.nan))
+    point = budget.budget_point(runs, "steps650")
+    assert point.difference.estimate == pytest.approx(3.0) and point.difference.low > 0
+    assert point.correlation.verdict == "reproduced" and point.correlation.n == (20,)
