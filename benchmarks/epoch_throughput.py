@@ -241,19 +241,37 @@ def paper_grid_epochs() -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
-                        help=f"comma-separated, from {', '.join(MODELS)}")  # fmt: skip
+    parser.add_argument(
+        "--models",
+        default=",".join(DEFAULT_MODELS),
+        help=f"comma-separated, from {', '.join(MODELS)}",
+    )
     parser.add_argument("--width", type=float, default=1.0)
-    parser.add_argument("--images", type=int, default=None,
-                        help="training images per timed epoch (default: 1024 on CPU, 50000 on GPU)")  # fmt: skip
-    parser.add_argument("--seeds", type=int, default=None,
-                        help="seeds trained side by side (default: 3 on CPU, 10 on GPU)")  # fmt: skip
-    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
-                        help="reference DataLoader workers (default: the authors' 4, at most "
-                             "one per CPU core)")  # fmt: skip
+    parser.add_argument(
+        "--images",
+        type=int,
+        default=None,
+        help="training images per timed epoch (default: 1024 on CPU, 50000 on GPU)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="seeds trained side by side (default: 3 on CPU, 10 on GPU)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="reference DataLoader workers (default: the authors' 4, at most one per CPU core)",
+    )
     parser.add_argument("--compile", action="store_true", help="torch.compile our two paths")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="timed epochs per path; the fastest is reported (default: 2)")  # fmt: skip
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="timed epochs per path; the fastest is reported (default: 2)",
+    )
     parser.add_argument("--data", default=None, help="CIFAR-10 folder (else $PRUNESTAB_DATA)")
     args = parser.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -273,8 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     hardware = torch.cuda.get_device_name() if gpu else f"CPU, {torch.get_num_threads()} threads"
     precision = resolve_precision("auto", args.device)
     print(f"device: {hardware}; torch {torch.__version__}; data: {source}")
-    print(f"epoch: {n_train} training + {n_test} test images, batch {BATCH}, width {args.width}; "
-          f"ours: {precision}, compile={bool(args.compile)}; batched: {seeds} seeds")  # fmt: skip
+    print(
+        f"epoch: {n_train} training + {n_test} test images, batch {BATCH}, width {args.width}; "
+        f"ours: {precision}, compile={bool(args.compile)}; batched: {seeds} seeds"
+    )
     print()
     header = (
         f"{'model':<9} {'reference':>10} {'ours':>10} {'batched':>10} "
@@ -300,8 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     epochs = paper_grid_epochs()
     unit = "GPU" if gpu else "CPU"
     print()
-    print(f"The paper's grid ({sum(epochs.values())} epochs of 50,000 images; test passes "
-          f"excluded) at these rates, in {unit}-hours:")  # fmt: skip
+    print(
+        f"The paper's grid ({sum(epochs.values())} epochs of 50,000 images; test passes "
+        f"excluded) at these rates, in {unit}-hours:"
+    )
     total_single = total_batched = 0.0
     for model, n_epochs in sorted(epochs.items()):
         measured = rates.get(model)
@@ -312,11 +334,15 @@ def main(argv: list[str] | None = None) -> int:
         batched = n_epochs * 50_000 / measured[1] / 3600
         total_single += single
         total_batched += batched
-        print(f"  {model:<9} {n_epochs:>6} epochs  one run at a time {single:>8.1f} h   "
-              f"seeds batched {batched:>8.1f} h")  # fmt: skip
+        print(
+            f"  {model:<9} {n_epochs:>6} epochs  one run at a time {single:>8.1f} h   "
+            f"seeds batched {batched:>8.1f} h"
+        )
     measured_epochs = sum(n for m, n in epochs.items() if m in rates)
-    print(f"  {'measured':<9} {measured_epochs:>6} epochs  one run at a time "
-          f"{total_single:>8.1f} h   seeds batched {total_batched:>8.1f} h")  # fmt: skip
+    print(
+        f"  {'measured':<9} {measured_epochs:>6} epochs  one run at a time "
+        f"{total_single:>8.1f} h   seeds batched {total_batched:>8.1f} h"
+    )
     return 0
 
 

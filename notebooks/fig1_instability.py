@@ -81,20 +81,28 @@ plt.show()
 # so (the paper's runs have 391 per epoch).
 
 # %%
-rows = ["| model | method | last event (epoch) | before | after | best after | final | steps after |",
-        "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+rows = [
+    "| model | method | last event (epoch) | before | after | best after | final | steps after |",
+    "|---|---|---|---|---|---|---|---|",
+]
 for model in ("vgg11", "resnet18"):
     recovery = analysis.last_event_recovery(r for r in runs if r.config.model == model)
     for label, v in recovery.items():
-        rows.append(f"| {model} | {label} | {v['epoch'] + 1:.0f} | {v['pre']:.1f} | {v['post']:.1f} | "
-                    f"{v['best_after']:.1f} | {v['final']:.1f} | {v['steps_after']:,.0f} |")  # fmt: skip
+        rows.append(
+            f"| {model} | {label} | {v['epoch'] + 1:.0f} | {v['pre']:.1f} | {v['post']:.1f} | "
+            f"{v['best_after']:.1f} | {v['final']:.1f} | {v['steps_after']:,.0f} |"
+        )
 display(Markdown("\n".join(rows)))
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=False)
 for ax, model in zip(axes, ("vgg11", "resnet18"), strict=True):
     model_runs = [r for r in runs if r.config.model == model]
     tail_start = max(0, max(r.config.epochs for r in model_runs) - 125)
     groups = analysis.by_label(model_runs)
-    plots.curves_with_ci(ax, {k: analysis.curves(v) for k, v in groups.items() if k != "l2 prune_S 1%"}, start_epoch=tail_start)  # fmt: skip
+    plots.curves_with_ci(
+        ax,
+        {k: analysis.curves(v) for k, v in groups.items() if k != "l2 prune_S 1%"},
+        start_epoch=tail_start,
+    )
     ax.set_title(model)
     ax.set_ylabel("test accuracy (%)")
 axes[0].legend(loc="lower left", fontsize=8)

@@ -51,7 +51,10 @@ fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_rat
 plots.curves_with_ci(left, {k: analysis.curves(v) for k, v in groups.items()}, confidence=0.80)
 left.set_ylabel("test accuracy (%)")
 left.legend(loc="best")
-finals = {k: analysis.points(v, "best_test_acc_after_pruning", "final_test_acc")[0] for k, v in groups.items()}  # fmt: skip
+finals = {
+    k: analysis.points(v, "best_test_acc_after_pruning", "final_test_acc")[0]
+    for k, v in groups.items()
+}
 plots.mean_bars(right, finals, confidence=0.80, ylabel="final test accuracy (%)")
 lows = min(v.min() for v in finals.values())
 right.set_ylim(bottom=max(0, lows - 5))

@@ -81,7 +81,10 @@ plt.show()
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 3.5))
-finals = {k: analysis.points(v, "best_test_acc_after_pruning", "final_test_acc")[0] for k, v in groups.items()}  # fmt: skip
+finals = {
+    k: analysis.points(v, "best_test_acc_after_pruning", "final_test_acc")[0]
+    for k, v in groups.items()
+}
 plots.mean_bars(ax, finals, ylabel="final test accuracy (%)")
 ax.set_ylim(bottom=max(0, min(v.min() for v in finals.values()) - 5))
 plt.show()

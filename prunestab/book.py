@@ -118,8 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data", default=None, help="CIFAR-10 folder (else $PRUNESTAB_DATA)")
     parser.add_argument("--store", default=None, help="run store (default: results/)")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="runs computed at once in worker processes (2 on a 2-core CPU)")  # fmt: skip
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs computed at once in worker processes (2 on a 2-core CPU)",
+    )
     parser.add_argument("--root", type=Path, default=None, help="repository root")
     parser.add_argument("--only", default=None, help="comma-separated notebook names")
     parser.add_argument("--no-build", action="store_true", help="execute only")
@@ -133,8 +137,14 @@ def main(argv: list[str] | None = None) -> int:
     only = None if args.only is None else (*args.only.split(","), "claims")
     if only is not None and not set(only) <= known:
         parser.error(f"--only {args.only}; allowed names: {', '.join(sorted(known))}")
-    parameters = {"profile": args.profile, "seeds": args.seeds, "device": args.device,
-                  "data": args.data, "store": args.store, "jobs": args.jobs}  # fmt: skip
+    parameters = {
+        "profile": args.profile,
+        "seeds": args.seeds,
+        "device": args.device,
+        "data": args.data,
+        "store": args.store,
+        "jobs": args.jobs,
+    }
     timings = execute_notebooks(root, parameters, only)
     if not args.no_build:
         timings.append(build(root))

@@ -55,23 +55,31 @@ def _positive_int(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prunestab", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("book", help="execute the notebooks at a profile and build the book "
-                   "(prunestab book --help)")  # fmt: skip
+    sub.add_parser(
+        "book", help="execute the notebooks at a profile and build the book (prunestab book --help)"
+    )
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", default="results", help="run store folder (default: ./results)")
     common.add_argument("--data", default=None, help="CIFAR-10 folder (else $PRUNESTAB_DATA)")
     common.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     common.add_argument("--no-progress", action="store_true", help="no progress bars")
-    common.add_argument("--compile", action="store_true",
-                        help="train with torch.compile (speed only: results are the same runs)")  # fmt: skip
+    common.add_argument(
+        "--compile",
+        action="store_true",
+        help="train with torch.compile (speed only: results are the same runs)",
+    )
 
     run = sub.add_parser("run", parents=[common], help="compute (or fetch) one run")
     run.add_argument("--config", type=Path, help="a RunConfig as JSON (from sweep --list)")
     run.add_argument("--profile", default="paper", choices=list(PROFILES))
     run.add_argument("--model", default="vgg11", choices=list(SCHEDULES))
-    run.add_argument("--score", default="l2", choices=["none", "l2", "ebn", "ebn_signed", "magnitude"],
-                     help="none: unpruned baseline")  # fmt: skip
+    run.add_argument(
+        "--score",
+        default="l2",
+        choices=["none", "l2", "ebn", "ebn_signed", "magnitude"],
+        help="none: unpruned baseline",
+    )
     run.add_argument("--target", default="S", choices=list(TARGETS_BY_LABEL))
     run.add_argument("--structure", default="structured", choices=["structured", "unstructured"])
     run.add_argument(
@@ -82,10 +90,19 @@ def _parser() -> argparse.ArgumentParser:
         + ", ".join(f"{m} {r}" for m, r in DEFAULT_RETRAIN_PERIODS.items())
         + ")",
     )
-    run.add_argument("--one-shot", type=int, default=None, metavar="EPOCH",
-                     help="prune everything at this paper epoch instead")  # fmt: skip
-    run.add_argument("--noise", default=None, choices=NOISE_CHOICES,
-                     help="Figure 5: noise instead of pruning (l2 prune_L targets)")  # fmt: skip
+    run.add_argument(
+        "--one-shot",
+        type=int,
+        default=None,
+        metavar="EPOCH",
+        help="prune everything at this paper epoch instead",
+    )
+    run.add_argument(
+        "--noise",
+        default=None,
+        choices=NOISE_CHOICES,
+        help="Figure 5: noise instead of pruning (l2 prune_L targets)",
+    )
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--keep-model", action="store_true", help="also save final weights")
 
@@ -94,12 +111,20 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--profile", default="paper", choices=list(PROFILES))
     sweep.add_argument("--seeds", type=int, default=None, help="runs per configuration")
     sweep.add_argument("--list", action="store_true", help="print the runs as JSON lines, run none")
-    sweep.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                       help="runs at once in N worker processes, each with cores/N threads "
-                            "(fastest on CPUs; default: 1)")  # fmt: skip
-    sweep.add_argument("--batch-seeds", action="store_true",
-                       help="train the seeds of each configuration side by side as one model "
-                            "(fastest on GPUs; results equal up to rounding)")  # fmt: skip
+    sweep.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="runs at once in N worker processes, each with cores/N threads "
+        "(fastest on CPUs; default: 1)",
+    )
+    sweep.add_argument(
+        "--batch-seeds",
+        action="store_true",
+        help="train the seeds of each configuration side by side as one model "
+        "(fastest on GPUs; results equal up to rounding)",
+    )
     sweep.add_argument(
         "--max-group",
         type=_positive_int,
@@ -121,8 +146,9 @@ def _config_from_flags(args: argparse.Namespace) -> RunConfig:
     profile = get_profile(args.profile)
     schedule = SCHEDULES[args.model]
     conv4 = dict(epochs=CONV4_EPOCHS, milestones=CONV4_MILESTONES, augment=True)
-    base = base_config(profile, args.model, args.seed, args.device,
-                       **(conv4 if args.model == "conv4" else {}))  # fmt: skip
+    base = base_config(
+        profile, args.model, args.seed, args.device, **(conv4 if args.model == "conv4" else {})
+    )
     if args.score == "none":
         return base
     if args.retrain_period is None:
@@ -183,9 +209,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "run":
             config = _config_from_flags(args)
             started = time.monotonic()
-            result = execute(config, store, data, profile=getattr(args, "profile", None),
-                             progress=progress, keep_model=args.keep_model,
-                             execution=execution)  # fmt: skip
+            result = execute(
+                config,
+                store,
+                data,
+                profile=getattr(args, "profile", None),
+                progress=progress,
+                keep_model=args.keep_model,
+                execution=execution,
+            )
             print(_summary_line(result))
             print(f"stored in {store.run_dir(config)} ({time.monotonic() - started:.1f} s)")
             return 0
@@ -202,14 +234,24 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         def report(config: RunConfig, result: dict, computed: bool) -> None:
             i = next(counter)
-            print(f"[{i}/{len(unique)}] {'ran' if computed else 'stored'} {_summary_line(result)}",
-                  flush=True)  # fmt: skip
+            print(
+                f"[{i}/{len(unique)}] {'ran' if computed else 'stored'} {_summary_line(result)}",
+                flush=True,
+            )
 
-        execute_many(unique, store, data, batch_seeds=args.batch_seeds, max_group=args.max_group,
-                     jobs=args.jobs,
-                     profile=args.profile, progress=progress, on_result=report,
-                     keep_model=keeps_weights,
-                     execution=execution)  # fmt: skip
+        execute_many(
+            unique,
+            store,
+            data,
+            batch_seeds=args.batch_seeds,
+            max_group=args.max_group,
+            jobs=args.jobs,
+            profile=args.profile,
+            progress=progress,
+            on_result=report,
+            keep_model=keeps_weights,
+            execution=execution,
+        )
         return 0
     except (DataNotFoundError, RunLockedError, ValueError) as err:
         print(f"prunestab: {err}", file=sys.stderr)

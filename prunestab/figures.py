@@ -43,11 +43,17 @@ PAPER_EPOCHS = 325
 PAPER_MILESTONES = (150, 300)
 
 #: Appendix A.3.1 (VGG11; also Figures 4 and 5).
-VGG11_SCHEDULE = dict(start_epochs=(3, 4, 5, 6), end_epochs=(150, 150, 150, 275), fractions=(0.3, 0.3, 0.3, 0.9))  # fmt: skip
+VGG11_SCHEDULE = dict(
+    start_epochs=(3, 4, 5, 6), end_epochs=(150, 150, 150, 275), fractions=(0.3, 0.3, 0.3, 0.9)
+)
 #: Appendix A.3.1 (ResNet18, Figure 1).
-RESNET18_SCHEDULE = dict(start_epochs=(3, 4, 5, 6), end_epochs=(150, 150, 170, 275), fractions=(0.25, 0.4, 0.25, 0.95))  # fmt: skip
+RESNET18_SCHEDULE = dict(
+    start_epochs=(3, 4, 5, 6), end_epochs=(150, 150, 170, 275), fractions=(0.25, 0.4, 0.25, 0.95)
+)
 #: Appendix A.3.3 (ResNet18, Figure 3).
-RESNET18_FIG3_SCHEDULE = dict(start_epochs=(3, 4, 5, 6), end_epochs=(150, 150, 150, 275), fractions=(0.1, 0.1, 0.1, 0.9))  # fmt: skip
+RESNET18_FIG3_SCHEDULE = dict(
+    start_epochs=(3, 4, 5, 6), end_epochs=(150, 150, 150, 275), fractions=(0.1, 0.1, 0.1, 0.9)
+)
 #: Appendix A.3.2 (Conv4, Figure 2).
 CONV4_SCHEDULE = dict(start_epochs=(4,), end_epochs=(52,), fractions=(0.1,))
 CONV4_EPOCHS = 60
@@ -62,7 +68,12 @@ DEFAULT_RETRAIN_PERIODS = {"conv4": 3, "vgg11": 40, "resnet18": 40, "vgg19": 40}
 #: Figure 2's targets D0..D10 (A.3.2): upward from the 0th..90th percentile, then the largest.
 DECILE_TARGETS = tuple(f"percentile{10 * j}" for j in range(10)) + ("largest",)
 
-SCHEDULES = {"vgg11": VGG11_SCHEDULE, "vgg19": VGG11_SCHEDULE, "resnet18": RESNET18_SCHEDULE, "conv4": CONV4_SCHEDULE}  # fmt: skip
+SCHEDULES = {
+    "vgg11": VGG11_SCHEDULE,
+    "vgg19": VGG11_SCHEDULE,
+    "resnet18": RESNET18_SCHEDULE,
+    "conv4": CONV4_SCHEDULE,
+}
 
 
 def schedule(profile: Profile, retrain_period: int, **layers) -> PruningSchedule:
@@ -133,7 +144,9 @@ def _fig1(profile: Profile, seed: int, device: str) -> list[RunConfig]:
             pruned(base, profile, layers, 40, "ebn", "largest").replace(label="prune_L 13%"),
         ]
         if model == "vgg11":
-            runs.append(pruned(base, profile, layers, 4, "l2", "smallest").replace(label="l2 prune_S 1%"))  # fmt: skip
+            runs.append(
+                pruned(base, profile, layers, 4, "l2", "smallest").replace(label="l2 prune_S 1%")
+            )
     return runs
 
 
@@ -164,7 +177,9 @@ def _fig3(profile: Profile, seed: int, device: str) -> list[RunConfig]:
         for period, rate in ((4, "1%"), (40, "13%")):
             config = pruned(base, profile, layers, period, score, "largest", structure)
             runs.append(config.replace(label=f"{structure} prune_L {rate}"))
-        one_shot = pruned(base, profile, layers, 1, score, "largest", structure, FIG3_ONE_SHOT_EPOCH)  # fmt: skip
+        one_shot = pruned(
+            base, profile, layers, 1, score, "largest", structure, FIG3_ONE_SHOT_EPOCH
+        )
         runs.append(one_shot.replace(label=f"{structure} one shot"))
     return runs
 
@@ -219,7 +234,16 @@ def _budget(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     return _figA2(profile, seed, device)
 
 
-_GRIDS = {"fig1": _fig1, "fig2": _fig2, "fig3": _fig3, "fig4": _fig4, "fig5": _fig5, "figA1": _figA1, "figA2": _figA2, "budget": _budget}  # fmt: skip
+_GRIDS = {
+    "fig1": _fig1,
+    "fig2": _fig2,
+    "fig3": _fig3,
+    "fig4": _fig4,
+    "fig5": _fig5,
+    "figA1": _figA1,
+    "figA2": _figA2,
+    "budget": _budget,
+}
 #: Runs per configuration in the paper (A.3): 10, except "3+" for Figure 3 and one VGG19.
 PAPER_SEEDS = {"fig3": 3, "figA1": 1}
 

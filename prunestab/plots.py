@@ -117,8 +117,13 @@ def mean_bars(
         values = groups[label]
         ci = bootstrap_mean_ci(values, confidence)
         ax.bar(i, ci.mean, color=color(label, i), alpha=0.8)
-        ax.errorbar(i, ci.mean, yerr=[[max(ci.mean - ci.low, 0)], [max(ci.high - ci.mean, 0)]],
-                    color="black", capsize=3)  # fmt: skip
+        ax.errorbar(
+            i,
+            ci.mean,
+            yerr=[[max(ci.mean - ci.low, 0)], [max(ci.high - ci.mean, 0)]],
+            color="black",
+            capsize=3,
+        )
         ax.scatter(np.full(len(values), i), values, s=8, color="black", zorder=3)
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_ylabel(ylabel)
@@ -159,7 +164,9 @@ def rate_plot(
         cis = [bootstrap_mean_ci(np.asarray(values)[rounded == x], confidence) for x in xs]
         means = [ci.mean for ci in cis]
         ax.plot(xs, means, marker="o", color=color(label, i), label=label)
-        ax.fill_between(xs, [c.low for c in cis], [c.high for c in cis], color=color(label, i), alpha=0.15, lw=0)  # fmt: skip
+        ax.fill_between(
+            xs, [c.low for c in cis], [c.high for c in cis], color=color(label, i), alpha=0.15, lw=0
+        )
     if baseline is not None:
         ax.axhline(baseline, color="black", ls=":", lw=1, label="unpruned")
     ax.set_xlabel("largest iterative pruning rate (%)")
@@ -215,8 +222,13 @@ def schedule_plot(
     for layer in range(schedule.n_layers):
         mine = [e for e in events if e.layer == layer]
         epochs = [e.epoch for e in mine]
-        ax_events.plot(epochs, [c.cumulative / n_units[layer] * 100 for c in mine],
-                       drawstyle="steps-post", marker="|", label=f"{names[layer]} ({len(mine)} events)")  # fmt: skip
+        ax_events.plot(
+            epochs,
+            [c.cumulative / n_units[layer] * 100 for c in mine],
+            drawstyle="steps-post",
+            marker="|",
+            label=f"{names[layer]} ({len(mine)} events)",
+        )
         ax_rate.scatter(epochs, [e.count / n_units[layer] * 100 for e in mine], s=8)
     ax_events.set_ylabel("pruned (%)")
     ax_rate.set_ylabel("per-event rate (%)")
@@ -241,7 +253,9 @@ def schedule_explorer(n_units: Sequence[int] = (512, 512, 512, 512)):
     for i, (s, e, p) in enumerate(defaults):
         controls[f"start{i}"] = widgets.IntSlider(value=s, min=0, max=324, description=f"s{i + 1}")
         controls[f"end{i}"] = widgets.IntSlider(value=e, min=0, max=324, description=f"e{i + 1}")
-        controls[f"fraction{i}"] = widgets.FloatSlider(value=p, min=0.0, max=0.99, step=0.01, description=f"p{i + 1}")  # fmt: skip
+        controls[f"fraction{i}"] = widgets.FloatSlider(
+            value=p, min=0.0, max=0.99, step=0.01, description=f"p{i + 1}"
+        )
     controls["period"] = widgets.IntSlider(value=40, min=1, max=300, description="r")
 
     def draw(**values):
@@ -262,10 +276,14 @@ def results_explorer(runs_by_label: Mapping[str, Sequence], key: str = "test_acc
     import ipywidgets as widgets
 
     labels = list(runs_by_label)
-    chooser = widgets.SelectMultiple(options=labels, value=tuple(labels[:3]), rows=min(8, len(labels)),
-                                     description="runs")  # fmt: skip
-    quantity = widgets.Dropdown(options=["test_acc", "train_acc", "instability", "test_loss"], value=key,
-                                description="quantity")  # fmt: skip
+    chooser = widgets.SelectMultiple(
+        options=labels, value=tuple(labels[:3]), rows=min(8, len(labels)), description="runs"
+    )
+    quantity = widgets.Dropdown(
+        options=["test_acc", "train_acc", "instability", "test_loss"],
+        value=key,
+        description="quantity",
+    )
 
     def draw(selected, quantity):
         fig, ax = plt.subplots(figsize=(7, 3.5))

@@ -146,17 +146,66 @@ class Profile:
 
 
 PROFILES = {
-    "paper": Profile("paper", width=1.0, train_subset=None, test_subset=None, epoch_scale=1.0, seeds=10),
-    "quick": Profile("quick", width=0.25, train_subset=5000, test_subset=500, epoch_scale=1.0, seeds=3, epoch_images=512, model_widths=(("conv4", 0.5),)),
+    "paper": Profile(
+        "paper", width=1.0, train_subset=None, test_subset=None, epoch_scale=1.0, seeds=10
+    ),
+    "quick": Profile(
+        "quick",
+        width=0.25,
+        train_subset=5000,
+        test_subset=500,
+        epoch_scale=1.0,
+        seeds=3,
+        epoch_images=512,
+        model_widths=(("conv4", 0.5),),
+    ),
     # The training-budget ladder (book/budget.md): the paper's epoch axis at 650, 2,600 and
     # 10,400 optimizer steps per run; instability on 2,000 test images, final accuracies
     # on all 10,000, read from epoch 246 (the earliest last pruning event of Figure 1's
     # VGG11 runs) for unpruned runs.
-    "steps650": Profile("steps650", width=0.25, train_subset=5000, test_subset=None, epoch_scale=1.0, seeds=5, epoch_images=256, instability_test_subset=2000, full_test_from=246),
-    "steps2600": Profile("steps2600", width=0.25, train_subset=20_000, test_subset=None, epoch_scale=1.0, seeds=5, epoch_images=1024, instability_test_subset=2000, full_test_from=246),
-    "steps10400": Profile("steps10400", width=0.25, train_subset=None, test_subset=None, epoch_scale=1.0, seeds=5, epoch_images=4096, instability_test_subset=2000, full_test_from=246),
-    "smoke": Profile("smoke", width=0.125, train_subset=200, test_subset=100, epoch_scale=0.02, seeds=1, batch_size=50),
-}  # fmt: skip
+    "steps650": Profile(
+        "steps650",
+        width=0.25,
+        train_subset=5000,
+        test_subset=None,
+        epoch_scale=1.0,
+        seeds=5,
+        epoch_images=256,
+        instability_test_subset=2000,
+        full_test_from=246,
+    ),
+    "steps2600": Profile(
+        "steps2600",
+        width=0.25,
+        train_subset=20_000,
+        test_subset=None,
+        epoch_scale=1.0,
+        seeds=5,
+        epoch_images=1024,
+        instability_test_subset=2000,
+        full_test_from=246,
+    ),
+    "steps10400": Profile(
+        "steps10400",
+        width=0.25,
+        train_subset=None,
+        test_subset=None,
+        epoch_scale=1.0,
+        seeds=5,
+        epoch_images=4096,
+        instability_test_subset=2000,
+        full_test_from=246,
+    ),
+    "smoke": Profile(
+        "smoke",
+        width=0.125,
+        train_subset=200,
+        test_subset=100,
+        epoch_scale=0.02,
+        seeds=1,
+        batch_size=50,
+    ),
+}
 
 
 def get_profile(name: str) -> Profile:

@@ -234,9 +234,16 @@ def execute_many(
         if done is not None:
             deliver(config, done, False)
         elif store.is_complete(config):  # stored without the weights it must keep
-            result = execute(config, store, data, profile=profile, progress=progress,
-                             checkpoint_interval_s=checkpoint_interval_s, keep_model=True,
-                             execution=execution)  # fmt: skip
+            result = execute(
+                config,
+                store,
+                data,
+                profile=profile,
+                progress=progress,
+                checkpoint_interval_s=checkpoint_interval_s,
+                keep_model=True,
+                execution=execution,
+            )
             deliver(config, result, True)
         else:
             pending.append(config)
@@ -247,14 +254,30 @@ def execute_many(
                 "dataset: each worker process loads its own copy"
             )
         root = None if data is None else data.root
-        _execute_in_workers(pending, store, root, jobs, profile, checkpoint_interval_s,
-                            keep_model, execution, deliver)  # fmt: skip
+        _execute_in_workers(
+            pending,
+            store,
+            root,
+            jobs,
+            profile,
+            checkpoint_interval_s,
+            keep_model,
+            execution,
+            deliver,
+        )
         return [results[config_hash(c)] for c in configs]
     if not batch_seeds:
         for config in pending:
-            result = execute(config, store, data, profile=profile, progress=progress,
-                             checkpoint_interval_s=checkpoint_interval_s,
-                             keep_model=keep_model(config), execution=execution)  # fmt: skip
+            result = execute(
+                config,
+                store,
+                data,
+                profile=profile,
+                progress=progress,
+                checkpoint_interval_s=checkpoint_interval_s,
+                keep_model=keep_model(config),
+                execution=execution,
+            )
             deliver(config, result, True)
         return [results[config_hash(c)] for c in configs]
 
@@ -300,8 +323,9 @@ def execute_many(
                         execution=execution,
                     )
                     for config, outcome, state in zip(group, outcomes, states, strict=True):
-                        _store_outcome(store, config, dataset, outcome, state, profile,
-                                       keep_model(config))  # fmt: skip
+                        _store_outcome(
+                            store, config, dataset, outcome, state, profile, keep_model(config)
+                        )
                         deliver(config, store.load(config), True)
     return [results[config_hash(c)] for c in configs]
 
@@ -330,16 +354,24 @@ def _execute_in_workers(
     """
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=torch.set_num_threads,
-                             initargs=(threads,)) as pool:  # fmt: skip
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=torch.set_num_threads, initargs=(threads,)
+    ) as pool:
         queue = list(configs)
         running: dict = {}
         failure: BaseException | None = None
         while queue or running:
             while queue and len(running) < jobs and failure is None:
                 config = queue.pop(0)
-                task = (config.to_dict(), str(store.root), data_root, profile,
-                        checkpoint_interval_s, keep_model(config), execution)  # fmt: skip
+                task = (
+                    config.to_dict(),
+                    str(store.root),
+                    data_root,
+                    profile,
+                    checkpoint_interval_s,
+                    keep_model(config),
+                    execution,
+                )
                 running[pool.submit(_execute_job, *task)] = config
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
@@ -363,9 +395,16 @@ def _execute_job(
 ) -> dict:
     """One :func:`execute` in a worker process (arguments as plain, picklable values)."""
     run = RunConfig.from_dict(config)
-    return execute(run, RunStore(store_root), _worker_data(data_root), profile=profile,
-                   progress=False, checkpoint_interval_s=checkpoint_interval_s,
-                   keep_model=keep_model, execution=execution)  # fmt: skip
+    return execute(
+        run,
+        RunStore(store_root),
+        _worker_data(data_root),
+        profile=profile,
+        progress=False,
+        checkpoint_interval_s=checkpoint_interval_s,
+        keep_model=keep_model,
+        execution=execution,
+    )
 
 
 @functools.lru_cache(maxsize=1)

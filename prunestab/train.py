@@ -458,8 +458,9 @@ class _Training:
         self.separate_final_set = data.instability_images is not None
         show = sys.stderr.isatty() if options.progress is None else options.progress
         label = config.display_label() + (f" ({self.k} seeds)" if self.k > 1 else "")
-        self.bar = tqdm(total=config.epochs, initial=self.start_epoch, desc=label,
-                        disable=not show, leave=False)  # fmt: skip
+        self.bar = tqdm(
+            total=config.epochs, initial=self.start_epoch, desc=label, disable=not show, leave=False
+        )
         self.started = self.last_checkpoint = time.monotonic()
 
     def _resume(self, states: list[dict]) -> None:
@@ -479,8 +480,9 @@ class _Training:
         self.start_epoch, self.step = states[0]["epoch"], states[0]["step"]
 
     def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> list[Evaluation]:
-        return evaluate_seeds(self.models, self.forward, images, labels, self.precision,
-                              self.memory_format)  # fmt: skip
+        return evaluate_seeds(
+            self.models, self.forward, images, labels, self.precision, self.memory_format
+        )
 
     def train_epoch(self, epoch: int) -> list[dict]:
         """One epoch of training steps; the records of its running loss and accuracy."""
@@ -494,9 +496,13 @@ class _Training:
         loss_sum = torch.zeros(self.k, device=self.device, dtype=torch.float64)
         correct = torch.zeros(self.k, device=self.device, dtype=torch.int64)
         batches = self.models.train_batches(
-            self.data.train_images, self.data.train_labels, self.config.optimizer.batch_size,
-            shuffles, self.config.data.augment, self.config.data.epoch_images,
-        )  # fmt: skip
+            self.data.train_images,
+            self.data.train_labels,
+            self.config.optimizer.batch_size,
+            shuffles,
+            self.config.data.augment,
+            self.config.data.epoch_images,
+        )
         for x, y in batches:
             seed_losses, hits = self.train_step(x, y)
             loss_sum += seed_losses * y.shape[0]
@@ -589,8 +595,9 @@ class _Training:
         for i, record in enumerate(records):
             self.epoch_records[i].append(record)
         self.bar.update(1)
-        self.bar.set_postfix(test=f"{records[0]['test_acc']:.1f}",
-                             train=f"{records[0]['train_acc']:.1f}")  # fmt: skip
+        self.bar.set_postfix(
+            test=f"{records[0]['test_acc']:.1f}", train=f"{records[0]['train_acc']:.1f}"
+        )
         if self.options.on_epoch_end is not None:
             self.options.on_epoch_end(epoch, records)
         now = time.monotonic()

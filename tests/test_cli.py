@@ -8,8 +8,23 @@ from prunestab.cli import main
 
 
 def test_run_stores_a_result_and_a_second_call_reads_it(tmp_path, tiny_cifar, capsys):
-    argv = ["run", "--profile", "smoke", "--model", "vgg11", "--score", "l2", "--target", "L",
-            "--retrain-period", "40", "--store", str(tmp_path), "--data", str(tiny_cifar)]  # fmt: skip
+    argv = [
+        "run",
+        "--profile",
+        "smoke",
+        "--model",
+        "vgg11",
+        "--score",
+        "l2",
+        "--target",
+        "L",
+        "--retrain-period",
+        "40",
+        "--store",
+        str(tmp_path),
+        "--data",
+        str(tiny_cifar),
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "l2 prune_L" in out and "stored in" in out
@@ -45,8 +60,16 @@ def test_a_listed_config_runs_elsewhere(tmp_path, tiny_cifar, capsys):
     main(["sweep", "fig1", "--profile", "smoke", "--list", "--store", str(tmp_path)])
     first = capsys.readouterr().out.splitlines()[0]
     (tmp_path / "one.json").write_text(first)
-    argv = ["run", "--config", str(tmp_path / "one.json"), "--store", str(tmp_path),
-            "--data", str(tiny_cifar), "--no-progress"]  # fmt: skip
+    argv = [
+        "run",
+        "--config",
+        str(tmp_path / "one.json"),
+        "--store",
+        str(tmp_path),
+        "--data",
+        str(tiny_cifar),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     assert json.loads(first)["hash"] in capsys.readouterr().out or list(
         tmp_path.glob("*/result.json")
@@ -57,7 +80,9 @@ def test_missing_data_is_a_message_not_a_traceback(tmp_path, monkeypatch, capsys
     monkeypatch.setenv("PRUNESTAB_DATA", str(tmp_path / "nothing"))
     monkeypatch.setattr("prunestab.data.default_root", lambda: tmp_path / "nothing")
     monkeypatch.setattr("torchvision.datasets.CIFAR10", _no_internet)
-    code = main(["run", "--profile", "smoke", "--store", str(tmp_path), "--data", str(tmp_path / "none")])  # fmt: skip
+    code = main(
+        ["run", "--profile", "smoke", "--store", str(tmp_path), "--data", str(tmp_path / "none")]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "PRUNESTAB_DATA" in err and "Traceback" not in err
 

@@ -325,7 +325,9 @@ def test_epoch_images_trains_on_a_fresh_draw_of_that_many_distinct_images() -> N
     assert len(drawn) == len(set(drawn)) == 300
     assert drawn == epoch(0, None)[:300]  # the epoch's permutation, cut: same generator use
     assert set(drawn) != set(epoch(1, 300))  # each epoch's seed draws other images
-    assert [len(y) for _, y in train_batches(images, labels, 128, torch.Generator(), True, 300)] == [128, 128, 44]  # fmt: skip
+    assert [
+        len(y) for _, y in train_batches(images, labels, 128, torch.Generator(), True, 300)
+    ] == [128, 128, 44]
 
 
 def test_train_batches_order_is_determined_by_the_generator_seed() -> None:

@@ -38,7 +38,12 @@ def test_fig2_has_eleven_targets_D0_to_D10_per_structure_with_augmentation():
     assert [c.label for c in grid][9:11] == ["unstructured D9", "unstructured D10"]
     assert all(c.model == "conv4" and c.data.augment for c in grid)
     first = grid[0].pruning.schedule
-    assert (first.start_epochs, first.end_epochs, first.fractions, first.retrain_period) == ((4,), (52,), (0.1,), 3)  # fmt: skip
+    assert (first.start_epochs, first.end_epochs, first.fractions, first.retrain_period) == (
+        (4,),
+        (52,),
+        (0.1,),
+        3,
+    )
 
 
 def test_fig3_one_shot_prunes_at_epoch_246_and_paper_uses_three_seeds():

@@ -23,8 +23,11 @@ def test_vgg11_final_four_convs_hold_90_percent():
     pruned = sum(p.numel() for layer in model.prunable_layers() for p in layer.module.parameters())
     assert round(100 * pruned / count_parameters(model)) == 89  # 89.5%: the paper's "90%"
     assert [layer.name for layer in model.prunable_layers()] == [
-        "features.15", "features.18", "features.22", "features.25",
-    ]  # fmt: skip
+        "features.15",
+        "features.18",
+        "features.22",
+        "features.25",
+    ]
 
 
 def test_resnet18_final_four_convs_hold_74_percent_and_conv2s_cut_shortcuts():

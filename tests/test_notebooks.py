@@ -14,8 +14,16 @@ from prunestab.book import NOTEBOOKS, build, execute_notebooks
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [ROOT / Path(n).with_suffix(".py") for n in NOTEBOOKS]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+BROWSER_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _inputs(notebook):
@@ -40,7 +48,11 @@ def test_jupytext_pair_is_in_sync(source):
 def test_every_notebook_has_the_papermill_parameters(source):
     notebook = jupytext.read(source)
     (cell,) = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
-    for name in ("profile", "store") if source.stem == "claims" else ("profile", "seeds", "device", "data", "store"):  # fmt: skip
+    for name in (
+        ("profile", "store")
+        if source.stem == "claims"
+        else ("profile", "seeds", "device", "data", "store")
+    ):
         assert f"{name} = " in cell.source
 
 
@@ -53,8 +65,13 @@ def book_copy(tmp_path_factory, tiny_cifar):
     for folder in ("book", "notebooks"):
         shutil.copytree(ROOT / folder, root / folder)
     (root / "prunestab").mkdir()  # marks the folder as the repository for default_store
-    parameters = {"profile": "smoke", "data": str(tiny_cifar), "store": str(root / "results"),
-                  "device": "cpu", "seeds": None}  # fmt: skip
+    parameters = {
+        "profile": "smoke",
+        "data": str(tiny_cifar),
+        "store": str(root / "results"),
+        "device": "cpu",
+        "seeds": None,
+    }
     return root, parameters
 
 
@@ -64,7 +81,9 @@ def test_notebook_executes_at_the_smoke_profile(book_copy, notebook):
     root, parameters = book_copy
     (timing,) = execute_notebooks(root, parameters, only=(Path(notebook).stem,))
     executed = jupytext.read(root / notebook)
-    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]  # fmt: skip
+    errors = [
+        o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     assert not errors
     if "claims" not in notebook:
         assert "smoke" in str([c.get("outputs") for c in executed.cells])  # states its profile
@@ -90,10 +109,18 @@ def test_the_book_builds_with_every_chapter_and_bundled_mathjax(built_book):
 def _rendered(page: Path) -> str:
     """The page's DOM after its scripts (MathJax) ran, from headless Chromium."""
     out = subprocess.run(
-        [CHROMIUM, *BROWSER_FLAGS, f"--user-data-dir={page.parent / '.chromium'}",
-         "--virtual-time-budget=15000", "--dump-dom", page.as_uri()],  # fmt: skip
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            CHROMIUM,
+            *BROWSER_FLAGS,
+            f"--user-data-dir={page.parent / '.chromium'}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return out.stdout
 
 

@@ -26,7 +26,10 @@ def test_quick_keeps_the_paper_epoch_axis_events_and_rates():
             assert q.optimizer.lr_milestones == p.optimizer.lr_milestones == (150, 300)
     # At quick width the pruned VGG11 layers keep one event per paper event: 37/37/37/68
     # events at r = 4 and 4/4/4/7 at r = 40, each pruning at least one filter.
-    for label, counts, rate in (("prune_S 1%", [37, 37, 37, 68], 1.32), ("prune_L 13%", [4, 4, 4, 7], 12.86)):  # fmt: skip
+    for label, counts, rate in (
+        ("prune_S 1%", [37, 37, 37, 68], 1.32),
+        ("prune_L 13%", [4, 4, 4, 7], 12.86),
+    ):
         config = _label((c for c in quick if c.model == "vgg11"), label)
         pruner = Pruner(build("vgg11", config.width), config.pruning)
         events = pruner.events()
@@ -57,7 +60,12 @@ def test_noise_windows_are_training_steps_cut_to_the_retrain_period(profile, win
 
 def test_paper_profile_is_appendix_a3():
     paper = get_profile("paper")
-    assert (paper.width, paper.train_subset, paper.test_subset, paper.epoch_images) == (1.0, None, None, None)  # fmt: skip
+    assert (paper.width, paper.train_subset, paper.test_subset, paper.epoch_images) == (
+        1.0,
+        None,
+        None,
+        None,
+    )
     assert paper.seeds == 10 and paper.epoch_scale == 1.0
 
 

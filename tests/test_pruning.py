@@ -49,7 +49,9 @@ def test_ebn_handles_gamma_zero_and_far_tails():
 def test_signed_ebn_is_beta_minus_ebn_for_negative_gamma():
     gamma, beta = torch.tensor([-1.0]), torch.tensor([0.0])
     signed = expected_bn_relu(gamma, beta, signed=True)
-    assert signed.item() == pytest.approx(-0.398942, abs=1e-6)  # the authors' EBN_alt value (book/authors_code.md, section 3)
+    assert signed.item() == pytest.approx(
+        -0.398942, abs=1e-6
+    )  # the authors' EBN_alt value (book/authors_code.md, section 3)
 
 
 def test_smallest_largest_break_ties_by_lowest_index():
@@ -168,7 +170,9 @@ def _block_input_shape(block):
 def test_unstructured_pruned_weights_stay_zero_through_many_adam_steps(name):
     torch.manual_seed(0)
     model = build(name, width=0.125)
-    config = PruningConfig(_schedule(len(model.prunable_layers())), "unstructured", "magnitude", "smallest")  # fmt: skip
+    config = PruningConfig(
+        _schedule(len(model.prunable_layers())), "unstructured", "magnitude", "smallest"
+    )
     pruner, optimizer, x, y = _prune_everything(model, config)
     for _ in range(25):
         optimizer.zero_grad()

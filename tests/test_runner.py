@@ -24,8 +24,14 @@ def _smoke_config():
 def test_a_run_is_written_once_and_then_read_back(tmp_path, tiny_cifar):
     store, config, trained = RunStore(tmp_path), _smoke_config(), []
     data = DataCache(tiny_cifar)
-    first = execute(config, store, data, profile="smoke", progress=False,
-                    on_epoch_end=lambda e, r: trained.append(e))  # fmt: skip
+    first = execute(
+        config,
+        store,
+        data,
+        profile="smoke",
+        progress=False,
+        on_epoch_end=lambda e, r: trained.append(e),
+    )
     assert trained == list(range(config.epochs))
     assert first["profile"] == "smoke" and first["dataset"]["variant"] == "modified"
     assert not store.checkpoint_path(config).exists()
@@ -86,8 +92,12 @@ def test_a_killed_process_resumes(tmp_path, tiny_cifar):
 def test_the_cuda_path_matches_the_cpu_path(tmp_path, tiny_cifar):
     config = _smoke_config().replace(precision="fp32")  # "auto" would be bf16 on the GPU
     cpu = execute(config, RunStore(tmp_path / "cpu"), DataCache(tiny_cifar), progress=False)
-    gpu = execute(config.replace(device="cuda"), RunStore(tmp_path / "gpu"), DataCache(tiny_cifar),
-                  progress=False)  # fmt: skip
+    gpu = execute(
+        config.replace(device="cuda"),
+        RunStore(tmp_path / "gpu"),
+        DataCache(tiny_cifar),
+        progress=False,
+    )
     assert gpu["device"].startswith("cuda")
     first = [r["train_loss"] for r in cpu["epochs"]][:2]
     assert [r["train_loss"] for r in gpu["epochs"]][:2] == pytest.approx(first, rel=1e-3)
@@ -101,8 +111,14 @@ def test_worker_processes_store_the_same_runs_as_one_process(tmp_path, tiny_cifa
     grid = [c for c in figure_grid("fig1", "smoke", seeds=2) if c.model == "vgg11"][:4]
     data = DataCache(tiny_cifar)
     seen = []
-    parallel = execute_many(grid, RunStore(tmp_path / "p"), data, jobs=2, progress=False,
-                            on_result=lambda c, r, computed: seen.append(computed))  # fmt: skip
+    parallel = execute_many(
+        grid,
+        RunStore(tmp_path / "p"),
+        data,
+        jobs=2,
+        progress=False,
+        on_result=lambda c, r, computed: seen.append(computed),
+    )
     sequential = execute_many(grid, RunStore(tmp_path / "s"), data, progress=False)
     assert seen == [True] * len(grid)
     cores = os.cpu_count() or 1

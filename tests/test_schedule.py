@@ -4,8 +4,12 @@ import pytest
 
 from prunestab.schedule import PruningSchedule
 
-VGG11 = dict(start_epochs=(3, 4, 5, 6), end_epochs=(150, 150, 150, 275), fractions=(0.3, 0.3, 0.3, 0.9))  # fmt: skip
-RESNET18 = dict(start_epochs=(3, 4, 5, 6), end_epochs=(150, 150, 170, 275), fractions=(0.25, 0.4, 0.25, 0.95))  # fmt: skip
+VGG11 = dict(
+    start_epochs=(3, 4, 5, 6), end_epochs=(150, 150, 150, 275), fractions=(0.3, 0.3, 0.3, 0.9)
+)
+RESNET18 = dict(
+    start_epochs=(3, 4, 5, 6), end_epochs=(150, 150, 170, 275), fractions=(0.25, 0.4, 0.25, 0.95)
+)
 
 
 @pytest.mark.parametrize(
@@ -26,7 +30,10 @@ def test_vgg11_per_event_counts_sum_to_the_fractions_and_differ_by_at_most_one()
         assert sum(counts) == 512 - kept
         assert max(counts) - min(counts) <= 1
     conv8 = [e.count for e in events if e.layer == 3]
-    assert set(conv8) == {6, 7}  # 1.17-1.37% of 512 filters per event, as book/authors_code.md, section 4, computes
+    assert set(conv8) == {
+        6,
+        7,
+    }  # 1.17-1.37% of 512 filters per event, as book/authors_code.md, section 4, computes
 
 
 def test_staggered_starts_prune_one_layer_per_epoch():

@@ -83,8 +83,11 @@ def test_derived_seeds_differ_by_purpose():
 def test_every_kind_of_smoke_run_trains(figure, tiny_cifar):
     """Decile (structured and unstructured), one-shot, noise: each completes and learns."""
     configs = figure_grid(figure, "smoke", seeds=1)
-    picks = {"fig2": ["unstructured D9", "structured D10"], "fig3": ["unstructured one shot"],
-             "fig5": ["zeroing50", "gaussian1500"]}[figure]  # fmt: skip
+    picks = {
+        "fig2": ["unstructured D9", "structured D10"],
+        "fig3": ["unstructured one shot"],
+        "fig5": ["zeroing50", "gaussian1500"],
+    }[figure]
     for config in (c for c in configs if c.label in picks):
         data = load_cifar10(tiny_cifar, config=config.data)
         result = train_run(config, data, progress=False)
