@@ -20,6 +20,7 @@ group.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import multiprocessing
@@ -29,6 +30,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +186,33 @@ def _store_outcome(store, config, dataset, outcome, resume, profile, keep_model)
     store.clear_checkpoint(config)
 
 
+@dataclass(frozen=True)
+class Options:
+    """What every run of a sweep is computed with (none of it changes results):
+    ``profile`` (recorded in each result), ``progress`` bars, ``checkpoint_interval_s``,
+    and the ``execution`` layout/compilation (``prunestab.train.Execution``)."""
+
+    profile: str | None = None
+    progress: bool | None = None
+    checkpoint_interval_s: float = 60.0
+    execution: Execution | None = None
+
+    def execute(self, config: RunConfig, store: RunStore, data, keep_model: bool) -> dict:
+        return execute(
+            config,
+            store,
+            data,
+            profile=self.profile,
+            progress=self.progress,
+            checkpoint_interval_s=self.checkpoint_interval_s,
+            keep_model=keep_model,
+            execution=self.execution,
+        )
+
+
+Deliver = Callable[[RunConfig, dict, bool], None]
+
+
 def execute_many(
     configs: Sequence[RunConfig],
     store: RunStore,
@@ -195,22 +224,19 @@ def execute_many(
     progress: bool | None = None,
     checkpoint_interval_s: float = 60.0,
     keep_model: Callable[[RunConfig], bool] = lambda config: False,
-    on_result: Callable[[RunConfig, dict, bool], None] | None = None,
+    on_result: Deliver | None = None,
     execution: Execution | None = None,
     jobs: int = 1,
 ) -> list[dict]:
     """The stored results of ``configs`` (in order), computing the missing ones.
 
-    Without ``batch_seeds`` this is :func:`execute` on each config in turn, or, with
-    ``jobs`` > 1, on ``jobs`` configs at a time in worker processes (see
-    :func:`_execute_in_workers`). With ``batch_seeds``, the missing configs that differ
-    only by seed are trained together, ``max_group`` at a time (default: all of them), as
-    one grouped model; seeds whose checkpoints stop at different epochs resume in
-    separate groups. ``on_result(config, result, computed)`` is called as each result
-    becomes available (``computed``: trained by this call).
+    Three strategies for the missing runs: one after another (:func:`execute`), in
+    ``jobs`` > 1 worker processes (:func:`_execute_in_workers`, best on CPUs), or with
+    ``batch_seeds`` the configs that differ only by seed trained together as one grouped
+    model, ``max_group`` at a time (:func:`_execute_grouped`, best on GPUs).
+    ``on_result(config, result, computed)`` is called as each result becomes available
+    (``computed``: trained by this call).
     """
-    from prunestab.batched import group_key, train_seeds
-
     if max_group is not None and max_group < 1:
         raise ValueError(f"max_group={max_group}; allowed: a positive number of seeds")
     if not isinstance(jobs, int) or jobs < 1:
@@ -220,6 +246,7 @@ def execute_many(
             "jobs > 1 with batch_seeds: choose one; allowed: worker processes (jobs, best on "
             "CPUs) or seeds side by side in one process (batch_seeds, best on GPUs)"
         )
+    options = Options(profile, progress, checkpoint_interval_s, execution)
     results: dict[str, dict] = {}
 
     def deliver(config: RunConfig, result: dict, computed: bool) -> None:
@@ -227,26 +254,7 @@ def execute_many(
         if on_result is not None:
             on_result(config, result, computed)
 
-    unique = list({config_hash(c): c for c in configs}.values())
-    pending = []
-    for config in unique:
-        done = _complete(store, config, keep_model(config))
-        if done is not None:
-            deliver(config, done, False)
-        elif store.is_complete(config):  # stored without the weights it must keep
-            result = execute(
-                config,
-                store,
-                data,
-                profile=profile,
-                progress=progress,
-                checkpoint_interval_s=checkpoint_interval_s,
-                keep_model=True,
-                execution=execution,
-            )
-            deliver(config, result, True)
-        else:
-            pending.append(config)
+    pending = _deliver_stored(configs, store, data, options, keep_model, deliver)
     if jobs > 1 and len(pending) > 1:
         if data is not None and not isinstance(data, DataCache):
             raise ValueError(
@@ -254,32 +262,38 @@ def execute_many(
                 "dataset: each worker process loads its own copy"
             )
         root = None if data is None else data.root
-        _execute_in_workers(
-            pending,
-            store,
-            root,
-            jobs,
-            profile,
-            checkpoint_interval_s,
-            keep_model,
-            execution,
-            deliver,
-        )
-        return [results[config_hash(c)] for c in configs]
-    if not batch_seeds:
+        _execute_in_workers(pending, store, root, jobs, options, keep_model, deliver)
+    elif batch_seeds:
+        _execute_grouped(pending, store, data, options, max_group, keep_model, deliver)
+    else:
         for config in pending:
-            result = execute(
-                config,
-                store,
-                data,
-                profile=profile,
-                progress=progress,
-                checkpoint_interval_s=checkpoint_interval_s,
-                keep_model=keep_model(config),
-                execution=execution,
-            )
-            deliver(config, result, True)
-        return [results[config_hash(c)] for c in configs]
+            deliver(config, options.execute(config, store, data, keep_model(config)), True)
+    return [results[config_hash(c)] for c in configs]
+
+
+def _deliver_stored(configs, store, data, options, keep_model, deliver) -> list[RunConfig]:
+    """Deliver every stored result; return the distinct configs still to compute.
+
+    A stored run whose kept weights are missing (they are not committed) is trained again
+    for them here, its result file kept as it is.
+    """
+    pending = []
+    for config in {config_hash(c): c for c in configs}.values():
+        done = _complete(store, config, keep_model(config))
+        if done is not None:
+            deliver(config, done, False)
+        elif store.is_complete(config):
+            deliver(config, options.execute(config, store, data, True), True)
+        else:
+            pending.append(config)
+    return pending
+
+
+def _execute_grouped(pending, store, data, options, max_group, keep_model, deliver) -> None:
+    """Train the pending seeds of each configuration side by side (``prunestab.batched``),
+    at most ``max_group`` at a time; seeds whose checkpoints stop at different epochs
+    resume in separate groups. The store keeps one result and checkpoint per seed."""
+    from prunestab.batched import group_key
 
     families: dict[tuple, list[RunConfig]] = {}
     for config in pending:
@@ -301,33 +315,37 @@ def execute_many(
                 by_epoch: dict[int | None, list[tuple[RunConfig, dict | None]]] = {}
                 for config in todo:
                     state = store.load_checkpoint(config)
-                    epoch = None if state is None else state["epoch"]
-                    by_epoch.setdefault(epoch, []).append((config, state))
-                for members in by_epoch.values():
-                    group = [config for config, _ in members]
-                    states = [state for _, state in members]
-                    resume = None if states[0] is None else states
-                    dataset = _dataset(group[0], data)
-
-                    def save(group_states, group=group):
-                        for config, state in zip(group, group_states, strict=True):
-                            store.save_checkpoint(config, state)
-
-                    outcomes = train_seeds(
-                        group,
-                        dataset,
-                        resume=resume,
-                        checkpoint=save,
-                        checkpoint_interval_s=checkpoint_interval_s,
-                        progress=progress,
-                        execution=execution,
+                    by_epoch.setdefault(None if state is None else state["epoch"], []).append(
+                        (config, state)
                     )
-                    for config, outcome, state in zip(group, outcomes, states, strict=True):
-                        _store_outcome(
-                            store, config, dataset, outcome, state, profile, keep_model(config)
-                        )
-                        deliver(config, store.load(config), True)
-    return [results[config_hash(c)] for c in configs]
+                for members in by_epoch.values():
+                    _train_group(members, store, data, options, keep_model, deliver)
+
+
+def _train_group(members, store, data, options, keep_model, deliver) -> None:
+    """One grouped training of seeds resuming from the same epoch, stored seed by seed."""
+    from prunestab.batched import train_seeds
+
+    group = [config for config, _ in members]
+    states = [state for _, state in members]
+    dataset = _dataset(group[0], data)
+
+    def save(group_states):
+        for config, state in zip(group, group_states, strict=True):
+            store.save_checkpoint(config, state)
+
+    outcomes = train_seeds(
+        group,
+        dataset,
+        resume=None if states[0] is None else states,
+        checkpoint=save,
+        checkpoint_interval_s=options.checkpoint_interval_s,
+        progress=options.progress,
+        execution=options.execution,
+    )
+    for config, outcome, state in zip(group, outcomes, states, strict=True):
+        _store_outcome(store, config, dataset, outcome, state, options.profile, keep_model(config))
+        deliver(config, store.load(config), True)
 
 
 def _execute_in_workers(
@@ -335,11 +353,9 @@ def _execute_in_workers(
     store: RunStore,
     data_root: str | os.PathLike | None,
     jobs: int,
-    profile: str | None,
-    checkpoint_interval_s: float,
+    options: Options,
     keep_model: Callable[[RunConfig], bool],
-    execution: Execution | None,
-    deliver: Callable[[RunConfig, dict, bool], None],
+    deliver: Deliver,
 ) -> None:
     """:func:`execute` each config in one of ``jobs`` worker processes.
 
@@ -363,15 +379,7 @@ def _execute_in_workers(
         while queue or running:
             while queue and len(running) < jobs and failure is None:
                 config = queue.pop(0)
-                task = (
-                    config.to_dict(),
-                    str(store.root),
-                    data_root,
-                    profile,
-                    checkpoint_interval_s,
-                    keep_model(config),
-                    execution,
-                )
+                task = (config.to_dict(), str(store.root), data_root, options, keep_model(config))
                 running[pool.submit(_execute_job, *task)] = config
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
@@ -385,25 +393,12 @@ def _execute_in_workers(
 
 
 def _execute_job(
-    config: dict,
-    store_root: str,
-    data_root: str | None,
-    profile: str | None,
-    checkpoint_interval_s: float,
-    keep_model: bool,
-    execution: Execution | None,
+    config: dict, store_root: str, data_root: str | None, options: Options, keep_model: bool
 ) -> dict:
     """One :func:`execute` in a worker process (arguments as plain, picklable values)."""
-    run = RunConfig.from_dict(config)
-    return execute(
-        run,
-        RunStore(store_root),
-        _worker_data(data_root),
-        profile=profile,
-        progress=False,
-        checkpoint_interval_s=checkpoint_interval_s,
-        keep_model=keep_model,
-        execution=execution,
+    quiet = dataclasses.replace(options, progress=False)
+    return quiet.execute(
+        RunConfig.from_dict(config), RunStore(store_root), _worker_data(data_root), keep_model
     )
 
 
