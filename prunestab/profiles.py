@@ -58,6 +58,33 @@ thread per worker): about 100 s per VGG11 run, 130 s per Conv4 run and 380 s per
 ResNet18 run (medians of the stored runs' ``train_seconds``); the book's
 notebook time and totals are in the reproduction notes (``book/reproduce.md``).
 
+The **training-budget profiles** ``steps650``, ``steps2600`` and ``steps10400`` (the
+budget study, ``book/budget.md``) keep all of the above but the budget: 256, 1,024 and
+4,096 images per epoch (2, 8 and 32 steps) from 5,000, 20,000 and all 50,000 training
+images, so 650, 2,600 and 10,400 optimizer steps per 325-epoch run (16x), at width 0.25
+(Conv4 0.5), 5 runs per configuration. Instability is measured on 2,000 test images
+(``DataConfig.instability_test_subset``) and final accuracies on all 10,000, read from
+epoch 246 on in unpruned runs (``full_test_from``). No bf16: these CPUs have no bf16
+units (``lscpu``: avx2, avx512f; no avx512_bf16 or amx_bf16).
+
+What a run costs at each budget, one thread, from throughput measured on this project's
+2-core machines (images per second, training / evaluation: VGG11 568 / 1,979 and
+ResNet18 200 / 566 with the other core idle; Conv4 464 / 1,041 with a run on the other
+core) and each run's exact image counts (325 epochs, evaluations included; Conv4: its 60
+epochs over the whole training set):
+
+==========  =========  =========  =========
+profile     VGG11      ResNet18   Conv4
+==========  =========  =========  =========
+steps650    ~15 min    ~51 min    ~16 min
+steps2600   ~22 min    ~72 min    ~48 min
+steps10400  ~52 min    ~2.6 h     ~1.9 h
+==========  =========  =========  =========
+
+Evaluation is about 13 minutes of each VGG11 run (2,000 images each epoch and around
+each event, 10,000 on the last 80 epochs). The budget study's page reports the measured
+``train_seconds`` of its runs.
+
 ``smoke`` exists for tests and CI: seconds per run, results meaningless. It shrinks the
 epoch axis (``epoch_scale``; ``PruningSchedule.scaled``) instead.
 """
