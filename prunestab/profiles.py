@@ -172,6 +172,23 @@ class Profile:
         return min(paper_steps, period)
 
 
+def _budget(name: str, epoch_images: int, train_subset: int | None) -> Profile:
+    """A training-budget profile: quick's axis and widths, 5 seeds, all 10,000 test images
+    for final accuracies (2,000 for instability), unpruned runs read from epoch 246."""
+    return Profile(
+        name,
+        width=0.25,
+        train_subset=train_subset,
+        test_subset=None,
+        epoch_scale=1.0,
+        seeds=5,
+        epoch_images=epoch_images,
+        model_widths=(("conv4", 0.5),),
+        instability_test_subset=2000,
+        full_test_from=246,
+    )
+
+
 PROFILES = {
     "paper": Profile(
         "paper", width=1.0, train_subset=None, test_subset=None, epoch_scale=1.0, seeds=10
@@ -190,39 +207,14 @@ PROFILES = {
     # 10,400 optimizer steps per run; instability on 2,000 test images, final accuracies
     # on all 10,000, read from epoch 246 (the earliest last pruning event of Figure 1's
     # VGG11 runs) for unpruned runs.
-    "steps650": Profile(
-        "steps650",
-        width=0.25,
-        train_subset=5000,
-        test_subset=None,
-        epoch_scale=1.0,
-        seeds=5,
-        epoch_images=256,
-        instability_test_subset=2000,
-        full_test_from=246,
-    ),
-    "steps2600": Profile(
-        "steps2600",
-        width=0.25,
-        train_subset=20_000,
-        test_subset=None,
-        epoch_scale=1.0,
-        seeds=5,
-        epoch_images=1024,
-        instability_test_subset=2000,
-        full_test_from=246,
-    ),
-    "steps10400": Profile(
-        "steps10400",
-        width=0.25,
-        train_subset=None,
-        test_subset=None,
-        epoch_scale=1.0,
-        seeds=5,
-        epoch_images=4096,
-        instability_test_subset=2000,
-        full_test_from=246,
-    ),
+    **{
+        budget.name: budget
+        for budget in (
+            _budget("steps650", epoch_images=256, train_subset=5000),
+            _budget("steps2600", epoch_images=1024, train_subset=20_000),
+            _budget("steps10400", epoch_images=4096, train_subset=None),
+        )
+    },
     "smoke": Profile(
         "smoke",
         width=0.125,
