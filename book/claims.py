@@ -66,6 +66,7 @@ store = None
 from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims
+from prunestab.figures import CENTRAL_PROFILES
 
 ORDER = ["fig1", "fig2", "fig3", "fig4", "fig5", "figA1", "figA2"]
 recorded = claims.load(analysis.default_store(store), profile)
@@ -93,3 +94,19 @@ if missing:
     summary += f" Not yet run at this profile: {', '.join(missing)}."
 display(Markdown(summary))
 display(HTML(claims.html_table(found)) if found else Markdown("No claims recorded yet."))
+
+# %% [markdown]
+# ## The central claims by training budget
+#
+# Figure 1 (VGG11) and Figure 5 decided at the quick profile and at the budget study's
+# larger budgets ([protocol](budget), [chapter](../notebooks/budget_study)): Figure 1 at
+# `steps10400` (10,400 optimizer steps per run, all 50,000 training images), Figure 5 at
+# `steps2600`, 5 runs per configuration.
+
+# %%
+central = {"quick": [c for c in found if not c.claim.startswith("ResNet18")]}
+for figure, budget_profile in CENTRAL_PROFILES.items():
+    decided = claims.load(analysis.default_store(store), budget_profile).get(figure, [])
+    central.setdefault(budget_profile, []).extend(decided)
+if profile != "smoke":
+    display(HTML(claims.html_by_profile(central, ["fig1", "fig5"])))

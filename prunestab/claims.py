@@ -520,7 +520,37 @@ def html_table(claims: Sequence[Claim]) -> str:
     for c in claims:
         cells = [c.figure, c.claim, c.paper, c.ours, c.n]
         tds = "".join(f"<td>{html.escape(cell)}</td>" for cell in cells)
-        badge = f'<span class="verdict verdict-{c.verdict.replace(" ", "-")}">{html.escape(c.verdict)}</span>'
-        rows.append(f"<tr>{tds}<td>{badge}</td></tr>")
+        rows.append(f"<tr>{tds}<td>{_badge(c.verdict)}</td></tr>")
     head = "".join(f"<th>{h}</th>" for h in ("figure", "claim", "paper", "ours", "n", "verdict"))
+    return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _badge(verdict: str) -> str:
+    return f'<span class="verdict verdict-{verdict}">{html.escape(verdict)}</span>'
+
+
+def html_by_profile(by_profile: dict[str, Sequence[Claim]], figures: Sequence[str]) -> str:
+    """One row per claim of ``figures``, one verdict column per profile (with its n).
+
+    A profile that has not decided a claim yet shows "not yet decided".
+    """
+    profiles = list(by_profile)
+    wordings: list[tuple[str, str]] = []
+    for claims in by_profile.values():
+        for c in claims:
+            if c.figure in figures and (c.figure, c.claim) not in wordings:
+                wordings.append((c.figure, c.claim))
+    index = {(p, c.figure, c.claim): c for p, cs in by_profile.items() for c in cs}
+    rows = []
+    for figure, wording in wordings:
+        cells = [f"<td>{html.escape(figure)}</td><td>{html.escape(wording)}</td>"]
+        for profile in profiles:
+            c = index.get((profile, figure, wording))
+            cells.append(
+                "<td>not yet decided</td>"
+                if c is None
+                else f"<td>{_badge(c.verdict)}<br><small>n = {html.escape(c.n)}</small></td>"
+            )
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    head = "<th>figure</th><th>claim</th>" + "".join(f"<th>{p}</th>" for p in profiles)
     return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

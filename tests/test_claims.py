@@ -131,3 +131,10 @@ def test_figA1_states_layers_as_units_and_can_be_inconclusive():
     assert grows[0].verdict == REPRODUCED and "layers of one model" in grows[0].n
     mixed = claims.figA1(before, [0.06, 0.04] * 4, "smoke")
     assert [c.verdict for c in mixed] == [INCONCLUSIVE, INCONCLUSIVE]
+
+
+def test_claims_by_profile_show_each_profiles_verdict_or_not_yet_decided():
+    quick = claims.evaluate("fig5", _runs("fig5", FIG5), "quick")
+    table = claims.html_by_profile({"quick": quick, "steps2600": quick[:2]}, ["fig5"])
+    assert table.count("<tr>") == len(quick) + 1
+    assert table.count("not yet decided") == len(quick) - 2
