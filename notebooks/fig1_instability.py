@@ -43,6 +43,7 @@ import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, plots
+from prunestab.figures import Label, paper_correlation_text
 
 runs = analysis.open_figure("fig1", profile, seeds, device, data, store, jobs)
 
@@ -56,16 +57,15 @@ runs = analysis.open_figure("fig1", profile, seeds, device, data, store, jobs)
 # runs.
 
 # %%
-PAPER_R = {"vgg11": "r = .84, p = 1.3e-11", "resnet18": "r = .65, p = 5.2e-5"}
 fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
 for row, model in enumerate(("vgg11", "resnet18")):
     groups = analysis.by_label(r for r in runs if r.config.model == model)
-    curves = {k: analysis.curves(v) for k, v in groups.items() if k != "l2 prune_S 1%"}
+    curves = {k: analysis.curves(v) for k, v in groups.items() if k != Label.L2_PRUNE_S_1}
     plots.curves_with_ci(axes[row, 0], curves)
     axes[row, 0].set_ylabel(f"{model}: test accuracy (%)")
     axes[row, 0].legend(loc="best")
     points, correlation = analysis.instability_points(r for r in runs if r.config.model == model)
-    plots.instability_scatter(axes[row, 1], points, correlation, PAPER_R[model])
+    plots.instability_scatter(axes[row, 1], points, correlation, paper_correlation_text(model))
     axes[row, 1].legend(loc="best")
 fig.suptitle(f"Figure 1 ({profile} profile): VGG11 (top), ResNet18 (bottom)")
 fig.tight_layout()
@@ -100,7 +100,7 @@ for ax, model in zip(axes, ("vgg11", "resnet18"), strict=True):
     groups = analysis.by_label(model_runs)
     plots.curves_with_ci(
         ax,
-        {k: analysis.curves(v) for k, v in groups.items() if k != "l2 prune_S 1%"},
+        {k: analysis.curves(v) for k, v in groups.items() if k != Label.L2_PRUNE_S_1},
         start_epoch=tail_start,
     )
     ax.set_title(model)

@@ -50,13 +50,14 @@ import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, plots
+from prunestab.figures import FIG5_NOISE_STEPS, Label
 
-VARIANTS = ["prune_L"] + [
-    f"{kind}{steps}" for kind in ("zeroing", "gaussian") for steps in (0, 50, 1500)
+VARIANTS = [Label.PRUNE_L] + [
+    Label.noise(kind, steps) for kind in ("zeroing", "gaussian") for steps in FIG5_NOISE_STEPS
 ]
 if noise != "all" and noise not in VARIANTS:
     raise ValueError(f"noise={noise!r}; allowed: all, {', '.join(VARIANTS)}")
-labels = None if noise == "all" else sorted({"unpruned", "prune_L", noise})
+labels = None if noise == "all" else sorted({Label.UNPRUNED, Label.PRUNE_L, noise})
 runs = analysis.open_figure("fig5", profile, seeds, device, data, store, jobs, labels)
 
 # %% [markdown]
@@ -69,7 +70,7 @@ for ax, kind in zip(axes, ("zeroing", "gaussian"), strict=True):
     shown = {
         k: analysis.curves(v)
         for k, v in groups.items()
-        if k in ("unpruned", "prune_L") or k.startswith(kind)
+        if k in (Label.UNPRUNED, Label.PRUNE_L) or k.startswith(kind)
     }
     plots.curves_with_ci(ax, shown)
     ax.set_title(kind)

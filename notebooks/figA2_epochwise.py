@@ -34,6 +34,7 @@ import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
 from prunestab import analysis, claims, plots
+from prunestab.figures import Label
 
 runs = analysis.open_figure("figA2", profile, seeds, device, data, store, jobs)
 
@@ -41,7 +42,7 @@ runs = analysis.open_figure("figA2", profile, seeds, device, data, store, jobs)
 groups = {
     k: analysis.curves(v, "instability")
     for k, v in analysis.by_label(runs).items()
-    if k != "unpruned"
+    if k != Label.UNPRUNED
 }
 fig, ax = plt.subplots(figsize=(10, 4))
 plots.epochwise_instability(ax, groups)

@@ -15,13 +15,13 @@ import numpy as np
 
 from prunestab.analysis import Run, by_label, default_store
 from prunestab.claims import BEST_AFTER, LAST_EPOCH, values
-from prunestab.figures import figure_grid
+from prunestab.figures import PAPER_CORRELATIONS, Label, figure_grid
 from prunestab.profiles import get_profile
 from prunestab.store import RunStore
 from prunestab.verdicts import Evidence, correlation, ordering
 
 #: The paper's VGG11 correlation of mean instability with final accuracy (Section 4.1).
-PAPER_R_VGG11 = 0.84
+PAPER_R_VGG11 = PAPER_CORRELATIONS["vgg11"][0]
 #: Criteria of the protocol (book/budget.md), on unpruned runs and recovery only.
 FITS_BEFORE_DECAY = 99.0  # running train accuracy at epoch 150 (0-based 149), percent
 OVERFITS_GAP = 10.0  # train - test accuracy at the last epoch, points
@@ -89,7 +89,7 @@ class Criteria:
 def criteria(runs: Sequence[Run], profile: str) -> Criteria:
     """The protocol's criteria from one budget's stored runs."""
     groups = by_label(runs)
-    unpruned = groups.get("unpruned", [])
+    unpruned = groups.get(Label.UNPRUNED, [])
     decay = max(0, get_profile(profile).epoch(DECAY_EPOCH + 1) - 1)  # smoke: a shorter axis
     before = [r.result["epochs"][decay]["train_acc"] for r in unpruned]
     gaps, ses = [], []
@@ -100,7 +100,7 @@ def criteria(runs: Sequence[Run], profile: str) -> Criteria:
         p = accuracy / 100
         ses.append(100 * math.sqrt(p * (1 - p) / _final_test_images(run)))
     recovered, delays = [], []
-    for run in groups.get("prune_L 13%", []):
+    for run in groups.get(Label.PRUNE_L_13, []):
         for ok, delay in event_recovery(run):
             recovered.append(ok)
             if ok:
@@ -155,8 +155,8 @@ class BudgetPoint:
 def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
     groups = by_label(runs)
     difference = ordering(
-        values(groups.get("prune_L 13%", []), LAST_EPOCH),
-        values(groups.get("unpruned", []), LAST_EPOCH),
+        values(groups.get(Label.PRUNE_L_13, []), LAST_EPOCH),
+        values(groups.get(Label.UNPRUNED, []), LAST_EPOCH),
     )
     pruned = [r for r in runs if r.config.pruning is not None]
     x, y = values(pruned, "mean_instability"), values(pruned, BEST_AFTER)

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.stats
 
 from prunestab.analysis import Run, by_label, unique_runs, value_at_epoch
-from prunestab.figures import DECILE_TARGETS, fig4_method
+from prunestab.figures import DECILE_TARGETS, Label, fig4_method, paper_correlation_text
 from prunestab.profiles import get_profile
 from prunestab.store import RunStore, write_json_atomic
 from prunestab.verdicts import (
@@ -200,10 +200,14 @@ def _structured_beats_unstructured(runs: Sequence[Run], profile: str) -> Parts:
     return [
         (
             rate,
-            ordering(groups[f"structured prune_L {rate}"], groups[f"unstructured prune_L {rate}"]),
+            ordering(
+                groups[Label.resnet_prune_l("structured", rate)],
+                groups[Label.resnet_prune_l("unstructured", rate)],
+            ),
         )
         for rate in ("1%", "13%")
-        if f"structured prune_L {rate}" in groups and f"unstructured prune_L {rate}" in groups
+        if Label.resnet_prune_l("structured", rate) in groups
+        and Label.resnet_prune_l("unstructured", rate) in groups
     ]
 
 
@@ -278,8 +282,8 @@ def _equivalent(a: str, b: str, key: str) -> Callable[[Sequence[Run], str], Part
 
 def _gaussian_between(key: str) -> Callable[[Sequence[Run], str], Parts]:
     def parts(runs: Sequence[Run], profile: str) -> Parts:
-        return _versus("gaussian1500", "unpruned", key)(runs, profile) + _versus(
-            "prune_L", "gaussian1500", key
+        return _versus(Label.noise("gaussian", 1500), Label.UNPRUNED, key)(runs, profile) + _versus(
+            Label.PRUNE_L, Label.noise("gaussian", 1500), key
         )(runs, profile)
 
     return parts
@@ -287,9 +291,9 @@ def _gaussian_between(key: str) -> Callable[[Sequence[Run], str], Parts]:
 
 def _l2_less_stable(runs: Sequence[Run], profile: str) -> Parts:
     groups = _groups(runs, "mean_instability")
-    if "l2 prune_S 1%" not in groups or "prune_S 1%" not in groups:
+    if Label.L2_PRUNE_S_1 not in groups or Label.PRUNE_S_1 not in groups:
         return []
-    return [("l2 - E[BN]", ordering(groups["l2 prune_S 1%"], groups["prune_S 1%"]))]
+    return [("l2 - E[BN]", ordering(groups[Label.L2_PRUNE_S_1], groups[Label.PRUNE_S_1]))]
 
 
 # --- the table of claims -----------------------------------------------------------------
@@ -300,13 +304,13 @@ CLAIMS: tuple[ClaimSpec, ...] = (
     ClaimSpec(
         "fig1",
         "VGG11: runs with more pruning instability reach higher final test accuracy (Pearson r > 0)",
-        "r = .84, p = 1.3e-11",
+        paper_correlation_text("vgg11"),
         _instability_correlation("vgg11"),
     ),
     ClaimSpec(
         "fig1",
         "ResNet18: runs with more pruning instability reach higher final test accuracy (Pearson r > 0)",
-        "r = .65, p = 5.2e-5",
+        paper_correlation_text("resnet18"),
         _instability_correlation("resnet18"),
     ),
     *(
@@ -314,7 +318,7 @@ CLAIMS: tuple[ClaimSpec, ...] = (
             "fig1",
             f"{name}: prune_L at the 13% rate beats every other configuration ({_ON[key]})",
             "highest curve in Figure 1 left",
-            _best_of_all(model, "prune_L 13%", key),
+            _best_of_all(model, Label.PRUNE_L_13, key),
         )
         for model, name in (("vgg11", "VGG11"), ("resnet18", "ResNet18"))
         for key in (BEST_AFTER, LAST_EPOCH)
@@ -372,7 +376,7 @@ CLAIMS: tuple[ClaimSpec, ...] = (
             "fig5",
             f"Zeroing noise held for 50 steps matches prune_L within 1 point ({_ON[key]})",
             '"strikingly similar accuracy"',
-            _equivalent("zeroing50", "prune_L", key),
+            _equivalent(Label.noise("zeroing", 50), Label.PRUNE_L, key),
         )
         for key in (BEST_AFTER, LAST_EPOCH)
     ),
@@ -381,7 +385,7 @@ CLAIMS: tuple[ClaimSpec, ...] = (
             "fig5",
             f"Zeroing once (Zeroing 0) is not enough: prune_L is more accurate ({_ON[key]})",
             '"not sufficient to generate better performance"',
-            _versus("prune_L", "zeroing0", key),
+            _versus(Label.PRUNE_L, Label.noise("zeroing", 0), key),
         )
         for key in (BEST_AFTER, LAST_EPOCH)
     ),

@@ -76,6 +76,54 @@ SCHEDULES = {
 }
 
 
+class Label:
+    """The figures' run labels, defined once: grids set them, claims, plots and notebooks
+    read them from here (they are the names in legends and tables)."""
+
+    UNPRUNED = "unpruned"
+    # Figure 1 (its VGG11 runs are also Figure A2's and the budget study's).
+    PRUNE_S_1 = "prune_S 1%"
+    PRUNE_S_13 = "prune_S 13%"
+    PRUNE_L_13 = "prune_L 13%"
+    L2_PRUNE_S_1 = "l2 prune_S 1%"
+    # Figure 5's baseline.
+    PRUNE_L = "prune_L"
+    VGG19 = "vgg19 unpruned"
+
+    @staticmethod
+    def noise(kind: str, paper_steps: int) -> str:
+        """Figure 5: ``zeroing50`` (the paper's window, whatever the profile's cut)."""
+        return f"{kind}{paper_steps}"
+
+    @staticmethod
+    def decile(structure: str, j: int) -> str:
+        """Figure 2: ``structured D5``."""
+        return f"{structure} D{j}"
+
+    @staticmethod
+    def resnet_prune_l(structure: str, rate: str) -> str:
+        """Figure 3: ``unstructured prune_L 13%`` (``rate``: "1%" or "13%")."""
+        return f"{structure} prune_L {rate}"
+
+    @staticmethod
+    def one_shot(structure: str) -> str:
+        return f"{structure} one shot"
+
+    @staticmethod
+    def rate(method: str, retrain_period: int) -> str:
+        """Figure 4: ``E[BN] prune_S r=40``."""
+        return f"{method} r={retrain_period}"
+
+
+#: The paper's numbers the figures are compared with, stated once (Section 4.1).
+PAPER_CORRELATIONS = {"vgg11": (0.84, 1.3e-11), "resnet18": (0.65, 5.2e-5)}
+
+
+def paper_correlation_text(model: str) -> str:
+    r, p = PAPER_CORRELATIONS[model]
+    return f"r = {r:.2f}, p = {p:.2g}".replace("0.", ".", 1).replace("e-0", "e-")
+
+
 def schedule(profile: Profile, retrain_period: int, **layers) -> PruningSchedule:
     """A paper schedule (``layers``: start/end epochs, fractions) at a profile's scale."""
     paper = PruningSchedule(retrain_period=retrain_period, **layers)
@@ -138,14 +186,14 @@ def _fig1(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     for model, layers in (("vgg11", VGG11_SCHEDULE), ("resnet18", RESNET18_SCHEDULE)):
         base = base_config(profile, model, seed, device)
         runs += [
-            base.replace(label="unpruned"),
-            pruned(base, profile, layers, 4, "ebn", "smallest").replace(label="prune_S 1%"),
-            pruned(base, profile, layers, 40, "ebn", "smallest").replace(label="prune_S 13%"),
-            pruned(base, profile, layers, 40, "ebn", "largest").replace(label="prune_L 13%"),
+            base.replace(label=Label.UNPRUNED),
+            pruned(base, profile, layers, 4, "ebn", "smallest").replace(label=Label.PRUNE_S_1),
+            pruned(base, profile, layers, 40, "ebn", "smallest").replace(label=Label.PRUNE_S_13),
+            pruned(base, profile, layers, 40, "ebn", "largest").replace(label=Label.PRUNE_L_13),
         ]
         if model == "vgg11":
             runs.append(
-                pruned(base, profile, layers, 4, "l2", "smallest").replace(label="l2 prune_S 1%")
+                pruned(base, profile, layers, 4, "l2", "smallest").replace(label=Label.L2_PRUNE_S_1)
             )
     return runs
 
@@ -165,22 +213,22 @@ def _fig2(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     for structure, score in (("unstructured", "magnitude"), ("structured", "l2")):
         for j, target in enumerate(DECILE_TARGETS):
             config = pruned(base, profile, CONV4_SCHEDULE, 3, score, target, structure)
-            runs.append(config.replace(label=f"{structure} D{j}"))
+            runs.append(config.replace(label=Label.decile(structure, j)))
     return runs
 
 
 def _fig3(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     base = base_config(profile, "resnet18", seed, device)
     layers = RESNET18_FIG3_SCHEDULE
-    runs = [base.replace(label="unpruned")]
+    runs = [base.replace(label=Label.UNPRUNED)]
     for structure, score in (("structured", "ebn"), ("unstructured", "magnitude")):
         for period, rate in ((4, "1%"), (40, "13%")):
             config = pruned(base, profile, layers, period, score, "largest", structure)
-            runs.append(config.replace(label=f"{structure} prune_L {rate}"))
+            runs.append(config.replace(label=Label.resnet_prune_l(structure, rate)))
         one_shot = pruned(
             base, profile, layers, 1, score, "largest", structure, FIG3_ONE_SHOT_EPOCH
         )
-        runs.append(one_shot.replace(label=f"{structure} one shot"))
+        runs.append(one_shot.replace(label=Label.one_shot(structure)))
     return runs
 
 
@@ -194,7 +242,7 @@ def _fig4(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     """Random targets do not depend on the score: prune_R is run once per rate (as l2,
     whose scores it never reads) and counted once."""
     base = base_config(profile, "vgg11", seed, device)
-    runs = [base.replace(label="unpruned")]
+    runs = [base.replace(label=Label.UNPRUNED)]
     for score, target in (
         ("l2", "smallest"),
         ("l2", "largest"),
@@ -204,7 +252,7 @@ def _fig4(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     ):
         for period in FIG4_RETRAIN_PERIODS:
             config = pruned(base, profile, VGG11_SCHEDULE, period, score, target)
-            runs.append(config.replace(label=f"{fig4_method(config.pruning)} r={period}"))
+            runs.append(config.replace(label=Label.rate(fig4_method(config.pruning), period)))
     return runs
 
 
@@ -212,17 +260,17 @@ def _fig5(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     base = base_config(profile, "vgg11", seed, device)
     period = FIG5_RETRAIN_PERIOD
     prune_l = pruned(base, profile, VGG11_SCHEDULE, period, "l2", "largest", mask_batchnorm=False)
-    runs = [base.replace(label="unpruned"), prune_l.replace(label="prune_L")]
+    runs = [base.replace(label=Label.UNPRUNED), prune_l.replace(label=Label.PRUNE_L)]
     for kind in ("zeroing", "gaussian"):
         for steps in FIG5_NOISE_STEPS:
             noise = NoiseConfig(kind, profile.noise_steps(steps, period))
-            runs.append(prune_l.replace(noise=noise, label=f"{kind}{steps}"))
+            runs.append(prune_l.replace(noise=noise, label=Label.noise(kind, steps)))
     return runs
 
 
 def _figA1(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     """One VGG19 trained to convergence (its final weights are kept for the histograms)."""
-    return [base_config(profile, "vgg19", seed, device).replace(label="vgg19 unpruned")]
+    return [base_config(profile, "vgg19", seed, device).replace(label=Label.VGG19)]
 
 
 def _figA2(profile: Profile, seed: int, device: str) -> list[RunConfig]:

@@ -12,29 +12,30 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from prunestab.figures import Label
 from prunestab.schedule import PruningSchedule
 from prunestab.stats import Correlation, bootstrap_mean_ci, curve_ci
 
 #: One colour per method, matching the paper's legend where it has one (prune_L is red).
 PALETTE = {
-    "unpruned": "black",
-    "prune_S 1%": "tab:blue",
-    "prune_S 13%": "tab:orange",
-    "prune_L 13%": "tab:red",
-    "l2 prune_S 1%": "tab:purple",
-    "prune_L": "tab:red",
-    "zeroing0": "tab:brown",
-    "zeroing50": "tab:green",
-    "zeroing1500": "tab:olive",
-    "gaussian0": "tab:pink",
-    "gaussian50": "tab:cyan",
-    "gaussian1500": "tab:purple",
-    "structured prune_L 1%": "tab:orange",
-    "structured prune_L 13%": "tab:red",
-    "structured one shot": "tab:pink",
-    "unstructured prune_L 1%": "tab:olive",
-    "unstructured prune_L 13%": "tab:green",
-    "unstructured one shot": "tab:cyan",
+    Label.UNPRUNED: "black",
+    Label.PRUNE_S_1: "tab:blue",
+    Label.PRUNE_S_13: "tab:orange",
+    Label.PRUNE_L_13: "tab:red",
+    Label.L2_PRUNE_S_1: "tab:purple",
+    Label.PRUNE_L: "tab:red",
+    Label.noise("zeroing", 0): "tab:brown",
+    Label.noise("zeroing", 50): "tab:green",
+    Label.noise("zeroing", 1500): "tab:olive",
+    Label.noise("gaussian", 0): "tab:pink",
+    Label.noise("gaussian", 50): "tab:cyan",
+    Label.noise("gaussian", 1500): "tab:purple",
+    Label.resnet_prune_l("structured", "1%"): "tab:orange",
+    Label.resnet_prune_l("structured", "13%"): "tab:red",
+    Label.one_shot("structured"): "tab:pink",
+    Label.resnet_prune_l("unstructured", "1%"): "tab:olive",
+    Label.resnet_prune_l("unstructured", "13%"): "tab:green",
+    Label.one_shot("unstructured"): "tab:cyan",
 }
 
 
@@ -168,7 +169,7 @@ def rate_plot(
             xs, [c.low for c in cis], [c.high for c in cis], color=color(label, i), alpha=0.15, lw=0
         )
     if baseline is not None:
-        ax.axhline(baseline, color="black", ls=":", lw=1, label="unpruned")
+        ax.axhline(baseline, color="black", ls=":", lw=1, label=Label.UNPRUNED)
     ax.set_xlabel("largest iterative pruning rate (%)")
     ax.set_ylabel(ylabel)
 
