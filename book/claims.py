@@ -69,7 +69,7 @@ from prunestab import analysis, claims
 from prunestab.figures import CENTRAL_PROFILES
 
 ORDER = ["fig1", "fig2", "fig3", "fig4", "fig5", "figA1", "figA2"]
-recorded = claims.load(analysis.default_store(store), profile)
+recorded = claims.load(analysis.default_store(store, profile), profile)
 found = [c for figure in ORDER for c in recorded.get(figure, [])]
 missing = [figure for figure in ORDER if figure not in recorded]
 counts = {v: sum(c.verdict == v for c in found) for v in claims.VERDICTS}
@@ -106,7 +106,9 @@ display(HTML(claims.html_table(found)) if found else Markdown("No claims recorde
 # %%
 central = {"quick": [c for c in found if not c.claim.startswith("ResNet18")]}
 for figure, budget_profile in CENTRAL_PROFILES.items():
-    decided = claims.load(analysis.default_store(store), budget_profile).get(figure, [])
+    decided = claims.load(analysis.default_store(store, budget_profile), budget_profile).get(
+        figure, []
+    )
     central.setdefault(budget_profile, []).extend(decided)
 if profile != "smoke":
     display(HTML(claims.html_by_profile(central, ["fig1", "fig5"])))

@@ -30,6 +30,8 @@
 profile = "quick"  # the book's profile; at smoke this chapter shows the smoke runs only
 store = None  # run store folder; None: results/ in the repository
 compute = False  # train missing runs (True) or show what is stored (False)
+seeds = None  # with compute: runs per configuration (None: the protocol's 5)
+device = "cpu"
 data = None
 jobs = 1
 
@@ -47,7 +49,7 @@ plots.style()
 profiles = ("smoke",) if profile == "smoke" else BUDGET_PROFILES
 if compute:
     for name in profiles:
-        analysis.ensure_runs("budget", name, data=data, store=store, jobs=jobs)
+        analysis.ensure_runs("budget", name, seeds, device, data, store, jobs=jobs)
 runs = {name: budget.stored_runs("budget", name, store) for name in profiles}
 lines = [
     f"- `{name}`: {len(runs[name])} of {len(figure_grid('budget', name))} runs stored, "
@@ -158,7 +160,7 @@ for figure, central in CENTRAL_PROFILES.items():
         )
         continue
     found = claims.evaluate(figure, have, central)
-    claims.save(analysis.default_store(store), central, figure, found)
+    claims.save(analysis.default_store(store, central), central, figure, found)
     display(HTML(claims.html_table(found)))
 
 # %% [markdown]

@@ -122,7 +122,7 @@ plt.show()
 
 # %%
 runs = analysis.open_figure("figA1", profile, 1, device, data, store, jobs)
-model = analysis.trained_model(runs[0].config, analysis.default_store(store))
+model = analysis.trained_model(runs[0].config, analysis.default_store(store, profile))
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
 for ax, layer in zip(axes, model.prunable_layers(), strict=True):
     l2, ebn = unit_scores(layer, "l2").numpy(), unit_scores(layer, "ebn").numpy()

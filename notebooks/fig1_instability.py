@@ -124,5 +124,5 @@ plots.results_explorer(analysis.by_label(runs))
 
 # %%
 found = claims.evaluate("fig1", runs, profile)
-claims.save(analysis.default_store(store), profile, "fig1", found)
+claims.save(analysis.default_store(store, profile), profile, "fig1", found)
 display(HTML(claims.html_table(found)))

@@ -102,5 +102,5 @@ plt.show()
 
 # %%
 found = claims.evaluate("fig2", runs, profile)
-claims.save(analysis.default_store(store), profile, "fig2", found)
+claims.save(analysis.default_store(store, profile), profile, "fig2", found)
 display(HTML(claims.html_table(found)))

@@ -67,5 +67,5 @@ plt.show()
 
 # %%
 found = claims.evaluate("fig3", runs, profile)
-claims.save(analysis.default_store(store), profile, "fig3", found)
+claims.save(analysis.default_store(store, profile), profile, "fig3", found)
 display(HTML(claims.html_table(found)))

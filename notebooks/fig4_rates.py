@@ -100,5 +100,5 @@ plots.schedule_explorer()
 
 # %%
 found = claims.evaluate("fig4", runs, profile)
-claims.save(analysis.default_store(store), profile, "fig4", found)
+claims.save(analysis.default_store(store, profile), profile, "fig4", found)
 display(HTML(claims.html_table(found)))

@@ -98,5 +98,5 @@ plt.show()
 # %%
 found = claims.evaluate("fig5", runs, profile)
 if noise == "all":
-    claims.save(analysis.default_store(store), profile, "fig5", found)
+    claims.save(analysis.default_store(store, profile), profile, "fig5", found)
 display(HTML(claims.html_table(found)) if found else Markdown("No claim compares only these runs."))

@@ -46,7 +46,7 @@ runs = analysis.open_figure("figA1", profile, 1, device, data, store, jobs)
 (run,) = runs
 images = analysis.training_batch(run.config, data)
 before = analysis.normalized_bn_activations(analysis.initial_model(run.config), images)
-trained = analysis.trained_model(run.config, analysis.default_store(store))
+trained = analysis.trained_model(run.config, analysis.default_store(store, profile))
 after = analysis.normalized_bn_activations(trained, images)
 
 # %%
@@ -68,5 +68,5 @@ display(Markdown("\n".join(rows)))
 
 # %%
 found = claims.figA1(ks_before, ks_after, profile)
-claims.save(analysis.default_store(store), profile, "figA1", found)
+claims.save(analysis.default_store(store, profile), profile, "figA1", found)
 display(HTML(claims.html_table(found)))

@@ -56,5 +56,5 @@ plt.show()
 
 # %%
 found = claims.evaluate("figA2", runs, profile)
-claims.save(analysis.default_store(store), profile, "figA2", found)
+claims.save(analysis.default_store(store, profile), profile, "figA2", found)
 display(HTML(claims.html_table(found)))

@@ -54,9 +54,10 @@ def _nan(value) -> float:
     return float("nan") if value is None else float(value)
 
 
-def default_store(store: str | os.PathLike | None = None) -> RunStore:
-    """The run store at ``prunestab.paths.default_store_path(store)``."""
-    return RunStore(default_store_path(store))
+def default_store(store: str | os.PathLike | None = None, profile: str | None = None) -> RunStore:
+    """The run store at ``prunestab.paths.default_store_path(store, profile)``: the
+    committed ``results/`` for published profiles, ``store/<profile>/`` for others."""
+    return RunStore(default_store_path(store, profile))
 
 
 def ensure_runs(
@@ -80,7 +81,7 @@ def ensure_runs(
     """
     if batch_seeds is None:
         batch_seeds = device.startswith("cuda") and jobs == 1
-    runs_store = store if isinstance(store, RunStore) else default_store(store)
+    runs_store = store if isinstance(store, RunStore) else default_store(store, profile)
     grid = figure_grid(figure, profile, seeds, device)
     if labels is not None:
         wanted = set(labels)

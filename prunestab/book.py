@@ -117,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=None, help="runs per configuration")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data", default=None, help="CIFAR-10 folder (else $PRUNESTAB_DATA)")
-    parser.add_argument("--store", default=None, help="run store (default: results/)")
+    parser.add_argument(
+        "--store",
+        default=None,
+        help="run store (default: results/ for quick and the budget profiles, store/PROFILE/"
+        " for smoke and paper)",
+    )
     parser.add_argument(
         "--jobs",
         type=int,

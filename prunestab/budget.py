@@ -33,7 +33,7 @@ def stored_runs(
     figure: str, profile: str, store: str | os.PathLike | RunStore | None = None
 ) -> list[Run]:
     """The runs of ``figure`` at ``profile`` that are complete in the store (no training)."""
-    runs_store = store if isinstance(store, RunStore) else default_store(store)
+    runs_store = store if isinstance(store, RunStore) else default_store(store, profile)
     found = []
     for config in figure_grid(figure, profile):
         result = runs_store.load(config)

@@ -33,6 +33,7 @@ from prunestab.figures import (
     keeps_weights,
     pruned,
 )
+from prunestab.paths import default_store_path
 from prunestab.profiles import PROFILES, get_profile
 from prunestab.runner import DataCache, execute, execute_many
 from prunestab.store import RunLockedError, RunStore
@@ -60,7 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", default="results", help="run store folder (default: ./results)")
+    common.add_argument(
+        "--store",
+        default=None,
+        help="run store folder (default: results/ for published profiles, quick and the "
+        "budget ones; store/PROFILE/ for smoke and paper)",
+    )
     common.add_argument("--data", default=None, help="CIFAR-10 folder (else $PRUNESTAB_DATA)")
     common.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     common.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -201,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    store = RunStore(args.store)
+    store = RunStore(default_store_path(args.store, getattr(args, "profile", None)))
     data = DataCache(args.data)
     progress = False if args.no_progress else None
     execution = Execution(compile=True) if args.compile else None

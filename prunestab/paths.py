@@ -22,11 +22,25 @@ def repository_root(start: Path | None = None) -> Path | None:
     return None
 
 
-def default_store_path(store: str | os.PathLike | None = None) -> Path:
-    """``store`` if given, else ``$PRUNESTAB_STORE``, else ``results/`` in the repository
-    (or in the working directory, outside a repository)."""
+#: Profiles whose runs are published: committed under ``results/``. Runs of any other
+#: profile (``smoke``, ``paper``) go to ``store/<profile>/`` unless a store is named, so
+#: a plumbing check never lands in the committed results.
+PUBLISHED_PROFILES = ("quick", "steps650", "steps2600", "steps10400")
+
+
+def default_store_path(store: str | os.PathLike | None = None, profile: str | None = None) -> Path:
+    """``store`` if given, else ``$PRUNESTAB_STORE``, else, in the repository (or the
+    working directory, outside one), ``results/`` for a published profile (or none
+    named) and ``store/<profile>/`` for any other.
+
+    >>> default_store_path("elsewhere", "smoke")
+    PosixPath('elsewhere')
+    """
     if store is not None:
         return Path(store)
     if os.environ.get(STORE_ENV_VAR):
         return Path(os.environ[STORE_ENV_VAR])
-    return (repository_root() or Path.cwd().resolve()) / "results"
+    root = repository_root() or Path.cwd().resolve()
+    if profile is None or profile in PUBLISHED_PROFILES:
+        return root / "results"
+    return root / "store" / profile

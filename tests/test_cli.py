@@ -117,3 +117,17 @@ def test_run_defaults_to_each_models_paper_retrain_period():
     assert conv4.pruning.schedule.n_events(0) == 17
     vgg = _config_from_flags(_parser().parse_args(["run", "--model", "vgg11"]))
     assert vgg.pruning.schedule.retrain_period == 40
+
+
+def test_runs_of_unpublished_profiles_never_land_in_the_committed_results(tmp_path, monkeypatch):
+    from prunestab.paths import default_store_path
+
+    monkeypatch.delenv("PRUNESTAB_STORE", raising=False)
+    (tmp_path / "_toc.yml").write_text("")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert default_store_path(None, "quick") == tmp_path / "results"
+    assert default_store_path(None, "steps2600") == tmp_path / "results"
+    assert default_store_path(None, "smoke") == tmp_path / "store" / "smoke"
+    assert default_store_path(None, "paper") == tmp_path / "store" / "paper"
+    assert default_store_path(tmp_path / "mine", "smoke") == tmp_path / "mine"

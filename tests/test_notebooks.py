@@ -136,3 +136,22 @@ def test_a_browser_sees_the_figures_and_rendered_math(built_book):
     assert any(src.endswith(".png") for src in images)
     for src in images:
         assert (built_book / "notebooks" / src).resolve().exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_a_browser_sees_every_claim_as_a_table_row_with_a_text_verdict(built_book):
+    """MyST-NB renders Markdown outputs as CommonMark (no tables): claims must be HTML."""
+    pages = ["book/claims.html"] + [
+        str(Path(n).with_suffix(".html")) for n in NOTEBOOKS if "fig" in n and "ebn" not in n
+    ]
+    for page in pages:
+        dom = _rendered(built_book / page)
+        assert "|---|" not in dom and "| figure |" not in dom, page
+        tables = re.findall(r'<table class="claims">.*?</table>', dom, re.S)
+        assert tables, f"{page}: no claims table"
+        rows = sum(t.count("<tr>") - 1 for t in tables)
+        badges = sum(len(re.findall(r'class="verdict verdict-\w+"', t)) for t in tables)
+        assert rows >= 1 and badges >= rows, page
+    stylesheet = built_book / "_static" / "verdicts.css"
+    assert ".verdict-reproduced" in stylesheet.read_text()
