@@ -56,6 +56,16 @@ def expected_bn_relu(gamma: torch.Tensor, beta: torch.Tensor, signed: bool = Fal
     ``signed=True`` plugs the signed gamma into the same formula, as the authors'
     ``EBN_alt`` scoring did for their ResNet18 Figure 1 runs; it equals
     ``beta - E[BN]`` for negative gamma and can be negative.
+
+    Args:
+        gamma, beta: a BatchNorm's weight and bias (one value per channel).
+        signed: use the signed ``gamma`` (``ebn_signed``) instead of ``|gamma|``.
+
+    Returns:
+        float64 tensor of the channels' scores, shaped like ``gamma``.
+
+    >>> expected_bn_relu(torch.tensor([1.0, 1.0, 0.0]), torch.tensor([0.0, -8.0, 2.0]))
+    tensor([3.9894e-01, 7.5503e-17, 2.0000e+00], dtype=torch.float64)
     """
     gamma = gamma.detach().to(torch.float64)
     beta = beta.detach().to(torch.float64)
@@ -139,6 +149,26 @@ def select_units(
     over the currently unpruned units (the paper leaves this open; so did the authors'
     code, which ranked the remaining weights at each event), so D9 keeps climbing
     through the top decile event by event while D10 always takes the very largest.
+
+    Args:
+        scores: one score per unit (any shape; flattened with ``candidates``).
+        candidates: bool, true for the units still unpruned.
+        count: units to remove, at most the candidates left.
+        target: ``smallest``, ``largest``, ``random`` or ``percentile0`` .. ``percentile90``.
+        generator: the seeded generator ``random`` draws with.
+
+    Returns:
+        Flat indices into ``scores``, int64 on the CPU.
+
+    Raises:
+        ValueError: ``count`` exceeds the candidates, or ``target`` is unknown (the
+        message names what is allowed).
+
+    >>> scores = torch.tensor([0.5, 0.1, 0.9, 0.3, 0.7])
+    >>> select_units(scores, torch.ones(5, dtype=torch.bool), 2, "smallest").tolist()
+    [1, 3]
+    >>> select_units(scores, torch.ones(5, dtype=torch.bool), 2, "largest").tolist()
+    [2, 4]
     """
     index = candidates.flatten().nonzero().squeeze(1).cpu()
     n = index.numel()
@@ -207,7 +237,17 @@ class Pruner:
     """Applies a :class:`PruningConfig` to a model: masks, events, gradient masking.
 
     An :class:`Intervention`: :meth:`apply` prunes. Its masks are buffers of the model, so
-    its own resumable state is empty.
+    its own resumable state is empty. Construction raises ``ValueError`` if the schedule's
+    layer count differs from the model's prunable layers (naming them).
+
+    >>> from prunestab.models import build
+    >>> from prunestab.schedule import PruningSchedule
+    >>> schedule = PruningSchedule((0, 0, 0, 0), (0, 0, 0, 0), (0.5, 0.5, 0.5, 0.5), 1)
+    >>> pruner = Pruner(build("vgg11", 0.125), PruningConfig(schedule, target="largest"))
+    >>> for event in pruner.events():
+    ...     _ = pruner.prune(event)
+    >>> pruner.pruned_counts()
+    [32, 32, 32, 32]
     """
 
     def __init__(self, model: nn.Module, config: PruningConfig) -> None:

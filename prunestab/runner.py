@@ -143,6 +143,23 @@ def execute(
     result whose weights are missing (they are not committed with the published results)
     has its run trained again for them, and its result file is kept as it is.
     ``execution`` chooses layout and compilation (``prunestab.train.Execution``).
+
+    Returns:
+        The result dict as stored (``config``, ``hash``, ``profile``, ``dataset``,
+        ``environment``, ``epochs``, ``events``, ``summary``, ``train_seconds``).
+
+    Raises:
+        RunLockedError: another process is computing this run now.
+        DataNotFoundError: no CIFAR-10 where the loader looks (its message says how to
+        provide it). A run that fails or is interrupted leaves its last checkpoint and
+        never a partial result; the next call resumes it.
+
+    Example (a store of finished runs answers without training)::
+
+        from prunestab.figures import figure_grid
+        config = figure_grid("fig1", "quick")[0]
+        result = execute(config, RunStore("results"))
+        result["summary"]["final_test_acc"]
     """
     done = _complete(store, config, keep_model)
     if done is not None:

@@ -227,7 +227,7 @@ def test_expected_bn_relu_keeps_its_relative_accuracy_in_the_far_tail():
         assert torch.all(ours >= 0) and torch.all(ours.diff() >= 0)  # monotone in beta
     # The review's example: gamma = 1, beta = -8 is 7.55e-17, not 1.67e-16.
     value = expected_bn_relu(torch.tensor([1.0]), torch.tensor([-8.0])).item()
-    assert value == pytest.approx(7.5536e-17, rel=1e-4)
+    assert value == pytest.approx(7.5502624119465e-17, rel=1e-9, abs=0)
 
 
 def test_schedules_report_epochs_that_prune_nothing_at_reduced_widths():
