@@ -150,7 +150,14 @@ def main(argv: list[str] | None = None) -> int:
         "store": args.store,
         "jobs": args.jobs,
     }
-    timings = execute_notebooks(root, parameters, only)
+    try:
+        timings = execute_notebooks(root, parameters, only)
+    except Exception as err:  # papermill's execution error carries the cell's exception
+        ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
+        if ename is None:
+            raise
+        print(f"prunestab book: a notebook stopped with {ename}: {evalue}", file=sys.stderr)
+        return 2
     if not args.no_build:
         timings.append(build(root))
     width = max(len(t.name) for t in timings)

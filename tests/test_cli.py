@@ -131,3 +131,33 @@ def test_runs_of_unpublished_profiles_never_land_in_the_committed_results(tmp_pa
     assert default_store_path(None, "smoke") == tmp_path / "store" / "smoke"
     assert default_store_path(None, "paper") == tmp_path / "store" / "paper"
     assert default_store_path(tmp_path / "mine", "smoke") == tmp_path / "mine"
+
+
+def test_book_without_data_says_how_to_provide_it_without_a_traceback(
+    tmp_path, monkeypatch, capsys
+):
+    import shutil
+    from pathlib import Path
+
+    from prunestab import book
+
+    root = Path(__file__).resolve().parents[1]
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(root / name, tmp_path / name)
+    shutil.copytree(root / "notebooks", tmp_path / "notebooks")
+    monkeypatch.setenv("PRUNESTAB_DATA", str(tmp_path / "no-data-here"))
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.cache copy either
+    argv = [
+        "--profile",
+        "smoke",
+        "--root",
+        str(tmp_path),
+        "--only",
+        "fig1_instability",
+        "--store",
+        str(tmp_path / "store"),
+        "--no-build",
+    ]
+    assert book.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "DataNotFoundError" in err and "PRUNESTAB_DATA" in err and "Traceback" not in err
