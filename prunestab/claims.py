@@ -249,7 +249,7 @@ def _largest_rate_best(runs: Sequence[Run], profile: str) -> Parts:
     """Per method (prune_S, prune_R): the largest rate against every other rate."""
     parts = []
     for method, members in sorted(fig4_groups(runs).items()):
-        if "prune_L" in method:
+        if members[0].config.pruning.target == "largest":
             continue
         by_rate: dict[float, list[Run]] = {}
         for run in members:
