@@ -62,7 +62,7 @@
 profile = "quick"
 store = None
 
-# %%
+# %% tags=["hide-input"]
 from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims
@@ -103,7 +103,7 @@ display(HTML(claims.html_table(found)) if found else Markdown("No claims recorde
 # `steps10400` (10,400 optimizer steps per run, all 50,000 training images), Figure 5 at
 # `steps2600`, 5 runs per configuration.
 
-# %%
+# %% tags=["hide-input"]
 central = {"quick": [c for c in found if not c.claim.startswith("ResNet18")]}
 for figure, budget_profile in CENTRAL_PROFILES.items():
     decided = claims.load(analysis.default_store(store, budget_profile), budget_profile).get(

@@ -35,7 +35,7 @@ device = "cpu"
 data = None
 jobs = 1
 
-# %%
+# %% tags=["hide-input"]
 import math
 
 import matplotlib.pyplot as plt
@@ -73,18 +73,26 @@ if stored:
 # back to its pre-event level before the layer's next event, with the median epochs it
 # takes.
 
-# %%
+# %% tags=["hide-input"]
 rows = []
+
+
+def shown(value: float, spec: str) -> str:
+    return "-" if math.isnan(value) else format(value, spec)
+
+
 for name in profiles:
     c = budget.criteria(runs[name], name)
     marks = c.verdicts
+    recovered = (
+        f"{shown(c.events_recovered, '.0%')} of {c.recovery_events}" if c.recovery_events else "-"
+    )
     rows.append(
         f"<tr><td>{name}</td><td>{c.unpruned_runs}</td>"
-        f"<td>{c.train_acc_before_decay:.1f}% ({marks['fits before the decay']})</td>"
-        f"<td>{c.gap_at_last_epoch:.1f} ({marks['over-fits']})</td>"
-        f"<td>{c.final_test_se:.2f} ({marks['precise']})</td>"
-        f"<td>{c.events_recovered:.0%} of {c.recovery_events}</td>"
-        f"<td>{c.median_recovery_epochs:g}</td></tr>"
+        f"<td>{shown(c.train_acc_before_decay, '.1f')}% ({marks['fits before the decay']})</td>"
+        f"<td>{shown(c.gap_at_last_epoch, '.1f')} ({marks['over-fits']})</td>"
+        f"<td>{shown(c.final_test_se, '.2f')} ({marks['precise']})</td>"
+        f"<td>{recovered}</td><td>{shown(c.median_recovery_epochs, 'g')}</td></tr>"
     )
 head = (
     "<tr><th>profile</th><th>unpruned runs</th><th>train acc. at epoch 150</th>"
@@ -102,7 +110,7 @@ display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
 # runs, with its 95% Fisher interval; the paper's VGG11 value ($r = .84$) is marked.
 # A point appears once its budget has at least two runs per group.
 
-# %%
+# %% tags=["hide-input"]
 points = [budget.budget_point(runs[name], name) for name in profiles if runs[name]]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 for ax, attribute, ylabel in (
@@ -144,7 +152,7 @@ for p in points:
 # grid is stored: Figure 1 (VGG11) at `steps10400`, Figure 5 at `steps2600`. The claims
 # page shows each verdict beside the quick profile's.
 
-# %%
+# %% tags=["hide-input"]
 for figure, central in CENTRAL_PROFILES.items():
     if profile == "smoke":
         break

@@ -182,19 +182,25 @@ def pruned(
 
 
 def _fig1(profile: Profile, seed: int, device: str) -> list[RunConfig]:
-    runs = []
-    for model, layers in (("vgg11", VGG11_SCHEDULE), ("resnet18", RESNET18_SCHEDULE)):
-        base = base_config(profile, model, seed, device)
-        runs += [
-            base.replace(label=Label.UNPRUNED),
-            pruned(base, profile, layers, 4, "ebn", "smallest").replace(label=Label.PRUNE_S_1),
-            pruned(base, profile, layers, 40, "ebn", "smallest").replace(label=Label.PRUNE_S_13),
-            pruned(base, profile, layers, 40, "ebn", "largest").replace(label=Label.PRUNE_L_13),
-        ]
-        if model == "vgg11":
-            runs.append(
-                pruned(base, profile, layers, 4, "l2", "smallest").replace(label=Label.L2_PRUNE_S_1)
-            )
+    return _fig1_model(profile, seed, device, "vgg11") + _fig1_model(
+        profile, seed, device, "resnet18"
+    )
+
+
+def _fig1_model(profile: Profile, seed: int, device: str, model: str) -> list[RunConfig]:
+    """Figure 1's runs of one model (the l2 prune_S 1% run is VGG11's only)."""
+    layers = SCHEDULES[model]
+    base = base_config(profile, model, seed, device)
+    runs = [
+        base.replace(label=Label.UNPRUNED),
+        pruned(base, profile, layers, 4, "ebn", "smallest").replace(label=Label.PRUNE_S_1),
+        pruned(base, profile, layers, 40, "ebn", "smallest").replace(label=Label.PRUNE_S_13),
+        pruned(base, profile, layers, 40, "ebn", "largest").replace(label=Label.PRUNE_L_13),
+    ]
+    if model == "vgg11":
+        runs.append(
+            pruned(base, profile, layers, 4, "l2", "smallest").replace(label=Label.L2_PRUNE_S_1)
+        )
     return runs
 
 
@@ -274,7 +280,7 @@ def _figA1(profile: Profile, seed: int, device: str) -> list[RunConfig]:
 
 
 def _figA2(profile: Profile, seed: int, device: str) -> list[RunConfig]:
-    return [c for c in _fig1(profile, seed, device) if c.model == "vgg11"]
+    return _fig1_model(profile, seed, device, "vgg11")
 
 
 def _budget(profile: Profile, seed: int, device: str) -> list[RunConfig]:
