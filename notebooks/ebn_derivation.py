@@ -66,7 +66,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import scipy.stats
 import torch
-from IPython.display import Markdown, display
+from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, plots
 from prunestab.pruning import expected_bn_relu, unit_scores
@@ -81,7 +81,7 @@ plots.style()
 # Monte Carlo standard error (|z| < 3 is agreement).
 
 # %%
-rows = ["| $\\gamma$ | $\\beta$ | E[BN] closed form | Monte Carlo | z |", "|---|---|---|---|---|"]
+rows = []
 worst = 0.0
 for gamma in (0.25, 0.5, 1.0, 2.0, -1.0):
     for beta in (-2.0, -0.5, 0.0, 0.5, 2.0):
@@ -89,8 +89,9 @@ for gamma in (0.25, 0.5, 1.0, 2.0, -1.0):
         mc, se = analysis.monte_carlo_expected_relu(gamma, beta)
         z = (closed - mc) / se if se > 0 else 0.0
         worst = max(worst, abs(z))
-        rows.append(f"| {gamma} | {beta} | {closed:.5f} | {mc:.5f} | {z:+.2f} |")
-display(Markdown("\n".join(rows) + f"\n\nLargest |z| over the grid: **{worst:.2f}**."))
+        rows.append([gamma, beta, f"{closed:.5f}", f"{mc:.5f}", f"{z:+.2f}"])
+display(HTML(plots.html_table(["gamma", "beta", "E[BN] closed form", "Monte Carlo", "z"], rows)))
+display(Markdown(f"Largest |z| over the grid: **{worst:.2f}**."))
 
 # %% [markdown]
 # ## The score surface

@@ -40,7 +40,7 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
 # %%
 import matplotlib.pyplot as plt
-from IPython.display import HTML, Markdown, display
+from IPython.display import HTML, display
 
 from prunestab import analysis, claims, plots
 from prunestab.figures import Label, paper_correlation_text
@@ -81,18 +81,24 @@ plt.show()
 # so (the paper's runs have 391 per epoch).
 
 # %%
-rows = [
-    "| model | method | last event (epoch) | before | after | best after | final | steps after |",
-    "|---|---|---|---|---|---|---|---|",
-]
+header = ["model", "method", "last event (epoch)", "before", "after", "best after", "final"]
+rows = []
 for model in ("vgg11", "resnet18"):
     recovery = analysis.last_event_recovery(r for r in runs if r.config.model == model)
     for label, v in recovery.items():
         rows.append(
-            f"| {model} | {label} | {v['epoch'] + 1:.0f} | {v['pre']:.1f} | {v['post']:.1f} | "
-            f"{v['best_after']:.1f} | {v['final']:.1f} | {v['steps_after']:,.0f} |"
+            [
+                model,
+                label,
+                f"{v['epoch'] + 1:.0f}",
+                f"{v['pre']:.1f}",
+                f"{v['post']:.1f}",
+                f"{v['best_after']:.1f}",
+                f"{v['final']:.1f}",
+                f"{v['steps_after']:,.0f}",
+            ]
         )
-display(Markdown("\n".join(rows)))
+display(HTML(plots.html_table([*header, "steps after"], rows)))
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=False)
 for ax, model in zip(axes, ("vgg11", "resnet18"), strict=True):
     model_runs = [r for r in runs if r.config.model == model]

@@ -301,3 +301,19 @@ def results_explorer(runs_by_label: Mapping[str, Sequence], key: str = "test_acc
         plt.show()
 
     return widgets.interactive(draw, selected=chooser, quantity=quantity)
+
+
+def html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A table as HTML (``class="claims"``, styled by the book's CSS).
+
+    Notebook outputs must be HTML, not Markdown: MyST-NB renders Markdown outputs as
+    CommonMark, which has no tables, so a Markdown table reaches the reader as raw text.
+    """
+    import html
+
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
+        for row in rows
+    )
+    return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
