@@ -232,7 +232,7 @@ def correlation(
     p_positive, p_negative = _t_sf(t, x.size - 2), _t_sf(-t, x.size - 2)
     p_for, p_against = (p_positive, p_negative) if sign > 0 else (p_negative, p_positive)
     z, half = (
-        math.atanh(min(r, 1 - 1e-15)),
+        math.atanh(max(-1 + 1e-15, min(r, 1 - 1e-15))),
         scipy.special.ndtri(1 - alpha / 2) / math.sqrt(x.size - 3) if x.size > 3 else math.inf,
     )
     low, high = math.tanh(z - half), math.tanh(z + half)

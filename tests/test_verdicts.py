@@ -136,3 +136,9 @@ def test_correlation_and_slope_match_scipy():
     assert 2 * min(evidence.p_for, evidence.p_against) == pytest.approx(reference.pvalue)
     fit = scipy.stats.linregress(x, y)
     assert verdicts._slope(x, y) == pytest.approx((fit.slope, fit.stderr))
+
+
+def test_a_perfect_correlation_of_either_sign_is_decided_not_an_error():
+    x = np.arange(8.0)
+    assert verdicts.correlation(x, -x).verdict == CONTRADICTED
+    assert verdicts.correlation(x, x).verdict == REPRODUCED
