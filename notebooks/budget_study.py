@@ -39,7 +39,6 @@ jobs = 1
 import math
 
 import matplotlib.pyplot as plt
-import numpy as np
 from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, budget, claims, plots
@@ -112,30 +111,7 @@ display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
 
 # %% tags=["hide-input"]
 points = [budget.budget_point(runs[name], name) for name in profiles if runs[name]]
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-for ax, attribute, ylabel in (
-    (axes[0], "difference", "prune_L 13% - unpruned (points)"),
-    (axes[1], "correlation", "r(instability, accuracy)"),
-):
-    shown = [p for p in points if not math.isnan(getattr(p, attribute).estimate)]
-    xs = np.array([p.steps for p in shown], dtype=float)
-    ys = np.array([getattr(p, attribute).estimate for p in shown])
-    lows = np.array([getattr(p, attribute).low for p in shown])
-    highs = np.array([getattr(p, attribute).high for p in shown])
-    if shown:
-        ax.errorbar(xs, ys, yerr=[ys - lows, highs - ys], marker="o", capsize=4, color="tab:red")
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xlim(400, 200_000)
-    ax.axvline(127_000, color="gray", ls=":", lw=1)
-    ax.text(127_000, ax.get_ylim()[1], " paper", va="top", ha="left", fontsize=8, color="gray")
-    ax.set_xlabel("optimizer steps per run (log)")
-    ax.set_ylabel(ylabel)
-axes[1].axhline(budget.PAPER_R_VGG11, color="tab:blue", ls="--", lw=1, label="paper, r = .84")
-axes[1].set_ylim(-1, 1)
-axes[1].legend(loc="lower right")
-fig.suptitle("VGG11: the generalization-stability tradeoff against the training budget")
-fig.tight_layout()
+plots.budget_tradeoff(points)
 plt.show()
 for p in points:
     display(

@@ -61,7 +61,7 @@ data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
 store = None  # run store folder; None: results/ in the repository
 jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import scipy.stats
@@ -80,7 +80,7 @@ plots.style()
 # draws of $\max\{0, \mathcal{N}(\beta, \gamma^2)\}$; $z$ is the difference in units of the
 # Monte Carlo standard error (|z| < 3 is agreement).
 
-# %%
+# %% tags=["hide-input"]
 rows = []
 worst = 0.0
 for gamma in (0.25, 0.5, 1.0, 2.0, -1.0):
@@ -100,7 +100,7 @@ display(Markdown(f"Largest |z| over the grid: **{worst:.2f}**."))
 # small $|\gamma|$ gives a filter whose activations rarely pass the ReLU, which an
 # $|\gamma|$-only score would not see.
 
-# %%
+# %% tags=["hide-input"]
 gammas = np.linspace(0, 3, 121)
 betas = np.linspace(-3, 3, 121)
 G, B = np.meshgrid(gammas, betas)
@@ -121,7 +121,7 @@ plt.show()
 # scores rank filters? A Spearman correlation near 1 would make E[BN] and $\ell_2$ pruning
 # the same algorithm; the paper's Figures 4 and A2 show they are not.
 
-# %%
+# %% tags=["hide-input"]
 runs = analysis.open_figure("figA1", profile, 1, device, data, store, jobs)
 model = analysis.trained_model(runs[0].config, analysis.default_store(store, profile))
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))

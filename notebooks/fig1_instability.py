@@ -38,11 +38,11 @@ data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
 store = None  # run store folder; None: results/ in the repository
 jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, plots
+from prunestab import analysis, claims, explorers, plots
 from prunestab.figures import Label, paper_correlation_text
 
 runs = analysis.open_figure("fig1", profile, seeds, device, data, store, jobs)
@@ -56,7 +56,7 @@ runs = analysis.open_figure("fig1", profile, seeds, device, data, store, jobs)
 # test accuracy, as the authors' code measured it), with the Pearson fit over the pruned
 # runs.
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
 for row, model in enumerate(("vgg11", "resnet18")):
     groups = analysis.by_label(r for r in runs if r.config.model == model)
@@ -80,7 +80,7 @@ plt.show()
 # from: its drop, how far the run climbs back, and how many training steps it had to do
 # so (the paper's runs have 391 per epoch).
 
-# %%
+# %% tags=["hide-input"]
 header = ["model", "method", "last event (epoch)", "before", "after", "best after", "final"]
 rows = []
 for model in ("vgg11", "resnet18"):
@@ -117,18 +117,20 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## Explore the stored runs
+# ## Explore the configurations
 #
-# With a live kernel, pick configurations and a per-epoch quantity; the static page shows
-# the figure above.
+# Pick the model, the score, the target and the iterative rate: the configuration's test
+# accuracy beside the unpruned runs' (left) and each of its pruning epochs' instability
+# (right). On this page the controls switch among figures drawn from the stored runs when
+# the chapter ran; in Jupyter they redraw live.
 
-# %%
-plots.results_explorer(analysis.by_label(runs))
+# %% tags=["hide-input"]
+explorers.fig1_explorer(runs)
 
 # %% [markdown]
 # ## The paper's claims beside ours
 
-# %%
+# %% tags=["hide-input"]
 found = claims.evaluate("fig1", runs, profile)
 claims.save(analysis.default_store(store, profile), profile, "fig1", found)
 display(HTML(claims.html_table(found)))

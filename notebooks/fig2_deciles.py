@@ -42,7 +42,7 @@ data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
 store = None  # run store folder; None: results/ in the repository
 jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
@@ -61,7 +61,7 @@ runs = analysis.open_figure("fig2", profile, seeds, device, data, store, jobs)
 # during the epoch) minus test accuracy, which is smaller because augmented training
 # images are harder.
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
 for row, (key, measure) in enumerate(
     (("train_eval_acc", "eval-mode train"), ("train_acc", "running train-mode"))
@@ -81,7 +81,7 @@ plt.show()
 # unstructured deciles span orders of magnitude, while the structured ones are close past
 # the fifth decile, the paper's explanation for the weaker structured effect.
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 for ax, structure in zip(axes, ("unstructured", "structured"), strict=True):
     for run in (r for r in runs if r.config.pruning.structure == structure and r.config.seed == 0):
@@ -100,7 +100,7 @@ plt.show()
 # %% [markdown]
 # ## The paper's claims beside ours
 
-# %%
+# %% tags=["hide-input"]
 found = claims.evaluate("fig2", runs, profile)
 claims.save(analysis.default_store(store, profile), profile, "fig2", found)
 display(HTML(claims.html_table(found)))

@@ -34,7 +34,7 @@ data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
 store = None  # run store folder; None: results/ in the repository
 jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
@@ -45,7 +45,7 @@ runs = analysis.open_figure("fig3", profile, seeds, device, data, store, jobs)
 # %% [markdown]
 # ## Test accuracy during training (80% intervals, as in the paper)
 
-# %%
+# %% tags=["hide-input"]
 groups = analysis.by_label(runs)
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
 plots.curves_with_ci(left, {k: analysis.curves(v) for k, v in groups.items()}, confidence=0.80)
@@ -65,7 +65,7 @@ plt.show()
 # %% [markdown]
 # ## The paper's claims beside ours
 
-# %%
+# %% tags=["hide-input"]
 found = claims.evaluate("fig3", runs, profile)
 claims.save(analysis.default_store(store, profile), profile, "fig3", found)
 display(HTML(claims.html_table(found)))

@@ -37,12 +37,12 @@ data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
 store = None  # run store folder; None: results/ in the repository
 jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, figures, plots
+from prunestab import analysis, claims, explorers, figures, plots
 from prunestab.schedule import PruningSchedule
 
 runs = analysis.open_figure("fig4", profile, seeds, device, data, store, jobs)
@@ -54,7 +54,7 @@ runs = analysis.open_figure("fig4", profile, seeds, device, data, store, jobs)
 # instability (left) and final test accuracy (right). Random targets ignore the score, so
 # prune$_R$ is one set of runs, drawn once (the paper drew it in each score's panel).
 
-# %%
+# %% tags=["hide-input"]
 baseline = np.mean(
     [r.summary["best_test_acc_after_pruning"] for r in runs if r.config.pruning is None]
 )
@@ -72,12 +72,23 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# Pick a method and a rate (the retrain period $r$, with the largest per-event rate it
+# gives at full scale): its runs' test accuracy beside the unpruned runs' and each pruning
+# epoch's instability. On this page the controls switch among figures drawn from the
+# stored runs; in Jupyter they redraw live, and a rate the store lacks can be computed
+# there (type $r$, choose a profile, press *compute*: a progress bar counts the runs, and
+# the new rate joins the slider).
+
+# %% tags=["hide-input"]
+explorers.fig4_explorer(runs, profile, store, data, device)
+
+# %% [markdown]
 # ## The schedules behind the rates
 #
 # The paper's two headline settings at full scale: $r=4$ gives 37/37/37/68 events and a
 # largest per-event rate of 1.32% ("1%"); $r=40$ gives 4/4/4/7 events and 12.86% ("13%").
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(2, 2, figsize=(11, 5), sharex=True)
 for col, period in enumerate((4, 40)):
     schedule = PruningSchedule(retrain_period=period, **figures.VGG11_SCHEDULE)
@@ -88,17 +99,17 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# With a live kernel, move the sliders to build any schedule (A.3's notation: start
-# epochs $s$, end epochs $e$, fractions $p$ and retrain period $r$) and see its events and
-# per-event rates.
+# Any retrain period with either model's layer settings, and its events and per-event
+# rates. In Jupyter, free sliders build any schedule (A.3's notation: start epochs $s$, end
+# epochs $e$, fractions $p$ and retrain period $r$).
 
-# %%
-plots.schedule_explorer()
+# %% tags=["hide-input"]
+explorers.schedule_explorer()
 
 # %% [markdown]
 # ## The paper's claims beside ours
 
-# %%
+# %% tags=["hide-input"]
 found = claims.evaluate("fig4", runs, profile)
 claims.save(analysis.default_store(store, profile), profile, "fig4", found)
 display(HTML(claims.html_table(found)))

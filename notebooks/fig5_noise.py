@@ -34,7 +34,8 @@
 # `noise` selects what to run: `all`, or one of `prune_L`, `zeroing0`, `zeroing50`,
 # `zeroing1500`, `gaussian0`, `gaussian50`, `gaussian1500` (with the unpruned and
 # prune$_L$ runs it is compared with), e.g.
-# `papermill notebooks/fig5_noise.ipynb out.ipynb -p noise zeroing50`.
+# `papermill notebooks/fig5_noise.ipynb -p noise zeroing50` (the executed notebook goes
+# to standard output; name an output path to keep it).
 
 # %% tags=["parameters", "remove-cell"]
 profile = "quick"  # the published profile; also smoke (tests), paper (GPUs), steps650 | steps2600 | steps10400
@@ -45,11 +46,11 @@ store = None  # run store folder; None: results/ in the repository
 jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 noise = "all"
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
-from prunestab import analysis, claims, plots
+from prunestab import analysis, claims, explorers, plots
 from prunestab.figures import FIG5_NOISE_STEPS, Label
 
 VARIANTS = [Label.PRUNE_L] + [
@@ -63,7 +64,7 @@ runs = analysis.open_figure("fig5", profile, seeds, device, data, store, jobs, l
 # %% [markdown]
 # ## Test accuracy during training: zeroing (left) and Gaussian noise (right)
 
-# %%
+# %% tags=["hide-input"]
 groups = analysis.by_label(runs)
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
 for ax, kind in zip(axes, ("zeroing", "gaussian"), strict=True):
@@ -80,7 +81,7 @@ fig.suptitle(f"Figure 5 ({profile} profile): VGG11, noise instead of pruning")
 fig.tight_layout()
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(8, 3.5))
 finals = {
     k: analysis.points(v, "best_test_acc_after_pruning", "final_test_acc")[0]
@@ -91,11 +92,19 @@ ax.set_ylim(bottom=max(0, min(v.min() for v in finals.values()) - 5))
 plt.show()
 
 # %% [markdown]
+# Pick a noise variant to see it alone beside prune$_L$ and the unpruned runs (on this
+# page the control switches among figures drawn from the stored runs; in Jupyter it
+# redraws live).
+
+# %% tags=["hide-input"]
+explorers.fig5_explorer(runs)
+
+# %% [markdown]
 # ## The paper's claims beside ours
 #
 # Only the claims whose runs this execution includes are evaluated.
 
-# %%
+# %% tags=["hide-input"]
 found = claims.evaluate("fig5", runs, profile)
 if noise == "all":
     claims.save(analysis.default_store(store, profile), profile, "fig5", found)

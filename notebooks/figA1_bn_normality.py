@@ -36,7 +36,7 @@ data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
 store = None  # run store folder; None: results/ in the repository
 jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
@@ -49,12 +49,12 @@ before = analysis.normalized_bn_activations(analysis.initial_model(run.config), 
 trained = analysis.trained_model(run.config, analysis.default_store(store, profile))
 after = analysis.normalized_bn_activations(trained, images)
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.bn_histograms(before, after)
 fig.suptitle(f"Figure A1 ({profile} profile): VGG19's last eight BN layers", y=1.01)
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 ks_before, ks_after = claims.ks_distances(before), claims.ks_distances(after)
 rows = ["| layer | KS before | KS after |", "|---|---|---|"]
 rows += [
@@ -66,7 +66,7 @@ display(Markdown("\n".join(rows)))
 # %% [markdown]
 # ## The paper's claims beside ours
 
-# %%
+# %% tags=["hide-input"]
 found = claims.figA1(ks_before, ks_after, profile)
 claims.save(analysis.default_store(store, profile), profile, "figA1", found)
 display(HTML(claims.html_table(found)))

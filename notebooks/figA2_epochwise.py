@@ -29,7 +29,7 @@ data = None  # CIFAR-10 folder; None: $PRUNESTAB_DATA or torchvision's download
 store = None  # run store folder; None: results/ in the repository
 jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
@@ -38,7 +38,7 @@ from prunestab.figures import Label
 
 runs = analysis.open_figure("figA2", profile, seeds, device, data, store, jobs)
 
-# %%
+# %% tags=["hide-input"]
 groups = {
     k: analysis.curves(v, "instability")
     for k, v in analysis.by_label(runs).items()
@@ -54,7 +54,7 @@ plt.show()
 # %% [markdown]
 # ## The paper's claims beside ours
 
-# %%
+# %% tags=["hide-input"]
 found = claims.evaluate("figA2", runs, profile)
 claims.save(analysis.default_store(store, profile), profile, "figA2", found)
 display(HTML(claims.html_table(found)))

@@ -8,9 +8,11 @@ per-run points, the per-epoch curves and the provenance line each figure states.
 from __future__ import annotations
 
 import os
+import sys
+import time
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +23,7 @@ from prunestab.data import DatasetVariantWarning, normalize
 from prunestab.figures import fig4_method, figure_grid, keeps_weights
 from prunestab.models import build
 from prunestab.paths import default_store_path
-from prunestab.runner import DataCache, execute_many
+from prunestab.runner import DataCache, execute_many, is_stored
 from prunestab.stats import Correlation, pearson
 from prunestab.store import RunStore
 from prunestab.train import derive_seed
@@ -71,10 +73,14 @@ def ensure_runs(
     progress: bool | None = False,
     batch_seeds: bool | None = None,
     jobs: int = 1,
+    report: Callable[[str], None] | None = None,
 ) -> list[Run]:
     """Every run of ``figure`` at ``profile`` (only ``labels``, if given), computing missing ones.
 
-    Runs shared with other figures, or already computed, are read from the store.
+    Runs shared with other figures, or already computed, are read from the store. When
+    some must be computed, ``report`` gets one line as each finishes (runs done / to do,
+    time so far and left); ``None`` writes them to the process's own stderr (the terminal
+    that runs ``prunestab book``, not the notebook's outputs).
     ``batch_seeds`` trains each configuration's missing seeds side by side as one model
     (``prunestab.batched``); ``None`` does so on GPUs, where it pays, unless ``jobs`` > 1
     asks for that many worker processes instead (the faster choice on CPUs).
@@ -91,6 +97,9 @@ def ensure_runs(
             raise ValueError(f"labels {sorted(unknown)} are not in {figure}; allowed: {allowed}")
         grid = [c for c in grid if c.label in wanted]
     cache = DataCache(data)
+    distinct = {config_hash(c): c for c in grid}.values()
+    missing = sum(not is_stored(runs_store, c, keeps_weights(c)) for c in distinct)
+    counter = RunsProgress(f"{figure} ({profile})", missing, jobs, report) if missing else None
     with warnings.catch_warnings():
         # The dataset variant is stated by provenance_markdown, beside the results.
         warnings.simplefilter("ignore", DatasetVariantWarning)
@@ -103,9 +112,45 @@ def ensure_runs(
             profile=profile,
             progress=progress,
             keep_model=keeps_weights,
+            on_result=None if counter is None else counter.on_result,
         )
     runs = [Run(config, result) for config, result in zip(grid, results, strict=True)]
     return runs
+
+
+class RunsProgress:
+    """Lines like ``fig1 (quick): 3/12 runs computed, 4.1 min so far, about 12.3 min
+    left`` as a sweep's runs finish (the estimate: mean time per run so far)."""
+
+    def __init__(
+        self,
+        what: str,
+        total: int,
+        jobs: int = 1,
+        report: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.what, self.total, self.done = what, total, 0
+        self.report = report or _to_terminal
+        self.clock = clock
+        self.started = clock()
+        self.report(f"{what}: computing {total} missing run(s) ({jobs} at a time)")
+
+    def on_result(self, config: RunConfig, result: dict, computed: bool) -> None:
+        if not computed:
+            return
+        self.done += 1
+        elapsed = self.clock() - self.started
+        left = elapsed / self.done * (self.total - self.done)
+        self.report(
+            f"{self.what}: {self.done}/{self.total} runs computed ({config.display_label()}, "
+            f"seed {config.seed}), {elapsed / 60:.1f} min so far, about {left / 60:.1f} min left"
+        )
+
+
+def _to_terminal(line: str) -> None:
+    stream = sys.__stderr__ or sys.stderr
+    print(line, file=stream, flush=True)
 
 
 def open_figure(

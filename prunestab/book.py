@@ -1,24 +1,33 @@
 """Execute every notebook with papermill at a profile, then build the Jupyter Book.
 
-    prunestab book --profile smoke        # or quick, paper; --only fig1,fig5 to subset
+    prunestab book --profile quick        # or smoke, paper; --only fig1,fig5 to subset
 
-Notebooks run in place (``notebooks/*.ipynb``, then the claims page), each with the
-same parameters, from the repository root, so they share one run store; the book is
-then built without execution (``_config.yml``: ``execute_notebooks: "off"``), rendering
-exactly what papermill produced. Wall times are printed per notebook and for the build.
+Before executing anything it states, per notebook, how many runs are stored and how many
+must be computed, and stops with one paragraph if runs must be computed and no CIFAR-10
+is found. Notebooks run from the repository root with the same parameters (so they share
+one run store), into ``_build/executed/``; an executed notebook replaces the tracked one
+(``notebooks/*.ipynb``, then the claims page) only if what a reader sees changed, so a
+run with nothing new to show leaves ``git status`` clean. The book is then built without
+execution (``_config.yml``: ``execute_notebooks: "off"``), rendering exactly what
+papermill produced. Wall times are printed per notebook and for the build.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from prunestab.paths import repository_root
 
-#: Execution order: the claims page last, since it collects what the others recorded.
+#: Execution order: the claims page after the chapters, since it collects what they
+#: recorded, and the front page last, since it counts the claims.
 NOTEBOOKS = (
     "notebooks/ebn_derivation.ipynb",
     "notebooks/fig1_instability.ipynb",
@@ -30,7 +39,27 @@ NOTEBOOKS = (
     "notebooks/figA2_epochwise.ipynb",
     "notebooks/budget_study.ipynb",
     "book/claims.ipynb",
+    "book/intro.ipynb",
 )
+
+
+#: The figures whose runs each notebook computes when they are missing (the budget study
+#: and the claims page read stored results only).
+NOTEBOOK_FIGURES = {
+    "ebn_derivation": ("figA1",),
+    "fig1_instability": ("fig1",),
+    "fig2_deciles": ("fig2",),
+    "fig3_resnet_unstructured": ("fig3",),
+    "fig4_rates": ("fig4",),
+    "fig5_noise": ("fig5",),
+    "figA1_bn_normality": ("figA1",),
+    "figA2_epochwise": ("figA2",),
+    "budget_study": (),
+    "claims": (),
+    "intro": (),
+}
+#: Where executed copies go before they are compared with the tracked notebooks.
+EXECUTED = Path("_build") / "executed"
 
 
 @dataclass(frozen=True)
@@ -55,11 +84,15 @@ def execute_notebooks(
     parameters: dict,
     only: tuple[str, ...] | None = None,
     output_root: Path | None = None,
+    stream: bool = False,
 ) -> list[Timing]:
     """Run the notebooks with papermill; returns each one's wall time.
 
     ``only``: notebook stems to run (e.g. ``("fig1_instability", "claims")``), in the
-    fixed order. ``output_root``: write executed copies there instead of in place.
+    fixed order. Each is executed into ``_build/executed/`` and then replaces the tracked
+    notebook only if what a reader sees changed (:func:`settle`); ``output_root``: write
+    the executed copies there instead and touch nothing tracked. ``stream``: echo the
+    notebooks' output to this terminal as it comes.
     """
     import papermill
 
@@ -69,27 +102,152 @@ def execute_notebooks(
         if only is not None and stem not in only:
             continue
         source = root / relative
-        target = (output_root or root) / relative
+        target = (output_root or root / EXECUTED) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         names = _parameter_names(source)
         started = time.monotonic()
-        papermill.execute_notebook(
-            str(source),
-            str(target),
-            parameters={k: v for k, v in parameters.items() if k in names},
-            cwd=str(root),
-            progress_bar=False,
-            kernel_name="python3",
-        )
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(target),
+                parameters={k: v for k, v in parameters.items() if k in names},
+                cwd=str(root),
+                progress_bar=False,
+                kernel_name="python3",
+                stdout_file=sys.stdout if stream else None,
+                stderr_file=sys.stderr if stream else None,
+            )
+        except Exception as err:
+            err.notebook = relative  # named in the one-paragraph failure message
+            raise
         timings.append(Timing(relative, time.monotonic() - started))
-        print(f"executed {relative} in {timings[-1].seconds:.1f} s", flush=True)
+        hide_injected_parameters(target)
+        changed = True if output_root is not None else settle(target, source)
+        note = "" if changed else " (nothing a reader sees changed; kept the tracked copy)"
+        print(f"executed {relative} in {timings[-1].seconds:.1f} s{note}", flush=True)
     return timings
+
+
+def hide_injected_parameters(path: Path) -> None:
+    """Tag papermill's injected parameters cell ``remove-cell``: the book shows the
+    chapter's provenance line, not the parameter plumbing."""
+    import nbformat
+
+    notebook = nbformat.read(str(path), as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(notebook, str(path))
+
+
+#: Cell and notebook metadata that change on every execution without changing the page.
+_VOLATILE_METADATA = ("execution", "papermill", "widgets")
+
+
+def reader_view(notebook: dict) -> dict:
+    """What a reader of the book sees of an executed notebook: cells, tags and outputs,
+    without timestamps, durations, kernel bookkeeping or live-widget ids."""
+    cells = []
+    for cell in notebook.get("cells", []):
+        outputs = []
+        for output in cell.get("outputs", []):
+            data = {
+                mime: value
+                for mime, value in output.get("data", {}).items()
+                if mime != "application/vnd.jupyter.widget-view+json"
+            }
+            kept = {k: v for k, v in output.items() if k not in ("data", "execution_count")}
+            outputs.append({**kept, "data": data} if "data" in output else kept)
+        metadata = {
+            k: v for k, v in cell.get("metadata", {}).items() if k not in _VOLATILE_METADATA
+        }
+        cells.append(
+            {
+                "type": cell.get("cell_type"),
+                "source": "".join(cell.get("source", "")),
+                "metadata": metadata,
+                "outputs": outputs,
+            }
+        )
+    return {"cells": cells}
+
+
+def settle(executed: Path, tracked: Path) -> bool:
+    """Copy ``executed`` over ``tracked`` if what a reader sees differs; return whether it
+    did. An unchanged page keeps its file byte for byte (``git status`` stays clean)."""
+    new = json.loads(executed.read_text())
+    if tracked.exists() and reader_view(json.loads(tracked.read_text())) == reader_view(new):
+        return False
+    shutil.copyfile(executed, tracked)
+    return True
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What executing one notebook will do: runs ``stored`` and ``missing``."""
+
+    notebook: str
+    stored: int
+    missing: int
+
+
+def plan(root: Path, parameters: dict, only: tuple[str, ...] | None = None) -> list[Plan]:
+    """Per notebook, how many of its figures' runs are stored and how many it would
+    compute, from the store alone (nothing is loaded or run)."""
+    from prunestab.config import config_hash
+    from prunestab.figures import figure_grid, keeps_weights
+    from prunestab.paths import default_store_path
+    from prunestab.runner import is_stored
+    from prunestab.store import RunStore
+
+    store = RunStore(default_store_path(parameters.get("store"), parameters["profile"], root))
+    plans = []
+    for relative in NOTEBOOKS:
+        stem = Path(relative).stem
+        if only is not None and stem not in only:
+            continue
+        configs = {}
+        for figure in NOTEBOOK_FIGURES[stem]:
+            seeds = 1 if figure == "figA1" else parameters.get("seeds")
+            grid = figure_grid(
+                figure, parameters["profile"], seeds, parameters.get("device", "cpu")
+            )
+            configs.update({config_hash(c): c for c in grid})
+        missing = sum(not is_stored(store, c, keeps_weights(c)) for c in configs.values())
+        plans.append(Plan(relative, len(configs) - missing, missing))
+    return plans
 
 
 def _parameter_names(notebook: Path) -> set[str]:
     import papermill
 
     return {p for p in papermill.inspect_notebook(str(notebook))}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def failure_message(err: Exception, verbose: bool = False) -> str | None:
+    """One paragraph for a notebook that stopped: which notebook and cell, and the
+    exception's own message (the full traceback too, with ``verbose``); ``None`` for an
+    error that is not a notebook's."""
+    ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
+    if ename is None:
+        return None
+    notebook = getattr(err, "notebook", None) or "a notebook"
+    cell = getattr(err, "exec_count", None)
+    source = " ".join(str(getattr(err, "source", "")).split())
+    where = f"{notebook}, cell [{cell}]" if cell is not None else notebook
+    if source:
+        where += f" ({source[:70]}{'...' if len(source) > 70 else ''})"
+    message = f"prunestab book: {where} stopped with {ename}: {evalue}"
+    if verbose:
+        trace = _ANSI.sub("", "\n".join(getattr(err, "traceback", None) or []))
+        message += "\n\n" + trace
+    else:
+        message += "\n(the full traceback: rerun with --verbose)"
+    return message
 
 
 def build(root: Path, output: Path | None = None) -> Timing:
@@ -132,6 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=None, help="repository root")
     parser.add_argument("--only", default=None, help="comma-separated notebook names")
     parser.add_argument("--no-build", action="store_true", help="execute only")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="echo the notebooks' output as they run, and give a failing cell's full traceback",
+    )
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds={args.seeds}; allowed: an integer >= 1")
@@ -139,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--jobs={args.jobs}; allowed: an integer >= 1")
     root = args.root.resolve() if args.root else find_root()
     known = {Path(n).stem for n in NOTEBOOKS}
-    only = None if args.only is None else (*args.only.split(","), "claims")
+    only = None if args.only is None else (*args.only.split(","), "claims", "intro")
     if only is not None and not set(only) <= known:
         parser.error(f"--only {args.only}; allowed names: {', '.join(sorted(known))}")
     parameters = {
@@ -151,12 +314,30 @@ def main(argv: list[str] | None = None) -> int:
         "jobs": args.jobs,
     }
     try:
-        timings = execute_notebooks(root, parameters, only)
+        with warnings.catch_warnings():  # the chapters state their grids' warnings
+            warnings.simplefilter("ignore")
+            plans = plan(root, parameters, only)
+    except ValueError as err:
+        print(f"prunestab book: {err}", file=sys.stderr)
+        return 2
+    for p in plans:
+        what = f"{p.missing} to compute" if p.missing else "nothing to compute"
+        print(f"{p.notebook}: {p.stored} runs stored, {what}", flush=True)
+    if any(p.missing for p in plans):
+        from prunestab.data import DataNotFoundError, locate
+
+        try:
+            locate(args.data)
+        except DataNotFoundError as err:
+            print(f"prunestab book: runs must be computed, and {err}", file=sys.stderr)
+            return 2
+    try:
+        timings = execute_notebooks(root, parameters, only, stream=args.verbose)
     except Exception as err:  # papermill's execution error carries the cell's exception
-        ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
-        if ename is None:
+        message = failure_message(err, verbose=args.verbose)
+        if message is None:
             raise
-        print(f"prunestab book: a notebook stopped with {ename}: {evalue}", file=sys.stderr)
+        print(message, file=sys.stderr)
         return 2
     if not args.no_build:
         timings.append(build(root))

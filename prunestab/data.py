@@ -161,6 +161,24 @@ def resolve_root(root: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
+def locate(root: str | os.PathLike | None = None, download: bool = True) -> Path:
+    """The folder holding ``cifar-10-batches-py/`` (:func:`resolve_root`), downloading it
+    there first if it is absent and ``download`` is true.
+
+    Raises:
+        DataNotFoundError: not there and not downloadable; the message says what to do.
+    """
+    found = resolve_root(root)
+    if found is None:
+        note = ""
+        if download:
+            note = _download(_requested_root(root))
+            found = resolve_root(root)
+        if found is None:
+            raise DataNotFoundError(_not_found_message(root, note))
+    return found
+
+
 @functools.lru_cache(maxsize=32)
 def _file_md5(path: str, size: int, mtime_ns: int) -> str:
     # Size and mtime are part of the key so that a file replaced in place is hashed again;
@@ -324,15 +342,7 @@ def load_cifar10(
     original order. A subset larger than the images available raises ``ValueError``.
     """
     config = config or DataConfig()
-    found = resolve_root(root)
-    if found is None:
-        note = ""
-        if download:
-            note = _download(_requested_root(root))
-            found = resolve_root(root)
-        if found is None:
-            raise DataNotFoundError(_not_found_message(root, note))
-
+    found = locate(root, download=download)
     variant, mismatched = verify_checksums(found)
     folder = found / BASE_FOLDER
     train_images, train_labels = _read_split(folder, TRAIN_FILES)

@@ -244,22 +244,50 @@ def fig4_method(pruning: PruningConfig) -> str:
     return "prune_R" if pruning.target == "random" else pruning.label
 
 
+#: Figure 4's methods as (score, target); random targets ignore the score (run as l2).
+FIG4_METHODS = (
+    ("l2", "smallest"),
+    ("l2", "largest"),
+    ("ebn", "smallest"),
+    ("ebn", "largest"),
+    ("l2", "random"),
+)
+
+
+def _fig4_rate(base: RunConfig, profile: Profile, period: int) -> list[RunConfig]:
+    runs = []
+    for score, target in FIG4_METHODS:
+        config = pruned(base, profile, VGG11_SCHEDULE, period, score, target)
+        runs.append(config.replace(label=Label.rate(fig4_method(config.pruning), period)))
+    return runs
+
+
 def _fig4(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     """Random targets do not depend on the score: prune_R is run once per rate (as l2,
     whose scores it never reads) and counted once."""
     base = base_config(profile, "vgg11", seed, device)
     runs = [base.replace(label=Label.UNPRUNED)]
-    for score, target in (
-        ("l2", "smallest"),
-        ("l2", "largest"),
-        ("ebn", "smallest"),
-        ("ebn", "largest"),
-        ("l2", "random"),
-    ):
+    for score, target in FIG4_METHODS:
         for period in FIG4_RETRAIN_PERIODS:
             config = pruned(base, profile, VGG11_SCHEDULE, period, score, target)
             runs.append(config.replace(label=Label.rate(fig4_method(config.pruning), period)))
     return runs
+
+
+def rate_configs(
+    profile: str | Profile, retrain_period: int, seeds: int | None = None, device: str = "cpu"
+) -> list[RunConfig]:
+    """Figure 4's five methods at any retrain period (the explorer computes a rate the
+    grid lacks with these), seeds ``0 .. seeds-1`` (default: the profile's)."""
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    seeds = prof.seeds if seeds is None else seeds
+    if not isinstance(seeds, int) or seeds < 1:
+        raise ValueError(f"seeds={seeds!r}; allowed: an integer >= 1")
+    return [
+        config
+        for seed in range(seeds)
+        for config in _fig4_rate(base_config(prof, "vgg11", seed, device), prof, retrain_period)
+    ]
 
 
 def _fig5(profile: Profile, seed: int, device: str) -> list[RunConfig]:

@@ -28,19 +28,24 @@ def repository_root(start: Path | None = None) -> Path | None:
 PUBLISHED_PROFILES = ("quick", "steps650", "steps2600", "steps10400")
 
 
-def default_store_path(store: str | os.PathLike | None = None, profile: str | None = None) -> Path:
-    """``store`` if given, else ``$PRUNESTAB_STORE``, else, in the repository (or the
-    working directory, outside one), ``results/`` for a published profile (or none
-    named) and ``store/<profile>/`` for any other.
+def default_store_path(
+    store: str | os.PathLike | None = None,
+    profile: str | None = None,
+    root: str | os.PathLike | None = None,
+) -> Path:
+    """``store`` if given, else ``$PRUNESTAB_STORE``, else, in the repository (``root``,
+    else the one around the working directory, else the working directory),
+    ``results/`` for a published profile (or none named) and ``store/<profile>/`` for
+    any other. A relative ``store`` is taken from ``root`` when one is given.
 
     >>> default_store_path("elsewhere", "smoke")
     PosixPath('elsewhere')
     """
     if store is not None:
-        return Path(store)
+        return Path(root) / store if root is not None else Path(store)
     if os.environ.get(STORE_ENV_VAR):
         return Path(os.environ[STORE_ENV_VAR])
-    root = repository_root() or Path.cwd().resolve()
+    root = Path(root) if root is not None else repository_root() or Path.cwd().resolve()
     if profile is None or profile in PUBLISHED_PROFILES:
         return root / "results"
     return root / "store" / profile

@@ -1,4 +1,4 @@
-"""Matplotlib figures in the paper's layout, and the notebooks' interactive explorers.
+"""Matplotlib figures in the paper's layout (the explorers are in ``prunestab.explorers``).
 
 Every function draws on axes it is given (or returns a new figure) from arrays the
 analysis produced; nothing here computes results. Error bands are bootstrapped
@@ -241,66 +241,49 @@ def schedule_plot(
     )
 
 
-def schedule_explorer(n_units: Sequence[int] = (512, 512, 512, 512)):
-    """Sliders for start, end, fraction (per layer, A.3's VGG11 defaults) and the period.
+def budget_tradeoff(points: Sequence) -> plt.Figure:
+    """The budget study's figure: against optimizer steps per run (log axis), prune_L 13%
+    minus unpruned (left) and r(instability, accuracy) (right), each with its 95%
+    interval, the paper's budget and r marked (``points``: ``budget.BudgetPoint`` s)."""
+    from prunestab.budget import PAPER_R_VGG11
 
-    Returns an ``ipywidgets`` interactive; in a static page it shows nothing, so the
-    notebooks draw the paper's 1% and 13% settings as static figures beside it.
-    """
-    import ipywidgets as widgets
-
-    defaults = [(3, 150, 0.3), (4, 150, 0.3), (5, 150, 0.3), (6, 275, 0.9)]
-    controls = {}
-    for i, (s, e, p) in enumerate(defaults):
-        controls[f"start{i}"] = widgets.IntSlider(value=s, min=0, max=324, description=f"s{i + 1}")
-        controls[f"end{i}"] = widgets.IntSlider(value=e, min=0, max=324, description=f"e{i + 1}")
-        controls[f"fraction{i}"] = widgets.FloatSlider(
-            value=p, min=0.0, max=0.99, step=0.01, description=f"p{i + 1}"
-        )
-    controls["period"] = widgets.IntSlider(value=40, min=1, max=300, description="r")
-
-    def draw(**values):
-        n = len(defaults)
-        starts = tuple(values[f"start{i}"] for i in range(n))
-        ends = tuple(max(values[f"end{i}"], values[f"start{i}"]) for i in range(n))
-        fractions = tuple(values[f"fraction{i}"] for i in range(n))
-        schedule = PruningSchedule(starts, ends, fractions, values["period"])
-        fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 4.5), sharex=True)
-        schedule_plot(top, bottom, schedule, n_units)
-        plt.show()
-
-    return widgets.interactive(draw, **controls)
-
-
-def results_explorer(runs_by_label: Mapping[str, Sequence], key: str = "test_acc"):
-    """Pick stored configurations (and a per-epoch quantity) to plot side by side."""
-    import ipywidgets as widgets
-
-    labels = list(runs_by_label)
-    chooser = widgets.SelectMultiple(
-        options=labels, value=tuple(labels[:3]), rows=min(8, len(labels)), description="runs"
-    )
-    quantity = widgets.Dropdown(
-        options=["test_acc", "train_acc", "instability", "test_loss"],
-        value=key,
-        description="quantity",
-    )
-
-    def draw(selected, quantity):
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        groups = {
-            label: np.stack([run.series(quantity) for run in runs_by_label[label]])
-            for label in selected
-        }
-        if quantity == "instability":
-            epochwise_instability(ax, groups)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for ax, attribute, ylabel in (
+        (axes[0], "difference", "prune_L 13% - unpruned (points)"),
+        (axes[1], "correlation", "r(instability, accuracy)"),
+    ):
+        shown = [p for p in points if not np.isnan(getattr(p, attribute).estimate)]
+        xs = np.array([p.steps for p in shown], dtype=float)
+        ys = np.array([getattr(p, attribute).estimate for p in shown])
+        lows = np.array([getattr(p, attribute).low for p in shown])
+        highs = np.array([getattr(p, attribute).high for p in shown])
+        if shown:
+            ax.errorbar(
+                xs, ys, yerr=[ys - lows, highs - ys], marker="o", capsize=4, color="tab:red"
+            )
         else:
-            curves_with_ci(ax, {k: np.nan_to_num(v) for k, v in groups.items()})
-            ax.set_ylabel(quantity)
-        ax.legend()
-        plt.show()
-
-    return widgets.interactive(draw, selected=chooser, quantity=quantity)
+            ax.text(
+                0.5,
+                0.5,
+                "no budget has enough runs yet\n(two per group)",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                color="gray",
+            )
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlim(400, 200_000)
+        ax.axvline(127_000, color="gray", ls=":", lw=1)
+        ax.text(127_000, ax.get_ylim()[1], " paper", va="top", ha="left", fontsize=8, color="gray")
+        ax.set_xlabel("optimizer steps per run (log)")
+        ax.set_ylabel(ylabel)
+    axes[1].axhline(PAPER_R_VGG11, color="tab:blue", ls="--", lw=1, label="paper, r = .84")
+    axes[1].set_ylim(-1, 1)
+    axes[1].legend(loc="lower right")
+    fig.suptitle("VGG11: the generalization-stability tradeoff against the training budget")
+    fig.tight_layout()
+    return fig
 
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

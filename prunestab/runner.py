@@ -170,6 +170,7 @@ def execute(
             return done
         dataset = _dataset(config, data)
         resume = store.load_checkpoint(config)
+
         outcome = train_run(
             config,
             dataset,
@@ -186,6 +187,12 @@ def execute(
         else:
             _store_outcome(store, config, dataset, outcome, resume, profile, keep_model)
         return store.load(config)
+
+
+def is_stored(store: RunStore, config: RunConfig, keep_model: bool = False) -> bool:
+    """Whether ``config``'s result (and, with ``keep_model``, its final weights) is stored:
+    asking for it computes nothing."""
+    return store.is_complete(config) and (not keep_model or store.model_path(config).exists())
 
 
 def _complete(store: RunStore, config: RunConfig, keep_model: bool) -> dict | None:

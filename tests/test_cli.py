@@ -159,5 +159,9 @@ def test_book_without_data_says_how_to_provide_it_without_a_traceback(
         "--no-build",
     ]
     assert book.main(argv) == 2
-    err = capsys.readouterr().err
-    assert "DataNotFoundError" in err and "PRUNESTAB_DATA" in err and "Traceback" not in err
+    captured = capsys.readouterr()
+    assert "fig1_instability.ipynb: 0 runs stored" in captured.out  # the plan comes first
+    err = captured.err
+    assert "runs must be computed" in err and "CIFAR-10 not found" in err
+    assert "PRUNESTAB_DATA" in err and "Traceback" not in err
+    assert not (tmp_path / "_build" / "executed").exists()  # stopped before executing

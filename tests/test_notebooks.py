@@ -50,7 +50,7 @@ def test_every_notebook_has_the_papermill_parameters(source):
     (cell,) = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     for name in (
         ("profile", "store")
-        if source.stem == "claims"
+        if source.stem in ("claims", "intro")
         else ("profile", "seeds", "device", "data", "store")
     ):
         assert f"{name} = " in cell.source
@@ -158,3 +158,95 @@ def test_a_browser_sees_every_claim_as_a_table_row_with_a_text_verdict(built_boo
             assert rows >= 1 and badges >= rows, page
     stylesheet = built_book / "_static" / "verdicts.css"
     assert ".verdict-reproduced" in stylesheet.read_text()
+
+
+_VISIBLE = """
+(() => {
+  const explorer = document.querySelector('[data-explorer="NAME"]');
+  return Array.from(explorer.querySelectorAll('.ps-explorer-pane'))
+    .filter(p => !p.hidden)
+    .map(p => [p.getAttribute('data-key'), p.innerHTML.length, p.innerHTML.slice(-200)]);
+})()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_a_reader_moves_an_explorer_control_and_the_figure_changes(built_book, tmp_path):
+    """No kernel: the static explorers switch among figures drawn at build time, with the
+    site's own script (no CDN)."""
+    from cdp import Chromium
+
+    assert (built_book / "_static" / "explorer.js").exists()
+    explorers = {
+        "notebooks/fig1_instability.html": ["Figure 1"],
+        "notebooks/fig4_rates.html": ["Figure 4", "schedule"],
+        "notebooks/fig5_noise.html": ["Figure 5"],
+    }
+    with Chromium(CHROMIUM, tmp_path / "profile") as browser:
+        for page, names in explorers.items():
+            html = (built_book / page).read_text()
+            external = re.findall(r'<script[^>]*src="(https?:[^"]+)"', html)
+            assert not external, f"{page} loads scripts from elsewhere: {external}"
+            browser.open((built_book / page).as_uri())
+            for name in names:
+                visible = _VISIBLE.replace("NAME", name)
+                (before,) = browser.evaluate(visible)
+                slider = browser.evaluate(
+                    f"""(() => {{
+                      const s = document.querySelector('[data-explorer="{name}"] input[type=range]');
+                      if (!s) return null;
+                      s.scrollIntoView({{block: 'center'}});
+                      const r = s.getBoundingClientRect();
+                      return [r.left, r.top, r.width, r.height, Number(s.value), Number(s.max)];
+                    }})()"""
+                )
+                if slider is not None:  # a mouse click at the slider's other end
+                    left, top, width, height, value, top_index = slider
+                    x = left + 3 if value == top_index else left + width - 3
+                    browser.click(x, top + height / 2)
+                else:  # a menu: choose its next option, as the browser does on a pick
+                    browser.evaluate(
+                        f"""(() => {{
+                          const s = document.querySelector('[data-explorer="{name}"] select');
+                          s.selectedIndex = (s.selectedIndex + 1) % s.options.length;
+                          s.dispatchEvent(new Event('change', {{bubbles: true}}));
+                        }})()"""
+                    )
+                (after,) = browser.evaluate(visible)
+                assert after[0] != before[0], f"{page} {name}: the control did not switch"
+                assert after[1:] != before[1:], f"{page} {name}: the figure did not change"
+
+
+def _git_status() -> str:
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (ROOT / ".git").exists() or shutil.which("git") is None, reason="not a git checkout"
+)
+def test_the_readme_papermill_command_reads_the_published_runs_and_leaves_git_clean():
+    """The exact command README gives (no output path: the notebook goes to stdout)."""
+    import nbformat
+
+    readme = (ROOT / "README.md").read_text().splitlines()
+    (command,) = [line for line in readme if line.startswith("papermill notebooks/fig5_noise")]
+    before = _git_status()
+    done = subprocess.run(
+        command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    notebook = nbformat.reads(done.stdout, as_version=4)
+    shown = str([c.get("outputs") for c in notebook.cells])
+    assert "Results below come from the **quick** profile" in shown
+    assert "zeroing50" in shown and "error" not in [
+        o.get("output_type") for c in notebook.cells for o in c.get("outputs", [])
+    ]
+    assert _git_status() == before  # nothing written into results/ or the notebooks

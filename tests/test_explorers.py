@@ -1,0 +1,133 @@
+"""The explorers: every combination drawn for the static book, the default one shown;
+clear errors for bad controls; and live widgets whose callbacks redraw, in a real kernel
+too (set the rate, compute a rate the store lacks, watch the output change)."""
+
+import json
+import re
+import textwrap
+
+import matplotlib.pyplot as plt
+import pytest
+
+from prunestab.explorers import Control, Explorer, live_redraw
+
+
+def _draw(shape: str, size: str):
+    if shape == "none":
+        return "nothing stored for this choice"
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, int(size)], marker="o" if shape == "dots" else None)
+    return fig
+
+
+def _explorer():
+    return Explorer(
+        "toy",
+        [
+            Control("shape", ("line", "dots", "none")),
+            Control("size", ("1", "2", "3"), value="2", kind="slider"),
+        ],
+        _draw,
+    )
+
+
+def test_the_static_form_holds_every_combination_and_shows_the_default():
+    page = _explorer().static_html()
+    keys = [json.loads(k.replace("&quot;", '"')) for k in re.findall(r'data-key="([^"]+)"', page)]
+    assert len(keys) == 9 and ["line", "2"] in keys
+    panes = re.findall(r'<div class="ps-explorer-pane" data-key="([^"]+)"( hidden)?>', page)
+    shown = [json.loads(k.replace("&quot;", '"')) for k, hidden in panes if not hidden]
+    assert shown == [["line", "2"]]
+    assert page.count("data:image/png;base64,") == 6  # 'none' gives a message, not a figure
+    assert page.count("nothing stored for this choice") == 3
+    assert 'type="range"' in page and "<select" in page  # slider for ordered options
+    assert "<script" not in page  # the switching script is the site's, book/_static
+
+
+def test_the_bundle_carries_the_live_widget_and_the_static_form():
+    bundle = _explorer()._repr_mimebundle_()
+    assert "ps-explorer" in bundle["text/html"]
+    assert "model_id" in bundle["application/vnd.jupyter.widget-view+json"]
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: Control("rate", ()), "has no options"),
+        (lambda: Control("rate", ("1%", "1%")), "options repeat"),
+        (lambda: Control("rate", ("1%", "13%"), value="5%"), "value='5%'; allowed"),
+        (lambda: Control("rate", ("1%",), kind="knob"), "kind='knob'; allowed: select, slider"),
+        (lambda: Explorer("x", [], _draw), "has no controls"),
+    ],
+)
+def test_bad_controls_are_named_with_what_is_allowed(make, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()
+
+
+def test_a_live_control_change_redraws_the_output():
+    import ipywidgets as widgets
+
+    size = widgets.Dropdown(options=["1", "2", "3"], value="1")
+    shape = widgets.Dropdown(options=["line", "dots", "none"], value="line")
+    box = live_redraw(_draw, {"shape": shape, "size": size})
+    first = box.output.outputs[0]["data"]["image/png"]
+    size.value = "3"
+    assert box.output.outputs[0]["data"]["image/png"] != first
+    shape.value = "none"
+    assert box.output.outputs[0]["text"] == "nothing stored for this choice\n"
+
+
+KERNEL_CODE = textwrap.dedent(
+    """
+    import hashlib
+    from prunestab import analysis, explorers
+    runs = analysis.ensure_runs("fig4", "smoke", 1, data={data!r}, store={store!r})
+    live = explorers.fig4_explorer(runs, "smoke", {store!r}, {data!r}).widget()
+    def shown():
+        data = live.output.outputs[0].get("data", {{}})
+        return hashlib.sha1(str(data.get("image/png", live.output.outputs[0])).encode()).hexdigest()
+    """
+)
+
+
+@pytest.mark.slow
+def test_in_a_real_kernel_setting_the_rate_and_computing_a_new_one_redraw(tiny_cifar, tmp_path):
+    """The Figure 4 explorer's live form, driven in a python3 kernel as Jupyter drives it."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+
+        def run(code: str) -> str:
+            reply_text = []
+
+            def collect(message):
+                if message["msg_type"] == "stream":
+                    reply_text.append(message["content"]["text"])
+                if message["msg_type"] == "error":
+                    reply_text.append("\n".join(message["content"]["traceback"]))
+
+            reply = client.execute_interactive(code, timeout=600, output_hook=collect)
+            text = "".join(reply_text)
+            assert reply["content"]["status"] == "ok", text
+            return text
+
+        run(KERNEL_CODE.format(data=str(tiny_cifar), store=str(tmp_path / "runs")))
+        before = run("print(shown())").strip()
+        run("live.controls['rate'].value = live.controls['rate'].options[0]")
+        after_rate = run("print(shown())").strip()
+        assert after_rate != before  # the callback redrew for the new rate
+        run("live.controls['period'].value = 7")
+        assert "r=7" not in run("print(live.controls['rate'].options)")
+        run("live.children[1].children[2].click()")  # the compute button
+        state = run(
+            "bar = live.children[1].children[3]\n"
+            "print(bar.value, bar.max, live.controls['rate'].value, shown())"
+        ).split()
+        assert state[0] == state[1] and int(state[1]) > 1  # every run counted
+        assert state[2].startswith("r=7")  # the new rate joined the slider and is shown
+        assert state[-1] != after_rate
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
