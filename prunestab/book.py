@@ -190,6 +190,7 @@ class Plan:
     notebook: str
     stored: int
     missing: int
+    to_compute: tuple = ()  # the missing RunConfigs
 
 
 def plan(root: Path, parameters: dict, only: tuple[str, ...] | None = None) -> list[Plan]:
@@ -214,8 +215,8 @@ def plan(root: Path, parameters: dict, only: tuple[str, ...] | None = None) -> l
                 figure, parameters["profile"], seeds, parameters.get("device", "cpu")
             )
             configs.update({config_hash(c): c for c in grid})
-        missing = sum(not is_stored(store, c, keeps_weights(c)) for c in configs.values())
-        plans.append(Plan(relative, len(configs) - missing, missing))
+        todo = tuple(c for c in configs.values() if not is_stored(store, c, keeps_weights(c)))
+        plans.append(Plan(relative, len(configs) - len(todo), len(todo), todo))
     return plans
 
 
@@ -264,6 +265,39 @@ def build(root: Path, output: Path | None = None) -> Timing:
     return timing
 
 
+def _submit_missing(args, root: Path, plans: list[Plan]) -> int:
+    """``--executor slurm``: submit every notebook's missing runs and stop; the book is
+    executed by a later ``prunestab book`` once ``prunestab status`` shows them done."""
+    from prunestab.cluster import ClusterOptions, submit
+    from prunestab.paths import default_store_path
+    from prunestab.store import RunStore
+
+    store = RunStore(default_store_path(args.store, args.profile, root))
+    configs = [c for p in plans for c in p.to_compute]
+    options = ClusterOptions(
+        executor=args.executor,
+        log_dir=args.log_dir or str(Path(store.root).resolve().parent / "submitit-logs"),
+        partition=args.partition,
+        time_min=args.time_min,
+        gpus_per_task=args.gpus_per_task,
+        cpus_per_task=args.cpus_per_task,
+        array_parallelism=args.array_parallelism,
+        runs_per_task=args.runs_per_task,
+        max_retries=args.max_retries,
+        sbatch=tuple(args.sbatch),
+    )
+    try:
+        print(submit(configs, store, options, args.data, args.profile).report())
+    except ValueError as err:
+        print(f"prunestab book: {err}", file=sys.stderr)
+        return 2
+    print(
+        f"then, when `prunestab status all --profile {args.profile}` shows them done: "
+        f"prunestab book --profile {args.profile}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """``prunestab book``: execute the notebooks at a profile, then build the book."""
     import argparse
@@ -295,6 +329,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="echo the notebooks' output as they run, and give a failing cell's full traceback",
     )
+    from prunestab.cli import _cluster_arguments
+
+    _cluster_arguments(parser)
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds={args.seeds}; allowed: an integer >= 1")
@@ -323,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     for p in plans:
         what = f"{p.missing} to compute" if p.missing else "nothing to compute"
         print(f"{p.notebook}: {p.stored} runs stored, {what}", flush=True)
+    if args.executor != "local":
+        return _submit_missing(args, root, plans)
     if any(p.missing for p in plans):
         from prunestab.data import DataNotFoundError, locate
 

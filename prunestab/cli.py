@@ -3,6 +3,8 @@
     prunestab run --profile smoke --model vgg11 --score l2 --target L --retrain-period 40
     prunestab run --config run.json
     prunestab sweep fig1 --profile quick [--store DIR] [--seeds N] [--device D] [--list]
+    prunestab sweep fig4 --profile paper --executor slurm --partition gpu --gpus-per-task 1
+    prunestab status fig4 --profile paper [--json]
     prunestab book --profile smoke        # execute every notebook, then build the book
 
 Runs are stored under ``--store`` (default ``./results``), one folder per config hash;
@@ -18,8 +20,10 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
+from prunestab.cluster import EXECUTORS, ClusterOptions, job_alive, submit
 from prunestab.config import TARGET_LABELS, NoiseConfig, RunConfig, config_hash
 from prunestab.data import DataNotFoundError
 from prunestab.figures import (
@@ -36,6 +40,7 @@ from prunestab.figures import (
 from prunestab.paths import default_store_path
 from prunestab.profiles import PROFILES, get_profile
 from prunestab.runner import DataCache, execute, execute_many
+from prunestab.status import DEFAULT_MAX_RETRIES, as_json, figure_status, render
 from prunestab.store import RunLockedError, RunStore
 from prunestab.train import Execution
 
@@ -138,7 +143,63 @@ def _parser() -> argparse.ArgumentParser:
         metavar="K",
         help="with --batch-seeds, at most K seeds per group (default: all)",
     )
+    _cluster_arguments(sweep)
+
+    status = sub.add_parser("status", help="where a figure's runs stand (done, running, ...)")
+    status.add_argument("figure", choices=[*FIGURES, "all"], help="a figure, or all of them")
+    status.add_argument("--profile", default="paper", choices=list(PROFILES))
+    status.add_argument("--seeds", type=int, default=None, help="runs per configuration")
+    status.add_argument("--store", default=None, help="run store folder (as for sweep)")
+    status.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    status.add_argument("--all", action="store_true", help="list every run, done ones too")
+    status.add_argument("--max-retries", type=int, default=DEFAULT_MAX_RETRIES, help="as for sweep")
     return parser
+
+
+def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "beyond this machine (submitit)",
+        "--executor slurm submits the missing runs as one SLURM job array and returns; "
+        "submitit-local runs the same tasks as detached processes here",
+    )
+    group.add_argument(
+        "--executor",
+        default="local",
+        choices=["local", *EXECUTORS],
+        help="local (default): compute here, in this process and --jobs workers",
+    )
+    group.add_argument("--partition", default=None, help="SLURM partition")
+    group.add_argument(
+        "--time-min", type=_positive_int, default=240, help="time limit per task, minutes"
+    )
+    group.add_argument("--gpus-per-task", type=int, default=0, help="GPUs per array task")
+    group.add_argument("--cpus-per-task", type=_positive_int, default=2)
+    group.add_argument(
+        "--array-parallelism", type=_positive_int, default=64, help="tasks running at once"
+    )
+    group.add_argument(
+        "--runs-per-task",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="runs side by side in each task (K processes sharing its GPU)",
+    )
+    group.add_argument(
+        "--sbatch",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an extra #SBATCH option, e.g. account=abc (repeatable)",
+    )
+    group.add_argument(
+        "--log-dir", default=None, help="submitit's folder (default: STORE/../submitit-logs)"
+    )
+    group.add_argument(
+        "--max-retries",
+        type=int,
+        default=DEFAULT_MAX_RETRIES,
+        help="failed attempts after which a run is not submitted again",
+    )
 
 
 def _config_from_flags(args: argparse.Namespace) -> RunConfig:
@@ -208,9 +269,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     store = RunStore(default_store_path(args.store, getattr(args, "profile", None)))
-    data = DataCache(args.data)
-    progress = False if args.no_progress else None
-    execution = Execution(compile=True) if args.compile else None
+    data = DataCache(getattr(args, "data", None))
+    progress = False if getattr(args, "no_progress", False) else None
+    execution = Execution(compile=True) if getattr(args, "compile", False) else None
     try:
         if args.command == "run":
             config = _config_from_flags(args)
@@ -228,8 +289,30 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"stored in {store.run_dir(config)} ({time.monotonic() - started:.1f} s)")
             return 0
         figures = FIGURES if args.figure == "all" else (args.figure,)
+        if args.command == "status":
+            return _status(args, figures, store)
         grid = [c for f in figures for c in figure_grid(f, args.profile, args.seeds, args.device)]
         unique = list({config_hash(c): c for c in grid}.values())
+        if args.executor != "local":
+            options = ClusterOptions(
+                executor=args.executor,
+                log_dir=args.log_dir or str(Path(store.root).resolve().parent / "submitit-logs"),
+                partition=args.partition,
+                time_min=args.time_min,
+                gpus_per_task=args.gpus_per_task,
+                cpus_per_task=args.cpus_per_task,
+                array_parallelism=args.array_parallelism,
+                runs_per_task=args.runs_per_task,
+                max_retries=args.max_retries,
+                sbatch=tuple(args.sbatch),
+            )
+            submission = submit(unique, store, options, args.data, args.profile)
+            print(submission.report())
+            print(
+                f"watch: prunestab status {args.figure} --profile {args.profile}"
+                + (f" --store {args.store}" if args.store else "")
+            )
+            return 0
         if args.list:
             for config in unique:
                 status = "done" if store.is_complete(config) else "todo"
@@ -262,6 +345,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     except (DataNotFoundError, RunLockedError, ValueError) as err:
         print(f"prunestab: {err}", file=sys.stderr)
         return 2
+
+
+def _status(args: argparse.Namespace, figures: Sequence[str], store: RunStore) -> int:
+    reports = []
+    for figure in figures:
+        states = figure_status(
+            figure, args.profile, store, args.seeds, max_retries=args.max_retries, alive=job_alive
+        )
+        reports.append((figure, states))
+    if args.json:
+        print(json.dumps([as_json(f, args.profile, s) for f, s in reports], indent=1))
+    else:
+        for figure, states in reports:
+            print(render(figure, args.profile, states, verbose=args.all))
+    return 0
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import multiprocessing
 import os
 import platform
 import subprocess
+import sys
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import ExitStack
@@ -38,7 +40,7 @@ import torch
 
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import CIFAR10, load_cifar10
-from prunestab.store import RunStore
+from prunestab.store import RunLockedError, RunStore
 from prunestab.train import Execution, train_run
 
 
@@ -171,6 +173,11 @@ def execute(
         dataset = _dataset(config, data)
         resume = store.load_checkpoint(config)
 
+        def epoch_done(epoch: int, record: dict) -> None:
+            store.beat(config, epoch)  # the lease shows the last finished epoch
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, record)
+
         outcome = train_run(
             config,
             dataset,
@@ -178,7 +185,7 @@ def execute(
             checkpoint=lambda state: store.save_checkpoint(config, state),
             checkpoint_interval_s=checkpoint_interval_s,
             progress=progress,
-            on_epoch_end=on_epoch_end,
+            on_epoch_end=epoch_done,
             execution=execution,
         )
         if store.is_complete(config):  # stored before without the weights it must keep
@@ -290,9 +297,43 @@ def execute_many(
     elif batch_seeds:
         _execute_grouped(pending, store, data, options, max_group, keep_model, deliver)
     else:
+        elsewhere = []
         for config in pending:
-            deliver(config, options.execute(config, store, data, keep_model(config)), True)
+            try:
+                deliver(config, options.execute(config, store, data, keep_model(config)), True)
+            except RunLockedError:
+                elsewhere.append(config)
+        _await_elsewhere(elsewhere, store, data, options, keep_model, deliver)
     return [results[config_hash(c)] for c in configs]
+
+
+#: Seconds between looks at runs that another process is computing.
+POLL_S = 5.0
+
+
+def _await_elsewhere(configs, store, data, options, keep_model, deliver) -> None:
+    """Runs another process holds (another sweep, another machine): wait for their
+    results, and compute any whose holder died (its lease goes stale) or gave up."""
+    if configs:
+        print(
+            f"prunestab: waiting for {len(configs)} run(s) that other processes are computing",
+            file=sys.stderr,
+            flush=True,
+        )
+    while configs:
+        still = []
+        for config in configs:
+            done = _complete(store, config, keep_model(config))
+            if done is not None:
+                deliver(config, done, False)
+                continue
+            try:
+                deliver(config, options.execute(config, store, data, keep_model(config)), True)
+            except RunLockedError:
+                still.append(config)
+        configs = still
+        if configs:
+            time.sleep(POLL_S)
 
 
 def _deliver_stored(configs, store, data, options, keep_model, deliver) -> list[RunConfig]:
@@ -386,7 +427,9 @@ def _execute_in_workers(
     Small models at batch 128 use two CPU cores poorly: two single-threaded runs at once
     train about 1.3x (VGG11) to 1.2x (ResNet18) more images per second on a 2-core
     machine than one run on both cores. Each worker therefore gets ``cores // jobs``
-    threads. On one GPU, several workers keep it busier than one run at batch 128.
+    threads. On one GPU, several workers keep it busier than one run at batch 128; with
+    several GPUs (``device="cuda"``), each worker is pinned to one of them in turn
+    (``CUDA_VISIBLE_DEVICES``).
     Workers are spawned (not forked: a forked copy of an initialised OpenMP or CUDA
     runtime can hang), each loads the data once, and the run store's locks keep two
     processes off one run. Every result is stored by its worker before it is delivered;
@@ -394,36 +437,81 @@ def _execute_in_workers(
     """
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
+    gpus = visible_gpus() if any(c.device == "cuda" for c in configs) else []
+    slots = context.Value("i", 0)
     with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=torch.set_num_threads, initargs=(threads,)
+        jobs,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(threads, slots, gpus if len(gpus) > 1 else []),
     ) as pool:
         queue = list(configs)
+        elsewhere: list[RunConfig] = []
         running: dict = {}
         failure: BaseException | None = None
         while queue or running:
             while queue and len(running) < jobs and failure is None:
                 config = queue.pop(0)
-                task = (config.to_dict(), str(store.root), data_root, options, keep_model(config))
+                task = (
+                    config.to_dict(),
+                    str(store.root),
+                    data_root,
+                    options,
+                    keep_model(config),
+                    store.lease_ttl_s,
+                )
                 running[pool.submit(_execute_job, *task)] = config
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 config = running.pop(future)
+                if isinstance(future.exception(), RunLockedError):
+                    elsewhere.append(config)
+                    continue
                 if future.exception() is not None:
                     failure = failure or future.exception()
                     continue
                 deliver(config, future.result(), True)
             if failure is not None and not running:
                 raise failure
+    _await_elsewhere(elsewhere, store, _worker_data(data_root), options, keep_model, deliver)
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use: ``$CUDA_VISIBLE_DEVICES`` if set, else all."""
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [g.strip() for g in listed.split(",") if g.strip()]
+    return [str(i) for i in range(torch.cuda.device_count())]
+
+
+def gpu_for_slot(slot: int, gpus: Sequence[str]) -> str:
+    """Worker ``slot``'s GPU: workers are dealt round-robin over ``gpus``."""
+    return gpus[slot % len(gpus)]
+
+
+def _start_worker(threads: int, slots, gpus: Sequence[str]) -> None:
+    """A worker's setup: its CPU threads, and, with several GPUs, one GPU of its own
+    (``CUDA_VISIBLE_DEVICES``, set before CUDA starts in this process)."""
+    torch.set_num_threads(threads)
+    if gpus:
+        with slots.get_lock():
+            slot = slots.value
+            slots.value += 1
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu_for_slot(slot, gpus)
 
 
 def _execute_job(
-    config: dict, store_root: str, data_root: str | None, options: Options, keep_model: bool
+    config: dict,
+    store_root: str,
+    data_root: str | None,
+    options: Options,
+    keep_model: bool,
+    lease_ttl_s: float | None = None,
 ) -> dict:
     """One :func:`execute` in a worker process (arguments as plain, picklable values)."""
     quiet = dataclasses.replace(options, progress=False)
-    return quiet.execute(
-        RunConfig.from_dict(config), RunStore(store_root), _worker_data(data_root), keep_model
-    )
+    store = RunStore(store_root, lease_ttl_s)
+    return quiet.execute(RunConfig.from_dict(config), store, _worker_data(data_root), keep_model)
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,12 +10,19 @@ what to compute. A run folder holds:
   they record that first process's choice, not the only valid one;
 * ``.lock``: the file an active run holds an exclusive ``flock`` on. It stays after the
   run (deleting a flock file while another process may be opening it is racy);
+* ``.lease``: the holder of an active run (host, pid, SLURM job, heartbeat, last epoch;
+  ``prunestab.lease``), which keeps machines apart on NFS and Lustre, where ``flock``
+  is unreliable; a holder that died leaves a stale lease that is taken over after its
+  TTL;
 * ``checkpoint.pt``: the latest resumable state of an unfinished run;
+* ``queued.json``: the cluster job it was last submitted to; ``failures.json``: each
+  failed attempt (time, host, job, error, log), which bounds retries;
 * ``result.json``: the completed result. It is written once and never overwritten.
 
-Every file is written to a temporary file in the same folder and moved into place with
-``os.replace``, so a reader sees the old file or the new one, never a partial one; an
-interrupted run resumes from its last checkpoint. The authors shared pickled logs between
+Every file is written to a temporary file in the same folder, fsynced, and moved into
+place with ``os.replace`` (the result with ``link``, which fails if one exists), so a
+reader sees the old file or the new one, never a partial one; an interrupted run resumes
+from its last checkpoint. The authors shared pickled logs between
 concurrent runs (book/authors_code.md, section 5); here concurrent processes are kept
 apart by the lock, and a completed result is immutable.
 """
@@ -32,10 +39,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from prunestab.config import RunConfig, config_hash
+from prunestab.lease import LEASE_FILE, Holder, Lease, LeaseHeldError
+from prunestab.lease import read as read_lease
 
 RESULT_FILE = "result.json"
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.pt"
+FAILURES_FILE = "failures.json"
+QUEUED_FILE = "queued.json"
 MODEL_FILE = "model.pt"
 LOCK_FILE = ".lock"
 
@@ -64,6 +75,29 @@ def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     except BaseException:
         Path(tmp.name).unlink(missing_ok=True)
         raise
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    """Write ``path`` whole, only if it does not exist: a temporary file, fsynced, then
+    ``link`` (atomic on NFS too, and it fails if ``path`` exists: no overwrite even when
+    two machines finish the same run)."""
+    tmp = tempfile.NamedTemporaryFile(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        try:
+            os.link(tmp.name, path)
+        except FileExistsError:
+            raise ValueError(
+                f"{path} already exists; a completed result is never overwritten "
+                "(delete the file by hand to recompute)"
+            ) from None
+    finally:
+        Path(tmp.name).unlink(missing_ok=True)
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -117,8 +151,10 @@ class RunStore:
     not exist yet (reads then find nothing).
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], lease_ttl_s: float | None = None) -> None:
         self.root = Path(root)
+        self.lease_ttl_s = lease_ttl_s
+        self._leases: dict[str, Lease] = {}
 
     def run_dir(self, config: RunConfig) -> Path:
         """``root / "{model}-{first 16 hex digits of config_hash}"``.
@@ -183,10 +219,53 @@ class RunStore:
             # The holder's pid, only to make the message above useful.
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)
-            self._write_config(config)
-            yield run_dir
+            lease = Lease(run_dir, self.lease_ttl_s)
+            try:
+                lease.acquire()
+            except LeaseHeldError as err:
+                raise RunLockedError(str(err)) from None
+            self._leases[config_hash(config)] = lease
+            try:
+                self._write_config(config)
+                yield run_dir
+            finally:
+                self._leases.pop(config_hash(config), None)
+                lease.release()
         finally:
             os.close(fd)  # closing the only descriptor releases the flock
+
+    def beat(self, config: RunConfig, epoch: int) -> None:
+        """Record in the lease of a run this process holds that ``epoch`` is finished."""
+        lease = self._leases.get(config_hash(config))
+        if lease is not None:
+            lease.beat(epoch)
+
+    def record_failure(self, config: RunConfig, failure: dict[str, Any]) -> int:
+        """Append ``failure`` (time, host, job, error, log) to the run's ``failures.json``;
+        returns how many failures it now records. A completed run's record is kept."""
+        path = self.run_dir(config) / FAILURES_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        failures = self.failures(config) + [failure]
+        write_json_atomic(path, failures)
+        return len(failures)
+
+    def failures(self, config: RunConfig) -> list[dict[str, Any]]:
+        path = self.run_dir(config) / FAILURES_FILE
+        return _read_json(path) if path.exists() else []
+
+    def mark_queued(self, config: RunConfig, submission: dict[str, Any]) -> None:
+        """Record that ``config`` was submitted (executor, job id, log folder, time)."""
+        path = self.run_dir(config) / QUEUED_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, submission)
+
+    def queued(self, config: RunConfig) -> dict[str, Any] | None:
+        path = self.run_dir(config) / QUEUED_FILE
+        return _read_json(path) if path.exists() else None
+
+    def lease_holder(self, config: RunConfig) -> Holder | None:
+        """Who holds ``config``'s lease now (fresh or stale), if anyone."""
+        return read_lease(self.run_dir(config) / LEASE_FILE)
 
     def _write_config(self, config: RunConfig) -> None:
         path = self.config_path(config)
@@ -222,9 +301,10 @@ class RunStore:
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            write_json_atomic(path, result)
+            text = json.dumps(result, indent=1).encode()
         except TypeError as err:
             raise ValueError(f"result for {path} is not JSON-serialisable: {err}") from err
+        _write_once(path, text)
         return path
 
     def save_checkpoint(self, config: RunConfig, state: dict[str, Any]) -> None:

@@ -11,9 +11,11 @@ import time
 import pytest
 import torch
 
+from prunestab.config import config_hash
+from prunestab.data import DataNotFoundError
 from prunestab.figures import figure_grid
 from prunestab.runner import DataCache, execute, execute_many
-from prunestab.store import RunLockedError, RunStore
+from prunestab.store import RunStore
 
 
 def _smoke_config():
@@ -132,17 +134,64 @@ def test_worker_processes_store_the_same_runs_as_one_process(tmp_path, tiny_cifa
     assert again == parallel  # stored: nothing recomputed
 
 
-def test_a_failing_worker_stops_the_sweep_with_its_error(tmp_path, tiny_cifar):
+def test_a_failing_worker_stops_the_sweep_with_its_error(tmp_path):
     grid = figure_grid("fig1", "smoke", seeds=1)[:3]
-    store = RunStore(tmp_path)
-    with store.lock(grid[0]), pytest.raises(RunLockedError, match="locked"):
-        # This process holds the first run: the worker given it fails, the sweep stops.
-        execute_many(grid, store, DataCache(tiny_cifar), jobs=2, progress=False)
-    assert store.load(grid[0]) is None
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(DataNotFoundError, match="CIFAR-10 not found"):
+        # No data where the workers look: the first failure stops the sweep.
+        execute_many(grid, store, DataCache(tmp_path / "no-data"), jobs=2, progress=False)
+    assert all(store.load(c) is None for c in grid)
     with pytest.raises(ValueError, match="jobs=0"):
         execute_many(grid, RunStore(tmp_path), jobs=0)
     with pytest.raises(ValueError, match="choose one"):
         execute_many(grid, RunStore(tmp_path), jobs=2, batch_seeds=True)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_run_another_process_holds_is_waited_for_then_delivered(
+    tmp_path, tiny_cifar, monkeypatch, jobs
+):
+    """Two sweeps on one store: the second waits for the first's run, never computes it."""
+    import threading
+
+    from prunestab import runner
+
+    monkeypatch.setattr(runner, "POLL_S", 0.2)
+    grid = figure_grid("fig1", "smoke", seeds=1)[:3]
+    store = RunStore(tmp_path)
+    held, release = threading.Event(), threading.Event()
+
+    def other_sweep() -> None:  # holds the first run, then "finishes" it
+        with store.lock(grid[0]):
+            held.set()
+            release.wait(60)
+            execute(grid[0], RunStore(tmp_path / "elsewhere"), DataCache(tiny_cifar))
+            result = RunStore(tmp_path / "elsewhere").load(grid[0])
+            store.save_result(grid[0], result)
+
+    thread = threading.Thread(target=other_sweep)
+    thread.start()
+    held.wait(60)
+    computed = []
+    waiting = runner._await_elsewhere
+
+    def await_then_release(configs, *args):
+        assert [config_hash(c) for c in configs] == [config_hash(grid[0])]
+        release.set()  # the other sweep finishes only once this one is waiting for it
+        waiting(configs, *args)
+
+    monkeypatch.setattr(runner, "_await_elsewhere", await_then_release)
+    results = execute_many(
+        grid,
+        store,
+        DataCache(tiny_cifar),
+        jobs=jobs,
+        progress=False,
+        on_result=lambda c, r, fresh: computed.append((config_hash(c), fresh)),
+    )
+    thread.join()
+    assert (config_hash(grid[0]), False) in computed  # delivered, not recomputed
+    assert results[0] == store.load(grid[0])
 
 
 def test_missing_kept_weights_are_recomputed_without_touching_the_result(tmp_path, tiny_cifar):

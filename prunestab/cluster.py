@@ -1,0 +1,356 @@
+"""Sweeps beyond one machine: a figure's missing runs as a job array, through submitit.
+
+``prunestab sweep FIG --executor slurm`` submits every run of the figure that is not
+stored, not being computed (a fresh lease), not queued in a job that still exists, and
+not failed ``max_retries`` times, as one SLURM job array: ``runs_per_task`` runs per array
+task, side by side in that many processes on the task's GPU (one VGG11 at batch 128 leaves
+most of an H100 idle). ``--executor submitit-local`` does the same with submitit's local
+executor (detached processes on this machine, no server). Nothing here schedules: submitit writes the
+sbatch file and SLURM runs it.
+
+A task that is preempted or reaches its time limit is requeued by submitit (its
+``checkpoint`` hook returns the same task); every run resumes from its own checkpoint in
+the store, and a run another task finished meanwhile is skipped. A run that fails is
+recorded in its folder (``failures.json``: time, host, job, error, log path) and is not
+submitted again after ``max_retries`` failures; ``prunestab status`` lists it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import socket
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prunestab.config import RunConfig, config_hash
+from prunestab.figures import keeps_weights
+from prunestab.lease import job_id as current_job
+from prunestab.status import DEFAULT_MAX_RETRIES, run_state
+from prunestab.store import RunLockedError, RunStore
+
+#: ``slurm``: a SLURM job array; ``submitit-local``: the same tasks as detached processes
+#: on this machine (submitit's local executor; the cluster path without a cluster). The
+#: CLI's default, ``local``, does not come here: it computes in this process and its
+#: workers (``runner.execute_many``).
+EXECUTORS = ("slurm", "submitit-local")
+#: SLURM states of a job that will still run (``sacct``), as submitit reports them.
+ALIVE_STATES = (
+    "PENDING",
+    "RUNNING",
+    "REQUEUED",
+    "REQUEUE_HOLD",
+    "REQUEUE_FED",
+    "CONFIGURING",
+    "COMPLETING",
+    "SUSPENDED",
+    "RESIZING",
+    "UNKNOWN",
+)
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """How a sweep is submitted. ``sbatch``: extra ``#SBATCH`` options as ``KEY=VALUE``
+    (``account=abc``, ``qos=high``, ``constraint=a100``)."""
+
+    executor: str = "slurm"
+    log_dir: str = "store/submitit"
+    partition: str | None = None
+    time_min: int = 240
+    gpus_per_task: int = 0
+    cpus_per_task: int = 2
+    array_parallelism: int = 64
+    runs_per_task: int = 1
+    max_retries: int = DEFAULT_MAX_RETRIES
+    sbatch: tuple[str, ...] = ()
+    job_name: str = "prunestab"
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor={self.executor!r}; allowed: {', '.join(EXECUTORS)}")
+        for name in ("time_min", "cpus_per_task", "array_parallelism", "runs_per_task"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r}; allowed: an integer >= 1")
+        for name in ("gpus_per_task", "max_retries"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name}={value!r}; allowed: an integer >= 0")
+        self.extra_sbatch()  # validates the KEY=VALUE lines
+
+    def extra_sbatch(self) -> dict[str, str]:
+        extra = {}
+        for line in self.sbatch:
+            key, sep, value = line.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(
+                    f"sbatch option {line!r}; allowed: KEY=VALUE, e.g. account=abc or qos=high"
+                )
+            extra[key.strip().removeprefix("--")] = value.strip()
+        return extra
+
+
+@dataclass
+class SweepTask:
+    """One array task: compute ``configs`` (``runs_per_task`` at once), each resuming from
+    its checkpoint; picklable, so submitit can requeue it."""
+
+    configs: list[dict]
+    store_root: str
+    data: str | None
+    profile: str | None
+    runs_at_once: int = 1
+    max_retries: int = DEFAULT_MAX_RETRIES
+    lease_ttl_s: float | None = None
+    checkpoint_interval_s: float = 60.0
+    outcomes: dict = field(default_factory=dict)
+
+    def __call__(self) -> dict[str, str]:
+        """Returns ``{hash: "computed" | "stored" | "running elsewhere" | "failed: ..."}``;
+        raises after the other runs if one failed (the job then shows as failed)."""
+        configs = [RunConfig.from_dict(c) for c in self.configs]
+        if self.runs_at_once > 1 and len(configs) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(self.runs_at_once, mp_context=context) as pool:
+                jobs = [pool.submit(self._one, c.to_dict()) for c in configs]
+                outcomes = [j.result() for j in jobs]
+        else:
+            outcomes = [self._one(c.to_dict()) for c in configs]
+        self.outcomes = dict(outcomes)
+        failed = {h: o for h, o in self.outcomes.items() if o.startswith("failed")}
+        if failed:
+            raise RuntimeError(
+                "runs failed: " + "; ".join(f"{h[:16]} {o}" for h, o in failed.items())
+            )
+        return self.outcomes
+
+    def _one(self, config_dict: dict) -> tuple[str, str]:
+        from prunestab.runner import DataCache, execute
+
+        config = RunConfig.from_dict(config_dict)
+        digest = config_hash(config)
+        store = RunStore(self.store_root, self.lease_ttl_s)
+        state = run_state(store, config, self.lease_ttl_s, self.max_retries)
+        if state.state == "done":
+            return digest, "stored"
+        if state.state == "failed":
+            return digest, f"failed: not retried after {state.failures} failures"
+        try:
+            execute(
+                config,
+                store,
+                DataCache(self.data),
+                profile=self.profile,
+                progress=False,
+                keep_model=keeps_weights(config),
+                checkpoint_interval_s=self.checkpoint_interval_s,
+            )
+        except RunLockedError:
+            return digest, "running elsewhere"
+        except Exception as err:  # recorded, reported, and counted against retries
+            log = _log_path()
+            store.record_failure(
+                config,
+                {
+                    "time": time.time(),
+                    "host": socket.gethostname(),
+                    "job": current_job(),
+                    "error": f"{type(err).__name__}: {err}",
+                    "traceback": traceback.format_exc(limit=20),
+                    "log": log,
+                },
+            )
+            return digest, f"failed: {type(err).__name__}: {err} (log {log})"
+        return digest, "computed"
+
+    def checkpoint(self, *args, **kwargs):
+        """submitit's preemption/timeout hook: requeue this same task; each run resumes
+        from its checkpoint and finished runs are skipped."""
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(self)
+
+
+def _log_path() -> str | None:
+    try:
+        import submitit
+
+        return str(submitit.JobEnvironment().paths.stdout)
+    except Exception:  # not inside a submitit job
+        return None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a sweep submitted, and what it left out and why."""
+
+    job_ids: tuple[str, ...]
+    log_dir: str
+    submitted: int
+    stored: int
+    running: tuple[str, ...]
+    queued: tuple[str, ...]
+    failed: tuple[str, ...]
+    jobs: tuple = ()  # submitit Job objects (job.result() waits for a task's outcomes)
+
+    def report(self) -> str:
+        lines = [
+            f"{self.submitted} run(s) submitted"
+            + (
+                f" as {len(self.job_ids)} task(s): {_job_range(self.job_ids)}"
+                if self.job_ids
+                else ""
+            )
+            + f"; {self.stored} already stored, {len(self.running)} running, "
+            f"{len(self.queued)} queued in earlier jobs, {len(self.failed)} failed too often."
+        ]
+        if self.job_ids:
+            if all("_" in i for i in self.job_ids):
+                array = self.job_ids[0].split("_")[0]
+                pattern = f"{array}_<task>_0_log.out"
+            else:
+                pattern = "<job id>_0_log.out"
+            lines.append(f"logs: {self.log_dir}/{pattern} (and .err)")
+        lines += [f"  not resubmitted: {line}" for line in self.failed]
+        return "\n".join(lines)
+
+
+def _job_range(ids: Sequence[str]) -> str:
+    """``123 (array of 4 tasks)`` for SLURM arrays, ``4411, 4412`` for local processes."""
+    arrays = sorted({i.split("_")[0] for i in ids})
+    if all("_" in i for i in ids):
+        return ", ".join(
+            f"{a} (array of {sum(i.startswith(a + '_') for i in ids)} tasks)" for a in arrays
+        )
+    return ", ".join(ids)
+
+
+def job_alive(submission: dict) -> bool:
+    """Whether the job a run was queued in can still run it."""
+    job = str(submission.get("job_id", ""))
+    if submission.get("executor") == "submitit-local":
+        if submission.get("host") != socket.gethostname():
+            return True  # another machine's process: trust the record
+        try:
+            os.kill(int(job.split("_")[0]), 0)
+        except (ValueError, ProcessLookupError):
+            return False
+        except PermissionError:
+            return True
+        return True
+    try:
+        from submitit.slurm.slurm import SlurmJob
+
+        state = SlurmJob(folder=submission["log_dir"], job_id=job).state
+    except Exception:  # sacct unreachable: keep the record rather than resubmit
+        return True
+    return state.upper().split()[0] in ALIVE_STATES
+
+
+def submit(
+    configs: Sequence[RunConfig],
+    store: RunStore,
+    options: ClusterOptions,
+    data: str | None = None,
+    profile: str | None = None,
+    alive=job_alive,
+) -> Submission:
+    """Submit the runs of ``configs`` that need computing (module docstring)."""
+    import submitit
+
+    distinct = list({config_hash(c): c for c in configs}.values())
+    todo, stored, running, queued, failed = [], 0, [], [], []
+    for config in distinct:
+        state = run_state(store, config, store.lease_ttl_s, options.max_retries, alive=alive)
+        name = f"{state.hash} {state.label}, seed {state.seed}"
+        if state.state == "done":
+            stored += 1
+        elif state.state == "running":
+            running.append(f"{name} ({state.where})")
+        elif state.state == "queued":
+            queued.append(f"{name} ({state.where})")
+        elif state.state == "failed":
+            failed.append(
+                f"{name}: {state.failures} failures, last {state.last_error}"
+                + (f", log {state.log}" if state.log else "")
+            )
+        else:
+            todo.append(config)
+    log_dir = Path(options.log_dir).resolve()
+    job_ids: list[str] = []
+    if todo:
+        if options.executor == "slurm":
+            missing = [tool for tool in ("sbatch", "srun") if shutil.which(tool) is None]
+            if missing:
+                raise ValueError(
+                    f"--executor slurm: {' and '.join(missing)} not found on PATH; allowed "
+                    "here: --executor local (this machine) or submitit-local (detached "
+                    "processes); run the slurm one on the cluster's login node"
+                )
+        cluster = "local" if options.executor == "submitit-local" else options.executor
+        executor = submitit.AutoExecutor(folder=str(log_dir), cluster=cluster)
+        parameters = dict(
+            name=options.job_name,
+            timeout_min=options.time_min,
+            cpus_per_task=options.cpus_per_task,
+            gpus_per_node=options.gpus_per_task,
+        )
+        if options.executor == "slurm":
+            parameters.update(
+                slurm_array_parallelism=options.array_parallelism,
+                slurm_additional_parameters=options.extra_sbatch(),
+            )
+            if options.partition:
+                parameters["slurm_partition"] = options.partition
+        executor.update_parameters(**parameters)
+        k = options.runs_per_task
+        chunks = [todo[i : i + k] for i in range(0, len(todo), k)]
+        tasks = [
+            SweepTask(
+                [c.to_dict() for c in chunk],
+                str(Path(store.root).resolve()),
+                None if data is None else str(Path(data).resolve()),
+                profile,
+                runs_at_once=k,
+                max_retries=options.max_retries,
+                lease_ttl_s=store.lease_ttl_s,
+            )
+            for chunk in chunks
+        ]
+        with executor.batch():
+            jobs = [executor.submit(task) for task in tasks]
+        for job, chunk in zip(jobs, chunks, strict=True):
+            job_ids.append(str(job.job_id))
+            for config in chunk:
+                store.mark_queued(
+                    config,
+                    {
+                        "executor": options.executor,
+                        "job_id": str(job.job_id),
+                        "log_dir": str(log_dir),
+                        "host": socket.gethostname(),
+                        "submitted": time.time(),
+                    },
+                )
+    return Submission(
+        tuple(job_ids),
+        str(log_dir),
+        len(todo),
+        stored,
+        tuple(running),
+        tuple(queued),
+        tuple(failed),
+        tuple(jobs) if todo else (),
+    )
+
+
+def tasks_needed(n_runs: int, runs_per_task: int) -> int:
+    return math.ceil(n_runs / runs_per_task)

@@ -1,0 +1,237 @@
+"""Leases: who is computing a run, safe on shared filesystems (NFS, Lustre).
+
+``flock`` is not reliable across machines on NFS or Lustre. A lease is a small JSON file
+(``.lease`` in the run folder) naming its holder (host, pid, SLURM job, a random token),
+when it started, its last heartbeat and the last epoch it finished. It is claimed the way
+``open(2)`` recommends for NFS: the claimant writes a file of its own, then ``link(2)``
+s it to ``.lease``; the link succeeds for exactly one claimant (if the reply is lost,
+the link count of its own file tells). The holder rewrites the lease every
+``ttl / 4`` seconds (a heartbeat thread). A lease whose heartbeat is older than its TTL
+belongs to a holder that died (a killed job, a lost node), as does one whose holder ran
+on this host in a process that has exited: it is moved aside by
+``rename(2)`` (atomic; a second claimant finds it gone), checked to be the stale lease
+that was read, and claimed anew.
+
+Clocks: the TTL is compared with the holder's own heartbeat time, so the machines'
+clocks must agree to well within the TTL (default 10 minutes; NTP keeps them within
+milliseconds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+LEASE_FILE = ".lease"
+#: Seconds without a heartbeat after which a lease is stale and may be taken over.
+DEFAULT_TTL_S = 600.0
+TTL_ENV_VAR = "PRUNESTAB_LEASE_TTL_S"
+
+
+def default_ttl() -> float:
+    value = os.environ.get(TTL_ENV_VAR)
+    if not value:
+        return DEFAULT_TTL_S
+    try:
+        ttl = float(value)
+    except ValueError:
+        ttl = -1.0
+    if ttl <= 0:
+        raise ValueError(f"${TTL_ENV_VAR}={value!r}; allowed: a positive number of seconds")
+    return ttl
+
+
+def job_id() -> str | None:
+    """The SLURM job (``JOB_TASK`` for an array task), or submitit's local job, if this
+    process is one."""
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    if array and task:
+        return f"{array}_{task}"
+    return os.environ.get("SLURM_JOB_ID") or os.environ.get("SUBMITIT_LOCAL_JOB_ID")
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The content of a lease."""
+
+    token: str
+    host: str
+    pid: int
+    job: str | None
+    started: float
+    heartbeat: float
+    epoch: int | None = None
+
+    def is_stale(self, ttl: float, now: float) -> bool:
+        return now - self.heartbeat > ttl
+
+    def describe(self) -> str:
+        job = f", job {self.job}" if self.job else ""
+        epoch = f", last epoch {self.epoch + 1}" if self.epoch is not None else ""
+        return f"{self.host} pid {self.pid}{job}{epoch}"
+
+
+class LeaseHeldError(RuntimeError):
+    """Another holder's lease is fresh."""
+
+    def __init__(self, path: Path, holder: Holder, age: float) -> None:
+        self.holder = holder
+        super().__init__(
+            f"{path.parent} is being computed by {holder.describe()} (heartbeat {age:.0f} s "
+            "ago). Wait for it to finish, then load its result."
+        )
+
+
+def dead_here(holder: Holder) -> bool:
+    """Whether ``holder`` ran on this host in a process that no longer exists (its lease
+    is then stale at once, without waiting for the TTL)."""
+    if holder.host != socket.gethostname() or holder.pid <= 0:
+        return False
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def read(path: Path) -> Holder | None:
+    """The lease at ``path``, or ``None`` if there is none (or it vanished meanwhile)."""
+    try:
+        return Holder(**json.loads(Path(path).read_text()))
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, TypeError):
+        # Written by link of a complete file, so never partial; treat damage as stale.
+        return Holder("damaged", "?", -1, None, 0.0, 0.0)
+
+
+def _write_own(path: Path, holder: Holder) -> Path:
+    """Write ``holder`` to a file of this claimant's own beside ``path``; return it."""
+    own = path.with_name(f"{path.name}.{holder.token}.tmp")
+    with open(own, "w") as f:
+        json.dump(asdict(holder), f)
+        f.flush()
+        os.fsync(f.fileno())
+    return own
+
+
+class Lease:
+    """The lease of one run folder: ``acquire()``, heartbeats while held, ``release()``."""
+
+    def __init__(
+        self,
+        folder: Path,
+        ttl: float | None = None,
+        clock: Callable[[], float] = time.time,
+        heartbeat: bool = True,
+    ) -> None:
+        self.path = Path(folder) / LEASE_FILE
+        self.ttl = default_ttl() if ttl is None else ttl
+        if self.ttl <= 0:
+            raise ValueError(f"lease ttl={self.ttl}; allowed: a positive number of seconds")
+        self.clock = clock
+        self.holder: Holder | None = None
+        self.lost = False  # set if another claimant took the lease over while we held it
+        self._heartbeat = heartbeat
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def acquire(self) -> Holder:
+        """Claim the lease, taking over a stale one; raise :class:`LeaseHeldError` if a
+        fresh one is held."""
+        for _ in range(3):
+            now = self.clock()
+            mine = Holder(uuid.uuid4().hex, socket.gethostname(), os.getpid(), job_id(), now, now)
+            if self._link(mine):
+                self.holder = mine
+                if self._heartbeat:
+                    self._thread = threading.Thread(target=self._beat_loop, daemon=True)
+                    self._thread.start()
+                return mine
+            current = read(self.path)
+            if current is None:
+                continue  # released between our link and our read: try again
+            if not (current.is_stale(self.ttl, self.clock()) or dead_here(current)):
+                raise LeaseHeldError(self.path, current, self.clock() - current.heartbeat)
+            self._take_over(current)
+        current = read(self.path)
+        if current is None:
+            raise RuntimeError(f"could not claim {self.path}: it kept changing hands")
+        raise LeaseHeldError(self.path, current, self.clock() - current.heartbeat)
+
+    def _link(self, holder: Holder) -> bool:
+        own = _write_own(self.path, holder)
+        try:
+            os.link(own, self.path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError:
+            # NFS may lose the reply of a link that succeeded: the link count tells.
+            return os.stat(own).st_nlink == 2
+        finally:
+            own.unlink(missing_ok=True)
+
+    def _take_over(self, stale: Holder) -> None:
+        """Move the stale lease aside, if it is still the one that was read."""
+        aside = self.path.with_name(f"{self.path.name}.stale.{uuid.uuid4().hex}")
+        try:
+            os.rename(self.path, aside)
+        except FileNotFoundError:
+            return  # another claimant moved it first
+        moved = read(aside)
+        if moved is not None and moved.token != stale.token:
+            # A fresh lease was claimed between our read and our rename: give it back.
+            try:
+                os.link(aside, self.path)
+            except FileExistsError:
+                pass
+        aside.unlink(missing_ok=True)
+
+    def beat(self, epoch: int | None = None) -> bool:
+        """Refresh the heartbeat (and the last finished epoch); ``False`` if the lease is
+        no longer ours."""
+        with self._lock:
+            if self.holder is None:
+                return False
+            current = read(self.path)
+            if current is None or current.token != self.holder.token:
+                self.lost = True
+                return False
+            self.holder = replace(
+                self.holder,
+                heartbeat=self.clock(),
+                epoch=self.holder.epoch if epoch is None else epoch,
+            )
+            fresh = _write_own(self.path, self.holder)
+            os.replace(fresh, self.path)
+            return True
+
+    def _beat_loop(self) -> None:
+        while not self._stop.wait(self.ttl / 4):
+            try:
+                self.beat()
+            except OSError:
+                pass  # a transient filesystem error: the next beat tries again
+
+    def release(self) -> None:
+        """Stop the heartbeat and remove the lease if it is still ours."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            current = read(self.path)
+            if self.holder is not None and current is not None:
+                if current.token == self.holder.token:
+                    self.path.unlink(missing_ok=True)
+            self.holder = None

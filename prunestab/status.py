@@ -1,0 +1,135 @@
+"""Where a figure's runs stand: done, running (where, which epoch), stale, queued,
+failed or to do, read from the run store alone (``prunestab status FIG``)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from prunestab.config import RunConfig, config_hash
+from prunestab.figures import figure_grid, keeps_weights
+from prunestab.lease import dead_here, default_ttl
+from prunestab.runner import is_stored
+from prunestab.store import RunStore
+
+#: A run's states, in the order they are reported.
+STATES = ("done", "running", "stale", "queued", "failed", "to do")
+#: Failed attempts after which a run is no longer submitted (``sweep --max-retries``).
+DEFAULT_MAX_RETRIES = 2
+
+
+@dataclass(frozen=True)
+class RunState:
+    """One run's state, with what explains it."""
+
+    hash: str
+    label: str
+    seed: int
+    state: str
+    where: str | None = None  # running/stale: host, pid, job; queued: the job
+    epoch: int | None = None  # running/stale: the last epoch finished (1-based)
+    heartbeat_age_s: float | None = None
+    failures: int = 0
+    last_error: str | None = None
+    log: str | None = None
+
+
+def run_state(
+    store: RunStore,
+    config: RunConfig,
+    ttl: float | None = None,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    now: float | None = None,
+    alive=None,
+) -> RunState:
+    """``config``'s state in ``store``. ``alive(submission) -> bool`` says whether a
+    queued job still exists (default: trust the record)."""
+    ttl = default_ttl() if ttl is None else ttl
+    now = time.time() if now is None else now
+    base = dict(hash=config_hash(config)[:16], label=config.display_label(), seed=config.seed)
+    if is_stored(store, config, keeps_weights(config)):
+        return RunState(**base, state="done")
+    failures = store.failures(config)
+    failed = dict(
+        failures=len(failures),
+        last_error=failures[-1].get("error") if failures else None,
+        log=failures[-1].get("log") if failures else None,
+    )
+    holder = store.lease_holder(config)
+    if holder is not None:
+        stale = holder.is_stale(ttl, now) or dead_here(holder)
+        return RunState(
+            **base,
+            state="stale" if stale else "running",
+            where=holder.describe().split(", last epoch")[0],
+            epoch=None if holder.epoch is None else holder.epoch + 1,
+            heartbeat_age_s=now - holder.heartbeat,
+            **failed,
+        )
+    if len(failures) >= max_retries:
+        return RunState(**base, state="failed", **failed)
+    queued = store.queued(config)
+    if queued is not None and (alive is None or alive(queued)):
+        where = f"{queued.get('executor', '?')} job {queued.get('job_id', '?')}"
+        return RunState(**base, state="queued", where=where, **failed)
+    return RunState(**base, state="to do", **failed)
+
+
+def figure_status(
+    figure: str,
+    profile: str,
+    store: RunStore,
+    seeds: int | None = None,
+    ttl: float | None = None,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    alive=None,
+) -> list[RunState]:
+    """Every distinct run of ``figure`` at ``profile``, with its state."""
+    grid = {config_hash(c): c for c in figure_grid(figure, profile, seeds)}
+    now = time.time()
+    return [run_state(store, c, ttl, max_retries, now, alive) for c in grid.values()]
+
+
+def counts(states: Sequence[RunState]) -> dict[str, int]:
+    found = Counter(s.state for s in states)
+    return {state: found.get(state, 0) for state in STATES}
+
+
+def render(figure: str, profile: str, states: Sequence[RunState], verbose: bool = False) -> str:
+    """A few lines for a terminal: the counts, then every run that is not done or to do
+    (all of them with ``verbose``)."""
+    total = counts(states)
+    lines = [
+        f"{figure} ({profile}): {len(states)} runs: "
+        + ", ".join(f"{n} {state}" for state, n in total.items() if n or state == "done")
+    ]
+    for s in states:
+        if not verbose and s.state in ("done", "to do") and not s.failures:
+            continue
+        detail = []
+        if s.where:
+            detail.append(s.where)
+        if s.epoch is not None:
+            detail.append(f"epoch {s.epoch}")
+        if s.heartbeat_age_s is not None:
+            detail.append(f"heartbeat {s.heartbeat_age_s:.0f} s ago")
+        if s.failures:
+            detail.append(f"{s.failures} failure(s), last: {s.last_error}")
+        if s.log:
+            detail.append(f"log {s.log}")
+        lines.append(
+            f"  {s.state:<8} {s.hash}  {s.label}, seed {s.seed}"
+            + (f"  ({'; '.join(detail)})" if detail else "")
+        )
+    return "\n".join(lines)
+
+
+def as_json(figure: str, profile: str, states: Sequence[RunState]) -> dict:
+    return {
+        "figure": figure,
+        "profile": profile,
+        "counts": counts(states),
+        "runs": [asdict(s) for s in states],
+    }

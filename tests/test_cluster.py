@@ -1,0 +1,221 @@
+"""Sweeps beyond one machine, on a 2-core machine without a cluster: submitit's local
+executor end to end, the SLURM submission through a fake sbatch/sacct, preemption that
+resumes from checkpoints, bounded retries, and two sweeps racing on one store."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from prunestab.cli import main
+from prunestab.cluster import ClusterOptions, SweepTask, submit
+from prunestab.config import config_hash
+from prunestab.figures import figure_grid
+from prunestab.status import figure_status
+from prunestab.store import RunStore
+
+
+@pytest.mark.slow
+def test_submitit_local_computes_every_missing_run_once_and_a_second_sweep_nothing(
+    tmp_path, tiny_cifar
+):
+    store = RunStore(tmp_path / "store")
+    configs = figure_grid("fig5", "smoke", 1)
+    distinct = {config_hash(c) for c in configs}
+    options = ClusterOptions(executor="submitit-local", log_dir=str(tmp_path / "logs"))
+    first = submit(configs, store, options, str(tiny_cifar), "smoke")
+    assert first.submitted == len(distinct) and len(first.jobs) == len(distinct)
+    again = submit(configs, store, options, str(tiny_cifar), "smoke")
+    assert again.submitted == 0  # all queued in live jobs (or running, or done)
+    outcomes = {}
+    for job in first.jobs:
+        for digest, outcome in job.result().items():
+            outcomes.setdefault(digest, []).append(outcome)
+    assert set(outcomes) == distinct
+    assert all(o == ["computed"] for o in outcomes.values())
+    assert all(s.state == "done" for s in figure_status("fig5", "smoke", store, 1))
+    last = submit(configs, store, options, str(tiny_cifar), "smoke")
+    assert (last.submitted, last.stored) == (0, len(distinct))
+
+
+def _fake_slurm(tmp_path: Path, state: str) -> dict:
+    """sbatch/sacct on PATH: sbatch keeps the submission file and answers job 4242."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    kept = tmp_path / "submitted"
+    kept.mkdir(exist_ok=True)
+    (bin_dir / "sbatch").write_text(
+        f'#!/bin/sh\nfor last; do :; done\ncp "$last" {kept}/\necho "Submitted batch job 4242"\n'
+    )
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "sacct").write_text(
+        "#!/bin/sh\necho 'JobID|State|NodeList'\n"
+        + "".join(f"echo '4242_{i}|{state}|node1'\n" for i in range(200))
+    )
+    for tool in ("sbatch", "srun", "sacct"):
+        (bin_dir / tool).chmod(0o755)
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "kept": kept}
+
+
+def test_the_slurm_submission_is_one_array_with_the_options_asked(tmp_path, monkeypatch, capsys):
+    fake = _fake_slurm(tmp_path, "PENDING")
+    monkeypatch.setenv("PATH", fake["PATH"])
+    argv = [
+        "sweep",
+        "fig4",
+        "--profile",
+        "paper",
+        "--executor",
+        "slurm",
+        "--store",
+        str(tmp_path / "store"),
+        "--log-dir",
+        str(tmp_path / "logs"),
+        "--partition",
+        "gpu",
+        "--time-min",
+        "600",
+        "--gpus-per-task",
+        "1",
+        "--cpus-per-task",
+        "8",
+        "--array-parallelism",
+        "16",
+        "--runs-per-task",
+        "4",
+        "--sbatch",
+        "account=lab",
+        "--device",
+        "cuda",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    runs = len({config_hash(c) for c in figure_grid("fig4", "paper")})
+    tasks = -(-runs // 4)
+    assert f"{runs} run(s) submitted as {tasks} task(s): 4242 (array of {tasks} tasks)" in out
+    assert "logs: " in out and "prunestab status fig4" in out
+    (script,) = fake["kept"].iterdir()
+    text = script.read_text()
+    for line in (
+        f"#SBATCH --array=0-{tasks - 1}%16",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --time=600",
+        "#SBATCH --gpus-per-node=1",
+        "#SBATCH --cpus-per-task=8",
+        "#SBATCH --account=lab",
+    ):
+        assert line in text, line
+    # A second sweep while the array is pending submits nothing.
+    assert main(argv) == 0
+    assert f"0 run(s) submitted; 0 already stored, 0 running, {runs} queued" in (
+        capsys.readouterr().out
+    )
+    # Once SLURM says the array failed, the runs are submitted again.
+    monkeypatch.setenv("PATH", _fake_slurm(tmp_path, "FAILED")["PATH"])
+    assert main(argv) == 0
+    assert f"{runs} run(s) submitted" in capsys.readouterr().out
+
+
+def test_bad_cluster_options_are_named(tmp_path, monkeypatch, capsys):
+    store = ["--store", str(tmp_path / "store"), "--log-dir", str(tmp_path / "logs")]
+    assert main(["sweep", "fig4", "--executor", "slurm", "--sbatch", "account", *store]) == 2
+    assert "sbatch option 'account'; allowed: KEY=VALUE" in capsys.readouterr().err
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no SLURM here
+    assert main(["sweep", "fig4", "--executor", "slurm", *store]) == 2
+    assert "sbatch and srun not found on PATH; allowed here" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"runs_per_task=0; allowed: an integer >= 1"):
+        ClusterOptions(runs_per_task=0)
+
+
+@pytest.mark.slow
+def test_a_preempted_task_is_requeued_and_resumes_from_its_checkpoint(tmp_path, tiny_cifar):
+    config = [c for c in figure_grid("fig1", "smoke", 1) if c.pruning is not None][0]
+    config = config.replace(epochs=40)
+    task = SweepTask(
+        [config.to_dict()],
+        str(tmp_path / "store"),
+        str(tiny_cifar),
+        "smoke",
+        checkpoint_interval_s=0.0,
+    )
+    store = RunStore(tmp_path / "store")
+    code = (
+        f"import pickle, sys\ntask = pickle.loads({__import__('pickle').dumps(task)!r})\ntask()\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.time() + 300
+    while not store.checkpoint_path(config).exists():  # wait for the first checkpoint
+        assert worker.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)
+    worker.send_signal(signal.SIGKILL)  # preempted without warning
+    worker.wait()
+    assert not store.is_complete(config)
+    requeued = task.checkpoint()  # what submitit calls on preemption or timeout
+    assert requeued.function is task
+    outcomes = requeued.function()
+    assert outcomes == {config_hash(config): "computed"}
+    assert store.load(config)["resumed_from_epoch"] is not None
+
+
+def test_a_failing_run_is_recorded_and_not_retried_forever(tmp_path, capsys):
+    config = figure_grid("fig5", "smoke", 1)[0]
+    task = SweepTask(
+        [config.to_dict()], str(tmp_path / "store"), str(tmp_path / "no-data"), "smoke"
+    )
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="runs failed: .*DataNotFoundError"):
+            task()
+    store = RunStore(tmp_path / "store")
+    assert len(store.failures(config)) == 2
+    assert task._one(config.to_dict())[1] == "failed: not retried after 2 failures"
+    (state,) = [
+        s for s in figure_status("fig5", "smoke", store, 1) if s.hash == config_hash(config)[:16]
+    ]
+    assert state.state == "failed" and "DataNotFoundError" in state.last_error
+    options = ClusterOptions(executor="submitit-local", log_dir=str(tmp_path / "logs"))
+    left_out = submit([config], store, options, None, "smoke")
+    assert left_out.submitted == 0 and config_hash(config)[:16] in left_out.failed[0]
+    assert "2 failures" in left_out.report()
+
+
+@pytest.mark.slow
+def test_two_sweeps_racing_on_one_store_compute_each_run_once(tmp_path, tiny_cifar):
+    store_dir = tmp_path / "store"
+    command = [
+        sys.executable,
+        "-m",
+        "prunestab.cli",
+        "sweep",
+        "fig5",
+        "--profile",
+        "smoke",
+        "--seeds",
+        "1",
+        "--store",
+        str(store_dir),
+        "--data",
+        str(tiny_cifar),
+        "--no-progress",
+    ]
+    racers = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=900) for p in racers]
+    assert [p.returncode for p in racers] == [0, 0], outputs
+    ran = [re.findall(r"\] ran (.+?):", out) for out, _ in outputs]
+    distinct = {config_hash(c) for c in figure_grid("fig5", "smoke", 1)}
+    assert len(ran[0]) + len(ran[1]) == len(distinct)  # each run trained by one of them
+    assert not set(ran[0]) & set(ran[1])
+    results = list(store_dir.glob("*/result.json"))
+    assert len(results) == len(distinct)
+    assert not list(store_dir.glob("*/.*.tmp")) and not list(store_dir.glob("*/.lease"))
+    for path in results:
+        json.loads(path.read_text())  # whole, never partial

@@ -1,0 +1,115 @@
+"""Leases keep two machines off one run where flock is unreliable (NFS, Lustre): one
+claimant wins, a fresh lease blocks, a stale or dead holder's lease is taken over."""
+
+import json
+import multiprocessing
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from prunestab.lease import LEASE_FILE, Holder, Lease, LeaseHeldError, read
+
+
+class Clock:
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_fresh_lease_blocks_and_a_released_one_can_be_claimed(tmp_path):
+    first = Lease(tmp_path, ttl=60, heartbeat=False)
+    holder = first.acquire()
+    assert read(tmp_path / LEASE_FILE) == holder
+    with pytest.raises(LeaseHeldError, match="being computed by"):
+        Lease(tmp_path, ttl=60, heartbeat=False).acquire()
+    first.release()
+    assert read(tmp_path / LEASE_FILE) is None
+    Lease(tmp_path, ttl=60, heartbeat=False).acquire()
+
+
+def test_another_hosts_lease_is_taken_over_only_after_its_ttl(tmp_path):
+    clock = Clock()
+    stale = Holder("old", "node-17", 4242, "991_3", clock.now, clock.now, epoch=12)
+    (tmp_path / LEASE_FILE).write_text(json.dumps(stale.__dict__))
+    clock.now += 59
+    with pytest.raises(LeaseHeldError, match=r"node-17 pid 4242, job 991_3, last epoch 13"):
+        Lease(tmp_path, ttl=60, clock=clock, heartbeat=False).acquire()
+    clock.now += 2  # heartbeat now 61 s old
+    mine = Lease(tmp_path, ttl=60, clock=clock, heartbeat=False).acquire()
+    assert read(tmp_path / LEASE_FILE).token == mine.token != "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LEASE_FILE]  # nothing left aside
+
+
+def test_a_killed_holder_on_this_host_is_taken_over_at_once(tmp_path):
+    code = (
+        "import sys, time\n"
+        "from prunestab.lease import Lease\n"
+        f"Lease({str(tmp_path)!r}, ttl=3600).acquire()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(LeaseHeldError):
+        Lease(tmp_path, ttl=3600, heartbeat=False).acquire()
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    Lease(tmp_path, ttl=3600, heartbeat=False).acquire()  # no waiting for the TTL
+
+
+def test_heartbeats_carry_the_epoch_and_a_lease_taken_over_is_known_lost(tmp_path):
+    clock = Clock()
+    lease = Lease(tmp_path, ttl=60, clock=clock, heartbeat=False)
+    lease.acquire()
+    clock.now += 30
+    assert lease.beat(epoch=7)
+    held = read(tmp_path / LEASE_FILE)
+    assert (held.epoch, held.heartbeat) == (7, clock.now)
+    clock.now += 61  # a frozen holder: someone else takes over
+    other = Lease(tmp_path, ttl=60, clock=clock, heartbeat=False)
+    other.acquire()
+    assert lease.beat(epoch=8) is False and lease.lost
+    lease.release()  # must not remove the new holder's lease
+    assert read(tmp_path / LEASE_FILE).token == other.holder.token
+
+
+def _race(folder: str, start: float, outcomes, done) -> None:
+    while time.time() < start:
+        pass
+    try:
+        Lease(folder, ttl=3600, heartbeat=False).acquire()
+    except LeaseHeldError:
+        outcomes.put("lost")
+        return
+    outcomes.put("won")
+    done.wait(120)  # hold it until every racer has tried (a dead holder is taken over)
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_of_processes_racing_for_one_lease_exactly_one_wins(tmp_path, round_):
+    context = multiprocessing.get_context("spawn")
+    outcomes, done = context.Queue(), context.Event()
+    start = time.time() + 2.0
+    racers = [
+        context.Process(target=_race, args=(str(tmp_path), start, outcomes, done)) for _ in range(4)
+    ]
+    for p in racers:
+        p.start()
+    results = sorted(outcomes.get(timeout=120) for _ in racers)
+    done.set()
+    for p in racers:
+        p.join(60)
+    assert results == ["lost", "lost", "lost", "won"]
+
+
+def test_the_ttl_must_be_positive(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="allowed: a positive number of seconds"):
+        Lease(tmp_path, ttl=0)
+    monkeypatch.setenv("PRUNESTAB_LEASE_TTL_S", "soon")
+    with pytest.raises(ValueError, match=r"PRUNESTAB_LEASE_TTL_S='soon'; allowed"):
+        Lease(tmp_path)
