@@ -23,6 +23,7 @@ from prunestab.data import DatasetVariantWarning, normalize
 from prunestab.figures import fig4_method, figure_grid, keeps_weights
 from prunestab.models import build
 from prunestab.paths import default_store_path
+from prunestab.pruning import EmptyEventsWarning
 from prunestab.runner import DataCache, execute_many, is_stored
 from prunestab.stats import Correlation, pearson
 from prunestab.store import RunStore
@@ -174,8 +175,22 @@ def open_figure(
     from prunestab import plots
 
     plots.style()
-    runs = ensure_runs(figure, profile, seeds, device, data, store, labels=labels, jobs=jobs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EmptyEventsWarning)
+        runs = ensure_runs(figure, profile, seeds, device, data, store, labels=labels, jobs=jobs)
     display(Markdown(provenance_markdown(runs, profile)))
+    empty = list(dict.fromkeys(str(w.message) for w in caught if w.category is EmptyEventsWarning))
+    for w in caught:
+        if w.category is not EmptyEventsWarning:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if empty:
+        display(
+            Markdown(
+                "**Pruning epochs that remove nothing** (a narrow layer at this profile has "
+                "fewer units to remove than the schedule has events):\n\n"
+                + "\n".join(f"- {m}" for m in empty)
+            )
+        )
     return runs
 
 
