@@ -80,8 +80,8 @@ def ensure_runs(
 
     Runs shared with other figures, or already computed, are read from the store. When
     some must be computed, ``report`` gets one line as each finishes (runs done / to do,
-    time so far and left); ``None`` writes them to the process's own stderr (the terminal
-    that runs ``prunestab book``, not the notebook's outputs).
+    time so far and left); ``None`` sends them to ``prunestab book``'s terminal when it
+    runs the chapter (never onto the page), else to stderr.
     ``batch_seeds`` trains each configuration's missing seeds side by side as one model
     (``prunestab.batched``); ``None`` does so on GPUs, where it pays, unless ``jobs`` > 1
     asks for that many worker processes instead (the faster choice on CPUs).
@@ -149,9 +149,20 @@ class RunsProgress:
         )
 
 
+#: A file that ``prunestab book`` names for the chapters' progress lines (it prints them
+#: as they come), so that they reach its terminal and never the pages.
+PROGRESS_ENV_VAR = "PRUNESTAB_PROGRESS_FILE"
+
+
 def _to_terminal(line: str) -> None:
-    stream = sys.__stderr__ or sys.stderr
-    print(line, file=stream, flush=True)
+    """Under ``prunestab book``, append to its progress file; else write to stderr (in
+    Jupyter: the cell's output)."""
+    path = os.environ.get(PROGRESS_ENV_VAR)
+    if path:
+        with open(path, "a") as f:
+            f.write(line + "\n")
+        return
+    print(line, file=sys.stderr, flush=True)
 
 
 def open_figure(

@@ -15,12 +15,15 @@ papermill produced. Wall times are printed per notebook and for the build.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,38 +97,81 @@ def execute_notebooks(
     the executed copies there instead and touch nothing tracked. ``stream``: echo the
     notebooks' output to this terminal as it comes.
     """
+    timings = []
+    with _progress_to_terminal(root):
+        for relative in NOTEBOOKS:
+            if only is not None and Path(relative).stem not in only:
+                continue
+            timings.append(_execute_one(root, relative, parameters, output_root, stream))
+    return timings
+
+
+@contextmanager
+def _progress_to_terminal(root: Path):
+    """Name a progress file for the chapters' kernels (``analysis.PROGRESS_ENV_VAR``) and
+    print its lines here as they are appended."""
+    from prunestab.analysis import PROGRESS_ENV_VAR
+
+    folder = root / EXECUTED
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "progress.log"
+    path.write_text("")
+    stop = threading.Event()
+
+    def follow() -> None:
+        with open(path) as f:
+            while True:
+                line = f.readline()
+                if line:
+                    print(f"  {line.rstrip()}", flush=True)
+                elif stop.is_set():
+                    return
+                else:
+                    time.sleep(0.5)
+
+    previous = os.environ.get(PROGRESS_ENV_VAR)
+    os.environ[PROGRESS_ENV_VAR] = str(path)
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        follower.join(timeout=5)
+        if previous is None:
+            os.environ.pop(PROGRESS_ENV_VAR, None)
+        else:
+            os.environ[PROGRESS_ENV_VAR] = previous
+
+
+def _execute_one(root: Path, relative: str, parameters: dict, output_root, stream) -> Timing:
     import papermill
 
-    timings = []
-    for relative in NOTEBOOKS:
-        stem = Path(relative).stem
-        if only is not None and stem not in only:
-            continue
-        source = root / relative
-        target = (output_root or root / EXECUTED) / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        names = _parameter_names(source)
-        started = time.monotonic()
-        try:
-            papermill.execute_notebook(
-                str(source),
-                str(target),
-                parameters={k: v for k, v in parameters.items() if k in names},
-                cwd=str(root),
-                progress_bar=False,
-                kernel_name="python3",
-                stdout_file=sys.stdout if stream else None,
-                stderr_file=sys.stderr if stream else None,
-            )
-        except Exception as err:
-            err.notebook = relative  # named in the one-paragraph failure message
-            raise
-        timings.append(Timing(relative, time.monotonic() - started))
-        hide_injected_parameters(target)
-        changed = True if output_root is not None else settle(target, source)
-        note = "" if changed else " (nothing a reader sees changed; kept the tracked copy)"
-        print(f"executed {relative} in {timings[-1].seconds:.1f} s{note}", flush=True)
-    return timings
+    source = root / relative
+    target = (output_root or root / EXECUTED) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    names = _parameter_names(source)
+    started = time.monotonic()
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(target),
+            parameters={k: v for k, v in parameters.items() if k in names},
+            cwd=str(root),
+            progress_bar=False,
+            kernel_name="python3",
+            stdout_file=sys.stdout if stream else None,
+            stderr_file=sys.stderr if stream else None,
+        )
+    except Exception as err:
+        err.notebook = relative  # named in the one-paragraph failure message
+        raise
+    timing = Timing(relative, time.monotonic() - started)
+    hide_injected_parameters(target)
+    changed = True if output_root is not None else settle(target, source)
+    note = "" if changed else " (nothing a reader sees changed; kept the tracked copy)"
+    print(f"executed {relative} in {timing.seconds:.1f} s{note}", flush=True)
+    return timing
 
 
 def hide_injected_parameters(path: Path) -> None:
@@ -147,9 +193,12 @@ _VOLATILE_METADATA = ("execution", "papermill", "widgets")
 
 def reader_view(notebook: dict) -> dict:
     """What a reader of the book sees of an executed notebook: cells, tags and outputs,
-    without timestamps, durations, kernel bookkeeping or live-widget ids."""
+    without timestamps, durations, kernel bookkeeping, live-widget ids or the cells the
+    page removes (the parameters cells)."""
     cells = []
     for cell in notebook.get("cells", []):
+        if "remove-cell" in cell.get("metadata", {}).get("tags", []):
+            continue  # not on the page (the parameters cells: jobs=2 changes no number)
         outputs = []
         for output in cell.get("outputs", []):
             data = {
@@ -358,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"prunestab book: {err}", file=sys.stderr)
         return 2
     for p in plans:
+        if not NOTEBOOK_FIGURES[Path(p.notebook).stem]:
+            print(f"{p.notebook}: reads stored results only", flush=True)
+            continue
         what = f"{p.missing} to compute" if p.missing else "nothing to compute"
         print(f"{p.notebook}: {p.stored} runs stored, {what}", flush=True)
     if args.executor != "local":

@@ -200,7 +200,9 @@ def bn_histograms(
 def epochwise_instability(ax: plt.Axes, groups: Mapping[str, np.ndarray]) -> None:
     """Figure A2: per-epoch instability (mean over runs) on the pruning epochs."""
     for i, (label, curves) in enumerate(groups.items()):
-        mean = np.nanmean(curves, axis=0)
+        # Epochs without pruning are NaN in every run: their mean is NaN, not a warning.
+        counted = np.sum(~np.isnan(curves), axis=0)
+        mean = np.where(counted > 0, np.nansum(curves, axis=0) / np.maximum(counted, 1), np.nan)
         epochs = np.arange(1, mean.size + 1)
         keep = ~np.isnan(mean)
         ax.plot(

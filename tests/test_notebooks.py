@@ -85,6 +85,9 @@ def test_notebook_executes_at_the_smoke_profile(book_copy, notebook):
         o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"
     ]
     assert not errors
+    streams = [o for c in executed.cells for o in c.get("outputs", []) if "text" in o]
+    assert not any("runs computed" in str(o["text"]) for o in streams)  # progress: terminal
+    assert not any("Warning" in str(o["text"]) for o in streams)  # no raw warnings on pages
     if "claims" not in notebook:
         assert "smoke" in str([c.get("outputs") for c in executed.cells])  # states its profile
 
