@@ -165,3 +165,15 @@ def test_book_without_data_says_how_to_provide_it_without_a_traceback(
     assert "runs must be computed" in err and "CIFAR-10 not found" in err
     assert "PRUNESTAB_DATA" in err and "Traceback" not in err
     assert not (tmp_path / "_build" / "executed").exists()  # stopped before executing
+    # Figure A1 reads images even when its run is stored: checked before executing too.
+    argv[argv.index("fig1_instability")] = "figA1_bn_normality"
+    from prunestab.figures import figure_grid
+    from prunestab.store import RunStore
+
+    (vgg19,) = figure_grid("figA1", "smoke", 1)
+    store = RunStore(tmp_path / "store")
+    store.save_result(vgg19, {"config": {}})
+    store.save_model(vgg19, {})
+    assert book.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "figA1_bn_normality.ipynb reads images, and CIFAR-10 not found" in err
