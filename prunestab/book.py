@@ -320,25 +320,15 @@ def build(root: Path, output: Path | None = None) -> Timing:
 def _submit_missing(args, root: Path, plans: list[Plan]) -> int:
     """``--executor slurm``: submit every notebook's missing runs and stop; the book is
     executed by a later ``prunestab book`` once ``prunestab status`` shows them done."""
-    from prunestab.cluster import ClusterOptions, submit
+    from prunestab.cli import cluster_options
+    from prunestab.cluster import submit
     from prunestab.paths import default_store_path
     from prunestab.store import RunStore
 
     store = RunStore(default_store_path(args.store, args.profile, root))
     configs = [c for p in plans for c in p.to_compute]
-    options = ClusterOptions(
-        executor=args.executor,
-        log_dir=args.log_dir or str(Path(store.root).resolve().parent / "submitit-logs"),
-        partition=args.partition,
-        time_min=args.time_min,
-        gpus_per_task=args.gpus_per_task,
-        cpus_per_task=args.cpus_per_task,
-        array_parallelism=args.array_parallelism,
-        runs_per_task=args.runs_per_task,
-        max_retries=args.max_retries,
-        sbatch=tuple(args.sbatch),
-    )
     try:
+        options = cluster_options(args, store)
         print(submit(configs, store, options, args.data, args.profile).report())
     except ValueError as err:
         print(f"prunestab book: {err}", file=sys.stderr)

@@ -202,6 +202,23 @@ def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def cluster_options(args: argparse.Namespace, store: RunStore) -> ClusterOptions:
+    """The options of :func:`_cluster_arguments` as :class:`ClusterOptions` (the log folder
+    defaults to ``submitit-logs/`` beside the store)."""
+    return ClusterOptions(
+        executor=args.executor,
+        log_dir=args.log_dir or str(Path(store.root).resolve().parent / "submitit-logs"),
+        partition=args.partition,
+        time_min=args.time_min,
+        gpus_per_task=args.gpus_per_task,
+        cpus_per_task=args.cpus_per_task,
+        array_parallelism=args.array_parallelism,
+        runs_per_task=args.runs_per_task,
+        max_retries=args.max_retries,
+        sbatch=tuple(args.sbatch),
+    )
+
+
 def _config_from_flags(args: argparse.Namespace) -> RunConfig:
     if args.config is not None:
         try:
@@ -294,18 +311,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         grid = [c for f in figures for c in figure_grid(f, args.profile, args.seeds, args.device)]
         unique = list({config_hash(c): c for c in grid}.values())
         if args.executor != "local":
-            options = ClusterOptions(
-                executor=args.executor,
-                log_dir=args.log_dir or str(Path(store.root).resolve().parent / "submitit-logs"),
-                partition=args.partition,
-                time_min=args.time_min,
-                gpus_per_task=args.gpus_per_task,
-                cpus_per_task=args.cpus_per_task,
-                array_parallelism=args.array_parallelism,
-                runs_per_task=args.runs_per_task,
-                max_retries=args.max_retries,
-                sbatch=tuple(args.sbatch),
-            )
+            options = cluster_options(args, store)
             submission = submit(unique, store, options, args.data, args.profile)
             print(submission.report())
             print(

@@ -8,22 +8,14 @@ from pathlib import Path
 
 import jupytext
 import pytest
+from cdp import FLAGS
 
 from prunestab.book import NOTEBOOKS, build, execute_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [ROOT / Path(n).with_suffix(".py") for n in NOTEBOOKS]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-BROWSER_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+BROWSER_FLAGS = [f for f in FLAGS if not f.startswith("--remote")]  # one list: tests/cdp.py
 
 
 def _inputs(notebook):
