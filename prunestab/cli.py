@@ -38,7 +38,7 @@ from prunestab.figures import (
     pruned,
 )
 from prunestab.paths import default_store_path
-from prunestab.profiles import PROFILES, get_profile
+from prunestab.profiles import PROFILES, get_profile, profile_of
 from prunestab.runner import DataCache, execute, execute_many
 from prunestab.status import DEFAULT_MAX_RETRIES, as_json, figure_status, render
 from prunestab.store import RunLockedError, RunStore
@@ -83,7 +83,12 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", parents=[common], help="compute (or fetch) one run")
     run.add_argument("--config", type=Path, help="a RunConfig as JSON (from sweep --list)")
-    run.add_argument("--profile", default="paper", choices=list(PROFILES))
+    run.add_argument(
+        "--profile",
+        default=None,
+        choices=list(PROFILES),
+        help="default: paper; with --config, the profile whose data settings the config has",
+    )
     run.add_argument("--model", default="vgg11", choices=list(SCHEDULES))
     run.add_argument(
         "--score",
@@ -225,8 +230,24 @@ def _config_from_flags(args: argparse.Namespace) -> RunConfig:
             data = json.loads(args.config.read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"--config {args.config}: cannot read a JSON config ({err})") from err
-        config = RunConfig.from_dict(data.get("config", data))
-        return config.replace(device=args.device)
+        config = RunConfig.from_dict(data.get("config", data)).replace(device=args.device)
+        matched = profile_of(config)
+        if args.profile is None:
+            if matched is None:
+                raise ValueError(
+                    f"--config {args.config}: its data settings match no profile; name the "
+                    f"profile to record with --profile (allowed: {', '.join(PROFILES)})"
+                )
+            args.profile = matched
+        elif matched is not None and matched != args.profile:
+            raise ValueError(
+                f"--config {args.config} is a {matched} run (its data settings); "
+                f"--profile {args.profile} would record it wrongly: drop --profile or pass "
+                f"--profile {matched}"
+            )
+        return config
+    if args.profile is None:
+        args.profile = "paper"
     profile = get_profile(args.profile)
     schedule = SCHEDULES[args.model]
     conv4 = dict(epochs=CONV4_EPOCHS, milestones=CONV4_MILESTONES, augment=True)
@@ -285,13 +306,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    store = RunStore(default_store_path(args.store, getattr(args, "profile", None)))
     data = DataCache(getattr(args, "data", None))
     progress = False if getattr(args, "no_progress", False) else None
     execution = Execution(compile=True) if getattr(args, "compile", False) else None
     try:
+        # A run's profile may come from its --config, and the store follows the profile.
+        config = _config_from_flags(args) if args.command == "run" else None
+        store = RunStore(default_store_path(args.store, getattr(args, "profile", None)))
         if args.command == "run":
-            config = _config_from_flags(args)
             started = time.monotonic()
             result = execute(
                 config,
@@ -322,7 +344,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.list:
             for config in unique:
                 status = "done" if store.is_complete(config) else "todo"
-                line = {"hash": config_hash(config), "status": status, "config": config.to_dict()}
+                line = {
+                    "hash": config_hash(config),
+                    "status": status,
+                    "profile": args.profile,
+                    "config": config.to_dict(),
+                }
                 print(json.dumps(line))
             return 0
         counter = iter(range(1, len(unique) + 1))

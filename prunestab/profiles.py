@@ -231,3 +231,23 @@ def get_profile(name: str) -> Profile:
     if name not in PROFILES:
         raise ValueError(f"profile={name!r}; allowed: {', '.join(PROFILES)}")
     return PROFILES[name]
+
+
+def profile_of(config) -> str | None:
+    """The profile whose data settings a run's config has, or ``None`` for a custom run.
+
+    Profiles differ in what a run trains and tests on (training and test subsets, images
+    per epoch, the instability set, where final accuracies are read) and in batch size;
+    width is not compared, so a profile's run at another width (the budget study's width
+    check) still belongs to it. Used where a run arrives as bare JSON
+    (``prunestab run --config``), so its result records the profile that produced it.
+    """
+    data = config.data
+    for name, profile in PROFILES.items():
+        if config.optimizer.batch_size != profile.batch_size:
+            continue
+        for full_epochs in (False, True):
+            expected = profile.data(data.augment, data.train_eval_images, full_epochs)
+            if data == expected:
+                return name
+    return None

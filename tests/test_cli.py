@@ -1,5 +1,6 @@
 """The command line: one run, a figure's sweep, and clear messages for bad input."""
 
+import dataclasses
 import json
 
 import pytest
@@ -71,9 +72,37 @@ def test_a_listed_config_runs_elsewhere(tmp_path, tiny_cifar, capsys):
         "--no-progress",
     ]
     assert main(argv) == 0
-    assert json.loads(first)["hash"] in capsys.readouterr().out or list(
-        tmp_path.glob("*/result.json")
-    )
+    assert "stored in" in capsys.readouterr().out
+    # No --profile: the run records the profile its listed line names and its data match.
+    (result_file,) = tmp_path.glob(f"*-{json.loads(first)['hash'][:16]}/result.json")
+    assert json.loads(first)["profile"] == "smoke"
+    assert json.loads(result_file.read_text())["profile"] == "smoke"
+
+
+def test_run_config_with_a_disagreeing_or_no_profile_is_a_clear_error(tmp_path, capsys):
+    from prunestab.figures import figure_grid
+
+    config = figure_grid("budget", "steps650", 1)[0]
+    (tmp_path / "c.json").write_text(json.dumps(config.to_dict()))
+    argv = ["run", "--config", str(tmp_path / "c.json"), "--store", str(tmp_path)]
+    assert main([*argv, "--profile", "quick"]) == 2
+    err = capsys.readouterr().err
+    assert "is a steps650 run" in err and "--profile quick" in err and "Traceback" not in err
+    custom = config.replace(data=dataclasses.replace(config.data, train_subset=1234))
+    (tmp_path / "c.json").write_text(json.dumps(custom.to_dict()))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "match no profile" in err and "allowed: paper, quick" in err
+    assert not list(tmp_path.glob("*/result.json"))
+
+
+def test_profile_of_names_every_grid_runs_profile():
+    from prunestab.figures import FIGURES, figure_grid
+    from prunestab.profiles import PROFILES, profile_of
+
+    for profile in PROFILES:
+        for figure in FIGURES:
+            assert {profile_of(c) for c in figure_grid(figure, profile, 1)} == {profile}
 
 
 def test_missing_data_is_a_message_not_a_traceback(tmp_path, monkeypatch, capsys):
