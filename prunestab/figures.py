@@ -254,24 +254,25 @@ FIG4_METHODS = (
 )
 
 
+def _fig4_run(base: RunConfig, profile: Profile, period: int, score: str, target: str) -> RunConfig:
+    """One Figure 4 run: a method at a retrain period, labelled with both."""
+    config = pruned(base, profile, VGG11_SCHEDULE, period, score, target)
+    return config.replace(label=Label.rate(fig4_method(config.pruning), period))
+
+
 def _fig4_rate(base: RunConfig, profile: Profile, period: int) -> list[RunConfig]:
-    runs = []
-    for score, target in FIG4_METHODS:
-        config = pruned(base, profile, VGG11_SCHEDULE, period, score, target)
-        runs.append(config.replace(label=Label.rate(fig4_method(config.pruning), period)))
-    return runs
+    return [_fig4_run(base, profile, period, score, target) for score, target in FIG4_METHODS]
 
 
 def _fig4(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     """Random targets do not depend on the score: prune_R is run once per rate (as l2,
     whose scores it never reads) and counted once."""
     base = base_config(profile, "vgg11", seed, device)
-    runs = [base.replace(label=Label.UNPRUNED)]
-    for score, target in FIG4_METHODS:
-        for period in FIG4_RETRAIN_PERIODS:
-            config = pruned(base, profile, VGG11_SCHEDULE, period, score, target)
-            runs.append(config.replace(label=Label.rate(fig4_method(config.pruning), period)))
-    return runs
+    return [base.replace(label=Label.UNPRUNED)] + [
+        _fig4_run(base, profile, period, score, target)
+        for score, target in FIG4_METHODS
+        for period in FIG4_RETRAIN_PERIODS
+    ]
 
 
 def rate_configs(

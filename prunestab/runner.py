@@ -163,13 +163,33 @@ def execute(
         result = execute(config, RunStore("results"))
         result["summary"]["final_test_acc"]
     """
+    return _compute(
+        config,
+        store,
+        data,
+        Options(profile, progress, checkpoint_interval_s, execution),
+        keep_model,
+        on_epoch_end,
+    )[0]
+
+
+def _compute(
+    config: RunConfig,
+    store: RunStore,
+    data: CIFAR10 | DataCache | None,
+    options: Options,
+    keep_model: bool,
+    on_epoch_end=None,
+) -> tuple[dict, bool]:
+    """:func:`execute`'s work: the result, and whether this call trained it (``False``
+    when it was stored, also by another process that finished it meanwhile)."""
     done = _complete(store, config, keep_model)
     if done is not None:
-        return done
+        return done, False
     with store.lock(config):
         done = _complete(store, config, keep_model)
         if done is not None:
-            return done
+            return done, False
         dataset = _dataset(config, data)
         resume = store.load_checkpoint(config)
 
@@ -183,17 +203,17 @@ def execute(
             dataset,
             resume=resume,
             checkpoint=lambda state: store.save_checkpoint(config, state),
-            checkpoint_interval_s=checkpoint_interval_s,
-            progress=progress,
+            checkpoint_interval_s=options.checkpoint_interval_s,
+            progress=options.progress,
             on_epoch_end=epoch_done,
-            execution=execution,
+            execution=options.execution,
         )
         if store.is_complete(config):  # stored before without the weights it must keep
             store.save_model(config, outcome["model_state"])
             store.clear_checkpoint(config)
         else:
-            _store_outcome(store, config, dataset, outcome, resume, profile, keep_model)
-        return store.load(config)
+            _store_outcome(store, config, dataset, outcome, resume, options.profile, keep_model)
+        return store.load(config), True
 
 
 def is_stored(store: RunStore, config: RunConfig, keep_model: bool = False) -> bool:
@@ -228,17 +248,12 @@ class Options:
     checkpoint_interval_s: float = 60.0
     execution: Execution | None = None
 
-    def execute(self, config: RunConfig, store: RunStore, data, keep_model: bool) -> dict:
-        return execute(
-            config,
-            store,
-            data,
-            profile=self.profile,
-            progress=self.progress,
-            checkpoint_interval_s=self.checkpoint_interval_s,
-            keep_model=keep_model,
-            execution=self.execution,
-        )
+    def execute(
+        self, config: RunConfig, store: RunStore, data, keep_model: bool
+    ) -> tuple[dict, bool]:
+        """:func:`execute` with these options: the result, and whether it was trained
+        here (``False`` when it was found stored)."""
+        return _compute(config, store, data, self, keep_model)
 
 
 Deliver = Callable[[RunConfig, dict, bool], None]
@@ -300,7 +315,7 @@ def execute_many(
         elsewhere = []
         for config in pending:
             try:
-                deliver(config, options.execute(config, store, data, keep_model(config)), True)
+                deliver(config, *options.execute(config, store, data, keep_model(config)))
             except RunLockedError:
                 elsewhere.append(config)
         _await_elsewhere(elsewhere, store, data, options, keep_model, deliver)
@@ -328,7 +343,7 @@ def _await_elsewhere(configs, store, data, options, keep_model, deliver) -> None
                 deliver(config, done, False)
                 continue
             try:
-                deliver(config, options.execute(config, store, data, keep_model(config)), True)
+                deliver(config, *options.execute(config, store, data, keep_model(config)))
             except RunLockedError:
                 still.append(config)
         configs = still
@@ -348,7 +363,7 @@ def _deliver_stored(configs, store, data, options, keep_model, deliver) -> list[
         if done is not None:
             deliver(config, done, False)
         elif store.is_complete(config):
-            deliver(config, options.execute(config, store, data, True), True)
+            deliver(config, *options.execute(config, store, data, True))
         else:
             pending.append(config)
     return pending
@@ -470,7 +485,7 @@ def _execute_in_workers(
                 if future.exception() is not None:
                     failure = failure or future.exception()
                     continue
-                deliver(config, future.result(), True)
+                deliver(config, *future.result())
             if failure is not None and not running:
                 raise failure
     _await_elsewhere(elsewhere, store, _worker_data(data_root), options, keep_model, deliver)
@@ -507,8 +522,9 @@ def _execute_job(
     options: Options,
     keep_model: bool,
     lease_ttl_s: float | None = None,
-) -> dict:
-    """One :func:`execute` in a worker process (arguments as plain, picklable values)."""
+) -> tuple[dict, bool]:
+    """One :func:`execute` in a worker process (arguments as plain, picklable values):
+    the result, and whether this worker trained it."""
     quiet = dataclasses.replace(options, progress=False)
     store = RunStore(store_root, lease_ttl_s)
     return quiet.execute(RunConfig.from_dict(config), store, _worker_data(data_root), keep_model)

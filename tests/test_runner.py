@@ -204,3 +204,33 @@ def test_missing_kept_weights_are_recomputed_without_touching_the_result(tmp_pat
     assert again == first and store.result_path(config).read_bytes() == before
     for name, tensor in store.load_model(config).items():
         torch.testing.assert_close(tensor, weights[name])
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_run_stored_after_the_sweep_looked_is_delivered_as_stored(
+    tmp_path, tiny_cifar, monkeypatch, jobs
+):
+    """Another process may finish a run between the sweep's look at the store and the
+    moment its turn comes: it is delivered as found (``computed=False``), not counted as
+    trained here, in one process or in a worker."""
+    from prunestab import runner
+
+    grid = figure_grid("fig1", "smoke", seeds=1)[:2]
+    store, data = RunStore(tmp_path), DataCache(tiny_cifar)
+    first = execute(grid[0], store, data, progress=False)
+
+    def nothing_stored_yet(configs, store, data, options, keep_model, deliver):
+        return list({config_hash(c): c for c in configs}.values())
+
+    monkeypatch.setattr(runner, "_deliver_stored", nothing_stored_yet)
+    seen = {}
+    results = execute_many(
+        grid,
+        store,
+        data,
+        jobs=jobs,
+        progress=False,
+        on_result=lambda c, r, computed: seen.__setitem__(config_hash(c), computed),
+    )
+    assert seen == {config_hash(grid[0]): False, config_hash(grid[1]): True}
+    assert results[0] == first
