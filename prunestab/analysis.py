@@ -268,12 +268,18 @@ def provenance_markdown(runs: Iterable[Run], profile: str) -> str:
         if "modified" in p["dataset_variants"]
         else ""
     )
-    scale = {
+    described = {
         "smoke": "**smoke** profile: a plumbing check with a tiny model and data; "
         "its numbers say nothing about the paper",
         "quick": "**quick** profile: a reduced, CPU-sized version of the paper's setting",
         "paper": "**paper** profile: Appendix A.3's setting",
-    }.get(profile, f"profile {profile!r}")
+    }
+    names = [name.strip() for name in profile.split(",") if name.strip()]
+    if len(names) == 1:
+        scale = described.get(names[0], f"**{names[0]}** profile")
+    else:  # a chapter over several profiles (the budget study)
+        listed = [f"**{name}**" for name in names]
+        scale = f"profiles {', '.join(listed[:-1])} and {listed[-1]}"
     return (
         f"Results below come from the {scale}. {p['runs']} runs "
         f"({p['distinct_configs']} configurations x seeds {p['seeds']}), "

@@ -2,6 +2,7 @@
 
 import pytest
 
+from prunestab import analysis
 from prunestab.analysis import Run, last_event_recovery
 from prunestab.figures import figure_grid
 
@@ -30,3 +31,19 @@ def test_last_event_recovery_reads_the_last_event_and_what_followed():
     assert row["epoch"] == 2 and row["pre"] == pytest.approx(51.5) and row["post"] == 32
     assert row["best_after"] == 46 and row["final"] == 45
     assert row["steps_after"] == 3 * 4  # 3 epochs after the event, 512 images = 4 steps each
+
+
+def test_provenance_names_each_profile_of_a_chapter_over_several():
+    from prunestab.budget import stored_runs
+    from prunestab.paths import default_store_path
+
+    runs = stored_runs("budget", "steps650", default_store_path(None, "steps650"))[:1]
+    if not runs:
+        pytest.skip("no committed steps650 run")
+    text = analysis.provenance_markdown(runs, "steps650, steps2600, steps10400")
+    assert text.startswith(
+        "Results below come from the profiles **steps650**, **steps2600** and **steps10400**."
+    )
+    assert analysis.provenance_markdown(runs, "steps650").startswith(
+        "Results below come from the **steps650** profile."
+    )
