@@ -42,22 +42,43 @@ import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, budget, claims, plots
-from prunestab.figures import BUDGET_PROFILES, CENTRAL_PROFILES, figure_grid
+from prunestab.figures import (
+    BUDGET_PROFILES,
+    CENTRAL_PROFILES,
+    WIDTH_CHECK,
+    figure_grid,
+    width_check_config,
+)
+from prunestab.runner import DataCache, execute
 
 plots.style()
 profiles = ("smoke",) if profile == "smoke" else BUDGET_PROFILES
 if compute:
     for name in profiles:
         analysis.ensure_runs("budget", name, seeds, device, data, store, jobs=jobs)
+    if profile != "smoke":
+        check_store = analysis.default_store(store, WIDTH_CHECK[0])
+        execute(width_check_config(device), check_store, DataCache(data), profile=WIDTH_CHECK[0])
 runs = {name: budget.stored_runs("budget", name, store) for name in profiles}
+wide = None if profile == "smoke" else budget.width_check_run(store)
+wide_name = f"{WIDTH_CHECK[0]} at width {WIDTH_CHECK[1]:g}"
 lines = [
     f"- `{name}`: {len(runs[name])} of {len(figure_grid('budget', name))} runs stored, "
     f"{budget.steps_per_run(name):,} optimizer steps per run, "
     f"{budget.core_hours(runs[name]):.1f} core-hours of training so far"
     for name in profiles
 ]
+if profile != "smoke":
+    lines.append(
+        f"- capacity check (`{wide_name}`, unpruned, seed 0): "
+        + (
+            "not stored yet"
+            if wide is None
+            else f"stored, {budget.core_hours([wide]):.1f} core-hours"
+        )
+    )
 display(Markdown("**What is stored.**\n\n" + "\n".join(lines)))
-stored = [r for name in profiles for r in runs[name]]
+stored = [r for name in profiles for r in runs[name]] + ([wide] if wide else [])
 if stored:
     display(Markdown(analysis.provenance_markdown(stored, ", ".join(profiles))))
 
@@ -70,29 +91,36 @@ if stored:
 # the standard error of one run's final test accuracy (under 0.5 points); and, in the
 # prune$_L$ 13% runs, the share of pruning events after which the test accuracy climbs
 # back to its pre-event level before the layer's next event, with the median epochs it
-# takes.
+# takes. The last row is the protocol's capacity check: the middle budget's unpruned run
+# at width 0.5, against which the width-0.25 row shows whether the narrow model is
+# capacity-limited.
 
 # %% tags=["hide-input"]
 rows = []
 
 
-def shown(value: float, spec: str) -> str:
-    return "-" if math.isnan(value) else format(value, spec)
+def shown(value: float, spec: str, unit: str = "") -> str:
+    return "-" if math.isnan(value) else format(value, spec) + unit
 
 
-for name in profiles:
-    c = budget.criteria(runs[name], name)
+def row(name: str, c: budget.Criteria) -> str:
     marks = c.verdicts
     recovered = (
         f"{shown(c.events_recovered, '.0%')} of {c.recovery_events}" if c.recovery_events else "-"
     )
-    rows.append(
+    return (
         f"<tr><td>{name}</td><td>{c.unpruned_runs}</td>"
-        f"<td>{shown(c.train_acc_before_decay, '.1f')}% ({marks['fits before the decay']})</td>"
+        f"<td>{shown(c.train_acc_before_decay, '.1f', '%')} ({marks['fits before the decay']})</td>"
         f"<td>{shown(c.gap_at_last_epoch, '.1f')} ({marks['over-fits']})</td>"
         f"<td>{shown(c.final_test_se, '.2f')} ({marks['precise']})</td>"
         f"<td>{recovered}</td><td>{shown(c.median_recovery_epochs, 'g')}</td></tr>"
     )
+
+
+for name in profiles:
+    rows.append(row(name, budget.criteria(runs[name], name)))
+if profile != "smoke":  # the capacity check: unpruned only, so no recovery columns
+    rows.append(row(wide_name, budget.criteria([wide] if wide else [], WIDTH_CHECK[0])))
 head = (
     "<tr><th>profile</th><th>unpruned runs</th><th>train acc. at epoch 150</th>"
     "<th>gap at the end (points)</th><th>SE of a final accuracy</th>"

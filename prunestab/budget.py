@@ -15,7 +15,13 @@ import numpy as np
 
 from prunestab.analysis import Run, by_label, default_store
 from prunestab.claims import BEST_AFTER, LAST_EPOCH, values
-from prunestab.figures import PAPER_CORRELATIONS, Label, figure_grid
+from prunestab.figures import (
+    PAPER_CORRELATIONS,
+    WIDTH_CHECK,
+    Label,
+    figure_grid,
+    width_check_config,
+)
 from prunestab.profiles import get_profile
 from prunestab.store import RunStore
 from prunestab.verdicts import Evidence, correlation, ordering
@@ -40,6 +46,14 @@ def stored_runs(
         if result is not None:
             found.append(Run(config, result))
     return found
+
+
+def width_check_run(store: str | os.PathLike | RunStore | None = None) -> Run | None:
+    """The capacity check's run (``figures.width_check_config``), if it is stored."""
+    config = width_check_config()
+    runs_store = store if isinstance(store, RunStore) else default_store(store, WIDTH_CHECK[0])
+    result = runs_store.load(config)
+    return None if result is None else Run(config, result)
 
 
 def steps_per_run(profile: str) -> int:
@@ -89,7 +103,8 @@ class Criteria:
 def criteria(runs: Sequence[Run], profile: str) -> Criteria:
     """The protocol's criteria from one budget's stored runs."""
     groups = by_label(runs)
-    unpruned = groups.get(Label.UNPRUNED, [])
+    # Unpruned at any width (the capacity check's run is labelled apart).
+    unpruned = [r for r in runs if r.config.pruning is None and r.config.noise is None]
     decay = max(0, get_profile(profile).epoch(DECAY_EPOCH + 1) - 1)  # smoke: a shorter axis
     before = [r.result["epochs"][decay]["train_acc"] for r in unpruned]
     gaps, ses = [], []

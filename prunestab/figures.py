@@ -38,6 +38,11 @@ BUDGET_PROFILES = ("steps650", "steps2600", "steps10400")
 #: Where the budget study decides the central claims: Figure 1 (VGG11) at the largest
 #: budget; Figure 5's eight configurations cost 2.3x Figure 1's, so at the middle one.
 CENTRAL_PROFILES = {"fig1": "steps10400", "fig5": "steps2600"}
+#: The budget study's capacity check (book/budget.md): is the width-0.25 model
+#: capacity-limited? One unpruned VGG11 at width 0.5, at the middle budget, seed 0
+#: (``width_check_config``); the protocol's criteria are reported for it beside the
+#: width-0.25 runs.
+WIDTH_CHECK = ("steps2600", 0.5)
 
 PAPER_EPOCHS = 325
 PAPER_MILESTONES = (150, 300)
@@ -89,6 +94,8 @@ class Label:
     # Figure 5's baseline.
     PRUNE_L = "prune_L"
     VGG19 = "vgg19 unpruned"
+    # The budget study's capacity check (WIDTH_CHECK).
+    UNPRUNED_WIDE = "unpruned width 0.5"
 
     @staticmethod
     def noise(kind: str, paper_steps: int) -> str:
@@ -315,6 +322,14 @@ def _figA2(profile: Profile, seed: int, device: str) -> list[RunConfig]:
 def _budget(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     """Figure 1's VGG11 configurations (the same runs as Figure A2's)."""
     return _figA2(profile, seed, device)
+
+
+def width_check_config(device: str = "cpu") -> RunConfig:
+    """The budget study's capacity check: the middle budget's unpruned seed-0 run of the
+    budget grid, at width 0.5 instead of 0.25 (``WIDTH_CHECK``)."""
+    profile, width = WIDTH_CHECK
+    base = base_config(get_profile(profile), "vgg11", 0, device)
+    return base.replace(width=width, label=Label.UNPRUNED_WIDE)
 
 
 _GRIDS = {

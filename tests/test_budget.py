@@ -68,3 +68,48 @@ def test_budget_point_states_the_difference_and_the_correlation_with_intervals()
     point = budget.budget_point(runs, "steps650")
     assert point.difference.estimate == pytest.approx(3.0) and point.difference.low > 0
     assert point.correlation.verdict == "reproduced" and point.correlation.n == (20,)
+
+
+def test_width_check_is_the_middle_budgets_unpruned_seed0_run_at_width_half():
+    from prunestab.config import config_hash
+    from prunestab.figures import WIDTH_CHECK, width_check_config
+
+    check = width_check_config()
+    unpruned = next(c for c in figure_grid("budget", "steps2600", 1) if c.label == "unpruned")
+    assert WIDTH_CHECK == ("steps2600", 0.5) and check.width == 0.5 and unpruned.width == 0.25
+    assert config_hash(check) == config_hash(unpruned.replace(width=0.5))
+    assert config_hash(check) != config_hash(unpruned)
+    # Its criteria are those of an unpruned run, whatever its label.
+    c = budget.criteria([_run(check, 75.0, train=99.5)], "steps2600")
+    assert c.unpruned_runs == 1 and c.gap_at_last_epoch == pytest.approx(24.5)
+    assert c.verdicts["fits before the decay"] == "met"
+
+
+def test_complete_central_grids_decide_every_vgg11_figure1_and_figure5_claim():
+    """The chapter's central verdicts: the budget grid at steps10400 carries every claim
+    of Figure 1 about VGG11, and Figure 5's grid at steps2600 every claim of Figure 5
+    (each on both accuracy measures); a planted 2-point prune_L 13% advantage over
+    well-separated runs is reproduced."""
+    from prunestab import claims
+    from prunestab.figures import CENTRAL_PROFILES
+
+    def run(config):
+        accuracy = 70 + 0.1 * config.seed + (2 if config.label == "prune_L 13%" else 0)
+        pruned = config.pruning is not None
+        instability = (4.0 if config.label == "prune_L 13%" else 1.0) + 0.05 * config.seed
+        return _run(config, accuracy, instability if pruned else math.nan)
+
+    fig1 = claims.evaluate(
+        "fig1",
+        [run(c) for c in figure_grid("budget", CENTRAL_PROFILES["fig1"])],
+        CENTRAL_PROFILES["fig1"],
+    )
+    wanted = [s.wording for s in claims.CLAIMS if s.figure == "fig1" and "VGG11" in s.wording]
+    assert [c.claim for c in fig1] == wanted and len(wanted) == 3
+    assert {c.verdict for c in fig1} == {"reproduced"}
+    fig5 = claims.evaluate(
+        "fig5",
+        [run(c) for c in figure_grid("fig5", CENTRAL_PROFILES["fig5"])],
+        CENTRAL_PROFILES["fig5"],
+    )
+    assert [c.claim for c in fig5] == [s.wording for s in claims.CLAIMS if s.figure == "fig5"]
