@@ -154,7 +154,8 @@ for p in points:
 #
 # Decided by the claims table's rules (`prunestab.claims`), only once every run of the
 # grid is stored: Figure 1 (VGG11) at `steps10400`, Figure 5 at `steps2600`. The claims
-# page shows each verdict beside the quick profile's.
+# page shows each verdict beside the quick profile's. A grid's core-hours count every run
+# it reads, including those it shares with the budget study (its unpruned runs).
 
 # %% tags=["hide-input"]
 for figure, central in CENTRAL_PROFILES.items():
@@ -163,14 +164,16 @@ for figure, central in CENTRAL_PROFILES.items():
     grid_figure = "budget" if figure == "fig1" else figure
     have = budget.stored_runs(grid_figure, central, store)
     total = len(figure_grid(grid_figure, central))
+    spent = f"{budget.core_hours(have):.1f} core-hours of training"
     if len(have) < total:
         display(
             Markdown(
-                f"**{figure} at `{central}`**: {len(have)} of {total} runs stored; "
-                "its verdicts are issued when all are."
+                f"**{figure} at `{central}`**: {len(have)} of {total} runs stored ({spent} "
+                "so far); its verdicts are issued when all are."
             )
         )
         continue
+    display(Markdown(f"**{figure} at `{central}`**: all {total} runs stored ({spent})."))
     found = claims.evaluate(figure, have, central)
     claims.save(analysis.default_store(store, central), central, figure, found)
     display(HTML(claims.html_table(found)))
