@@ -53,6 +53,7 @@ from tqdm.auto import tqdm
 
 from prunestab.config import RunConfig
 from prunestab.data import CIFAR10, eval_batches, train_batches
+from prunestab.folding import FoldedEval
 from prunestab.models import build
 from prunestab.noise import NoiseInjector
 from prunestab.pruning import Pruner
@@ -112,11 +113,14 @@ class Execution:
     :data:`CPU_CHANNELS_LAST_MODELS`). ``compile``: ``False``; ``True`` for
     ``torch.compile`` with inductor; or the name of another ``torch.compile`` backend
     (tests use ``"aot_eager"``, which traces and guards exactly like inductor but does
-    not generate code).
+    not generate code). ``fold_batchnorm``: evaluate with each BatchNorm folded into the
+    convolution before it (``prunestab.folding``; eager runs only, about 1.6x faster
+    evaluation on CPUs, logits equal to rounding).
     """
 
     channels_last: bool | None = None
     compile: bool | str = False
+    fold_batchnorm: bool = True
 
     def memory_format(self, model: str, device: torch.device | str) -> torch.memory_format:
         use = self.channels_last
@@ -133,7 +137,7 @@ class Execution:
 
 
 #: The plain path: eager, default memory layout (pair it with ``precision="fp32"``).
-PLAIN = Execution(channels_last=False, compile=False)
+PLAIN = Execution(channels_last=False, compile=False, fold_batchnorm=False)
 
 
 @dataclass(frozen=True)
@@ -419,6 +423,18 @@ def train_group(
     return loop.results()
 
 
+def _folded_eval(module: nn.Module, execution: Execution) -> FoldedEval | None:
+    """The folded evaluation network, where the execution asks for it and it applies
+    (an eager model with convolution -> BatchNorm pairs that ``torch.fx`` can trace)."""
+    if not execution.fold_batchnorm or execution.compile_backend is not None:
+        return None
+    try:
+        folded = FoldedEval(module)
+    except ValueError:
+        return None
+    return folded if folded.pairs else None
+
+
 class _Training:
     """The state of one :func:`train_group` call and its named steps."""
 
@@ -447,6 +463,7 @@ class _Training:
         if options.resume is not None:
             self._resume(options.resume)
         self.forward = compile_module(models.module, self.execution.compile_backend)
+        self.folded = _folded_eval(models.module, self.execution)
         self.n_train = data.train_labels.numel()
         # Images trained per epoch: all of them, or the epoch's draw (DataConfig.epoch_images).
         self.n_epoch = min(self.n_train, config.data.epoch_images or self.n_train)
@@ -480,8 +497,9 @@ class _Training:
         self.start_epoch, self.step = states[0]["epoch"], states[0]["step"]
 
     def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> list[Evaluation]:
+        forward = self.forward if self.folded is None else self.folded.refresh()
         return evaluate_seeds(
-            self.models, self.forward, images, labels, self.precision, self.memory_format
+            self.models, forward, images, labels, self.precision, self.memory_format
         )
 
     def train_epoch(self, epoch: int) -> list[dict]:
@@ -632,6 +650,7 @@ class _Training:
             "precision": self.precision,
             "channels_last": self.memory_format == torch.channels_last,
             "compile": self.execution.compile_backend,
+            "fold_batchnorm": self.folded is not None,
             "seeds_trained_together": self.k,
         }
         model_states = self.models.model_states(copy=self.k > 1)
