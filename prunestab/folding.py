@@ -3,11 +3,11 @@
 In eval mode a BatchNorm after a convolution is an affine map per channel, so the pair
 is one convolution with weight ``w * g / sqrt(v + eps)`` and bias
 ``(b - m) * g / sqrt(v + eps) + beta`` (``torch.nn.utils.fusion.fuse_conv_bn_weights``).
-Evaluating the folded network skips a pass over every activation map; on the project's
-2-core CPUs, VGG11 at width 0.25 evaluates about 1.6x more images per second
-(``benchmarks/eval_throughput.py``). The budget profiles spend most of a run evaluating
-(2,000 test images after every epoch and before every pruning epoch, 10,000 on the last
-80 epochs), so this is where their time goes.
+Evaluating the folded network skips a pass over every activation map: on one idle core
+of the project's 2-core CPUs, VGG11 at width 0.25 evaluates 1.31x and ResNet18 1.24x
+more images per second (``benchmarks/eval_throughput.py``). The budget profiles spend
+much of a run evaluating (2,000 test images after every epoch and before every pruning
+epoch, 10,000 on the last 80 epochs): about 70% of a ``steps650`` run.
 
 :class:`FoldedEval` traces a model once with ``torch.fx`` and builds a graph that shares
 every module with the model except the folded convolutions, whose weights it recomputes

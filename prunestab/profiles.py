@@ -83,8 +83,8 @@ steps10400  ~52 min    ~2.6 h     ~1.9 h
 
 Evaluation is about 13 minutes of each VGG11 run (2,000 images each epoch and around
 each event, 10,000 on the last 80 epochs), measured before evaluation folded BatchNorm
-into the convolutions (``prunestab.folding``, about 1.3x to 1.6x faster). The budget study's page reports the measured
-``train_seconds`` of its runs.
+into the convolutions (``prunestab.folding``, about 1.3x faster). The budget study's
+page reports the measured ``train_seconds`` of its runs.
 
 ``smoke`` exists for tests and CI: seconds per run, results meaningless. It shrinks the
 epoch axis (``epoch_scale``; ``PruningSchedule.scaled``) instead.

@@ -114,7 +114,7 @@ class Execution:
     ``torch.compile`` with inductor; or the name of another ``torch.compile`` backend
     (tests use ``"aot_eager"``, which traces and guards exactly like inductor but does
     not generate code). ``fold_batchnorm``: evaluate with each BatchNorm folded into the
-    convolution before it (``prunestab.folding``; eager runs only, about 1.6x faster
+    convolution before it (``prunestab.folding``; eager runs only, about 1.3x faster
     evaluation on CPUs, logits equal to rounding).
     """
 
