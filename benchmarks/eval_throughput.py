@@ -7,7 +7,8 @@ see the same machine load: the model as trained (eval-mode BatchNorm), and
 ``prunestab.folding.FoldedEval`` (each BatchNorm folded into its convolution, refreshed
 before each evaluation as training does). Each way is timed ``--repeats`` times and its
 fastest pass reported (slower passes measure interference, not the code). It also
-reports how many of the images' predictions the two ways disagree on.
+reports how many of the images' predictions the two ways disagree on, and how many
+convolution -> BatchNorm pairs were folded (Conv4 has none: training never folds it).
 
     python benchmarks/eval_throughput.py                      # VGG11 and ResNet18 at width 0.25
     python benchmarks/eval_throughput.py --device cuda --width 1
@@ -20,6 +21,7 @@ import time
 
 import torch
 
+from prunestab.config import MODELS
 from prunestab.folding import FoldedEval
 from prunestab.models import build
 from prunestab.train import SingleModel, _model_input, evaluate_seeds
@@ -52,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.images < 1 or args.repeats < 1:
         parser.error(f"--images {args.images} --repeats {args.repeats}; allowed: positive")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    bad = [m for m in models if m not in MODELS]
+    if bad or not models:
+        parser.error(f"--models {args.models!r}; allowed: {', '.join(MODELS)}")
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     memory_format = torch.channels_last
@@ -60,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{args.images} images per pass, best of {args.repeats}, {args.threads} thread(s), {device}"
     )
-    print(f"{'model':<10}{'plain img/s':>13}{'folded img/s':>14}{'ratio':>8}{'disagree':>10}")
-    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+    print(
+        f"{'model':<10}{'pairs':>6}{'plain img/s':>13}{'folded img/s':>14}{'ratio':>8}"
+        f"{'disagree':>10}"
+    )
+    for name in models:
         model = _trained(name, args.width, args.device, memory_format)
         folded = FoldedEval(model)
         models = SingleModel(model)
@@ -80,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             x = _model_input(models.eval_input(images[:500]), torch.float32, memory_format)
             disagree = int((model(x).argmax(1) != folded.refresh()(x).argmax(1)).sum())
         print(
-            f"{name:<10}{best['plain']:>13,.0f}{best['folded']:>14,.0f}"
+            f"{name:<10}{folded.pairs:>6}{best['plain']:>13,.0f}{best['folded']:>14,.0f}"
             f"{best['folded'] / best['plain']:>7.2f}x{disagree:>6} of {min(500, args.images)}"
         )
     return 0

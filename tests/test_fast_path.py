@@ -15,26 +15,13 @@ import math
 
 import pytest
 import torch
+from tiny_runs import tiny_config as _config
 from torch._dynamo.utils import counters
 
-from prunestab.config import DataConfig, OptimizerConfig, PruningConfig, RunConfig
+from prunestab.config import DataConfig, PruningConfig
 from prunestab.data import load_cifar10
 from prunestab.schedule import PruningSchedule
 from prunestab.train import PLAIN, Execution, resolve_precision, train_run
-
-SCHEDULE = PruningSchedule((1, 2, 1, 2), (3, 3, 3, 4), (0.3, 0.3, 0.3, 0.9), 2)
-
-
-def _config(model="vgg11", **changes):
-    config = RunConfig(
-        model,
-        epochs=6,
-        width=0.125,
-        data=DataConfig(train_subset=200, test_subset=100),
-        optimizer=OptimizerConfig(batch_size=50, lr_milestones=(4,)),
-        pruning=PruningConfig(SCHEDULE, score="ebn", target="largest"),
-    )
-    return config.replace(**changes)
 
 
 def _same(a: dict, b: dict, rel: float, acc_points: float) -> None:

@@ -4,10 +4,11 @@ import math
 
 import pytest
 import torch
+from tiny_runs import tiny_config
 from torch import nn
 from torch.nn import functional as F
 
-from prunestab.config import DataConfig, OptimizerConfig, PruningConfig, RunConfig
+from prunestab.config import PruningConfig
 from prunestab.folding import FoldedEval
 from prunestab.models import build
 from prunestab.pruning import Pruner
@@ -78,18 +79,7 @@ def test_a_model_torch_fx_cannot_trace_is_a_clear_error():
 def test_runs_with_and_without_folding_train_identically_and_test_equally(tiny):
     """Evaluation never feeds training (eval mode, no random numbers), so the training
     records are bit-identical, and folded test accuracies equal the unfolded ones."""
-    config = RunConfig(
-        "vgg11",
-        epochs=6,
-        width=0.125,
-        data=DataConfig(train_subset=200, test_subset=100),
-        optimizer=OptimizerConfig(batch_size=50, lr_milestones=(4,)),
-        pruning=PruningConfig(
-            PruningSchedule((1, 1, 1, 1), (4, 4, 4, 4), (0.3, 0.3, 0.3, 0.9), 1),
-            score="ebn",
-            target="largest",
-        ),
-    )
+    config = tiny_config()
     folded = train_run(config, tiny, progress=False)
     plain = train_run(config, tiny, progress=False, execution=Execution(fold_batchnorm=False))
     assert folded["execution"]["fold_batchnorm"] and not plain["execution"]["fold_batchnorm"]

@@ -2,26 +2,12 @@
 
 import pytest
 import torch
+from tiny_runs import tiny_config as _config
 
-from prunestab.config import DataConfig, OptimizerConfig, PruningConfig, RunConfig
+from prunestab.config import DataConfig, RunConfig
 from prunestab.data import load_cifar10
 from prunestab.figures import figure_grid
-from prunestab.schedule import PruningSchedule
 from prunestab.train import derive_seed, learning_rate, train_run
-
-SCHEDULE = PruningSchedule((1, 2, 1, 2), (3, 3, 3, 4), (0.3, 0.3, 0.3, 0.9), 2)
-
-
-def _config(**changes):
-    config = RunConfig(
-        "vgg11",
-        epochs=6,
-        width=0.125,
-        data=DataConfig(train_subset=200, test_subset=100),
-        optimizer=OptimizerConfig(batch_size=50, lr_milestones=(4,)),
-        pruning=PruningConfig(SCHEDULE, score="ebn", target="largest"),
-    )
-    return config.replace(**changes)
 
 
 def test_instability_is_the_drop_between_pre_and_post_evaluations(tiny):
