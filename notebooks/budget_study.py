@@ -135,19 +135,24 @@ display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
 # with its 95% Welch interval (5 against 5 runs). Right: Pearson's $r$ between a run's
 # mean instability and its best accuracy after the last pruning event, over the pruned
 # runs, with its 95% Fisher interval; the paper's VGG11 value ($r = .84$) is marked.
-# A point appears once its budget has at least two runs per group.
+# A point appears once its budget has at least two runs per group; the table under the
+# figure gives each point's numbers, or says what is still missing.
 
 # %% tags=["hide-input"]
 points = [budget.budget_point(runs[name], name) for name in profiles if runs[name]]
 plots.budget_tradeoff(points)
 plt.show()
-for p in points:
-    display(
-        Markdown(
-            f"- `{p.profile}` ({p.steps:,} steps): prune_L 13% - unpruned {p.difference.text};"
-            f" correlation {p.correlation.text}"
-        )
-    )
+head = (
+    "<tr><th>profile</th><th>steps per run</th>"
+    "<th>prune_L 13% - unpruned, last-epoch test accuracy (points)</th>"
+    "<th>r(instability, best accuracy after pruning)</th></tr>"
+)
+rows = [
+    f"<tr><td>{p.profile}</td><td>{p.steps:,}</td><td>{p.difference.text}</td>"
+    f"<td>{p.correlation.text}</td></tr>"
+    for p in points
+]
+display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
 
 # %% [markdown]
 # ## The central claims at the largest budgets
