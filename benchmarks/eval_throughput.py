@@ -24,7 +24,7 @@ import torch
 from prunestab.config import MODELS
 from prunestab.folding import FoldedEval
 from prunestab.models import build
-from prunestab.train import SingleModel, _model_input, evaluate_seeds
+from prunestab.train import SingleModel, evaluate_seeds, model_input
 
 
 def _trained(name: str, width: float, device: str, memory_format) -> torch.nn.Module:
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                     torch.cuda.synchronize()
                 best[way] = max(best[way], args.images / (time.perf_counter() - start))
         with torch.inference_mode():
-            x = _model_input(models.eval_input(images[:500]), torch.float32, memory_format)
+            x = model_input(models.eval_input(images[:500]), torch.float32, memory_format)
             disagree = int((model(x).argmax(1) != folded.refresh()(x).argmax(1)).sum())
         print(
             f"{name:<10}{folded.pairs:>6}{best['plain']:>13,.0f}{best['folded']:>14,.0f}"

@@ -224,7 +224,14 @@ def cluster_options(args: argparse.Namespace, store: RunStore) -> ClusterOptions
     )
 
 
-def _config_from_flags(args: argparse.Namespace) -> RunConfig:
+def _config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
+    """The run that ``prunestab run``'s flags describe, and the profile it records.
+
+    With ``--config`` the profile comes from the config's data settings
+    (``profiles.profile_of``) unless ``--profile`` names it; a disagreeing ``--profile`` is
+    refused. Otherwise the config is built from the flags, at ``--profile`` (default
+    ``paper``). ``args`` is not modified.
+    """
     if args.config is not None:
         try:
             data = json.loads(args.config.read_text())
@@ -238,26 +245,26 @@ def _config_from_flags(args: argparse.Namespace) -> RunConfig:
                     f"--config {args.config}: its data settings match no profile; name the "
                     f"profile to record with --profile (allowed: {', '.join(PROFILES)})"
                 )
-            args.profile = matched
-        elif matched is not None and matched != args.profile:
+            return config, matched
+        if matched is not None and matched != args.profile:
             raise ValueError(
                 f"--config {args.config} is a {matched} run (its data settings); "
                 f"--profile {args.profile} would record it wrongly: drop --profile or pass "
                 f"--profile {matched}"
             )
-        return config
-    if args.profile is None:
-        args.profile = "paper"
-    profile = get_profile(args.profile)
+        return config, args.profile
+    name = "paper" if args.profile is None else args.profile
+    profile = get_profile(name)
     schedule = SCHEDULES[args.model]
     conv4 = dict(epochs=CONV4_EPOCHS, milestones=CONV4_MILESTONES, augment=True)
     base = base_config(
         profile, args.model, args.seed, args.device, **(conv4 if args.model == "conv4" else {})
     )
     if args.score == "none":
-        return base
-    if args.retrain_period is None:
-        args.retrain_period = DEFAULT_RETRAIN_PERIODS[args.model]
+        return base, name
+    period = (
+        DEFAULT_RETRAIN_PERIODS[args.model] if args.retrain_period is None else args.retrain_period
+    )
     structure = "unstructured" if args.score == "magnitude" else args.structure
     score = "magnitude" if structure == "unstructured" else args.score
     noise = args.noise is not None
@@ -265,7 +272,7 @@ def _config_from_flags(args: argparse.Namespace) -> RunConfig:
         base,
         profile,
         schedule,
-        args.retrain_period,
+        period,
         "l2" if noise else score,
         "largest" if noise else TARGETS_BY_LABEL[args.target],
         structure,
@@ -275,9 +282,9 @@ def _config_from_flags(args: argparse.Namespace) -> RunConfig:
     if noise:
         kind = "zeroing" if args.noise.startswith("zeroing") else "gaussian"
         steps = int(args.noise.removeprefix(kind))
-        windows = NoiseConfig(kind, profile.noise_steps(steps, args.retrain_period))
+        windows = NoiseConfig(kind, profile.noise_steps(steps, period))
         config = config.replace(noise=windows)
-    return config
+    return config, name
 
 
 def _summary_line(result: dict) -> str:
@@ -311,15 +318,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     execution = Execution(compile=True) if getattr(args, "compile", False) else None
     try:
         # A run's profile may come from its --config, and the store follows the profile.
-        config = _config_from_flags(args) if args.command == "run" else None
-        store = RunStore(default_store_path(args.store, getattr(args, "profile", None)))
+        profile = getattr(args, "profile", None)
+        config = None
+        if args.command == "run":
+            config, profile = _config_from_flags(args)
+        store = RunStore(default_store_path(args.store, profile))
         if args.command == "run":
             started = time.monotonic()
             result = execute(
                 config,
                 store,
                 data,
-                profile=getattr(args, "profile", None),
+                profile=profile,
                 progress=progress,
                 keep_model=args.keep_model,
                 execution=execution,

@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -258,7 +259,7 @@ def _parameter_dtype(module: nn.Module) -> torch.dtype:
     return next(module.parameters()).dtype
 
 
-def _model_input(x: torch.Tensor, dtype: torch.dtype, memory_format) -> torch.Tensor:
+def model_input(x: torch.Tensor, dtype: torch.dtype, memory_format) -> torch.Tensor:
     """A batch in the model's dtype and layout (no copy when it already is)."""
     return x.to(dtype=dtype, memory_format=memory_format)
 
@@ -290,7 +291,7 @@ def evaluate_seeds(
     loss_sum = torch.zeros(k, device=images.device, dtype=torch.float64)
     for x, y in eval_batches(images, labels, EVAL_BATCH_SIZE):
         with autocast(precision, images.device):
-            out = forward(_model_input(models.eval_input(x), dtype, memory_format))
+            out = forward(model_input(models.eval_input(x), dtype, memory_format))
         logits = _split_logits(out, k)
         targets = y[:, None].expand(-1, k)
         loss_sum += F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").sum(0)
@@ -425,12 +426,17 @@ def train_group(
 
 def _folded_eval(module: nn.Module, execution: Execution) -> FoldedEval | None:
     """The folded evaluation network, where the execution asks for it and it applies
-    (an eager model with convolution -> BatchNorm pairs that ``torch.fx`` can trace)."""
+    (an eager model with convolution -> BatchNorm pairs that ``torch.fx`` can trace).
+
+    A model ``torch.fx`` cannot trace is evaluated unfolded, with a warning that says why;
+    its result records ``execution.fold_batchnorm: false``.
+    """
     if not execution.fold_batchnorm or execution.compile_backend is not None:
         return None
     try:
         folded = FoldedEval(module)
-    except ValueError:
+    except ValueError as err:
+        warnings.warn(f"evaluating without BatchNorm folding: {err}", stacklevel=2)
         return None
     return folded if folded.pairs else None
 
@@ -541,7 +547,7 @@ class _Training:
         for intervention, generator in zip(self.interventions, self.noise_generators, strict=False):
             intervention.before_step(generator)
         with autocast(self.precision, self.device):
-            out = self.forward(_model_input(x, self.dtype, self.memory_format))
+            out = self.forward(model_input(x, self.dtype, self.memory_format))
         if self.k == 1:
             loss = F.cross_entropy(_full_precision(out), y)
             seed_losses, hits = loss.detach(), (out.argmax(1) == y).sum()

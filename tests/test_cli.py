@@ -141,10 +141,13 @@ def test_bad_flags_name_the_value_and_the_allowed_ones(argv, named, capsys):
 def test_run_defaults_to_each_models_paper_retrain_period():
     from prunestab.cli import _config_from_flags, _parser
 
-    conv4 = _config_from_flags(_parser().parse_args(["run", "--model", "conv4", "--score", "l2"]))
+    conv4, profile = _config_from_flags(
+        _parser().parse_args(["run", "--model", "conv4", "--score", "l2"])
+    )
+    assert profile == "paper"
     assert conv4.pruning.schedule.retrain_period == 3  # A.3.2: 17 events
     assert conv4.pruning.schedule.n_events(0) == 17
-    vgg = _config_from_flags(_parser().parse_args(["run", "--model", "vgg11"]))
+    vgg, _ = _config_from_flags(_parser().parse_args(["run", "--model", "vgg11"]))
     assert vgg.pruning.schedule.retrain_period == 40
 
 

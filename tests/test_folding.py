@@ -13,7 +13,7 @@ from prunestab.folding import FoldedEval
 from prunestab.models import build
 from prunestab.pruning import Pruner
 from prunestab.schedule import PruningSchedule
-from prunestab.train import Execution, train_run
+from prunestab.train import Execution, _folded_eval, train_run
 
 
 def _trained(name: str) -> nn.Module:
@@ -74,6 +74,9 @@ def test_a_model_torch_fx_cannot_trace_is_a_clear_error():
 
     with pytest.raises(ValueError, match="Branchy cannot be traced.*allowed"):
         FoldedEval(Branchy())
+    # Training asks for folding by default: such a model is evaluated unfolded, not silently.
+    with pytest.warns(UserWarning, match="without BatchNorm folding: .*Branchy cannot be traced"):
+        assert _folded_eval(Branchy(), Execution()) is None
 
 
 def test_runs_with_and_without_folding_train_identically_and_test_equally(tiny):
