@@ -24,7 +24,13 @@ from prunestab.figures import (
 )
 from prunestab.profiles import get_profile
 from prunestab.store import RunStore
-from prunestab.verdicts import Evidence, correlation, ordering
+from prunestab.verdicts import (
+    Evidence,
+    correlation,
+    detectable_correlation,
+    detectable_difference,
+    ordering,
+)
 
 #: The paper's VGG11 correlation of mean instability with final accuracy (Section 4.1).
 PAPER_R_VGG11 = PAPER_CORRELATIONS["vgg11"][0]
@@ -74,9 +80,10 @@ class Criteria:
     unpruned_runs: int
     train_acc_before_decay: float
     gap_at_last_epoch: float
-    final_test_se: float
+    final_test_se: float  # binomial SE of one run's accuracy on all its test images
+    final_test_sd: float  # run-to-run SD of the unpruned final accuracy (NaN below 2 runs)
     events_recovered: float  # fraction of prune_L 13% events recovered within r epochs
-    median_recovery_epochs: float
+    median_recovery_epochs: float  # over the recovered events only
     recovery_events: int
 
     @property
@@ -126,6 +133,7 @@ def criteria(runs: Sequence[Run], profile: str) -> Criteria:
         _mean(before),
         _mean(gaps),
         _mean(ses),
+        _sd([run.summary[LAST_EPOCH] for run in unpruned]),
         _mean([float(x) for x in recovered]),
         float(np.median(delays)) if delays else math.nan,
         len(recovered),
@@ -156,32 +164,62 @@ def _mean(xs: Sequence[float]) -> float:
     return float(np.mean(xs)) if len(xs) else math.nan
 
 
+def _sd(xs: Sequence[float]) -> float:
+    return float(np.std(xs, ddof=1)) if len(xs) >= 2 else math.nan
+
+
 @dataclass(frozen=True)
 class BudgetPoint:
-    """One budget's two measures of the tradeoff, each with its evidence."""
+    """One budget's two measures of the tradeoff, each with its evidence, and what the
+    protocol's design can resolve there (80% power at the rules' level)."""
 
     profile: str
     steps: int
     difference: Evidence  # prune_L 13% - unpruned, last-epoch test accuracy (Welch)
     correlation: Evidence  # r(mean instability, best accuracy after pruning), pruned runs
-    r: float
+    #: The smallest true difference the Welch rule finds with 80% power at the grid's
+    #: planned runs per group, given the two groups' observed spreads (NaN below 2 runs).
+    detectable_difference: float
+    #: The smallest true r the correlation rule finds with 80% power over the grid's
+    #: planned pruned runs.
+    detectable_correlation: float
 
 
 def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
     groups = by_label(runs)
-    difference = ordering(
-        values(groups.get(Label.PRUNE_L_13, []), LAST_EPOCH),
-        values(groups.get(Label.UNPRUNED, []), LAST_EPOCH),
-    )
+    prune_l = values(groups.get(Label.PRUNE_L_13, []), LAST_EPOCH)
+    unpruned = values(groups.get(Label.UNPRUNED, []), LAST_EPOCH)
     pruned = [r for r in runs if r.config.pruning is not None]
     x, y = values(pruned, "mean_instability"), values(pruned, BEST_AFTER)
-    keep = ~(np.isnan(x) | np.isnan(y))
-    r = float(np.corrcoef(x[keep], y[keep])[0, 1]) if keep.sum() >= 3 else math.nan
-    return BudgetPoint(profile, steps_per_run(profile), difference, correlation(x, y), r)
+    grid = figure_grid("budget", profile)
+    planned = {
+        label: sum(c.label == label for c in grid) for label in (Label.PRUNE_L_13, Label.UNPRUNED)
+    }
+    spreads = [
+        np.std(v[~np.isnan(v)], ddof=1) if np.sum(~np.isnan(v)) >= 2 else math.nan
+        for v in (prune_l, unpruned)
+    ]
+    detectable = (
+        math.nan
+        if any(math.isnan(s) for s in spreads) or sum(spreads) == 0
+        else detectable_difference(*spreads, planned[Label.PRUNE_L_13], planned[Label.UNPRUNED])
+    )
+    n_pruned = sum(c.pruning is not None for c in grid)
+    return BudgetPoint(
+        profile,
+        steps_per_run(profile),
+        ordering(prune_l, unpruned),
+        correlation(x, y),
+        detectable,
+        detectable_correlation(n_pruned),
+    )
 
 
 def core_hours(runs: Sequence[Run]) -> float:
-    """Training time of ``runs`` in core-hours (each run trains on one thread)."""
+    """The core-hours ``runs`` took: each run's recorded ``train_seconds`` (the wall-clock
+    time of its one thread from start to end, evaluation and checkpoints included; time
+    lost to an interrupted session before its last checkpoint is not counted), times its
+    threads. Runs that shared a machine with another count the contention too."""
     seconds = sum(
         r.result.get("train_seconds", 0.0) * r.result["environment"].get("cpu_threads", 1)
         for r in runs

@@ -35,6 +35,12 @@ The tests, all from ``scipy.stats``:
   the k comparisons (so the family's false-contradiction rate stays at ``alpha / 2``).
 
 Every :class:`Evidence` carries its sample sizes, so each verdict states its ``n``.
+
+What a design can resolve is stated by :func:`detectable_difference` and
+:func:`detectable_correlation`: the smallest true effect that :func:`ordering` or
+:func:`correlation` calls "reproduced" with a given probability (80% unless stated), for
+normal data, computed by simulating the rule itself (``tests/test_verdicts.py`` checks
+both against the rules' own decisions).
 """
 
 from __future__ import annotations
@@ -319,3 +325,90 @@ def all_of(parts: Sequence[Evidence], alpha: float = ALPHA) -> str:
     if against and min(against) * len(parts) < alpha / 2:
         return CONTRADICTED
     return INCONCLUSIVE
+
+
+def _check_power(power: float, alpha: float) -> None:
+    if not 0 < power < 1:
+        raise ValueError(f"power={power!r}; allowed: a probability strictly between 0 and 1")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha={alpha!r}; allowed: a level strictly between 0 and 1")
+
+
+def detectable_difference(
+    sd_a: float,
+    sd_b: float,
+    n_a: int,
+    n_b: int,
+    power: float = 0.8,
+    alpha: float = ALPHA,
+    draws: int = 200_000,
+    seed: int = 0,
+) -> float:
+    """The smallest true difference ``mean(a) - mean(b)`` that :func:`ordering` calls
+    "reproduced" with probability ``power``, for ``n_a`` and ``n_b`` normal runs with
+    standard deviations ``sd_a`` and ``sd_b``.
+
+    Exact up to simulation error (about 1% of the answer at the default ``draws``): the
+    Welch statistic at a true difference ``d`` is ``(d + noise) / se`` with ``noise`` and
+    ``se`` independent of ``d``, so the rule says "reproduced" exactly when ``d`` exceeds
+    ``t_crit(df) * se - noise``, and the answer is that threshold's ``power`` quantile
+    over simulated experiments. (The textbook noncentral-t formula treats Welch's df as
+    known and overstates the power at 3 to 5 runs per group.)
+
+    >>> round(detectable_difference(1.0, 1.0, 5, 5), 1)
+    2.1
+    """
+    if min(n_a, n_b) < 2:
+        raise ValueError(f"n_a={n_a}, n_b={n_b}; allowed: at least 2 runs per group")
+    if not (sd_a >= 0 and sd_b >= 0 and sd_a + sd_b > 0):
+        raise ValueError(f"sd_a={sd_a!r}, sd_b={sd_b!r}; allowed: non-negative, not both zero")
+    _check_power(power, alpha)
+    rng = np.random.default_rng(seed)
+    za, zb = rng.standard_normal((draws, n_a)), rng.standard_normal((draws, n_b))
+    noise = sd_a * za.mean(axis=1) - sd_b * zb.mean(axis=1)
+    va = sd_a**2 * za.var(axis=1, ddof=1) / n_a
+    vb = sd_b**2 * zb.var(axis=1, ddof=1) / n_b
+    se = np.sqrt(va + vb)
+    with np.errstate(divide="ignore", invalid="ignore"):  # one zero SD: df from the other
+        df = (va + vb) ** 2 / (
+            np.where(va > 0, va**2 / (n_a - 1), 0) + np.where(vb > 0, vb**2 / (n_b - 1), 0)
+        )
+    threshold = scipy.special.stdtrit(df, 1 - alpha / 2) * se - noise
+    return float(np.quantile(threshold, power))
+
+
+def detectable_correlation(
+    n: int, power: float = 0.8, alpha: float = ALPHA, draws: int = 100_000, seed: int = 0
+) -> float:
+    """The smallest true Pearson correlation that :func:`correlation` calls "reproduced"
+    with probability ``power`` over ``n`` bivariate-normal pairs.
+
+    Found by bisection on the rule's simulated rate, with the same simulated data at
+    every candidate correlation. (Fisher's z approximation, ``tanh((z_{1 - alpha/2} +
+    z_power) / sqrt(n - 3))``, is slightly larger: 0.59 against 0.58 at n = 20.)
+
+    >>> round(detectable_correlation(20), 2)
+    0.58
+    """
+    if n < 5:
+        raise ValueError(f"n={n}; allowed: at least 5 pairs (the rule's minimum)")
+    _check_power(power, alpha)
+    rng = np.random.default_rng(seed)
+    x, e = rng.standard_normal((2, draws, n))
+    x -= x.mean(axis=1, keepdims=True)
+    e -= e.mean(axis=1, keepdims=True)
+    sxx, see, sxe = (x * x).sum(axis=1), (e * e).sum(axis=1), (x * e).sum(axis=1)
+    t_crit = float(scipy.special.stdtrit(n - 2, 1 - alpha / 2))
+    r_crit = t_crit / math.sqrt(n - 2 + t_crit**2)  # t > t_crit exactly when r > r_crit
+
+    def rate(rho: float) -> float:
+        c = math.sqrt(1 - rho * rho)
+        sxy = rho * sxx + c * sxe
+        syy = rho * rho * sxx + 2 * rho * c * sxe + c * c * see
+        return float(np.mean(sxy / np.sqrt(sxx * syy) > r_crit))
+
+    low, high = 0.0, 1.0
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (mid, high) if rate(mid) < power else (low, mid)
+    return high

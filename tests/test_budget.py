@@ -2,9 +2,10 @@
 
 import math
 
+import numpy as np
 import pytest
 
-from prunestab import budget
+from prunestab import budget, verdicts
 from prunestab.analysis import Run
 from prunestab.figures import figure_grid
 
@@ -55,6 +56,7 @@ def test_criteria_and_recovery_from_stored_runs():
     assert c.final_test_se == pytest.approx(100 * math.sqrt(0.7 * 0.3 / 10_000))
     assert c.verdicts == {"fits before the decay": "met", "over-fits": "met", "precise": "met"}
     assert c.recovery_events == 15 and c.events_recovered == 1.0 and c.median_recovery_epochs == 3
+    assert c.final_test_sd == 0.0  # five equal unpruned accuracies
     assert budget.core_hours(runs) == pytest.approx(10.0)
 
 
@@ -68,6 +70,16 @@ def test_budget_point_states_the_difference_and_the_correlation_with_intervals()
     point = budget.budget_point(runs, "steps650")
     assert point.difference.estimate == pytest.approx(3.0) and point.difference.low > 0
     assert point.correlation.verdict == "reproduced" and point.correlation.n == (20,)
+    # What the design resolves: the grid's 5 vs 5 runs at the groups' observed spread
+    # (both 0.2 * seed, SD 0.316), and r over its 20 pruned runs.
+    spread = float(np.std([0.2 * seed for seed in range(5)], ddof=1))
+    assert point.detectable_difference == pytest.approx(
+        verdicts.detectable_difference(spread, spread, 5, 5)
+    )
+    assert 0.5 < point.detectable_correlation == pytest.approx(verdicts.detectable_correlation(20))
+    # Before a group has two runs, nothing can be said about what it resolves.
+    early = budget.budget_point([r for r in runs if r.config.seed == 0], "steps650")
+    assert math.isnan(early.detectable_difference)
 
 
 def test_width_check_is_the_middle_budgets_unpruned_seed0_run_at_width_half():
