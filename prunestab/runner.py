@@ -10,6 +10,11 @@ sweeps and the notebooks:
 
 A failed or interrupted run leaves its last checkpoint and never a partial result.
 
+Each result lists its run's ``segments``: every stretch of training that went into it
+(one per start or resume), with the git commit it ran, whether tracked files had
+uncommitted changes, the host, the start time and the epoch it started from. The
+``environment`` block describes the process that wrote the result.
+
 ``execute_many`` does the same for a list of configs, either in worker processes
 (``jobs``: several runs at once, each worker with its share of the CPU threads), or
 training the seeds of each configuration side by side (``prunestab.batched``): the store
@@ -86,6 +91,40 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def _git_dirty() -> bool | None:
+    """Whether tracked files differ from the commit (``None`` outside a git checkout)."""
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def _segments(resume: dict | None) -> list[dict]:
+    """The stretches of training a run has had, this one (starting now) last.
+
+    Carried in each checkpoint, so a run resumed over several sessions lists them all;
+    a checkpoint written before segments were recorded contributes none.
+    """
+    earlier = [] if resume is None else list(resume.get("segments", []))
+    return [
+        *earlier,
+        {
+            "git_commit": _git_commit(),
+            "git_dirty": _git_dirty(),
+            "host": platform.node(),
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "from_epoch": 0 if resume is None else int(resume["epoch"]),
+        },
+    ]
+
+
 def json_safe(value: Any) -> Any:
     """NaN/inf floats become ``None`` so result files are strict JSON."""
     if isinstance(value, float):
@@ -103,6 +142,7 @@ def _result(
     outcome: dict,
     resume: dict | None,
     profile: str | None,
+    segments: list[dict],
 ) -> dict:
     return json_safe(
         {
@@ -114,6 +154,7 @@ def _result(
             "device": str(dataset.device),
             "environment": environment(),
             "resumed_from_epoch": resume["epoch"] if resume is not None else None,
+            "segments": segments,
             **outcome,
         }
     )
@@ -192,6 +233,7 @@ def _compute(
             return done, False
         dataset = _dataset(config, data)
         resume = store.load_checkpoint(config)
+        segments = _segments(resume)
 
         def epoch_done(epoch: int, record: dict) -> None:
             store.beat(config, epoch)  # the lease shows the last finished epoch
@@ -202,7 +244,7 @@ def _compute(
             config,
             dataset,
             resume=resume,
-            checkpoint=lambda state: store.save_checkpoint(config, state),
+            checkpoint=lambda state: store.save_checkpoint(config, state | {"segments": segments}),
             checkpoint_interval_s=options.checkpoint_interval_s,
             progress=options.progress,
             on_epoch_end=epoch_done,
@@ -212,7 +254,9 @@ def _compute(
             store.save_model(config, outcome["model_state"])
             store.clear_checkpoint(config)
         else:
-            _store_outcome(store, config, dataset, outcome, resume, options.profile, keep_model)
+            _store_outcome(
+                store, config, dataset, outcome, resume, options.profile, keep_model, segments
+            )
         return store.load(config), True
 
 
@@ -229,11 +273,11 @@ def _complete(store: RunStore, config: RunConfig, keep_model: bool) -> dict | No
     return store.load(config)
 
 
-def _store_outcome(store, config, dataset, outcome, resume, profile, keep_model) -> None:
+def _store_outcome(store, config, dataset, outcome, resume, profile, keep_model, segments) -> None:
     model_state = outcome.pop("model_state")
     if keep_model:
         store.save_model(config, model_state)
-    store.save_result(config, _result(config, dataset, outcome, resume, profile))
+    store.save_result(config, _result(config, dataset, outcome, resume, profile, segments))
     store.clear_checkpoint(config)
 
 
@@ -408,11 +452,12 @@ def _train_group(members, store, data, options, keep_model, deliver) -> None:
 
     group = [config for config, _ in members]
     states = [state for _, state in members]
+    segments = [_segments(state) for state in states]
     dataset = _dataset(group[0], data)
 
     def save(group_states):
-        for config, state in zip(group, group_states, strict=True):
-            store.save_checkpoint(config, state)
+        for config, state, seed_segments in zip(group, group_states, segments, strict=True):
+            store.save_checkpoint(config, state | {"segments": seed_segments})
 
     outcomes = train_seeds(
         group,
@@ -423,8 +468,19 @@ def _train_group(members, store, data, options, keep_model, deliver) -> None:
         progress=options.progress,
         execution=options.execution,
     )
-    for config, outcome, state in zip(group, outcomes, states, strict=True):
-        _store_outcome(store, config, dataset, outcome, state, options.profile, keep_model(config))
+    for config, outcome, state, seed_segments in zip(
+        group, outcomes, states, segments, strict=True
+    ):
+        _store_outcome(
+            store,
+            config,
+            dataset,
+            outcome,
+            state,
+            options.profile,
+            keep_model(config),
+            seed_segments,
+        )
         deliver(config, store.load(config), True)
 
 

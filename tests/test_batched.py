@@ -256,6 +256,7 @@ def test_an_interrupted_group_resumes_as_a_group(tmp_path, tiny, float64):
     store.save_checkpoint = original
     resumed = execute_many(configs, store, tiny, batch_seeds=True, progress=False)
     assert [r["resumed_from_epoch"] for r in resumed] == [3, 3]
+    assert [[s["from_epoch"] for s in r["segments"]] for r in resumed] == [[0, 3], [0, 3]]
     uninterrupted = train_seeds(configs, tiny, progress=False)
     for result, reference in zip(resumed, uninterrupted, strict=True):
         assert_close(result["epochs"], reference["epochs"])

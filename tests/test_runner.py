@@ -59,6 +59,12 @@ def test_a_failing_run_keeps_its_checkpoint_and_resumes_to_the_same_result(tmp_p
     assert resumed["resumed_from_epoch"] == 3
     assert resumed["epochs"] == reference["epochs"]
     assert resumed["events"] == reference["events"]
+    # Both stretches of training are on record, each with the code that ran it.
+    assert [s["from_epoch"] for s in resumed["segments"]] == [0, 3]
+    assert [s["from_epoch"] for s in reference["segments"]] == [0]
+    for segment in resumed["segments"]:
+        assert segment["git_commit"] == resumed["environment"]["git_commit"]
+        assert isinstance(segment["git_dirty"], bool) and segment["host"]
 
 
 def test_a_killed_process_resumes(tmp_path, tiny_cifar):
