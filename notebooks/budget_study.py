@@ -157,7 +157,9 @@ display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
 # difference the Welch rule would find with 80% power with the planned 5 against 5 runs,
 # at the spreads observed so far in the two groups (`prunestab.verdicts.detectable_difference`,
 # by simulation of the rule itself). A true difference smaller than that will usually come
-# out inconclusive. The line under the table says the same for the correlation.
+# out inconclusive. The line under the table says the same for the correlation, and the
+# list after it reads each budget's point in words, by the claims' rules (each direction
+# at 2.5%). A budget whose runs are not all stored is marked interim.
 
 # %% tags=["hide-input"]
 points = [budget.budget_point(runs[name], name) for name in profiles if runs[name]]
@@ -184,6 +186,11 @@ if points:
             f"the paper's *r* = {budget.PAPER_R_VGG11:.2f} would be found where it held."
         )
     )
+    said = [
+        budget.reading(p, len(runs[p.profile]), len(figure_grid("budget", p.profile)))
+        for p in points
+    ]
+    display(Markdown("**What each budget says.**\n\n" + "\n".join(f"- {s}" for s in said)))
 
 # %% [markdown]
 # ## The central claims at the largest budgets

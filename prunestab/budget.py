@@ -25,6 +25,8 @@ from prunestab.figures import (
 from prunestab.profiles import get_profile
 from prunestab.store import RunStore
 from prunestab.verdicts import (
+    CONTRADICTED,
+    REPRODUCED,
     Evidence,
     correlation,
     detectable_correlation,
@@ -225,3 +227,40 @@ def core_hours(runs: Sequence[Run]) -> float:
         for r in runs
     )
     return seconds / 3600
+
+
+def reading(point: BudgetPoint, stored: int, planned: int) -> str:
+    """What one budget's point says, in words, by the same rules as the claims (each
+    direction at 2.5%): the paper's direction, against it, or could not tell. A budget
+    with runs missing is marked interim; the protocol decides nothing from it."""
+    d, c = point.difference, point.correlation
+    head = f"`{point.profile}` ({point.steps:,} steps"
+    head += ", complete)" if stored == planned else f", interim: {stored} of {planned} runs)"
+    if math.isnan(d.low):
+        difference = "too few runs yet for prune_L 13% against unpruned"
+    else:
+        interval = f"{d.estimate:+.1f} points, 95% interval {d.low:+.1f} to {d.high:+.1f}"
+        if d.verdict == REPRODUCED:
+            difference = (
+                f"prune_L 13% generalizes better than unpruned ({interval}), as in the paper"
+            )
+        elif d.verdict == CONTRADICTED:
+            difference = (
+                f"prune_L 13% generalizes worse than unpruned ({interval}), against the paper"
+            )
+        else:
+            difference = (
+                f"prune_L 13% and unpruned could not be told apart ({interval}; differences "
+                f"under about {point.detectable_difference:.1f} points are usually missed here)"
+            )
+    if math.isnan(c.low):
+        corr = "too few pruned runs yet for the correlation"
+    else:
+        r = f"r = {c.estimate:+.2f}, 95% interval {c.low:+.2f} to {c.high:+.2f}"
+        if c.verdict == REPRODUCED:
+            corr = f"more instability goes with higher accuracy ({r}), as in the paper"
+        elif c.verdict == CONTRADICTED:
+            corr = f"more instability goes with lower accuracy ({r}), against the paper"
+        else:
+            corr = f"no correlation could be told ({r})"
+    return f"{head}: {difference}; {corr}."

@@ -80,6 +80,33 @@ def test_budget_point_states_the_difference_and_the_correlation_with_intervals()
     # Before a group has two runs, nothing can be said about what it resolves.
     early = budget.budget_point([r for r in runs if r.config.seed == 0], "steps650")
     assert math.isnan(early.detectable_difference)
+    # In words, by the claims' rules; a budget with runs missing is marked interim.
+    said = budget.reading(point, 25, 25)
+    assert said.startswith("`steps650` (650 steps, complete)")
+    assert "generalizes better than unpruned (+3.0 points" in said and "as in the paper." in said
+    assert "interim: 5 of 25 runs" in budget.reading(early, 5, 25)
+    assert "too few runs yet" in budget.reading(early, 5, 25)
+
+
+def test_reading_says_against_the_paper_and_could_not_tell_plainly():
+    runs = []
+    for config in figure_grid("budget", "steps650", seeds=5):
+        pruned = config.pruning is not None
+        worse = -4 if config.label == "prune_L 13%" else 0
+        accuracy = 70 + config.seed * 0.2 + worse
+        # unstable runs are the less accurate ones; noise keeps r off -1
+        instability = 1.0 - worse + (config.seed % 2) * 0.5
+        runs.append(_run(config, accuracy, instability if pruned else math.nan))
+    said = budget.reading(budget.budget_point(runs, "steps650"), 25, 25)
+    assert "generalizes worse than unpruned (-4.0 points" in said
+    assert "with lower accuracy" in said and said.count("against the paper") == 2
+    # Overlapping groups: no difference can be told, and the page says what is missed.
+    close = [
+        _run(r.config, 70 + (r.config.seed % 3) * 1.5 + 0.3 * (r.config.label == "prune_L 13%"))
+        for r in runs
+    ]
+    said = budget.reading(budget.budget_point(close, "steps650"), 25, 25)
+    assert "could not be told apart" in said and "usually missed here" in said
 
 
 def test_width_check_is_the_middle_budgets_unpruned_seed0_run_at_width_half():
