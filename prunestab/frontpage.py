@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 
 from prunestab import budget, claims
 from prunestab.analysis import default_store
@@ -100,6 +101,17 @@ def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None
             "accuracy); right, Pearson's r between instability and accuracy; each with its "
             f"95% interval, from {stored} of the study's {total} planned runs stored so far "
             '(<a href="../notebooks/budget_study.html">the budget study</a>, '
-            '<a href="budget.html">its protocol</a>).</em></p>'
+            '<a href="budget.html">its protocol</a>).</em></p>' + _readings_html(points, runs)
         )
     )
+
+
+def _readings_html(points, runs) -> str:
+    """Each budget's point in words (``budget.reading``), as an HTML list."""
+    items = []
+    for point in points:
+        said = budget.reading(
+            point, len(runs[point.profile]), len(figure_grid("budget", point.profile))
+        )
+        items.append(re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(said)))
+    return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>" if items else ""

@@ -152,3 +152,15 @@ def test_complete_central_grids_decide_every_vgg11_figure1_and_figure5_claim():
         CENTRAL_PROFILES["fig5"],
     )
     assert [c.claim for c in fig5] == [s.wording for s in claims.CLAIMS if s.figure == "fig5"]
+
+
+def test_the_front_page_lists_each_budgets_reading():
+    from prunestab.frontpage import _readings_html
+
+    grid = figure_grid("budget", "steps650", seeds=5)
+    runs = [_run(c, 70 + c.seed * 0.2 + 3 * (c.label == "prune_L 13%"), 1.0 + c.seed) for c in grid]
+    point = budget.budget_point(runs, "steps650")
+    shown = _readings_html([point], {"steps650": runs})
+    assert shown.startswith("<ul><li><code>steps650</code> (650 steps, complete)")
+    assert "generalizes better than unpruned" in shown and shown.endswith("</li></ul>")
+    assert _readings_html([], {}) == ""
