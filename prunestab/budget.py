@@ -166,8 +166,10 @@ def _mean(xs: Sequence[float]) -> float:
     return float(np.mean(xs)) if len(xs) else math.nan
 
 
-def _sd(xs: Sequence[float]) -> float:
-    return float(np.std(xs, ddof=1)) if len(xs) >= 2 else math.nan
+def _sd(xs: Sequence[float | None]) -> float:
+    """Sample SD of the finite values (a diverged run's accuracy is stored as null)."""
+    finite = [x for x in xs if x is not None and math.isfinite(x)]
+    return float(np.std(finite, ddof=1)) if len(finite) >= 2 else math.nan
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,8 @@ class BudgetPoint:
     #: The smallest true r the correlation rule finds with 80% power over the grid's
     #: planned pruned runs.
     detectable_correlation: float
+    #: Runs per group the grid plans: (prune_L 13%, unpruned).
+    planned: tuple[int, int] = (0, 0)
 
 
 def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
@@ -214,6 +218,7 @@ def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
         correlation(x, y),
         detectable,
         detectable_correlation(n_pruned),
+        (planned[Label.PRUNE_L_13], planned[Label.UNPRUNED]),
     )
 
 
@@ -234,10 +239,19 @@ def reading(point: BudgetPoint, stored: int, planned: int) -> str:
     direction at 2.5%): the paper's direction, against it, or could not tell. A budget
     with runs missing is marked interim; the protocol decides nothing from it."""
     d, c = point.difference, point.correlation
+    complete = stored == planned
     head = f"`{point.profile}` ({point.steps:,} steps"
-    head += ", complete)" if stored == planned else f", interim: {stored} of {planned} runs)"
+    head += (
+        ", complete)"
+        if complete
+        else f"; interim, {stored} of {planned} runs; the protocol decides nothing from it)"
+    )
     if math.isnan(d.low):
-        difference = "too few runs yet for prune_L 13% against unpruned"
+        difference = (
+            f"no interval for prune_L 13% against unpruned ({d.text})"
+            if complete
+            else "too few runs yet for prune_L 13% against unpruned"
+        )
     else:
         interval = f"{d.estimate:+.1f} points, 95% interval {d.low:+.1f} to {d.high:+.1f}"
         if d.verdict == REPRODUCED:
@@ -250,11 +264,16 @@ def reading(point: BudgetPoint, stored: int, planned: int) -> str:
             )
         else:
             difference = (
-                f"prune_L 13% and unpruned could not be told apart ({interval}; differences "
-                f"under about {point.detectable_difference:.1f} points are usually missed here)"
+                f"prune_L 13% and unpruned could not be told apart ({interval}; with "
+                f"{point.planned[0]} against {point.planned[1]} runs at these spreads, a true difference under about "
+                f"{point.detectable_difference:.1f} points is found less than 80% of the time)"
             )
     if math.isnan(c.low):
-        corr = "too few pruned runs yet for the correlation"
+        corr = (
+            f"no correlation could be computed ({c.text})"
+            if complete
+            else "too few pruned runs yet for the correlation"
+        )
     else:
         r = f"r = {c.estimate:+.2f}, 95% interval {c.low:+.2f} to {c.high:+.2f}"
         if c.verdict == REPRODUCED:

@@ -11,8 +11,8 @@ sweeps and the notebooks:
 A failed or interrupted run leaves its last checkpoint and never a partial result.
 
 Each result lists its run's ``segments``: every stretch of training that went into it
-(one per start or resume), with the git commit it ran, whether tracked files had
-uncommitted changes, the host, the start time and the epoch it started from. The
+(one per start or resume), with the git commit it ran, whether the package's tracked
+files (``prunestab/``) had uncommitted changes, the host, the start time and the epoch it started from. The
 ``environment`` block describes the process that wrote the result.
 
 ``execute_many`` does the same for a list of configs, either in worker processes
@@ -91,11 +91,21 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def _git_dirty() -> bool | None:
-    """Whether tracked files differ from the commit (``None`` outside a git checkout)."""
+def _package_dirty() -> bool | None:
+    """Whether the package's tracked files differ from the commit (``None`` outside a git
+    checkout). Notebooks and results re-executed beside it do not count; no index lock is
+    taken, so a commit made meanwhile is not disturbed."""
     try:
         out = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "--no-optional-locks",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+            ],
             cwd=Path(__file__).resolve().parent,
             capture_output=True,
             text=True,
@@ -117,7 +127,7 @@ def _segments(resume: dict | None) -> list[dict]:
         *earlier,
         {
             "git_commit": _git_commit(),
-            "git_dirty": _git_dirty(),
+            "package_dirty": _package_dirty(),
             "host": platform.node(),
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "from_epoch": 0 if resume is None else int(resume["epoch"]),

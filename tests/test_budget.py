@@ -84,7 +84,7 @@ def test_budget_point_states_the_difference_and_the_correlation_with_intervals()
     said = budget.reading(point, 25, 25)
     assert said.startswith("`steps650` (650 steps, complete)")
     assert "generalizes better than unpruned (+3.0 points" in said and "as in the paper." in said
-    assert "interim: 5 of 25 runs" in budget.reading(early, 5, 25)
+    assert "interim, 5 of 25 runs; the protocol decides nothing" in budget.reading(early, 5, 25)
     assert "too few runs yet" in budget.reading(early, 5, 25)
 
 
@@ -106,7 +106,13 @@ def test_reading_says_against_the_paper_and_could_not_tell_plainly():
         for r in runs
     ]
     said = budget.reading(budget.budget_point(close, "steps650"), 25, 25)
-    assert "could not be told apart" in said and "usually missed here" in said
+    assert "could not be told apart" in said and "found less than 80% of the time" in said
+    assert "with 5 against 5 runs" in said
+    # A complete budget whose groups have no spread says why there is no interval.
+    flat = [_run(r.config, 70.0) for r in runs]
+    said = budget.reading(budget.budget_point(flat, "steps650"), 25, 25)
+    assert "no interval for prune_L 13% against unpruned (difference +0.00 (no spread" in said
+    assert "no correlation could be computed (fewer than 5 varying pairs" in said
 
 
 def test_width_check_is_the_middle_budgets_unpruned_seed0_run_at_width_half():

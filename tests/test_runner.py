@@ -64,7 +64,7 @@ def test_a_failing_run_keeps_its_checkpoint_and_resumes_to_the_same_result(tmp_p
     assert [s["from_epoch"] for s in reference["segments"]] == [0]
     for segment in resumed["segments"]:
         assert segment["git_commit"] == resumed["environment"]["git_commit"]
-        assert isinstance(segment["git_dirty"], bool) and segment["host"]
+        assert isinstance(segment["package_dirty"], bool) and segment["host"]
 
 
 def test_a_killed_process_resumes(tmp_path, tiny_cifar):
