@@ -256,12 +256,10 @@ def reading(point: BudgetPoint, stored: int, planned: int) -> str:
         interval = f"{d.estimate:+.1f} points, 95% interval {d.low:+.1f} to {d.high:+.1f}"
         if d.verdict == REPRODUCED:
             difference = (
-                f"prune_L 13% generalizes better than unpruned ({interval}), as in the paper"
+                f"prune_L 13% generalizes better than unpruned ({interval}), the paper's direction"
             )
         elif d.verdict == CONTRADICTED:
-            difference = (
-                f"prune_L 13% generalizes worse than unpruned ({interval}), against the paper"
-            )
+            difference = f"prune_L 13% generalizes worse than unpruned ({interval}), against the paper's direction"
         else:
             difference = (
                 f"prune_L 13% and unpruned could not be told apart ({interval}; with "
@@ -277,9 +275,9 @@ def reading(point: BudgetPoint, stored: int, planned: int) -> str:
     else:
         r = f"r = {c.estimate:+.2f}, 95% interval {c.low:+.2f} to {c.high:+.2f}"
         if c.verdict == REPRODUCED:
-            corr = f"more instability goes with higher accuracy ({r}), as in the paper"
+            corr = f"more instability goes with higher accuracy ({r}), the paper's direction"
         elif c.verdict == CONTRADICTED:
-            corr = f"more instability goes with lower accuracy ({r}), against the paper"
+            corr = f"more instability goes with lower accuracy ({r}), against the paper's direction"
         else:
             corr = f"no correlation could be told ({r})"
     return f"{head}: {difference}; {corr}."

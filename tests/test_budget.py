@@ -83,7 +83,9 @@ def test_budget_point_states_the_difference_and_the_correlation_with_intervals()
     # In words, by the claims' rules; a budget with runs missing is marked interim.
     said = budget.reading(point, 25, 25)
     assert said.startswith("`steps650` (650 steps, complete)")
-    assert "generalizes better than unpruned (+3.0 points" in said and "as in the paper." in said
+    assert (
+        "generalizes better than unpruned (+3.0 points" in said and "the paper's direction." in said
+    )
     assert "interim, 5 of 25 runs; the protocol decides nothing" in budget.reading(early, 5, 25)
     assert "too few runs yet" in budget.reading(early, 5, 25)
 
@@ -99,7 +101,7 @@ def test_reading_says_against_the_paper_and_could_not_tell_plainly():
         runs.append(_run(config, accuracy, instability if pruned else math.nan))
     said = budget.reading(budget.budget_point(runs, "steps650"), 25, 25)
     assert "generalizes worse than unpruned (-4.0 points" in said
-    assert "with lower accuracy" in said and said.count("against the paper") == 2
+    assert "with lower accuracy" in said and said.count("against the paper's direction") == 2
     # Overlapping groups: no difference can be told, and the page says what is missed.
     close = [
         _run(r.config, 70 + (r.config.seed % 3) * 1.5 + 0.3 * (r.config.label == "prune_L 13%"))
