@@ -144,6 +144,38 @@ head = (
 display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
 
 # %% [markdown]
+# ## Accuracy and instability per configuration and budget
+#
+# Each configuration's last-epoch test accuracy on all 10,000 test images (mean ± standard
+# deviation over its stored runs, and how many), and below it the mean instability
+# (percentage points lost per pruning event, on the 2,000-image instability set), at each
+# budget. Descriptive only: the comparisons and their intervals follow.
+
+# %% tags=["hide-input"]
+cells = {name: budget.accuracy_cells(runs[name]) for name in profiles}
+labels = list(dict.fromkeys(c.label for c in figure_grid("budget", profiles[-1])))
+
+
+def cell_html(cell: budget.Cell | None) -> str:
+    if cell is None or cell.runs == 0:
+        return "-"
+    spread = "" if math.isnan(cell.sd) else f" ± {cell.sd:.1f}"
+    text = f"{cell.accuracy:.1f}{spread} ({cell.runs})"
+    if not math.isnan(cell.instability):
+        text += f"<br><small>instability {cell.instability:.2f}</small>"
+    return text
+
+
+head = "<tr><th>configuration</th>" + "".join(f"<th>{name}</th>" for name in profiles) + "</tr>"
+rows = [
+    f"<tr><td>{label}</td>"
+    + "".join(f"<td>{cell_html(cells[name].get(label))}</td>" for name in profiles)
+    + "</tr>"
+    for label in labels
+]
+display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
+
+# %% [markdown]
 # ## The tradeoff against the training budget
 #
 # Left: prune$_L$ 13% minus unpruned, last-epoch test accuracy on all 10,000 test images,

@@ -281,3 +281,31 @@ def reading(point: BudgetPoint, stored: int, planned: int) -> str:
         else:
             corr = f"no correlation could be told ({r})"
     return f"{head}: {difference}; {corr}."
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One configuration at one budget: its last-epoch test accuracy over the stored runs
+    (mean, sample SD, runs) and its mean instability (NaN for unpruned runs)."""
+
+    accuracy: float
+    sd: float
+    runs: int
+    instability: float
+
+
+def accuracy_cells(runs: Sequence[Run]) -> dict[str, Cell]:
+    """Per configuration label, in the grid's order, the :class:`Cell` of ``runs``."""
+    cells = {}
+    for label, group in by_label(runs).items():
+        accuracy = values(group, LAST_EPOCH)
+        accuracy = accuracy[~np.isnan(accuracy)]
+        instability = values(group, "mean_instability")
+        instability = instability[~np.isnan(instability)]
+        cells[label] = Cell(
+            float(accuracy.mean()) if accuracy.size else math.nan,
+            _sd(list(accuracy)),
+            int(accuracy.size),
+            float(instability.mean()) if instability.size else math.nan,
+        )
+    return cells

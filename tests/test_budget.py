@@ -172,3 +172,16 @@ def test_the_front_page_lists_each_budgets_reading():
     assert shown.startswith("<ul><li><code>steps650</code> (650 steps, complete)")
     assert "generalizes better than unpruned" in shown and shown.endswith("</li></ul>")
     assert _readings_html([], {}) == ""
+
+
+def test_accuracy_cells_summarise_each_configuration():
+    grid = figure_grid("budget", "steps650", seeds=5)
+    runs = [
+        _run(c, 60.0 + c.seed, math.nan if c.pruning is None else 2.0) for c in grid if c.seed < 4
+    ]
+    cells = budget.accuracy_cells(runs)
+    assert list(cells)[0] == "unpruned" and len(cells) == 5
+    unpruned = cells["unpruned"]
+    assert (unpruned.accuracy, unpruned.runs) == (61.5, 4) and math.isnan(unpruned.instability)
+    assert unpruned.sd == pytest.approx(float(np.std([60, 61, 62, 63], ddof=1)))
+    assert cells["prune_L 13%"].instability == 2.0
