@@ -142,6 +142,8 @@ head = (
     "<th>13% events recovered</th><th>median epochs to recover (recovered events)</th></tr>"
 )
 display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
+if profile != "smoke":
+    display(Markdown(budget.capacity_reading(wide, runs.get(WIDTH_CHECK[0], []))))
 
 # %% [markdown]
 # ## Accuracy and instability per configuration and budget

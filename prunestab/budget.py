@@ -309,3 +309,36 @@ def accuracy_cells(runs: Sequence[Run]) -> dict[str, Cell]:
             float(instability.mean()) if instability.size else math.nan,
         )
     return cells
+
+
+def capacity_reading(wide: Run | None, runs: Sequence[Run]) -> str:
+    """The capacity check in words: the width-0.5 run against the width-0.25 unpruned run
+    of the same seed at the same budget (``runs``: that budget's stored runs)."""
+    profile, width = WIDTH_CHECK
+    if wide is None:
+        return f"Capacity check ({profile}, width {width:g}): not stored yet."
+    narrow = next(
+        (
+            r
+            for r in runs
+            if r.config.pruning is None
+            and r.config.noise is None
+            and r.config.seed == wide.config.seed
+            and r.config.width != wide.config.width
+        ),
+        None,
+    )
+    if narrow is None:
+        return (
+            f"Capacity check ({profile}, seed {wide.config.seed}): the width-"
+            f"{width:g} run is stored, its narrow counterpart not yet."
+        )
+    decay = get_profile(profile).epoch(DECAY_EPOCH + 1) - 1
+    a, b = wide.summary[LAST_EPOCH], narrow.summary[LAST_EPOCH]
+    ta, tb = (r.result["epochs"][decay]["train_acc"] for r in (wide, narrow))
+    return (
+        f"Capacity check (`{profile}`, unpruned, seed {wide.config.seed}): width {width:g} "
+        f"reaches {a:.1f}% last-epoch test accuracy against {b:.1f}% at width "
+        f"{narrow.config.width:g} ({a - b:+.1f} points), with {ta:.1f}% against {tb:.1f}% "
+        "training accuracy at epoch 150. One run each: a description, not a test."
+    )

@@ -185,3 +185,15 @@ def test_accuracy_cells_summarise_each_configuration():
     assert (unpruned.accuracy, unpruned.runs) == (61.5, 4) and math.isnan(unpruned.instability)
     assert unpruned.sd == pytest.approx(float(np.std([60, 61, 62, 63], ddof=1)))
     assert cells["prune_L 13%"].instability == 2.0
+
+
+def test_capacity_reading_compares_the_wide_run_with_its_narrow_seed():
+    from prunestab.figures import width_check_config
+
+    narrow = next(c for c in figure_grid("budget", "steps2600", 1) if c.label == "unpruned")
+    wide = _run(width_check_config(), 73.0, train=93.0)
+    assert "not stored yet" in budget.capacity_reading(None, [])
+    assert "narrow counterpart not yet" in budget.capacity_reading(wide, [])
+    said = budget.capacity_reading(wide, [_run(narrow, 66.5, train=91.5)])
+    assert "width 0.5 reaches 73.0% last-epoch test accuracy against 66.5% at width 0.25" in said
+    assert "(+6.5 points), with 93.0% against 91.5% training accuracy" in said
