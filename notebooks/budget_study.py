@@ -191,9 +191,10 @@ display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
 # difference the Welch rule would find with 80% power with the planned 5 against 5 runs,
 # at the spreads observed so far in the two groups (`prunestab.verdicts.detectable_difference`,
 # by simulation of the rule itself). A true difference smaller than that is found less
-# than 80% of the time (half the time at about two thirds of it). The line under the table says the same for the correlation, and the
-# list after it reads each budget's point in words, by the claims' rules (each direction
-# at 2.5%). A budget whose runs are not all stored is marked interim.
+# than 80% of the time (half the time at about two thirds of it). The line under the
+# table says the same for the correlation, and the list after it reads each budget's
+# point in words, by the claims' rules (each direction at 2.5%). A budget whose runs are
+# not all stored is marked interim.
 
 # %% tags=["hide-input"]
 points = [budget.budget_point(runs[name], name) for name in profiles if runs[name]]
@@ -211,7 +212,7 @@ rows = [
     for p in points
 ]
 display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
-if points:
+if points and not math.isnan(points[0].detectable_correlation):
     n_pruned = sum(c.pruning is not None for c in figure_grid("budget", points[0].profile))
     display(
         Markdown(

@@ -185,7 +185,7 @@ class BudgetPoint:
     #: planned runs per group, given the two groups' observed spreads (NaN below 2 runs).
     detectable_difference: float
     #: The smallest true r the correlation rule finds with 80% power over the grid's
-    #: planned pruned runs.
+    #: planned pruned runs (NaN below the rule's 5, as at the smoke profile).
     detectable_correlation: float
     #: Runs per group the grid plans: (prune_L 13%, unpruned).
     planned: tuple[int, int] = (0, 0)
@@ -207,7 +207,7 @@ def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
     ]
     detectable = (
         math.nan
-        if any(math.isnan(s) for s in spreads) or sum(spreads) == 0
+        if any(math.isnan(s) for s in spreads) or sum(spreads) == 0 or min(planned.values()) < 2
         else detectable_difference(*spreads, planned[Label.PRUNE_L_13], planned[Label.UNPRUNED])
     )
     n_pruned = sum(c.pruning is not None for c in grid)
@@ -217,7 +217,7 @@ def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
         ordering(prune_l, unpruned),
         correlation(x, y),
         detectable,
-        detectable_correlation(n_pruned),
+        detectable_correlation(n_pruned) if n_pruned >= 5 else math.nan,
         (planned[Label.PRUNE_L_13], planned[Label.UNPRUNED]),
     )
 
@@ -259,12 +259,16 @@ def reading(point: BudgetPoint, stored: int, planned: int) -> str:
                 f"prune_L 13% generalizes better than unpruned ({interval}), the paper's direction"
             )
         elif d.verdict == CONTRADICTED:
-            difference = f"prune_L 13% generalizes worse than unpruned ({interval}), against the paper's direction"
+            difference = (
+                f"prune_L 13% generalizes worse than unpruned ({interval}), "
+                "against the paper's direction"
+            )
         else:
             difference = (
                 f"prune_L 13% and unpruned could not be told apart ({interval}; with "
-                f"{point.planned[0]} against {point.planned[1]} runs at these spreads, a true difference under about "
-                f"{point.detectable_difference:.1f} points is found less than 80% of the time)"
+                f"{point.planned[0]} against {point.planned[1]} runs at these spreads, a true "
+                f"difference under about {point.detectable_difference:.1f} points is found "
+                "less than 80% of the time)"
             )
     if math.isnan(c.low):
         corr = (

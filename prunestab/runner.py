@@ -12,8 +12,8 @@ A failed or interrupted run leaves its last checkpoint and never a partial resul
 
 Each result lists its run's ``segments``: every stretch of training that went into it
 (one per start or resume), with the git commit it ran, whether the package's tracked
-files (``prunestab/``) had uncommitted changes, the host, the start time and the epoch it started from. The
-``environment`` block describes the process that wrote the result.
+files (``prunestab/``) had uncommitted changes, the host, the start time and the epoch
+it started from. The ``environment`` block describes the process that wrote the result.
 
 ``execute_many`` does the same for a list of configs, either in worker processes
 (``jobs``: several runs at once, each worker with its share of the CPU threads), or

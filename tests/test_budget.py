@@ -197,3 +197,9 @@ def test_capacity_reading_compares_the_wide_run_with_its_narrow_seed():
     said = budget.capacity_reading(wide, [_run(narrow, 66.5, train=91.5)])
     assert "width 0.5 reaches 73.0% last-epoch test accuracy against 66.5% at width 0.25" in said
     assert "(+6.5 points), with 93.0% against 91.5% training accuracy" in said
+
+
+def test_a_grid_too_small_for_the_correlation_rule_has_no_detectable_r():
+    """At smoke the budget grid has 4 pruned runs, below the rule's 5: NaN, not an error."""
+    runs = [_run(c, 70.0 + c.seed, 1.0) for c in figure_grid("budget", "smoke")]
+    assert math.isnan(budget.budget_point(runs, "smoke").detectable_correlation)
