@@ -258,6 +258,12 @@ def provenance(runs: Iterable[Run]) -> dict:
     }
 
 
+def _listed(values) -> str:
+    """``[a]`` -> ``a``; ``[a, b, c]`` -> ``a, b and c``."""
+    text = [str(v) for v in values]
+    return text[0] if len(text) == 1 else f"{', '.join(text[:-1])} and {text[-1]}"
+
+
 def provenance_markdown(runs: Iterable[Run], profile: str) -> str:
     """The sentence each notebook opens its results with."""
     p = provenance(runs)
@@ -280,11 +286,14 @@ def provenance_markdown(runs: Iterable[Run], profile: str) -> str:
     else:  # a chapter over several profiles (the budget study)
         listed = [f"**{name}**" for name in names]
         scale = f"profiles {', '.join(listed[:-1])} and {listed[-1]}"
+    widths = (
+        f"width {p['width'][0]}, " if len(p["width"]) == 1 else f"widths {_listed(p['width'])}; "
+    )
     return (
         f"Results below come from the {scale}. {p['runs']} runs "
         f"({p['distinct_configs']} configurations x seeds {p['seeds']}), "
-        f"models {', '.join(p['model'])} at width {', '.join(map(str, p['width']))}, "
-        f"{', '.join(map(str, p['train_images']))} training and "
+        f"models {', '.join(p['model'])} at {widths}"
+        f"{_listed(p['train_images'])} training and "
         f"{', '.join(map(str, p['test_images']))} test images, "
         f"{', '.join(map(str, p['epochs']))} epochs; CIFAR-10 variant: {variant}{note}; "
         f"computed on {', '.join(p['devices'])} with torch {', '.join(p['torch'])} "

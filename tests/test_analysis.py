@@ -44,6 +44,12 @@ def test_provenance_names_each_profile_of_a_chapter_over_several():
     assert text.startswith(
         "Results below come from the profiles **steps650**, **steps2600** and **steps10400**."
     )
-    assert analysis.provenance_markdown(runs, "steps650").startswith(
-        "Results below come from the **steps650** profile."
-    )
+    one = analysis.provenance_markdown(runs, "steps650")
+    assert one.startswith("Results below come from the **steps650** profile.")
+    assert "at width 0.25, 5000 training and 10000 test images" in one
+    from prunestab.budget import width_check_run
+
+    wide = width_check_run()
+    if wide is not None:  # several widths and training sets are listed, not run together
+        text = analysis.provenance_markdown([*runs, wide], "steps650, steps2600")
+        assert "at widths 0.25 and 0.5; 5000 and 20000 training and 10000 test images" in text
