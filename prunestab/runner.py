@@ -77,35 +77,13 @@ def environment() -> dict[str, Any]:
     return env
 
 
-def _git_commit() -> str | None:
+def _git(*args: str) -> str | None:
+    """``git ARGS`` run in the package's folder: its output, or ``None`` outside a git
+    checkout (or without git). Takes no index lock, so a commit made meanwhile is not
+    disturbed."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() or None
-
-
-def _package_dirty() -> bool | None:
-    """Whether the package's tracked files differ from the commit (``None`` outside a git
-    checkout). Notebooks and results re-executed beside it do not count; no index lock is
-    taken, so a commit made meanwhile is not disturbed."""
-    try:
-        out = subprocess.run(
-            [
-                "git",
-                "--no-optional-locks",
-                "status",
-                "--porcelain",
-                "--untracked-files=no",
-                "--",
-                ".",
-            ],
+            ["git", "--no-optional-locks", *args],
             cwd=Path(__file__).resolve().parent,
             capture_output=True,
             text=True,
@@ -113,7 +91,18 @@ def _package_dirty() -> bool | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return bool(out.stdout.strip()) if out.returncode == 0 else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def _git_commit() -> str | None:
+    return (_git("rev-parse", "HEAD") or "").strip() or None
+
+
+def _package_dirty() -> bool | None:
+    """Whether the package's tracked files differ from the commit (``None`` outside a git
+    checkout). Notebooks and results re-executed beside it do not count."""
+    out = _git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    return None if out is None else bool(out.strip())
 
 
 def _segments(resume: dict | None) -> list[dict]:

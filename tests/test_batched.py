@@ -12,14 +12,13 @@ import math
 
 import pytest
 import torch
+from tiny_runs import SCHEDULE, tiny_config
 
 from prunestab.batched import SeedGroup, seed_batches, train_seeds
 from prunestab.config import (
     DataConfig,
     NoiseConfig,
-    OptimizerConfig,
     PruningConfig,
-    RunConfig,
 )
 from prunestab.data import load_cifar10, train_batches
 from prunestab.models import build
@@ -28,21 +27,11 @@ from prunestab.schedule import PruningSchedule
 from prunestab.store import RunStore
 from prunestab.train import train_run
 
-SCHEDULE = PruningSchedule((1, 2, 1, 2), (3, 3, 3, 4), (0.3, 0.3, 0.3, 0.9), 2)
 TOL = 1e-8
 
 
 def _config(model="vgg11", seed=0, **changes):
-    config = RunConfig(
-        model,
-        epochs=5,
-        width=0.125,
-        data=DataConfig(train_subset=200, test_subset=100),
-        optimizer=OptimizerConfig(batch_size=50, lr_milestones=(4,)),
-        pruning=PruningConfig(SCHEDULE, score="ebn", target="largest"),
-        seed=seed,
-    )
-    return config.replace(**changes)
+    return tiny_config(model, **{"epochs": 5, "seed": seed, **changes})
 
 
 def assert_close(a, b, path="result"):
