@@ -189,8 +189,9 @@ display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
 #
 # What the design can resolve: the table's "detectable" column is the smallest true
 # difference the Welch rule would find with 80% power with the planned 5 against 5 runs,
-# at the spreads observed so far in the two groups (`prunestab.verdicts.detectable_difference`,
-# by simulation of the rule itself). A true difference smaller than that is found less
+# at the spreads of the two groups (`prunestab.verdicts.detectable_difference`, by
+# simulation of the rule itself). It is given once both groups have all their runs ("-"
+# before): the spread of two or three runs is too uncertain to plan from. A true difference smaller than that is found less
 # than 80% of the time (half the time at about two thirds of it). The line under the
 # table says the same for the correlation, and the list after it reads each budget's
 # point in words, by the claims' rules (each direction at 2.5%). A budget whose runs are

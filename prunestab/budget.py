@@ -182,7 +182,9 @@ class BudgetPoint:
     difference: Evidence  # prune_L 13% - unpruned, last-epoch test accuracy (Welch)
     correlation: Evidence  # r(mean instability, best accuracy after pruning), pruned runs
     #: The smallest true difference the Welch rule finds with 80% power at the grid's
-    #: planned runs per group, given the two groups' observed spreads (NaN below 2 runs).
+    #: planned runs per group, given the two groups' observed spreads. NaN until both
+    #: groups have all their planned runs: a spread from 2 or 3 runs is too uncertain to
+    #: plan from (from 2 runs, the 95% interval for the SD spans 0.45x to 32x the estimate).
     detectable_difference: float
     #: The smallest true r the correlation rule finds with 80% power over the grid's
     #: planned pruned runs (NaN below the rule's 5, as at the smoke profile).
@@ -198,17 +200,12 @@ def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
     pruned = [r for r in runs if r.config.pruning is not None]
     x, y = values(pruned, "mean_instability"), values(pruned, BEST_AFTER)
     grid = figure_grid("budget", profile)
-    planned = {
-        label: sum(c.label == label for c in grid) for label in (Label.PRUNE_L_13, Label.UNPRUNED)
-    }
-    spreads = [
-        np.std(v[~np.isnan(v)], ddof=1) if np.sum(~np.isnan(v)) >= 2 else math.nan
-        for v in (prune_l, unpruned)
-    ]
+    wanted = tuple(sum(c.label == lab for c in grid) for lab in (Label.PRUNE_L_13, Label.UNPRUNED))
+    groups_runs = [v[~np.isnan(v)] for v in (prune_l, unpruned)]
+    spreads = [float(np.std(v, ddof=1)) if len(v) >= 2 else math.nan for v in groups_runs]
+    complete = tuple(len(v) for v in groups_runs) == wanted and min(wanted) >= 2
     detectable = (
-        math.nan
-        if any(math.isnan(s) for s in spreads) or sum(spreads) == 0 or min(planned.values()) < 2
-        else detectable_difference(*spreads, planned[Label.PRUNE_L_13], planned[Label.UNPRUNED])
+        detectable_difference(*spreads, *wanted) if complete and sum(spreads) > 0 else math.nan
     )
     n_pruned = sum(c.pruning is not None for c in grid)
     return BudgetPoint(
@@ -218,7 +215,7 @@ def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
         correlation(x, y),
         detectable,
         detectable_correlation(n_pruned) if n_pruned >= 5 else math.nan,
-        (planned[Label.PRUNE_L_13], planned[Label.UNPRUNED]),
+        wanted,
     )
 
 
@@ -264,12 +261,14 @@ def reading(point: BudgetPoint, stored: int, planned: int) -> str:
                 "against the paper's direction"
             )
         else:
-            difference = (
-                f"prune_L 13% and unpruned could not be told apart ({interval}; with "
-                f"{point.planned[0]} against {point.planned[1]} runs at these spreads, a true "
-                f"difference under about {point.detectable_difference:.1f} points is found "
-                "less than 80% of the time)"
+            power = (
+                ""
+                if math.isnan(point.detectable_difference)
+                else f"; with {point.planned[0]} against {point.planned[1]} runs at these "
+                f"spreads, a true difference under about {point.detectable_difference:.1f} "
+                "points is found less than 80% of the time"
             )
+            difference = f"prune_L 13% and unpruned could not be told apart ({interval}{power})"
     if math.isnan(c.low):
         corr = (
             f"no correlation could be computed ({c.text})"

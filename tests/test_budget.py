@@ -77,9 +77,12 @@ def test_budget_point_states_the_difference_and_the_correlation_with_intervals()
         verdicts.detectable_difference(spread, spread, 5, 5)
     )
     assert 0.5 < point.detectable_correlation == pytest.approx(verdicts.detectable_correlation(20))
-    # Before a group has two runs, nothing can be said about what it resolves.
+    # Until both groups have all their planned runs, nothing is said about what the design
+    # resolves: a spread from a few runs is too uncertain to plan from.
     early = budget.budget_point([r for r in runs if r.config.seed == 0], "steps650")
     assert math.isnan(early.detectable_difference)
+    four = budget.budget_point([r for r in runs if r.config.seed < 4], "steps650")
+    assert four.difference.low > 0 and math.isnan(four.detectable_difference)
     # In words, by the claims' rules; a budget with runs missing is marked interim.
     said = budget.reading(point, 25, 25)
     assert said.startswith("`steps650` (650 steps, complete)")
@@ -110,6 +113,11 @@ def test_reading_says_against_the_paper_and_could_not_tell_plainly():
     said = budget.reading(budget.budget_point(close, "steps650"), 25, 25)
     assert "could not be told apart" in said and "found less than 80% of the time" in said
     assert "with 5 against 5 runs" in said
+    # At an interim look (seed 4 missing) it says no power figure: the spreads of 4 runs
+    # are too uncertain to plan from.
+    partial = [r for r in close if r.config.seed < 4]
+    said = budget.reading(budget.budget_point(partial, "steps650"), 20, 25)
+    assert "could not be told apart" in said and "80%" not in said and "nan" not in said
     # A complete budget whose groups have no spread says why there is no interval.
     flat = [_run(r.config, 70.0) for r in runs]
     said = budget.reading(budget.budget_point(flat, "steps650"), 25, 25)
