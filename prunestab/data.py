@@ -117,6 +117,10 @@ class CIFAR10:
     device: torch.device
     instability_images: torch.Tensor | None = None
     instability_labels: torch.Tensor | None = None
+    #: Where the instability images sit among ``test_images`` (int64, on ``device``): an
+    #: evaluation of the whole test set then also gives the instability set's numbers.
+    #: ``None`` when there is no separate instability set, or its place is not known.
+    instability_positions: torch.Tensor | None = None
 
     def instability_set(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The test images of the per-epoch curve and of each event's instability.
@@ -396,6 +400,7 @@ def load_cifar10(
         device=device,
         instability_images=None if instability is None else test_images[instability].to(device),
         instability_labels=None if instability is None else test_labels[instability].to(device),
+        instability_positions=None if instability is None else part.to(device),
     )
 
 

@@ -284,21 +284,62 @@ def evaluate_seeds(
     memory_format: torch.memory_format,
 ) -> list[Evaluation]:
     """Eval-mode top-1 accuracy (%) and mean loss of every seed, with one device sync."""
+    return evaluate_seeds_and_part(models, forward, images, labels, precision, memory_format)[0]
+
+
+def evaluate_seeds_and_part(
+    models: ModelSet,
+    forward: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    precision: str,
+    memory_format: torch.memory_format,
+    part: torch.Tensor | None = None,
+) -> tuple[list[Evaluation], list[Evaluation] | None]:
+    """:func:`evaluate_seeds` over all ``images``, and over the images at positions
+    ``part`` among them from the same forward passes (``None`` without ``part``).
+
+    A network in eval mode treats each image on its own, so the part's accuracies are
+    exactly those of evaluating its images alone; its mean losses agree to rounding (the
+    per-image losses are summed in another grouping).
+    """
     forward.eval()
     k = models.seeds
     dtype = _parameter_dtype(models.module)
     correct = torch.zeros(k, device=images.device, dtype=torch.int64)
     loss_sum = torch.zeros(k, device=images.device, dtype=torch.float64)
+    part_correct, part_loss = torch.zeros_like(correct), torch.zeros_like(loss_sum)
+    chosen = None
+    if part is not None:
+        chosen = torch.zeros(labels.numel(), dtype=torch.bool, device=images.device)
+        chosen[part] = True
+    start = 0
     for x, y in eval_batches(images, labels, EVAL_BATCH_SIZE):
         with autocast(precision, images.device):
             out = forward(model_input(models.eval_input(x), dtype, memory_format))
         logits = _split_logits(out, k)
         targets = y[:, None].expand(-1, k)
-        loss_sum += F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").sum(0)
-        correct += (logits.argmax(2) == targets).sum(0)
-    n = labels.numel()
-    values = torch.stack([correct.to(torch.float64), loss_sum]).tolist()
-    return [Evaluation(100.0 * c / n, s / n) for c, s in zip(*values, strict=True)]
+        losses = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+        hits = logits.argmax(2) == targets
+        loss_sum += losses.sum(0)
+        correct += hits.sum(0)
+        if chosen is not None:
+            here = chosen[start : start + y.numel()]
+            part_loss += losses[here].sum(0)
+            part_correct += hits[here].sum(0)
+        start += y.numel()
+    sums = torch.stack(
+        [correct.to(torch.float64), loss_sum, part_correct.to(torch.float64), part_loss]
+    )
+    values = sums.tolist()  # one sync
+    whole = _evaluations(values[0], values[1], labels.numel())
+    if part is None:
+        return whole, None
+    return whole, _evaluations(values[2], values[3], part.numel())
+
+
+def _evaluations(correct: list[float], losses: list[float], n: int) -> list[Evaluation]:
+    return [Evaluation(100.0 * c / n, s / n) for c, s in zip(correct, losses, strict=True)]
 
 
 def evaluate(
@@ -502,10 +543,13 @@ class _Training:
             self.seconds_before[i] = state["train_seconds"]
         self.start_epoch, self.step = states[0]["epoch"], states[0]["step"]
 
-    def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> list[Evaluation]:
+    def evaluate(
+        self, images: torch.Tensor, labels: torch.Tensor, part: torch.Tensor | None = None
+    ) -> tuple[list[Evaluation], list[Evaluation] | None]:
+        """Each seed's evaluation on ``images``, and on the images at ``part`` among them."""
         forward = self.forward if self.folded is None else self.folded.refresh()
-        return evaluate_seeds(
-            self.models, forward, images, labels, self.precision, self.memory_format
+        return evaluate_seeds_and_part(
+            self.models, forward, images, labels, self.precision, self.memory_format, part
         )
 
     def train_epoch(self, epoch: int) -> list[dict]:
@@ -567,7 +611,8 @@ class _Training:
         return seed_losses, hits
 
     def evaluate_before_events(self, records: list[dict]) -> None:
-        for record, result in zip(records, self.evaluate(*self.instability_set), strict=True):
+        results = self.evaluate(*self.instability_set)[0]
+        for record, result in zip(records, results, strict=True):
             record["pre_test_acc"], record["pre_test_loss"] = result.accuracy, result.loss
 
     def apply_events(self, epoch: int, events: list) -> None:
@@ -585,17 +630,24 @@ class _Training:
 
     def evaluate_after_epoch(self, epoch: int, records: list[dict], events: list) -> None:
         """Test accuracy after the epoch (and its events), plus what the summary reads."""
-        post = self.evaluate(*self.instability_set)
         full = validation = train_eval = None
         if self.separate_final_set and (
             epoch >= self.full_test_from or epoch == self.config.epochs - 1
         ):
-            full = self.evaluate(self.data.test_images, self.data.test_labels)
+            # The instability set is part of the test set: one pass over the test set
+            # gives both (its accuracies exactly; one pass fewer on every such epoch).
+            positions = self.data.instability_positions
+            full, post = self.evaluate(self.data.test_images, self.data.test_labels, positions)
+            if post is None:
+                post = self.evaluate(*self.instability_set)[0]
+        else:
+            post = self.evaluate(*self.instability_set)[0]
         if self.data.validation_labels.numel():
-            validation = self.evaluate(self.data.validation_images, self.data.validation_labels)
+            validation = self.evaluate(self.data.validation_images, self.data.validation_labels)[0]
         if self.config.data.train_eval_images and epoch >= self.train_eval_from:
             n = min(self.config.data.train_eval_images, self.n_train)
-            train_eval = self.evaluate(self.data.train_images[:n], self.data.train_labels[:n])
+            images, labels = self.data.train_images[:n], self.data.train_labels[:n]
+            train_eval = self.evaluate(images, labels)[0]
         for i, record in enumerate(records):
             record["test_acc"], record["test_loss"] = post[i].accuracy, post[i].loss
             if full is not None:

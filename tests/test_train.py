@@ -1,5 +1,7 @@
 """One training run: the measurements of Section 3 and the schedule's timing."""
 
+import dataclasses
+
 import pytest
 import torch
 from tiny_runs import tiny_config as _config
@@ -96,6 +98,43 @@ def test_a_separate_instability_set_measures_events_and_the_full_set_the_summary
     assert summary["final_test_acc"] == epochs[-1]["full_test_acc"]
     assert summary["final_test_acc_instability_set"] == epochs[-1]["test_acc"]
     assert summary["best_test_acc_after_pruning"] == max(r["full_test_acc"] for r in epochs[4:])
+
+
+def test_one_pass_over_the_test_set_gives_the_instability_sets_numbers_too(tiny_cifar):
+    """Where the whole test set is evaluated (the last epochs), the instability set's
+    numbers come from the same pass: the run is the one a separate pass would give,
+    accuracies exactly and losses to rounding."""
+    data_config = DataConfig(train_subset=200, test_subset=100, instability_test_subset=40)
+    data = load_cifar10(tiny_cifar, config=data_config)
+    assert torch.equal(data.test_images[data.instability_positions], data.instability_images)
+    assert torch.equal(data.test_labels[data.instability_positions], data.instability_labels)
+    config = _config(data=data_config)
+    shared = train_run(config, data, progress=False)["epochs"]
+    apart = dataclasses.replace(data, instability_positions=None)  # two passes, as before
+    separate = train_run(config, apart, progress=False)["epochs"]
+    assert [r["epoch"] for r in shared if "full_test_acc" in r] == [4, 5]
+    for a, b in zip(shared, separate, strict=True):
+        assert a["test_acc"] == b["test_acc"]
+        assert a["test_loss"] == pytest.approx(b["test_loss"], rel=1e-5)
+        assert a.get("full_test_acc") == b.get("full_test_acc")
+
+
+def test_evaluating_a_part_of_the_images_in_the_same_pass_equals_evaluating_it_alone():
+    from prunestab.models import build
+    from prunestab.train import SingleModel, evaluate_seeds, evaluate_seeds_and_part
+
+    torch.manual_seed(0)
+    model = build("vgg11", width=0.125).eval()
+    images = torch.randint(0, 256, (1100, 3, 32, 32), dtype=torch.uint8)  # 3 batches of 500
+    labels = torch.randint(0, 10, (1100,))
+    part = torch.tensor([0, 3, 499, 500, 777, 1000, 1099])
+    args = ("fp32", torch.contiguous_format)
+    whole, alone = evaluate_seeds_and_part(SingleModel(model), model, images, labels, *args, part)
+    assert whole == evaluate_seeds(SingleModel(model), model, images, labels, *args)
+    single = evaluate_seeds(SingleModel(model), model, images[part], labels[part], *args)
+    assert alone[0].accuracy == single[0].accuracy
+    assert alone[0].loss == pytest.approx(single[0].loss, rel=1e-6)
+    assert evaluate_seeds_and_part(SingleModel(model), model, images, labels, *args)[1] is None
 
 
 def test_the_instability_set_cannot_exceed_the_test_set():
