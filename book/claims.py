@@ -71,8 +71,8 @@ store = None
 # %% tags=["hide-input"]
 from IPython.display import HTML, Markdown, display
 
-from prunestab import analysis, claims
-from prunestab.figures import CENTRAL_PROFILES
+from prunestab import analysis, budget, claims
+from prunestab.figures import CENTRAL_GRIDS, CENTRAL_PROFILES, figure_grid
 
 ORDER = ["fig1", "fig2", "fig3", "fig4", "fig5", "figA1", "figA2"]
 recorded = claims.load(analysis.default_store(store, profile), profile)
@@ -111,10 +111,15 @@ display(HTML(claims.html_table(found)) if found else Markdown("No claims recorde
 
 # %% tags=["hide-input"]
 central = {"quick": [c for c in found if not c.claim.startswith("ResNet18")]}
+decides: dict[str, list[str]] = {}
+pending = {}
 for figure, budget_profile in CENTRAL_PROFILES.items():
-    decided = claims.load(analysis.default_store(store, budget_profile), budget_profile).get(
-        figure, []
-    )
+    budget_store = analysis.default_store(store, budget_profile)
+    decided = claims.load(budget_store, budget_profile).get(figure, [])
     central.setdefault(budget_profile, []).extend(decided)
+    decides.setdefault(budget_profile, []).append(figure)
+    grid = figure_grid(CENTRAL_GRIDS[figure], budget_profile)
+    stored = len(budget.stored_runs(CENTRAL_GRIDS[figure], budget_profile, budget_store))
+    pending[(budget_profile, figure)] = f"{stored} of {len(grid)} runs stored"
 if profile != "smoke":
-    display(HTML(claims.html_by_profile(central, ["fig1", "fig5"])))
+    display(HTML(claims.html_by_profile(central, ["fig1", "fig5"], decides, pending)))

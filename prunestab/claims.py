@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -533,10 +533,18 @@ def _badge(verdict: str) -> str:
     return f'<span class="verdict verdict-{verdict}">{html.escape(verdict)}</span>'
 
 
-def html_by_profile(by_profile: dict[str, Sequence[Claim]], figures: Sequence[str]) -> str:
+def html_by_profile(
+    by_profile: dict[str, Sequence[Claim]],
+    figures: Sequence[str],
+    decides: Mapping[str, Collection[str]] | None = None,
+    pending: Mapping[tuple[str, str], str] | None = None,
+) -> str:
     """One row per claim of ``figures``, one verdict column per profile (with its n).
 
-    A profile that has not decided a claim yet shows "not yet decided".
+    ``decides`` names the figures each profile is meant to decide (a profile not in it
+    decides all): elsewhere the cell says "not run at this profile". A profile that
+    decides a figure but has no verdict yet shows "not yet decided", with
+    ``pending[(profile, figure)]`` under it where given (e.g. how many runs are stored).
     """
     profiles = list(by_profile)
     wordings: list[tuple[str, str]] = []
@@ -550,11 +558,16 @@ def html_by_profile(by_profile: dict[str, Sequence[Claim]], figures: Sequence[st
         cells = [f"<td>{html.escape(figure)}</td><td>{html.escape(wording)}</td>"]
         for profile in profiles:
             c = index.get((profile, figure, wording))
-            cells.append(
-                "<td>not yet decided</td>"
-                if c is None
-                else f"<td>{_badge(c.verdict)}<br><small>n = {html.escape(c.n)}</small></td>"
-            )
+            if c is not None:
+                cells.append(
+                    f"<td>{_badge(c.verdict)}<br><small>n = {html.escape(c.n)}</small></td>"
+                )
+            elif decides is not None and profile in decides and figure not in decides[profile]:
+                cells.append("<td>not run at this profile</td>")
+            else:
+                note = (pending or {}).get((profile, figure))
+                extra = f"<br><small>{html.escape(note)}</small>" if note else ""
+                cells.append(f"<td>not yet decided{extra}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     head = "<th>figure</th><th>claim</th>" + "".join(f"<th>{p}</th>" for p in profiles)
     return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

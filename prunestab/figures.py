@@ -38,6 +38,9 @@ BUDGET_PROFILES = ("steps650", "steps2600", "steps10400")
 #: Where the budget study decides the central claims: Figure 1 (VGG11) at the largest
 #: budget; Figure 5's eight configurations cost 2.3x Figure 1's, so at the middle one.
 CENTRAL_PROFILES = {"fig1": "steps10400", "fig5": "steps2600"}
+#: The grid each central verdict reads there: Figure 1's VGG11 configurations are the
+#: budget study's grid (the protocol leaves ResNet18 out), Figure 5 is its own.
+CENTRAL_GRIDS = {"fig1": "budget", "fig5": "fig5"}
 #: The budget study's capacity check (book/budget.md): is the width-0.25 model
 #: capacity-limited? One unpruned VGG11 at width 0.5, at the middle budget, seed 0
 #: (``width_check_config``); the protocol's criteria are reported for it beside the

@@ -10,7 +10,7 @@ import re
 
 from prunestab import budget, claims
 from prunestab.analysis import default_store
-from prunestab.figures import BUDGET_PROFILES, CENTRAL_PROFILES, figure_grid
+from prunestab.figures import BUDGET_PROFILES, CENTRAL_GRIDS, CENTRAL_PROFILES, figure_grid
 
 #: The profiles the front page reports, in order of training budget.
 PUBLISHED = ("quick", *BUDGET_PROFILES)
@@ -57,7 +57,7 @@ def findings_html(profile: str = "quick", store: str | os.PathLike | None = None
     notes = []
     if profile != "smoke":
         for figure, central in CENTRAL_PROFILES.items():
-            grid_figure = "budget" if figure == "fig1" else figure
+            grid_figure = CENTRAL_GRIDS[figure]
             have = len(budget.stored_runs(grid_figure, central, store))
             total = len(figure_grid(grid_figure, central))
             state = "decided" if have == total else "not yet decided"

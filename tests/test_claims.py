@@ -138,3 +138,13 @@ def test_claims_by_profile_show_each_profiles_verdict_or_not_yet_decided():
     table = claims.html_by_profile({"quick": quick, "steps2600": quick[:2]}, ["fig5"])
     assert table.count("<tr>") == len(quick) + 1
     assert table.count("not yet decided") == len(quick) - 2
+    # A profile the protocol does not use for a figure says so; a pending one says how far.
+    both = {"quick": quick, "steps10400": [], "steps2600": []}
+    table = claims.html_by_profile(
+        both,
+        ["fig5"],
+        decides={"steps10400": ["fig1"], "steps2600": ["fig5"]},
+        pending={("steps2600", "fig5"): "1 of 40 runs stored"},
+    )
+    assert table.count("not run at this profile") == len(quick)
+    assert table.count("not yet decided<br><small>1 of 40 runs stored</small>") == len(quick)
