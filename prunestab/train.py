@@ -323,10 +323,10 @@ def evaluate_seeds_and_part(
         hits = logits.argmax(2) == targets
         loss_sum += losses.sum(0)
         correct += hits.sum(0)
-        if chosen is not None:
-            here = chosen[start : start + y.numel()]
-            part_loss += losses[here].sum(0)
-            part_correct += hits[here].sum(0)
+        if chosen is not None:  # masks, not boolean indexing: no device sync per batch
+            here = chosen[start : start + y.numel(), None]
+            part_loss += torch.where(here, losses, 0.0).sum(0)
+            part_correct += (hits & here).sum(0)
         start += y.numel()
     sums = torch.stack(
         [correct.to(torch.float64), loss_sum, part_correct.to(torch.float64), part_loss]

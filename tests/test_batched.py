@@ -109,6 +109,21 @@ def test_grouped_seeds_equal_their_single_runs(tiny, float64, changes):
         assert group[0]["events"] != group[1]["events"]
 
 
+def test_grouped_seeds_read_the_instability_set_from_the_whole_test_pass(tiny_cifar, float64):
+    """The budget profiles' data: instability on a part of the test set, which the last
+    epochs read from their pass over the whole test set, per seed."""
+    data_config = DataConfig(
+        train_subset=200, test_subset=100, instability_test_subset=40, full_test_from=3
+    )
+    data = load_cifar10(tiny_cifar, config=data_config)
+    configs = [_config(seed=s, epochs=6, data=data_config) for s in (0, 1)]
+    singles = [train_run(c, data, progress=False) for c in configs]
+    group = train_seeds(configs, data, progress=False)
+    assert_same_runs(singles, group)
+    # From the last pruning event (epoch 4) on, after full_test_from.
+    assert [r["epoch"] for r in group[1]["epochs"] if "full_test_acc" in r] == [4, 5]
+
+
 def test_grouped_resnet18_cuts_each_seeds_own_shortcuts(tiny, float64):
     schedule = PruningSchedule((1, 1, 1, 1), (2, 2, 2, 2), (0.3, 0.3, 0.3, 0.9), 1)
     configs = [
