@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                 if device.type == "cuda":
                     torch.cuda.synchronize()
                 start = time.perf_counter()
-                evaluate_seeds(models, forward(), images, labels, "fp32", memory_format)
+                evaluate_seeds(models, forward(), images, labels, "fp32", memory_format)[0]
                 if device.type == "cuda":
                     torch.cuda.synchronize()
                 best[way] = max(best[way], args.images / (time.perf_counter() - start))

@@ -282,22 +282,11 @@ def evaluate_seeds(
     labels: torch.Tensor,
     precision: str,
     memory_format: torch.memory_format,
-) -> list[Evaluation]:
-    """Eval-mode top-1 accuracy (%) and mean loss of every seed, with one device sync."""
-    return evaluate_seeds_and_part(models, forward, images, labels, precision, memory_format)[0]
-
-
-def evaluate_seeds_and_part(
-    models: ModelSet,
-    forward: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    precision: str,
-    memory_format: torch.memory_format,
     part: torch.Tensor | None = None,
 ) -> tuple[list[Evaluation], list[Evaluation] | None]:
-    """:func:`evaluate_seeds` over all ``images``, and over the images at positions
-    ``part`` among them from the same forward passes (``None`` without ``part``).
+    """Eval-mode top-1 accuracy (%) and mean loss of every seed over all ``images``, and
+    over the images at positions ``part`` among them from the same forward passes
+    (``None`` without ``part``), with one device sync.
 
     A network in eval mode treats each image on its own, so the part's accuracies are
     exactly those of evaluating its images alone; its mean losses agree to rounding (the
@@ -350,7 +339,8 @@ def evaluate(
     memory_format: torch.memory_format = torch.contiguous_format,
 ) -> Evaluation:
     """Eval-mode top-1 accuracy (%) and mean loss of one model over the whole set."""
-    return evaluate_seeds(SingleModel(model), model, images, labels, precision, memory_format)[0]
+    single = SingleModel(model)
+    return evaluate_seeds(single, model, images, labels, precision, memory_format)[0][0]
 
 
 def _summarize(config: RunConfig, epochs: list[dict]) -> dict:
@@ -548,7 +538,7 @@ class _Training:
     ) -> tuple[list[Evaluation], list[Evaluation] | None]:
         """Each seed's evaluation on ``images``, and on the images at ``part`` among them."""
         forward = self.forward if self.folded is None else self.folded.refresh()
-        return evaluate_seeds_and_part(
+        return evaluate_seeds(
             self.models, forward, images, labels, self.precision, self.memory_format, part
         )
 

@@ -119,9 +119,30 @@ def test_one_pass_over_the_test_set_gives_the_instability_sets_numbers_too(tiny_
         assert a.get("full_test_acc") == b.get("full_test_acc")
 
 
+def test_a_runs_evaluations_record_no_gradients(tiny_cifar):
+    """Every eval-mode forward pass of a run (instability, curve, whole test set) runs
+    without autograd: a graph built there is wasted time and memory on every epoch."""
+    data_config = DataConfig(train_subset=200, test_subset=100, instability_test_subset=40)
+    data = load_cifar10(tiny_cifar, config=data_config)
+    seen = []  # (module in training mode, autograd on) at each forward of the classifier
+
+    original = torch.nn.Linear.forward
+
+    def forward(self, x):
+        seen.append((self.training, torch.is_grad_enabled()))
+        return original(self, x)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch.nn.Linear, "forward", forward)
+        train_run(_config(data=data_config), data, progress=False)
+    evaluations = [grad for training, grad in seen if not training]
+    assert evaluations and not any(evaluations)
+    assert any(grad for training, grad in seen if training)
+
+
 def test_evaluating_a_part_of_the_images_in_the_same_pass_equals_evaluating_it_alone():
     from prunestab.models import build
-    from prunestab.train import SingleModel, evaluate_seeds, evaluate_seeds_and_part
+    from prunestab.train import SingleModel, evaluate_seeds
 
     torch.manual_seed(0)
     model = build("vgg11", width=0.125).eval()
@@ -129,12 +150,12 @@ def test_evaluating_a_part_of_the_images_in_the_same_pass_equals_evaluating_it_a
     labels = torch.randint(0, 10, (1100,))
     part = torch.tensor([0, 3, 499, 500, 777, 1000, 1099])
     args = ("fp32", torch.contiguous_format)
-    whole, alone = evaluate_seeds_and_part(SingleModel(model), model, images, labels, *args, part)
-    assert whole == evaluate_seeds(SingleModel(model), model, images, labels, *args)
-    single = evaluate_seeds(SingleModel(model), model, images[part], labels[part], *args)
+    whole, alone = evaluate_seeds(SingleModel(model), model, images, labels, *args, part)
+    assert whole == evaluate_seeds(SingleModel(model), model, images, labels, *args)[0]
+    single = evaluate_seeds(SingleModel(model), model, images[part], labels[part], *args)[0]
     assert alone[0].accuracy == single[0].accuracy
     assert alone[0].loss == pytest.approx(single[0].loss, rel=1e-6)
-    assert evaluate_seeds_and_part(SingleModel(model), model, images, labels, *args)[1] is None
+    assert evaluate_seeds(SingleModel(model), model, images, labels, *args)[1] is None
 
 
 def test_the_instability_set_cannot_exceed_the_test_set():
