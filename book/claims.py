@@ -72,7 +72,7 @@ store = None
 from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, budget, claims
-from prunestab.figures import CENTRAL_GRIDS, CENTRAL_PROFILES, figure_grid
+from prunestab.figures import CENTRAL_PROFILES
 
 ORDER = ["fig1", "fig2", "fig3", "fig4", "fig5", "figA1", "figA2"]
 recorded = claims.load(analysis.default_store(store, profile), profile)
@@ -118,8 +118,7 @@ for figure, budget_profile in CENTRAL_PROFILES.items():
     decided = claims.load(budget_store, budget_profile).get(figure, [])
     central.setdefault(budget_profile, []).extend(decided)
     decides.setdefault(budget_profile, []).append(figure)
-    grid = figure_grid(CENTRAL_GRIDS[figure], budget_profile)
-    stored = len(budget.stored_runs(CENTRAL_GRIDS[figure], budget_profile, budget_store))
-    pending[(budget_profile, figure)] = f"{stored} of {len(grid)} runs stored"
+    have, total = budget.central_runs(figure, store)
+    pending[(budget_profile, figure)] = f"{len(have)} of {total} runs stored"
 if profile != "smoke":
     display(HTML(claims.html_by_profile(central, ["fig1", "fig5"], decides, pending)))

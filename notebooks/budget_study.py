@@ -44,7 +44,6 @@ from IPython.display import HTML, Markdown, display
 from prunestab import analysis, budget, claims, plots
 from prunestab.figures import (
     BUDGET_PROFILES,
-    CENTRAL_GRIDS,
     CENTRAL_PROFILES,
     WIDTH_CHECK,
     figure_grid,
@@ -241,9 +240,7 @@ if points and not math.isnan(points[0].detectable_correlation):
 for figure, central in CENTRAL_PROFILES.items():
     if profile == "smoke":
         break
-    grid_figure = CENTRAL_GRIDS[figure]
-    have = budget.stored_runs(grid_figure, central, store)
-    total = len(figure_grid(grid_figure, central))
+    have, total = budget.central_runs(figure, store)
     spent = f"{budget.core_hours(have):.1f} core-hours"
     if len(have) < total:
         display(

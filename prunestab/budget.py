@@ -16,6 +16,8 @@ import numpy as np
 from prunestab.analysis import Run, by_label, default_store
 from prunestab.claims import BEST_AFTER, LAST_EPOCH, values
 from prunestab.figures import (
+    CENTRAL_GRIDS,
+    CENTRAL_PROFILES,
     PAPER_CORRELATIONS,
     WIDTH_CHECK,
     Label,
@@ -54,6 +56,15 @@ def stored_runs(
         if result is not None:
             found.append(Run(config, result))
     return found
+
+
+def central_runs(
+    figure: str, store: str | os.PathLike | RunStore | None = None
+) -> tuple[list[Run], int]:
+    """The stored runs of a central verdict's grid (``CENTRAL_GRIDS[figure]`` at
+    ``CENTRAL_PROFILES[figure]``), and how many runs that grid plans."""
+    grid_figure, profile = CENTRAL_GRIDS[figure], CENTRAL_PROFILES[figure]
+    return stored_runs(grid_figure, profile, store), len(figure_grid(grid_figure, profile))
 
 
 def width_check_run(store: str | os.PathLike | RunStore | None = None) -> Run | None:

@@ -10,7 +10,7 @@ import re
 
 from prunestab import budget, claims
 from prunestab.analysis import default_store
-from prunestab.figures import BUDGET_PROFILES, CENTRAL_GRIDS, CENTRAL_PROFILES, figure_grid
+from prunestab.figures import BUDGET_PROFILES, CENTRAL_PROFILES, figure_grid
 
 #: The profiles the front page reports, in order of training budget.
 PUBLISHED = ("quick", *BUDGET_PROFILES)
@@ -57,12 +57,10 @@ def findings_html(profile: str = "quick", store: str | os.PathLike | None = None
     notes = []
     if profile != "smoke":
         for figure, central in CENTRAL_PROFILES.items():
-            grid_figure = CENTRAL_GRIDS[figure]
-            have = len(budget.stored_runs(grid_figure, central, store))
-            total = len(figure_grid(grid_figure, central))
-            state = "decided" if have == total else "not yet decided"
+            have, total = budget.central_runs(figure, store)
+            state = "decided" if len(have) == total else "not yet decided"
             notes.append(
-                f"{figure}'s central claims at <code>{central}</code>: {have} of {total} runs "
+                f"{figure}'s central claims at <code>{central}</code>: {len(have)} of {total} runs "
                 f"stored, {state}"
             )
     else:

@@ -211,3 +211,10 @@ def test_a_grid_too_small_for_the_correlation_rule_has_no_detectable_r():
     """At smoke the budget grid has 4 pruned runs, below the rule's 5: NaN, not an error."""
     runs = [_run(c, 70.0 + c.seed, 1.0) for c in figure_grid("budget", "smoke")]
     assert math.isnan(budget.budget_point(runs, "smoke").detectable_correlation)
+
+
+def test_each_central_verdict_reads_its_own_grid(tmp_path):
+    """Figure 1 is decided on the budget grid at steps10400 (VGG11 only: 5 configurations x
+    5 seeds), Figure 5 on its own eight configurations at steps2600."""
+    assert budget.central_runs("fig1", tmp_path) == ([], 25)
+    assert budget.central_runs("fig5", tmp_path) == ([], 40)
