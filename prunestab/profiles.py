@@ -82,13 +82,14 @@ steps10400  ~52 min    ~2.6 h     ~1.9 h
 ==========  =========  =========  =========
 
 Evaluation was about 13 minutes of each VGG11 run (2,000 images each epoch and around
-each event, 10,000 on the last 50 to 80 epochs) before it folded BatchNorm into the
+each event, 10,000 on the last 50 to 79 epochs) before it folded BatchNorm into the
 convolutions (``prunestab.folding``, about 1.3x faster) and read the 2,000 images from the
-whole-test pass where there is one (7 to 11% fewer images). Measured since, with two runs
-at once and nothing else on the machine (``train_seconds``, 2026-11-28): VGG11
-``steps2600`` runs 13.5 and 14.6 minutes, ``steps10400`` 34.4 to 37.3 minutes. Runs that shared
-the machine with the test suite at the same priority took up to 2.8 times as long (38
-minutes for a ``steps2600`` run), so keep other work at ``nice -n 19`` beside a sweep.
+whole-test pass where there is one (7 to 11% fewer images). Measured since, two runs at
+once with other work mostly at ``nice -n 19`` (``train_seconds``, 2026-11-28): VGG11
+``steps2600`` runs 13.5 and 14.6 minutes, ``steps10400`` 34.4 to 37.3 minutes. In an
+earlier session, with test suites beside them at the runs' own priority, ``steps2600``
+runs took 38 minutes; that contention is the likely cause (one run here that overlapped a
+few short test runs took 18.3), so keep other work at ``nice -n 19`` beside a sweep.
 The budget study's page reports the measured ``train_seconds`` of its runs.
 
 ``smoke`` exists for tests and CI: seconds per run, results meaningless. It shrinks the
