@@ -6,15 +6,20 @@ when it started, its last heartbeat and the last epoch it finished. It is claime
 ``open(2)`` recommends for NFS: the claimant writes a file of its own, then ``link(2)``
 s it to ``.lease``; the link succeeds for exactly one claimant (if the reply is lost,
 the link count of its own file tells). The holder rewrites the lease every
-``ttl / 4`` seconds (a heartbeat thread). A lease whose heartbeat is older than its TTL
-belongs to a holder that died (a killed job, a lost node), as does one whose holder ran
-on this host in a process that has exited: it is moved aside by
-``rename(2)`` (atomic; a second claimant finds it gone), checked to be the stale lease
-that was read, and claimed anew.
+``ttl / 4`` seconds (a heartbeat thread) and after every epoch. A lease belongs to a
+holder that died (a killed job, a lost node) if its holder ran on this host in a process
+that has exited, or if it has stopped changing: its heartbeat looks older than the TTL
+and the lease then stays the same while the claimant watches it for two of the holder's
+heartbeat intervals. A dead lease is moved aside by ``rename(2)`` (atomic; a second
+claimant finds it gone), checked to be the lease that was read, and claimed anew.
 
-Clocks: the TTL is compared with the holder's own heartbeat time, so the machines'
-clocks must agree to well within the TTL (default 10 minutes; NTP keeps them within
-milliseconds).
+Clocks: the heartbeat's age only raises the suspicion; the takeover rests on watching
+the lease on the claimant's own monotonic clock, so a live holder is never taken over
+however far the machines' clocks disagree. Skew costs only time: a holder whose clock
+runs behind the claimant's makes the claimant watch for nothing (``LeaseHeldError``
+after the watch), and a dead holder whose clock ran ahead is suspected that much later.
+A holder that finds its lease taken over (``Lease.lost``, ``beat() -> False``) is told
+so at its next heartbeat; the runner then stops (``prunestab.runner``).
 """
 
 from __future__ import annotations
@@ -68,8 +73,13 @@ class Holder:
     started: float
     heartbeat: float
     epoch: int | None = None
+    #: Seconds between the holder's heartbeats (``None``: a lease written before this
+    #: field, or a holder without a heartbeat thread).
+    beat_every: float | None = None
 
     def is_stale(self, ttl: float, now: float) -> bool:
+        """Whether the heartbeat looks older than ``ttl`` by the clock ``now`` came from:
+        a suspicion, since clocks may disagree (:meth:`Lease.acquire` confirms it)."""
         return now - self.heartbeat > ttl
 
     def describe(self) -> str:
@@ -84,9 +94,16 @@ class LeaseHeldError(RuntimeError):
     def __init__(self, path: Path, holder: Holder, age: float) -> None:
         self.holder = holder
         super().__init__(
-            f"{path.parent} is being computed by {holder.describe()} (heartbeat {age:.0f} s "
-            "ago). Wait for it to finish, then load its result."
+            f"{path.parent} is being computed by {holder.describe()} ({describe_age(age)})."
+            " Wait for it to finish, then load its result."
         )
+
+
+def describe_age(age: float) -> str:
+    """A heartbeat's age for people; a negative one means the holder's clock runs ahead."""
+    if age < 0:
+        return f"heartbeat stamped {-age:.0f} s ahead of this machine's clock"
+    return f"heartbeat {age:.0f} s ago"
 
 
 def dead_here(holder: Holder) -> bool:
@@ -133,12 +150,14 @@ class Lease:
         ttl: float | None = None,
         clock: Callable[[], float] = time.time,
         heartbeat: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.path = Path(folder) / LEASE_FILE
         self.ttl = default_ttl() if ttl is None else ttl
         if self.ttl <= 0:
             raise ValueError(f"lease ttl={self.ttl}; allowed: a positive number of seconds")
         self.clock = clock
+        self.sleep = sleep
         self.holder: Holder | None = None
         self.lost = False  # set if another claimant took the lease over while we held it
         self._heartbeat = heartbeat
@@ -147,11 +166,21 @@ class Lease:
         self._lock = threading.Lock()
 
     def acquire(self) -> Holder:
-        """Claim the lease, taking over a stale one; raise :class:`LeaseHeldError` if a
-        fresh one is held."""
+        """Claim the lease, taking over a dead one; raise :class:`LeaseHeldError` if it
+        is held. A lease whose heartbeat looks older than the TTL is watched (``sleep``)
+        for two of its holder's heartbeat intervals first: one that changes meanwhile is
+        held, whatever the clocks say."""
         for _ in range(3):
             now = self.clock()
-            mine = Holder(uuid.uuid4().hex, socket.gethostname(), os.getpid(), job_id(), now, now)
+            mine = Holder(
+                uuid.uuid4().hex,
+                socket.gethostname(),
+                os.getpid(),
+                job_id(),
+                now,
+                now,
+                beat_every=self.ttl / 4 if self._heartbeat else None,
+            )
             if self._link(mine):
                 self.holder = mine
                 if self._heartbeat:
@@ -161,13 +190,26 @@ class Lease:
             current = read(self.path)
             if current is None:
                 continue  # released between our link and our read: try again
-            if not (current.is_stale(self.ttl, self.clock()) or dead_here(current)):
-                raise LeaseHeldError(self.path, current, self.clock() - current.heartbeat)
+            if not dead_here(current):
+                if not current.is_stale(self.ttl, self.clock()):
+                    raise LeaseHeldError(self.path, current, self.clock() - current.heartbeat)
+                self.sleep(self.watch_seconds(current))
+                again = read(self.path)
+                if again is None:
+                    continue  # released while we watched
+                if again != current:  # it beat (or another claimant took it): held
+                    raise LeaseHeldError(self.path, again, self.clock() - again.heartbeat)
             self._take_over(current)
         current = read(self.path)
         if current is None:
             raise RuntimeError(f"could not claim {self.path}: it kept changing hands")
         raise LeaseHeldError(self.path, current, self.clock() - current.heartbeat)
+
+    def watch_seconds(self, holder: Holder) -> float:
+        """How long a lease that looks stale is watched before it is taken over: two of
+        its holder's heartbeat intervals (this lease's ``ttl / 4`` where it does not
+        say)."""
+        return 2 * (holder.beat_every or self.ttl / 4)
 
     def _link(self, holder: Holder) -> bool:
         own = _write_own(self.path, holder)

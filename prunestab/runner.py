@@ -213,6 +213,20 @@ def execute(
     )[0]
 
 
+def _beat_or_stop(store: RunStore, configs: Sequence[RunConfig], epoch: int) -> None:
+    """Record in each run's lease that ``epoch`` is finished. A lease taken over means
+    another process judged this one dead and now computes the run: raise
+    :class:`RunLockedError` before this process writes anything more (no checkpoint, no
+    result), leaving the run folder to the new holder."""
+    for config in configs:
+        if not store.beat(config, epoch):
+            raise RunLockedError(
+                f"{store.run_dir(config)}: this process's lease was taken over by "
+                f"{store.lease_taker(config)} after epoch {epoch + 1}; stopping here, the "
+                "run goes on there."
+            )
+
+
 def _compute(
     config: RunConfig,
     store: RunStore,
@@ -235,7 +249,7 @@ def _compute(
         segments = _segments(resume)
 
         def epoch_done(epoch: int, record: dict) -> None:
-            store.beat(config, epoch)  # the lease shows the last finished epoch
+            _beat_or_stop(store, [config], epoch)
             if on_epoch_end is not None:
                 on_epoch_end(epoch, record)
 
@@ -465,6 +479,7 @@ def _train_group(members, store, data, options, keep_model, deliver) -> None:
         checkpoint=save,
         checkpoint_interval_s=options.checkpoint_interval_s,
         progress=options.progress,
+        on_epoch_end=lambda epoch, records: _beat_or_stop(store, group, epoch),
         execution=options.execution,
     )
     for config, outcome, state, seed_segments in zip(

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 from prunestab.config import RunConfig, config_hash
 from prunestab.figures import figure_grid, keeps_weights
-from prunestab.lease import dead_here, default_ttl
+from prunestab.lease import dead_here, default_ttl, describe_age
 from prunestab.runner import is_stored
 from prunestab.store import RunStore
 
@@ -114,7 +114,7 @@ def render(figure: str, profile: str, states: Sequence[RunState], verbose: bool 
         if s.epoch is not None:
             detail.append(f"epoch {s.epoch}")
         if s.heartbeat_age_s is not None:
-            detail.append(f"heartbeat {s.heartbeat_age_s:.0f} s ago")
+            detail.append(describe_age(s.heartbeat_age_s))
         if s.failures:
             detail.append(f"{s.failures} failure(s), last: {s.last_error}")
         if s.log:

@@ -234,11 +234,23 @@ class RunStore:
         finally:
             os.close(fd)  # closing the only descriptor releases the flock
 
-    def beat(self, config: RunConfig, epoch: int) -> None:
-        """Record in the lease of a run this process holds that ``epoch`` is finished."""
+    def beat(self, config: RunConfig, epoch: int) -> bool:
+        """Record in the lease of a run this process holds that ``epoch`` is finished.
+
+        ``False`` if another process has taken the lease over (it judged this one dead);
+        a filesystem error counts as still held (the heartbeat thread tries again)."""
         lease = self._leases.get(config_hash(config))
-        if lease is not None:
-            lease.beat(epoch)
+        if lease is None:
+            return True
+        try:
+            return lease.beat(epoch)
+        except OSError:
+            return True
+
+    def lease_taker(self, config: RunConfig) -> str:
+        """Who holds ``config``'s lease now, for a message."""
+        holder = self.lease_holder(config)
+        return holder.describe() if holder is not None else "no one (it was released)"
 
     def record_failure(self, config: RunConfig, failure: dict[str, Any]) -> int:
         """Append ``failure`` (time, host, job, error, log) to the run's ``failures.json``;

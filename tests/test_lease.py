@@ -32,17 +32,58 @@ def test_a_fresh_lease_blocks_and_a_released_one_can_be_claimed(tmp_path):
     Lease(tmp_path, ttl=60, heartbeat=False).acquire()
 
 
-def test_another_hosts_lease_is_taken_over_only_after_its_ttl(tmp_path):
-    clock = Clock()
+def test_another_hosts_lease_is_taken_over_only_after_its_ttl_and_a_watch(tmp_path):
+    clock, watched = Clock(), []
     stale = Holder("old", "node-17", 4242, "991_3", clock.now, clock.now, epoch=12)
     (tmp_path / LEASE_FILE).write_text(json.dumps(stale.__dict__))
     clock.now += 59
     with pytest.raises(LeaseHeldError, match=r"node-17 pid 4242, job 991_3, last epoch 13"):
-        Lease(tmp_path, ttl=60, clock=clock, heartbeat=False).acquire()
+        Lease(tmp_path, ttl=60, clock=clock, heartbeat=False, sleep=watched.append).acquire()
+    assert watched == []  # a fresh-looking lease is held without watching it
     clock.now += 2  # heartbeat now 61 s old
-    mine = Lease(tmp_path, ttl=60, clock=clock, heartbeat=False).acquire()
+    mine = Lease(tmp_path, ttl=60, clock=clock, heartbeat=False, sleep=watched.append).acquire()
+    # Unchanged over two heartbeat intervals (ttl / 4 each, the lease names none): dead.
+    assert watched == [30.0]
     assert read(tmp_path / LEASE_FILE).token == mine.token != "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == [LEASE_FILE]  # nothing left aside
+
+
+def test_a_live_holder_is_kept_however_far_behind_its_clock_runs(tmp_path):
+    """Clocks that disagree by an hour: the holder's heartbeats look stale to the
+    claimant, but the lease changes while the claimant watches it, so it stays held."""
+    holder_clock, claimant_clock, watched = Clock(1_000.0), Clock(1_000.0 + 3_600), []
+    holder = Lease(tmp_path, ttl=60, clock=holder_clock, heartbeat=False)
+    held = holder.acquire()
+    assert held.beat_every is None  # no heartbeat thread: the claimant uses its own ttl
+
+    def watch(seconds):  # the holder beats while the claimant waits
+        watched.append(seconds)
+        holder_clock.now += seconds
+        assert holder.beat(epoch=3)
+
+    claimant = Lease(tmp_path, ttl=60, clock=claimant_clock, heartbeat=False, sleep=watch)
+    with pytest.raises(LeaseHeldError, match="last epoch 4"):
+        claimant.acquire()
+    assert watched == [30.0]
+    assert read(tmp_path / LEASE_FILE).token == held.token and not holder.lost
+    # Its clock one hour ahead instead: the lease looks fresh and is held at once.
+    ahead = Lease(tmp_path, ttl=60, clock=Clock(1_000.0 - 3_600), heartbeat=False, sleep=watch)
+    with pytest.raises(LeaseHeldError, match="ahead of this machine's clock"):
+        ahead.acquire()
+    assert watched == [30.0]
+
+
+def test_a_lease_is_watched_for_two_of_its_holders_heartbeat_intervals(tmp_path):
+    holder = Lease(tmp_path, ttl=40)  # heartbeats every 10 s
+    held = holder.acquire()
+    try:
+        assert held.beat_every == 10.0
+        watched = []
+        late = Clock(held.heartbeat + 3_600)
+        claimant = Lease(tmp_path, ttl=600, clock=late, heartbeat=False, sleep=watched.append)
+        assert claimant.watch_seconds(read(tmp_path / LEASE_FILE)) == 20.0
+    finally:
+        holder.release()
 
 
 def test_a_killed_holder_on_this_host_is_taken_over_at_once(tmp_path):
@@ -71,7 +112,7 @@ def test_heartbeats_carry_the_epoch_and_a_lease_taken_over_is_known_lost(tmp_pat
     held = read(tmp_path / LEASE_FILE)
     assert (held.epoch, held.heartbeat) == (7, clock.now)
     clock.now += 61  # a frozen holder: someone else takes over
-    other = Lease(tmp_path, ttl=60, clock=clock, heartbeat=False)
+    other = Lease(tmp_path, ttl=60, clock=clock, heartbeat=False, sleep=lambda s: None)
     other.acquire()
     assert lease.beat(epoch=8) is False and lease.lost
     lease.release()  # must not remove the new holder's lease

@@ -1,5 +1,6 @@
 """Runs are stored by config hash: computed once, resumed after a kill, never overwritten."""
 
+import functools
 import json
 import os
 import signal
@@ -240,3 +241,43 @@ def test_a_run_stored_after_the_sweep_looked_is_delivered_as_stored(
     )
     assert seen == {config_hash(grid[0]): False, config_hash(grid[1]): True}
     assert results[0] == first
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_a_run_whose_lease_is_taken_over_stops_and_leaves_the_folder_to_the_taker(
+    tmp_path, tiny_cifar, monkeypatch, grouped
+):
+    """Another process judged this one dead and took its lease: this one stops at its
+    next epoch without writing a checkpoint or a result, and keeps the taker's lease."""
+    from prunestab import runner
+    from prunestab.lease import LEASE_FILE, Holder, read
+    from prunestab.store import RunLockedError
+
+    config, store = _smoke_config(), RunStore(tmp_path)
+    taker = Holder("taker", "node-9", 77, "123_4", 0.0, 0.0)
+    beats, real = [], runner._beat_or_stop
+
+    def beat_then_take_over_after_epoch_two(store_, configs, epoch):
+        beats.append(epoch)
+        real(store_, configs, epoch)
+        if epoch == 1:
+            (store.run_dir(config) / LEASE_FILE).write_text(json.dumps(taker.__dict__))
+
+    monkeypatch.setattr(runner, "_beat_or_stop", beat_then_take_over_after_epoch_two)
+    # (execute_many without grouping would then wait for the taker, as for any run held
+    # elsewhere; execute reports the takeover.)
+    train = (
+        functools.partial(execute_many, [config], batch_seeds=True)
+        if grouped
+        else (functools.partial(execute, config))
+    )
+    with pytest.raises(
+        RunLockedError, match=r"taken over by node-9 pid 77, job 123_4 after epoch 3"
+    ):
+        train(store, DataCache(tiny_cifar), progress=False, checkpoint_interval_s=0)
+    assert beats == [0, 1, 2]
+    assert store.load(config) is None
+    # The last checkpoint is the one written after epoch 2, before the takeover was
+    # noticed; nothing after it.
+    assert store.load_checkpoint(config)["epoch"] == 2
+    assert read(store.run_dir(config) / LEASE_FILE) == taker
