@@ -33,8 +33,9 @@
 # - **inconclusive**: neither. This is what too few runs, or too small an effect, give;
 #   it is not evidence against the paper.
 #
-# The tests: **Welch's $t$-test** for "A's mean is larger than B's" (exact for normal data
-# at any number of runs; the percentile bootstrap the figures draw is not used for
+# The tests: **Welch's $t$-test** for "A's mean is larger than B's" (its degrees of
+# freedom are an approximation, slightly liberal at 3 runs per group, as simulated below;
+# the percentile bootstrap the figures draw is not used for
 # verdicts, because with 3 runs per group its "95%" interval misses a true zero
 # difference in about one experiment in five); **Pearson's $r$** and its $t$-test for
 # correlations; the difference of two **least-squares slopes** over its standard error for

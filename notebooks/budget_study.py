@@ -106,7 +106,8 @@ if stored:
 # The third criterion holds by construction: with all 10,000 test images the standard
 # error of one accuracy is at most 0.5 points. What the comparisons below face is the
 # run-to-run spread, shown beside it: the standard deviation of the unpruned runs' final
-# accuracies.
+# accuracies, once all of a budget's planned unpruned runs are stored ("-" before: from two
+# or three runs it is too uncertain to read, as for "detectable" below).
 
 # %% tags=["hide-input"]
 rows = []
@@ -116,8 +117,9 @@ def shown(value: float, spec: str, unit: str = "") -> str:
     return "-" if math.isnan(value) else format(value, spec) + unit
 
 
-def row(name: str, c: budget.Criteria) -> str:
+def row(name: str, c: budget.Criteria, planned_unpruned: int) -> str:
     marks = c.verdicts
+    spread = c.final_test_sd if c.unpruned_runs >= planned_unpruned else math.nan
     recovered = (
         f"{shown(c.events_recovered, '.0%')} of {c.recovery_events}" if c.recovery_events else "-"
     )
@@ -126,15 +128,16 @@ def row(name: str, c: budget.Criteria) -> str:
         f"<td>{shown(c.train_acc_before_decay, '.1f', '%')} ({marks['fits before the decay']})</td>"
         f"<td>{shown(c.gap_at_last_epoch, '.1f')} ({marks['over-fits']})</td>"
         f"<td>{shown(c.final_test_se, '.2f')} ({marks['precise']})</td>"
-        f"<td>{shown(c.final_test_sd, '.2f')}</td>"
+        f"<td>{shown(spread, '.2f')}</td>"
         f"<td>{recovered}</td><td>{shown(c.median_recovery_epochs, 'g')}</td></tr>"
     )
 
 
 for name in profiles:
-    rows.append(row(name, budget.criteria(runs[name], name)))
+    planned = sum(c.pruning is None for c in figure_grid("budget", name))
+    rows.append(row(name, budget.criteria(runs[name], name), planned))
 if profile != "smoke":  # the capacity check: unpruned only, so no recovery columns
-    rows.append(row(wide_name, budget.criteria([wide] if wide else [], WIDTH_CHECK[0])))
+    rows.append(row(wide_name, budget.criteria([wide] if wide else [], WIDTH_CHECK[0]), 1))
 head = (
     "<tr><th>profile</th><th>unpruned runs</th><th>train acc. at epoch 150</th>"
     "<th>gap at the end (points)</th><th>SE of a final accuracy</th>"
@@ -181,18 +184,22 @@ display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
 # ## The tradeoff against the training budget
 #
 # Left: prune$_L$ 13% minus unpruned, last-epoch test accuracy on all 10,000 test images,
-# with its 95% Welch interval (5 against 5 runs). Right: Pearson's $r$ between a run's
-# mean instability and its best accuracy after the last pruning event, over the pruned
-# runs, with its 95% Fisher interval; the paper's VGG11 value ($r = .84$) is marked.
-# A point appears once its budget has at least two runs per group; the table under the
+# with its 95% Welch interval (5 against 5 runs when complete). Right: Pearson's $r$
+# between a run's mean instability and its best accuracy after the last pruning event,
+# over the pruned runs, with its 95% Fisher interval; the paper's VGG11 value ($r = .84$)
+# is marked. The correlation's verdict is Pearson's $t$-test, which the Fisher interval
+# only approximates: in a narrow band at the edge the interval just excludes 0 while the
+# test cannot tell, and then the test decides. A point appears once its budget has at
+# least two runs per group; filled points are complete budgets, hollow ones interim
+# (runs still missing; the protocol decides nothing from them). The table under the
 # figure gives each point's numbers, or says what is still missing.
 #
 # What the design can resolve: the table's "detectable" column is the smallest true
 # difference the Welch rule would find with 80% power with the planned 5 against 5 runs,
 # at the spreads of the two groups (`prunestab.verdicts.detectable_difference`, by
 # simulation of the rule itself). It is given once both groups have all their runs ("-"
-# before): the spread of two or three runs is too uncertain to plan from. A true difference smaller than that is found less
-# than 80% of the time (half the time at about two thirds of it). The line under the
+# before): the spread of two or three runs is too uncertain to plan from. A true
+# difference smaller than that is found less than 80% of the time (half the time at about two thirds of it). The line under the
 # table says the same for the correlation, and the list after it reads each budget's
 # point in words, by the claims' rules (each direction at 2.5%). A budget whose runs are
 # not all stored is marked interim.
@@ -252,7 +259,7 @@ for figure, central in CENTRAL_PROFILES.items():
         continue
     display(Markdown(f"**{figure} at `{central}`**: all {total} runs stored ({spent})."))
     found = claims.evaluate(figure, have, central)
-    claims.save(analysis.default_store(store, central), central, figure, found)
+    claims.save(analysis.default_store(store, central), central, figure, found, central=True)
     display(HTML(claims.html_table(found)))
 
 # %% [markdown]

@@ -289,15 +289,18 @@ def provenance_markdown(runs: Iterable[Run], profile: str) -> str:
     widths = (
         f"width {p['width'][0]}, " if len(p["width"]) == 1 else f"widths {_listed(p['width'])}; "
     )
+    runs = f"{p['runs']} run" + ("s" if p["runs"] != 1 else "")
+    configs = f"{p['distinct_configs']} configuration" + ("s" if p["distinct_configs"] != 1 else "")
+    seeds = f"seed {p['seeds'][0]}" if len(p["seeds"]) == 1 else f"seeds {_listed(p['seeds'])}"
     return (
-        f"Results below come from the {scale}. {p['runs']} runs "
-        f"({p['distinct_configs']} configurations x seeds {p['seeds']}), "
+        f"Results below come from the {scale}. {runs} stored ({configs}, {seeds}), "
         f"models {', '.join(p['model'])} at {widths}"
         f"{_listed(p['train_images'])} training and "
         f"{', '.join(map(str, p['test_images']))} test images, "
         f"{', '.join(map(str, p['epochs']))} epochs; CIFAR-10 variant: {variant}{note}; "
         f"computed on {', '.join(p['devices'])} with torch {', '.join(p['torch'])} "
-        f"in {p['train_hours']:.2f} training hours."
+        f"in {p['train_hours']:.2f} hours of recorded run time (each run's wall-clock "
+        "time from start to end, evaluation included)."
     )
 
 

@@ -15,7 +15,9 @@ import numpy as np
 
 from prunestab.analysis import Run, by_label, default_store
 from prunestab.claims import BEST_AFTER, LAST_EPOCH, values
+from prunestab.config import config_hash
 from prunestab.figures import (
+    BUDGET_PROFILES,
     CENTRAL_GRIDS,
     CENTRAL_PROFILES,
     PAPER_CORRELATIONS,
@@ -45,16 +47,57 @@ PRECISE_SE = 0.5  # standard error of one run's final test accuracy, points
 DECAY_EPOCH = 149  # the last epoch before the first learning-rate decay (0-based)
 
 
+#: What every run of the budget profiles is computed in (book/budget.md): fp32. A config's
+#: ``precision="auto"`` is bf16 on CUDA devices, and the device is not hashed, so a GPU
+#: run would be stored under the same folder as the CPU run it replaces.
+PROTOCOL_PRECISION = "fp32"
+
+
+def check_comparable(runs: Sequence[Run], profile: str) -> None:
+    """Refuse (``ValueError``, naming the runs) a budget profile's runs that the protocol
+    does not cover: computed in another precision than fp32, or from copies of CIFAR-10
+    that differ (another variant or other mismatched files than the rest)."""
+    if profile not in BUDGET_PROFILES:
+        return
+    problems = []
+    for run in runs:
+        precision = run.result.get("execution", {}).get("precision", PROTOCOL_PRECISION)
+        if precision != PROTOCOL_PRECISION:
+            problems.append(
+                f"{run.config.display_label()} seed {run.config.seed} was computed in "
+                f"{precision} on {run.result.get('device', '?')}"
+            )
+    copies = {
+        (run.result["dataset"].get("variant"), tuple(run.result["dataset"].get("mismatched", [])))
+        for run in runs
+        if "dataset" in run.result
+    }
+    if len(copies) > 1:
+        problems.append(
+            "the runs come from different copies of CIFAR-10 ("
+            + "; ".join(f"variant {v}, mismatched files {list(m)}" for v, m in sorted(copies))
+            + ")"
+        )
+    if problems:
+        raise ValueError(
+            f"{profile}: " + "; ".join(problems) + ". The protocol (book/budget.md) runs "
+            f"every budget in {PROTOCOL_PRECISION} on one copy of CIFAR-10; move such run "
+            "folders out of the store, or the verdicts would mix them in."
+        )
+
+
 def stored_runs(
     figure: str, profile: str, store: str | os.PathLike | RunStore | None = None
 ) -> list[Run]:
-    """The runs of ``figure`` at ``profile`` that are complete in the store (no training)."""
+    """The runs of ``figure`` at ``profile`` that are complete in the store (no training);
+    at a budget profile, :func:`check_comparable` first."""
     runs_store = store if isinstance(store, RunStore) else default_store(store, profile)
     found = []
     for config in figure_grid(figure, profile):
         result = runs_store.load(config)
         if result is not None:
             found.append(Run(config, result))
+    check_comparable(found, profile)
     return found
 
 
@@ -202,6 +245,9 @@ class BudgetPoint:
     detectable_correlation: float
     #: Runs per group the grid plans: (prune_L 13%, unpruned).
     planned: tuple[int, int] = (0, 0)
+    #: Whether every run of the budget's grid is stored (else an interim point, from which
+    #: the protocol decides nothing; the figure draws it hollow).
+    complete: bool = False
 
 
 def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
@@ -227,6 +273,7 @@ def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
         detectable,
         detectable_correlation(n_pruned) if n_pruned >= 5 else math.nan,
         wanted,
+        {config_hash(c) for c in grid} <= {config_hash(r.config) for r in runs},
     )
 
 

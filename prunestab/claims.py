@@ -22,6 +22,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -494,8 +495,27 @@ def claims_path(store: RunStore, profile: str) -> Path:
     return store.root / "claims" / f"{profile}.json"
 
 
-def save(store: RunStore, profile: str, figure: str, claims: Sequence[Claim]) -> Path:
-    """Record a figure's claims (replacing that figure's earlier ones) for the claims page."""
+def save(
+    store: RunStore, profile: str, figure: str, claims: Sequence[Claim], central: bool = False
+) -> Path | None:
+    """Record a figure's claims (replacing that figure's earlier ones) for the claims page.
+
+    At a budget profile (``figures.BUDGET_PROFILES``) only the protocol's central verdicts
+    are recorded (``central=True``: the budget chapter, once the figure's grid in
+    ``figures.CENTRAL_GRIDS`` is complete at ``figures.CENTRAL_PROFILES``). A figure's own
+    notebook run there, on its own grid or before the grid is complete, is not recorded
+    (``None``, said on stderr), so it can neither fill a cell the protocol leaves out nor
+    replace a central verdict."""
+    from prunestab.figures import BUDGET_PROFILES, CENTRAL_PROFILES
+
+    if profile in BUDGET_PROFILES and not (central and CENTRAL_PROFILES.get(figure) == profile):
+        print(
+            f"prunestab: {figure}'s verdicts at {profile} are not recorded for the claims "
+            "page: at the budget profiles the protocol (book/budget.md) decides only the "
+            "central claims, in the budget-study chapter.",
+            file=sys.stderr,
+        )
+        return None
     path = claims_path(store, profile)
     path.parent.mkdir(parents=True, exist_ok=True)
     everything = json.loads(path.read_text()) if path.exists() else {}
@@ -558,12 +578,12 @@ def html_by_profile(
         cells = [f"<td>{html.escape(figure)}</td><td>{html.escape(wording)}</td>"]
         for profile in profiles:
             c = index.get((profile, figure, wording))
-            if c is not None:
+            if decides is not None and profile in decides and figure not in decides[profile]:
+                cells.append("<td>not run at this profile</td>")  # whatever was recorded
+            elif c is not None:
                 cells.append(
                     f"<td>{_badge(c.verdict)}<br><small>n = {html.escape(c.n)}</small></td>"
                 )
-            elif decides is not None and profile in decides and figure not in decides[profile]:
-                cells.append("<td>not run at this profile</td>")
             else:
                 note = (pending or {}).get((profile, figure))
                 extra = f"<br><small>{html.escape(note)}</small>" if note else ""

@@ -20,6 +20,21 @@ def verdict_counts(found) -> dict[str, int]:
     return {v: sum(c.verdict == v for c in found) for v in claims.VERDICTS}
 
 
+def _undecided(profile: str, store: str | os.PathLike | None) -> str:
+    """The cell of a profile with no claims decided yet: what it will decide (the
+    protocol's central claims at a budget, book/budget.md) and how far its runs are."""
+    if profile not in BUDGET_PROFILES:
+        return "not yet decided"
+    central = [figure for figure, at in CENTRAL_PROFILES.items() if at == profile]
+    if not central:
+        return "decides no claim: a point of the budget study only"
+    parts = []
+    for figure in central:
+        have, total = budget.central_runs(figure, store)
+        parts.append(f"{figure}'s central claims: {len(have)} of {total} runs stored")
+    return "not yet decided (" + "; ".join(parts) + ")"
+
+
 def findings_html(profile: str = "quick", store: str | os.PathLike | None = None) -> str:
     """A table: per profile, its optimizer steps per run, the claims it has decided and
     how many came out reproduced / contradicted / inconclusive; then where the central
@@ -42,7 +57,7 @@ def findings_html(profile: str = "quick", store: str | os.PathLike | None = None
                 for v in claims.VERDICTS
             ]
         else:
-            cells.append(f'<td colspan="{len(claims.VERDICTS)}">not yet decided</td>')
+            cells.append(f'<td colspan="{len(claims.VERDICTS)}">{_undecided(name, store)}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
     head = "".join(
         f"<th>{h}</th>"
@@ -58,7 +73,8 @@ def findings_html(profile: str = "quick", store: str | os.PathLike | None = None
     if profile != "smoke":
         for figure, central in CENTRAL_PROFILES.items():
             have, total = budget.central_runs(figure, store)
-            state = "decided" if len(have) == total else "not yet decided"
+            decided = figure in claims.load(default_store(store, central), central)
+            state = "decided" if decided else "not yet decided"
             notes.append(
                 f"{figure}'s central claims at <code>{central}</code>: {len(have)} of {total} runs "
                 f"stored, {state}"

@@ -260,9 +260,24 @@ def budget_tradeoff(points: Sequence) -> plt.Figure:
         lows = np.array([getattr(p, attribute).low for p in shown])
         highs = np.array([getattr(p, attribute).high for p in shown])
         if shown:
-            ax.errorbar(
-                xs, ys, yerr=[ys - lows, highs - ys], marker="o", capsize=4, color="tab:red"
-            )
+            # The line joins every point; complete budgets are filled, interim ones hollow.
+            ax.plot(xs, ys, color="tab:red", lw=1)
+            for kind, fill in (("complete", "tab:red"), ("interim (runs missing)", "white")):
+                at = np.array(
+                    [(p.complete if kind == "complete" else not p.complete) for p in shown]
+                )
+                if at.any():
+                    ax.errorbar(
+                        xs[at],
+                        ys[at],
+                        yerr=[(ys - lows)[at], (highs - ys)[at]],
+                        marker="o",
+                        ls="none",
+                        capsize=4,
+                        color="tab:red",
+                        markerfacecolor=fill,
+                        label=kind,
+                    )
         else:
             ax.text(
                 0.5,
@@ -282,7 +297,9 @@ def budget_tradeoff(points: Sequence) -> plt.Figure:
         ax.set_ylabel(ylabel)
     axes[1].axhline(PAPER_R_VGG11, color="tab:blue", ls="--", lw=1, label="paper, r = .84")
     axes[1].set_ylim(-1, 1)
-    axes[1].legend(loc="lower right")
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(loc="lower right", fontsize=8)
+    axes[1].legend(loc="lower right", fontsize=8)
     fig.suptitle("VGG11: the generalization-stability tradeoff against the training budget")
     fig.tight_layout()
     return fig

@@ -47,6 +47,8 @@ def test_provenance_names_each_profile_of_a_chapter_over_several():
     one = analysis.provenance_markdown(runs, "steps650")
     assert one.startswith("Results below come from the **steps650** profile.")
     assert "at width 0.25, 5000 training and 10000 test images" in one
+    assert "1 run stored (1 configuration, seed " in one and "training hours" not in one
+    assert "hours of recorded run time (each run's wall-clock time" in one
     from prunestab.budget import width_check_run
 
     wide = width_check_run()

@@ -218,3 +218,48 @@ def test_each_central_verdict_reads_its_own_grid(tmp_path):
     5 seeds), Figure 5 on its own eight configurations at steps2600."""
     assert budget.central_runs("fig1", tmp_path) == ([], 25)
     assert budget.central_runs("fig5", tmp_path) == ([], 40)
+
+
+def test_the_front_page_says_what_each_budget_profile_will_decide(tmp_path):
+    """A budget profile with no verdicts yet says which central claims it decides under
+    the protocol (none at steps650), not "not yet decided" for ever."""
+    from prunestab.frontpage import findings_html
+
+    shown = findings_html("quick", tmp_path)
+    row = {
+        name: shown.split(f"<code>{name}</code>")[1].split("</tr>")[0]
+        for name in ("quick", "steps650", "steps2600", "steps10400")
+    }
+    assert "not yet decided</td>" in row["quick"]
+    assert "decides no claim: a point of the budget study only" in row["steps650"]
+    assert "not yet decided (fig5's central claims: 0 of 40 runs stored)" in row["steps2600"]
+    assert "not yet decided (fig1's central claims: 0 of 25 runs stored)" in row["steps10400"]
+    assert "fig1's central claims at <code>steps10400</code>: 0 of 25 runs stored, not yet" in shown
+
+
+def test_runs_outside_the_protocol_are_refused_not_mixed_into_a_verdict():
+    """A GPU run (bf16 under precision="auto") or one from another CIFAR-10 copy lands in
+    the same run folder as the CPU fp32 run it replaces: the study refuses it by name."""
+    grid = figure_grid("budget", "steps10400", seeds=2)
+    copy = {"variant": "modified", "mismatched": ["test_batch"], "n_test": 10_000}
+
+    def run(config, precision="fp32", dataset=copy):
+        made = _run(config, 70.0)
+        made.result.update(execution={"precision": precision}, device="cpu", dataset=dict(dataset))
+        return made
+
+    budget.check_comparable([run(c) for c in grid], "steps10400")  # one copy, fp32: fine
+    gpu = [run(c) for c in grid]
+    gpu[3] = run(grid[3], "bf16")
+    gpu[3].result["device"] = "cuda"
+    with pytest.raises(
+        ValueError,
+        match=rf"steps10400: {grid[3].display_label()} seed "
+        rf"{grid[3].seed} was computed in bf16 on cuda.*in fp32",
+    ):
+        budget.check_comparable(gpu, "steps10400")
+    official = [run(c) for c in grid]
+    official[0] = run(grid[0], dataset={"variant": "official", "mismatched": []})
+    with pytest.raises(ValueError, match="different copies of CIFAR-10"):
+        budget.check_comparable(official, "steps10400")
+    budget.check_comparable(gpu, "quick")  # the protocol covers the budget profiles only

@@ -6,6 +6,7 @@ import pytest
 from prunestab import claims
 from prunestab.analysis import Run
 from prunestab.figures import figure_grid
+from prunestab.store import RunStore
 from prunestab.verdicts import CONTRADICTED, INCONCLUSIVE, REPRODUCED
 
 
@@ -148,3 +149,24 @@ def test_claims_by_profile_show_each_profiles_verdict_or_not_yet_decided():
     )
     assert table.count("not run at this profile") == len(quick)
     assert table.count("not yet decided<br><small>1 of 40 runs stored</small>") == len(quick)
+
+
+def test_at_a_budget_profile_only_the_protocols_central_verdicts_are_recorded(tmp_path, capsys):
+    """A figure notebook run at a budget profile (its own grid, or before the grid is
+    complete) must not fill the claims page: only the budget chapter's central verdicts
+    are recorded there, and a cell the protocol leaves out stays "not run"."""
+    store = RunStore(tmp_path)
+    found = claims.evaluate("fig5", _runs("fig5", FIG5), "quick")
+    assert claims.save(store, "steps10400", "fig5", found) is None
+    assert claims.save(store, "steps10400", "fig5", found, central=True) is None  # fig1's
+    assert claims.save(store, "steps2600", "fig5", found) is None  # not the chapter
+    assert "not recorded for the claims page" in capsys.readouterr().err
+    assert claims.load(store, "steps10400") == {} and claims.load(store, "steps2600") == {}
+    assert claims.save(store, "steps2600", "fig5", found, central=True) is not None
+    assert claims.save(store, "quick", "fig5", found) is not None  # elsewhere as before
+    assert claims.load(store, "steps2600")["fig5"] == found
+    # Whatever a store holds, the protocol's exclusions win on the page.
+    table = claims.html_by_profile(
+        {"quick": found, "steps10400": found}, ["fig5"], decides={"steps10400": ["fig1"]}
+    )
+    assert table.count("not run at this profile") == len(found)
