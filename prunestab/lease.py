@@ -14,12 +14,20 @@ heartbeat intervals. A dead lease is moved aside by ``rename(2)`` (atomic; a sec
 claimant finds it gone), checked to be the lease that was read, and claimed anew.
 
 Clocks: the heartbeat's age only raises the suspicion; the takeover rests on watching
-the lease on the claimant's own monotonic clock, so a live holder is never taken over
-however far the machines' clocks disagree. Skew costs only time: a holder whose clock
-runs behind the claimant's makes the claimant watch for nothing (``LeaseHeldError``
-after the watch), and a dead holder whose clock ran ahead is suspected that much later.
-A holder that finds its lease taken over (``Lease.lost``, ``beat() -> False``) is told
-so at its next heartbeat; the runner then stops (``prunestab.runner``).
+the lease on the claimant's own monotonic clock. So whatever the machines' clocks say, a
+live holder is kept as long as one of its heartbeats reaches the file within any two of
+its intervals; one hung or failing heartbeat in that window can lose it the lease (with
+clocks that agree, the margin is the TTL on top). Skew otherwise costs time: a holder
+whose clock runs behind the claimant's makes the claimant watch for nothing
+(``LeaseHeldError`` after the watch), and a dead holder whose clock ran ahead is
+suspected that much later. ``prunestab status`` and cluster sweeps judge "stale" by the
+clocks alone, so under skew they may resubmit a live run, whose task then waits out the
+watch and reports it as running elsewhere. A holder whose lease was taken over learns it
+at its next end-of-epoch heartbeat (``beat() -> False``); the runner then stops before
+writing anything more (``prunestab.runner``). Fields a newer version adds to the lease
+are ignored when read, so versions can share a store; a version older than the
+``beat_every`` field reads such a lease as damaged and takes it over at once, so stop old
+processes before starting new ones on one store.
 """
 
 from __future__ import annotations
@@ -123,7 +131,9 @@ def dead_here(holder: Holder) -> bool:
 def read(path: Path) -> Holder | None:
     """The lease at ``path``, or ``None`` if there is none (or it vanished meanwhile)."""
     try:
-        return Holder(**json.loads(Path(path).read_text()))
+        fields = json.loads(Path(path).read_text())
+        known = {name: fields[name] for name in Holder.__dataclass_fields__ if name in fields}
+        return Holder(**known)  # fields of a newer version are ignored
     except FileNotFoundError:
         return None
     except (json.JSONDecodeError, TypeError):

@@ -13,7 +13,7 @@ what to compute. A run folder holds:
 * ``.lease``: the holder of an active run (host, pid, SLURM job, heartbeat, last epoch;
   ``prunestab.lease``), which keeps machines apart on NFS and Lustre, where ``flock``
   is unreliable; a holder that died leaves a stale lease that is taken over after its
-  TTL;
+  TTL and a watch of two heartbeat intervals in which it did not change;
 * ``checkpoint.pt``: the latest resumable state of an unfinished run;
 * ``queued.json``: the cluster job it was last submitted to; ``failures.json``: each
   failed attempt (time, host, job, error, log), which bounds retries;

@@ -154,3 +154,19 @@ def test_the_ttl_must_be_positive(tmp_path, monkeypatch):
     monkeypatch.setenv("PRUNESTAB_LEASE_TTL_S", "soon")
     with pytest.raises(ValueError, match=r"PRUNESTAB_LEASE_TTL_S='soon'; allowed"):
         Lease(tmp_path)
+
+
+def test_a_lease_with_fields_of_a_newer_version_is_read_and_watched(tmp_path):
+    """Versions can share a store: unknown fields are ignored, so a beating holder of a
+    newer version is seen to change and is kept."""
+    clock, path = Clock(), tmp_path / LEASE_FILE
+    newer = Holder("new", "node-3", 5, None, clock.now, clock.now).__dict__ | {"gpu": 0}
+    path.write_text(json.dumps(newer))
+    assert read(path) == Holder("new", "node-3", 5, None, clock.now, clock.now)
+
+    def holder_beats(seconds):
+        path.write_text(json.dumps(newer | {"heartbeat": clock.now + seconds}))
+
+    clock.now += 3_600
+    with pytest.raises(LeaseHeldError, match="node-3 pid 5"):
+        Lease(tmp_path, ttl=60, clock=clock, heartbeat=False, sleep=holder_beats).acquire()
