@@ -20,18 +20,16 @@ def verdict_counts(found) -> dict[str, int]:
     return {v: sum(c.verdict == v for c in found) for v in claims.VERDICTS}
 
 
-def _undecided(profile: str, store: str | os.PathLike | None) -> str:
+def _undecided(profile: str, stored: dict[str, tuple[int, int]]) -> str:
     """The cell of a profile with no claims decided yet: what it will decide (the
-    protocol's central claims at a budget, book/budget.md) and how far its runs are."""
+    protocol's central claims at a budget, book/budget.md) and how far its runs are
+    (``stored[figure]``: runs stored, runs planned)."""
     if profile not in BUDGET_PROFILES:
         return "not yet decided"
     central = [figure for figure, at in CENTRAL_PROFILES.items() if at == profile]
     if not central:
         return "decides no claim: a point of the budget study only"
-    parts = []
-    for figure in central:
-        have, total = budget.central_runs(figure, store)
-        parts.append(f"{figure}'s central claims: {len(have)} of {total} runs stored")
+    parts = [f"{f}'s central claims: {stored[f][0]} of {stored[f][1]} runs stored" for f in central]
     return "not yet decided (" + "; ".join(parts) + ")"
 
 
@@ -40,6 +38,11 @@ def findings_html(profile: str = "quick", store: str | os.PathLike | None = None
     how many came out reproduced / contradicted / inconclusive; then where the central
     claims stand. ``profile="smoke"`` reports only the smoke profile (a plumbing check)."""
     profiles = ("smoke",) if profile == "smoke" else PUBLISHED
+    stored = {}  # each central grid read once: (runs stored, runs planned)
+    if profile != "smoke":
+        for figure in CENTRAL_PROFILES:
+            have, total = budget.central_runs(figure, store)
+            stored[figure] = (len(have), total)
     rows = []
     for name in profiles:
         recorded = claims.load(default_store(store, name), name)
@@ -57,7 +60,7 @@ def findings_html(profile: str = "quick", store: str | os.PathLike | None = None
                 for v in claims.VERDICTS
             ]
         else:
-            cells.append(f'<td colspan="{len(claims.VERDICTS)}">{_undecided(name, store)}</td>')
+            cells.append(f'<td colspan="{len(claims.VERDICTS)}">{_undecided(name, stored)}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
     head = "".join(
         f"<th>{h}</th>"
@@ -72,12 +75,11 @@ def findings_html(profile: str = "quick", store: str | os.PathLike | None = None
     notes = []
     if profile != "smoke":
         for figure, central in CENTRAL_PROFILES.items():
-            have, total = budget.central_runs(figure, store)
             decided = figure in claims.load(default_store(store, central), central)
             state = "decided" if decided else "not yet decided"
             notes.append(
-                f"{figure}'s central claims at <code>{central}</code>: {len(have)} of {total} runs "
-                f"stored, {state}"
+                f"{figure}'s central claims at <code>{central}</code>: {stored[figure][0]} of "
+                f"{stored[figure][1]} runs stored, {state}"
             )
     else:
         notes.append("the smoke profile checks the plumbing; its verdicts say nothing")
