@@ -4,6 +4,7 @@ renders its figures and math in a real (headless) browser."""
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import jupytext
@@ -132,6 +133,45 @@ def test_a_browser_sees_the_figures_and_rendered_math(built_book):
     for src in images:
         if not src.startswith("data:"):  # the explorers' figures are inline
             assert (built_book / "notebooks" / src).resolve().exists()
+
+
+_SUBSCRIPT = """
+(() => {
+  const hub = window.MathJax && MathJax.Hub;
+  if (!hub || hub.queue.pending || hub.queue.running || !document.querySelector('.MathJax'))
+    return null;
+  const math = Array.from(document.querySelectorAll('article span.math')).find(
+    m => (m.querySelector('script[type="math/tex"]') || {}).textContent === '_L');
+  const glyph = Array.from(math.querySelectorAll('.mi span, .mi'))
+    .filter(s => s.childElementCount === 0 && s.textContent.trim()).pop();
+  const text = document.createRange();
+  text.selectNodeContents(math.previousSibling);
+  const line = Array.from(text.getClientRects()).pop();
+  return {glyph_bottom: glyph.getBoundingClientRect().bottom, text_bottom: line.bottom,
+          font: getComputedStyle(glyph).fontFamily};
+})()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_inline_math_is_set_in_the_bundled_font_with_subscripts_below_the_line(
+    built_book, tmp_path
+):
+    """The bundled MathJax 2 ships only its STIX-Web fonts (``_config.yml`` names them), and
+    the theme's flex layout of inline math lifts MathJax 2's subscripts (``math.css``)."""
+    from cdp import Chromium
+
+    with Chromium(CHROMIUM, tmp_path / "profile") as browser:
+        browser.open((built_book / "notebooks" / "budget_study.html").as_uri())
+        for _ in range(300):
+            found = browser.evaluate(_SUBSCRIPT)  # "prune$_L$ 13% minus unpruned"
+            if found is not None:
+                break
+            time.sleep(0.1)
+    assert found is not None, "MathJax did not finish typesetting within 30 s"
+    assert found["font"].startswith("STIXMathJax"), found["font"]
+    assert found["glyph_bottom"] > found["text_bottom"], found
 
 
 @pytest.mark.slow

@@ -3,7 +3,10 @@
 Sphinx's default ``mathjax_path`` points at a CDN, so an offline reader (or an archive of
 the site) would see raw LaTeX. This extension copies the MathJax 2.7 files shipped by the
 ``jupyter-server-mathjax`` package (a pip dependency of the ``book`` extra) into the
-built site's ``_static/mathjax``; ``_config.yml`` points ``mathjax_path`` there.
+built site's ``_static/mathjax``; ``_config.yml`` points ``mathjax_path`` there. That
+package ships only MathJax's STIX-Web fonts, so ``_config.yml`` selects them
+(``mathjax2_config``), and ``book/_static/math.css`` undoes the theme's flex layout of
+inline math, which MathJax 2 does not expect.
 """
 
 from __future__ import annotations
