@@ -142,6 +142,7 @@ _SUBSCRIPT = """
     return null;
   const math = Array.from(document.querySelectorAll('article span.math')).find(
     m => (m.querySelector('script[type="math/tex"]') || {}).textContent === '_L');
+  if (!math) return {missing: 'no inline prune$_L$ in the article'};
   const glyph = Array.from(math.querySelectorAll('.mi span, .mi'))
     .filter(s => s.childElementCount === 0 && s.textContent.trim()).pop();
   const text = document.createRange();
@@ -170,6 +171,7 @@ def test_inline_math_is_set_in_the_bundled_font_with_subscripts_below_the_line(
                 break
             time.sleep(0.1)
     assert found is not None, "MathJax did not finish typesetting within 30 s"
+    assert "missing" not in found, found["missing"]
     assert found["font"].startswith("STIXMathJax"), found["font"]
     assert found["glyph_bottom"] > found["text_bottom"], found
 
