@@ -46,6 +46,10 @@ CENTRAL_GRIDS = {"fig1": "budget", "fig5": "fig5"}
 #: (``width_check_config``); the protocol's criteria are reported for it beside the
 #: width-0.25 runs.
 WIDTH_CHECK = ("steps2600", 0.5)
+#: The width test (book/budget.md, "The width test", pre-registered 2026-12-04): the
+#: budget grid at the largest budget with width 0.5 instead of 0.25, 5 seeds
+#: (``width_test_grid``). Is the width-0.25 negative result capacity loss?
+WIDTH_TEST = ("steps10400", 0.5)
 
 PAPER_EPOCHS = 325
 PAPER_MILESTONES = (150, 300)
@@ -333,6 +337,18 @@ def width_check_config(device: str = "cpu") -> RunConfig:
     profile, width = WIDTH_CHECK
     base = base_config(get_profile(profile), "vgg11", 0, device)
     return base.replace(width=width, label=Label.UNPRUNED_WIDE)
+
+
+def width_test_grid(seeds: int = 5, device: str = "cpu") -> list[RunConfig]:
+    """The width test's 25 runs: ``figure_grid("budget", "steps10400", seeds)`` with every
+    config at width 0.5 (``WIDTH_TEST``), labels unchanged; nothing else differs.
+
+    >>> grid = width_test_grid()
+    >>> len(grid), {c.width for c in grid}, len({c.label for c in grid})
+    (25, {0.5}, 5)
+    """
+    profile, width = WIDTH_TEST
+    return [c.replace(width=width) for c in figure_grid("budget", profile, seeds, device)]
 
 
 _GRIDS = {

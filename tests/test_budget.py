@@ -195,6 +195,22 @@ def test_accuracy_cells_summarise_each_configuration():
     assert cells["prune_L 13%"].instability == 2.0
 
 
+def test_width_test_is_the_largest_budget_grid_at_width_half_and_nothing_else():
+    """The pre-registered width test (book/budget.md): the 25 steps10400 budget runs with
+    width 0.5; every other field, label and seed as in the width-0.25 grid, new hashes."""
+    from prunestab.config import config_hash
+    from prunestab.figures import WIDTH_TEST, width_test_grid
+
+    narrow = figure_grid("budget", "steps10400", 5)
+    wide = width_test_grid()
+    assert WIDTH_TEST == ("steps10400", 0.5) and len(wide) == len(narrow) == 25
+    for n, w in zip(narrow, wide, strict=True):
+        assert n.width == 0.25 and w.width == 0.5
+        assert w == n.replace(width=0.5) and w.label == n.label
+        assert config_hash(w) != config_hash(n)
+    assert {c.seed for c in wide} == set(range(5))
+
+
 def test_capacity_reading_compares_the_wide_run_with_its_narrow_seed():
     from prunestab.figures import width_check_config
 
