@@ -10,11 +10,12 @@ opposite direction, each one-sided at level ``alpha / 2`` (together a two-sided 
 * **inconclusive**: neither. Absence of evidence is never read as a contradiction.
 
 With no true effect, each rule says "reproduced" in at most ``alpha / 2`` of experiments
-and "contradicted" in at most ``alpha / 2`` (``tests/test_verdicts.py`` checks this by
-simulation at 3, 5 and 10 runs per group, and that a large true effect is found). The
-equivalence rule is the exception: its "reproduced" is the ``1 - alpha`` TOST rule, so
-with a true difference exactly at the margin it says "reproduced" in at most ``alpha``
-of experiments (about 1.7 to 4.0% by the simulation at 5%).
+and "contradicted" in at most ``alpha / 2``: 2.5% each at the default, for every rule
+(``tests/test_verdicts.py`` checks this by simulation at 3, 5 and 10 runs per group, and
+that a large true effect is found). For the equivalence rule "no true effect" means a true
+difference exactly at the margin; its "reproduced" needs both one-sided tests at
+``alpha / 2``, the ``1 - alpha`` interval inside the margin. (Until 2026-12-04 it used
+the ``1 - 2 alpha`` interval, 5% per side, while the pages stated 2.5%.)
 
 The tests, all from ``scipy.stats``:
 
@@ -24,19 +25,36 @@ The tests, all from ``scipy.stats``:
   not used for verdicts: with 3 runs per group its "95%" interval excludes a true zero
   difference in about 22% of experiments.
 * :func:`correlation` ("x and y are positively/negatively correlated"): Pearson's r and
-  its t-test.
+  its t-test, for independent points.
+* :func:`grouped_correlation`: the same claim over runs that come in configurations
+  (several seeds of each): Pearson's r of the configurations' means and its t-test on
+  ``k - 2`` degrees of freedom for ``k`` configurations. Exact when configuration means
+  are normal with a common variance, whatever the split between configuration-level
+  and seed-level variation; the run-level rule is not (configuration effects unrelated
+  to x make it say "reproduced" in 10 to 24% of experiments at the budget study's sizes).
+  :func:`correlation_robustness` gives its leave-one-run-out range and the rank
+  correlation over runs, shown beside it, never deciding.
 * :func:`slope_difference` ("the slope of y on x is steeper in A than in B"): the
   difference of two least-squares slopes over its standard error, t with
   ``n_A + n_B - 4`` degrees of freedom.
 * :func:`equivalence` ("A and B differ by less than a margin"): two one-sided Welch
-  tests (TOST) for "reproduced" (the ``1 - alpha`` rule: the 90% interval inside the
-  margin at ``alpha = 0.05``), and a one-sided Welch test beyond the margin for
-  "contradicted".
+  tests (TOST), each at ``alpha / 2``, for "reproduced" (the 95% interval inside the
+  margin at ``alpha = 0.05``), and a one-sided Welch test beyond the margin at
+  ``alpha / 2`` for "contradicted".
+* :func:`matches_effect` ("X matches the pruned runs"): :func:`equivalence` of X and the
+  target, decided only where the target differs from the reference (:func:`ordering`,
+  either direction); otherwise inconclusive, since the reference itself would "match".
+* :func:`interaction` ("the difference A - B is larger in one setting than in another"):
+  the difference of two differences over its Welch standard error, with
+  Welch-Satterthwaite degrees of freedom over the four groups.
 * :func:`all_of` (a claim that needs every one of k comparisons, "prune_L beats each
   other method"): reproduced only if every comparison is (an intersection-union test,
   whose error rate is at most each comparison's, with no correction needed);
   contradicted if any comparison contradicts it after a Bonferroni-Holm correction over
   the k comparisons (so the family's false-contradiction rate stays at ``alpha / 2``).
+
+The ladder from one-sided p-values to a verdict is :func:`decide`, public so that every
+claim, including those outside this module's tests, uses it.
 
 Every :class:`Evidence` carries its sample sizes, so each verdict states its ``n``.
 
@@ -55,6 +73,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.special
+import scipy.stats
 
 REPRODUCED, CONTRADICTED, INCONCLUSIVE = "reproduced", "contradicted", "inconclusive"
 VERDICTS = (REPRODUCED, CONTRADICTED, INCONCLUSIVE)
@@ -81,7 +100,20 @@ class Evidence:
     high: float = math.nan
 
 
-def _decide(p_for: float, p_against: float, alpha: float) -> str:
+def decide(p_for: float, p_against: float, alpha: float = ALPHA) -> str:
+    """The verdict ladder: reproduced if ``p_for < alpha / 2``, else contradicted if
+    ``p_against < alpha / 2``, else inconclusive (NaN p-values decide nothing).
+
+    Args:
+        p_for, p_against: one-sided p-values for the paper's direction and against it.
+        alpha: two-sided level; each direction is tested at ``alpha / 2``.
+
+    Returns:
+        One of :data:`VERDICTS`.
+
+    >>> decide(0.01, 0.99), decide(0.99, 0.01), decide(0.04, 0.96)
+    ('reproduced', 'contradicted', 'inconclusive')
+    """
     if p_for < alpha / 2:
         return REPRODUCED
     if p_against < alpha / 2:
@@ -168,7 +200,7 @@ def ordering(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> Ev
         diff = float(a.mean() - b.mean())
         p_for, p_against = float(diff <= 0), float(diff >= 0)
         text = f"difference {diff:+.2f} (no spread in either group); n = {_n_text(n)}"
-        return Evidence(_decide(p_for, p_against, alpha), p_for, p_against, n, text)
+        return Evidence(decide(p_for, p_against, alpha), p_for, p_against, n, text)
     welch = _Welch.of(a, b)
     p_for, p_against = welch.p_above(), welch.p_below()
     low, high = welch.interval(1 - alpha)
@@ -177,7 +209,7 @@ def ordering(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> Ev
         f"({100 * (1 - alpha):.0f}% Welch), p = {min(1.0, 2 * min(p_for, p_against)):.2g}, "
         f"n = {_n_text(n)}"
     )
-    verdict = _decide(p_for, p_against, alpha)
+    verdict = decide(p_for, p_against, alpha)
     return Evidence(verdict, p_for, p_against, n, text, welch.diff, low, high)
 
 
@@ -187,8 +219,20 @@ def equivalence(
     """Do the means of ``a`` and ``b`` differ by less than ``margin``? (TOST, Welch.)
 
     Reproduced if both one-sided tests reject "the difference is at least ``margin``"
-    at ``alpha`` (the ``1 - 2 alpha`` interval lies inside ``+-margin``); contradicted if
-    a one-sided test at ``alpha / 2`` shows the difference beyond the margin.
+    at ``alpha / 2`` (the ``1 - alpha`` interval lies inside ``+-margin``); contradicted
+    if a one-sided test at ``alpha / 2`` shows the difference beyond the margin.
+
+    Args:
+        a, b: per-run values (at least 2 each, with some spread, else inconclusive).
+        margin: the largest difference of means still called a match (> 0).
+        alpha: two-sided level; each one-sided test is at ``alpha / 2``.
+
+    Returns:
+        :class:`Evidence` with the difference, its ``1 - alpha`` Welch interval, and as
+        ``p_for`` the larger TOST p-value.
+
+    Raises:
+        ValueError: ``margin`` is not positive.
 
     >>> equivalence([60.0, 60.2, 59.8, 60.1], [60.1, 59.9, 60.0, 60.2], margin=1.0).verdict
     'reproduced'
@@ -202,18 +246,18 @@ def equivalence(
     welch = _Welch.of(a, b)
     p_equivalent = max(welch.p_above(-margin), welch.p_below(margin))
     p_outside = min(welch.p_above(margin), welch.p_below(-margin))
-    if p_equivalent < alpha:
+    if p_equivalent < alpha / 2:
         verdict = REPRODUCED
     elif p_outside < alpha / 2:
         verdict = CONTRADICTED
     else:
         verdict = INCONCLUSIVE
-    low, high = welch.interval(1 - 2 * alpha)
+    low, high = welch.interval(1 - alpha)
     text = (
         f"difference {welch.diff:+.2f} [{low:+.2f}, {high:+.2f}] "
-        f"({100 * (1 - 2 * alpha):.0f}% Welch), margin +-{margin:g}, n = {_n_text(n)}"
+        f"({100 * (1 - alpha):.0f}% Welch), margin +-{margin:g}, n = {_n_text(n)}"
     )
-    return Evidence(verdict, p_equivalent, p_outside, n, text)
+    return Evidence(verdict, p_equivalent, p_outside, n, text, welch.diff, low, high)
 
 
 def correlation(
@@ -249,7 +293,273 @@ def correlation(
     text = (
         f"r = {r:+.2f} [{low:+.2f}, {high:+.2f}], p = {2 * min(p_for, p_against):.2g}, n = {x.size}"
     )
-    return Evidence(_decide(p_for, p_against, alpha), p_for, p_against, n, text, r, low, high)
+    return Evidence(decide(p_for, p_against, alpha), p_for, p_against, n, text, r, low, high)
+
+
+def _pearson(
+    x: np.ndarray, y: np.ndarray, sign: int, alpha: float
+) -> tuple[float, float, float, float, float]:
+    """Pearson's r of ``x`` and ``y``, its one-sided t-test p-values in and against
+    ``sign``'s direction (``n - 2`` df) and its Fisher-z ``1 - alpha`` interval (the whole
+    of [-1, 1] below 4 points): ``(r, p_for, p_against, low, high)``."""
+    n = x.size
+    r = float(np.clip(np.corrcoef(x, y)[0, 1], -1.0, 1.0))
+    t = r * math.sqrt((n - 2) / max(1e-300, 1 - r * r))
+    p_positive, p_negative = _t_sf(t, n - 2), _t_sf(-t, n - 2)
+    p_for, p_against = (p_positive, p_negative) if sign > 0 else (p_negative, p_positive)
+    if n > 3:
+        z = math.atanh(max(-1 + 1e-15, min(r, 1 - 1e-15)))
+        half = float(scipy.special.ndtri(1 - alpha / 2)) / math.sqrt(n - 3)
+        low, high = math.tanh(z - half), math.tanh(z + half)
+    else:
+        low, high = -1.0, 1.0
+    return r, p_for, p_against, low, high
+
+
+def _group_means(
+    x: Sequence[float], y: Sequence[float], groups: Sequence[object]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per-group means of ``x`` and ``y`` over the pairs without a NaN (groups left empty
+    are dropped), in first-seen order, and the number of pairs used."""
+    x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+    keys = list(groups)
+    if not (x.size == y.size == len(keys)):
+        raise ValueError(
+            f"x has {x.size} values, y {y.size} and groups {len(keys)}; allowed: one y and "
+            "one group per x"
+        )
+    keep = ~(np.isnan(x) | np.isnan(y))
+    order: dict[object, list[int]] = {}
+    for i, key in enumerate(keys):
+        if keep[i]:
+            order.setdefault(key, []).append(i)
+    mx = np.array([x[idx].mean() for idx in order.values()])
+    my = np.array([y[idx].mean() for idx in order.values()])
+    return mx, my, int(keep.sum())
+
+
+def grouped_correlation(
+    x: Sequence[float],
+    y: Sequence[float],
+    groups: Sequence[object],
+    sign: int = 1,
+    alpha: float = ALPHA,
+) -> Evidence:
+    """Are ``x`` and ``y`` correlated with the given ``sign`` across configurations?
+    Pearson's r of the configurations' means, t-test on ``k - 2`` degrees of freedom.
+
+    Runs of one configuration (its seeds) share whatever that configuration does to
+    ``y`` beyond ``x``; treating them as independent points lets such effects pass for a
+    correlation. The configuration means are independent, so their t-test holds its level
+    (exact when the means are normal with a common variance: equal seeds per
+    configuration), at the price of power: ``k`` points, not ``n`` runs.
+
+    Args:
+        x, y: per-run values (pairs with a NaN are dropped).
+        groups: per-run configuration keys (any hashable, e.g. labels).
+        sign: 1 (positive correlation claimed) or -1 (negative).
+        alpha: two-sided level; each direction is tested at ``alpha / 2``.
+
+    Returns:
+        :class:`Evidence` with ``n = (k, runs)``, r of the means and its Fisher interval;
+        inconclusive below 3 configurations or with no spread in either mean.
+
+    Raises:
+        ValueError: ``sign`` is not 1 or -1, or the three sequences differ in length.
+
+    >>> x = [1, 1.1, 2, 2.1, 3, 3.1, 4, 4.1]
+    >>> y = [10, 10.4, 11, 11.2, 12.1, 11.9, 13, 13.2]
+    >>> grouped_correlation(x, y, ["a", "a", "b", "b", "c", "c", "d", "d"]).verdict
+    'reproduced'
+    >>> grouped_correlation(x, y, ["a", "a", "b", "b", "c", "c", "d", "d"]).n
+    (4, 8)
+    """
+    if sign not in (1, -1):
+        raise ValueError(f"sign={sign!r}; allowed: 1 (positive) or -1 (negative)")
+    mx, my, runs = _group_means(x, y, groups)
+    k = mx.size
+    n = (k, runs)
+    if k < 3 or np.all(mx == mx[0]) or np.all(my == my[0]):
+        return Evidence(
+            INCONCLUSIVE,
+            math.nan,
+            math.nan,
+            n,
+            f"fewer than 3 configurations with varying means; {k} configurations of {runs} runs",
+        )
+    r, p_for, p_against, low, high = _pearson(mx, my, sign, alpha)
+    interval = f"[{low:+.2f}, {high:+.2f}]" if k > 3 else "[no interval at 3 points]"
+    text = (
+        f"r = {r:+.2f} {interval} over {k} configuration means ({runs} runs), "
+        f"p = {min(1.0, 2 * min(p_for, p_against)):.2g} ({k - 2} df)"
+    )
+    return Evidence(decide(p_for, p_against, alpha), p_for, p_against, n, text, r, low, high)
+
+
+@dataclass(frozen=True)
+class Robustness:
+    """How much a grouped correlation rests on single runs: fixed in advance, shown beside
+    the verdict and never deciding it.
+
+    ``loo_low``/``loo_high``: the range of :func:`grouped_correlation`'s r when each run in
+    turn is left out; ``spearman``/``spearman_p``: Spearman's rank correlation over the
+    runs and its two-sided p-value (runs treated as independent: descriptive only);
+    ``run_r``: Pearson's r over the runs (the rule used before 2026-12-04).
+    """
+
+    loo_low: float
+    loo_high: float
+    spearman: float
+    spearman_p: float
+    run_r: float
+    runs: int
+
+    @property
+    def text(self) -> str:
+        return (
+            f"leave-one-run-out r {self.loo_low:+.2f} to {self.loo_high:+.2f}; Spearman's rho "
+            f"over the {self.runs} runs {self.spearman:+.2f}; Pearson's r over the runs "
+            f"{self.run_r:+.2f} (neither decides)"
+        )
+
+
+def correlation_robustness(
+    x: Sequence[float], y: Sequence[float], groups: Sequence[object]
+) -> Robustness:
+    """The robustness view of :func:`grouped_correlation` on the same runs.
+
+    Args:
+        x, y, groups: as for :func:`grouped_correlation`.
+
+    Returns:
+        :class:`Robustness` (NaN where fewer than 3 configurations or 3 runs remain).
+
+    Raises:
+        ValueError: the three sequences differ in length.
+
+    >>> view = correlation_robustness([1, 2, 3, 4, 5, 6], [1, 2, 2, 4, 5, 7], "aabbcc")
+    >>> round(view.loo_low, 2) <= round(view.loo_high, 2), round(view.spearman, 2)
+    (True, 0.99)
+    """
+    x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+    keys = list(groups)
+    _group_means(x, y, keys)  # validates the lengths
+    keep = ~(np.isnan(x) | np.isnan(y))
+    idx = np.flatnonzero(keep)
+    loo = []
+    for i in idx:
+        rest = idx[idx != i]
+        mx, my, _ = _group_means(x[rest], y[rest], [keys[j] for j in rest])
+        if mx.size >= 3 and np.ptp(mx) > 0 and np.ptp(my) > 0:
+            loo.append(float(np.corrcoef(mx, my)[0, 1]))
+    xs, ys = x[keep], y[keep]
+    if xs.size >= 3 and np.ptp(xs) > 0 and np.ptp(ys) > 0:
+        rho = scipy.stats.spearmanr(xs, ys)
+        spearman, spearman_p = float(rho.statistic), float(rho.pvalue)
+        run_r = float(np.corrcoef(xs, ys)[0, 1])
+    else:
+        spearman = spearman_p = run_r = math.nan
+    low, high = (min(loo), max(loo)) if loo else (math.nan, math.nan)
+    return Robustness(low, high, spearman, spearman_p, run_r, int(xs.size))
+
+
+def matches_effect(
+    x: Sequence[float],
+    target: Sequence[float],
+    reference: Sequence[float],
+    margin: float,
+    names: tuple[str, str, str] = ("X", "the target", "the reference"),
+    alpha: float = ALPHA,
+) -> Evidence:
+    """Does ``x`` match ``target`` within ``margin``, where ``target`` has an effect?
+
+    "X matches the pruned runs" is evidence that X mimics pruning only if pruning did
+    something: it is decided (by :func:`equivalence` of ``x`` and ``target``) only when
+    :func:`ordering` tells ``target`` from ``reference`` in either direction; otherwise it
+    is inconclusive, and says why (``reference`` itself would match ``target``). Its
+    "reproduced" needs both, so its error rate is at most either's (intersection-union).
+
+    Args:
+        x, target, reference: per-run values of the three groups.
+        margin: the equivalence margin (> 0).
+        names: how the text names ``x``, ``target`` and ``reference``.
+        alpha: two-sided level of each test.
+
+    Returns:
+        :class:`Evidence` of the equivalence when the effect is told, else inconclusive
+        with the effect's test in its text.
+
+    Raises:
+        ValueError: ``margin`` is not positive.
+
+    >>> pruned, unpruned = [70.0, 70.2, 69.8, 70.1], [70.1, 69.9, 70.0, 70.2]
+    >>> matches_effect([70.0, 70.1, 69.9, 70.2], pruned, unpruned, 1.0).verdict
+    'inconclusive'
+    """
+    if not margin > 0:
+        raise ValueError(f"margin={margin!r}; allowed: a positive difference")
+    effect = ordering(target, reference, alpha)
+    if effect.verdict == INCONCLUSIVE:
+        name_x, name_t, name_r = names
+        return Evidence(
+            INCONCLUSIVE,
+            math.nan,
+            math.nan,
+            effect.n,
+            f"not decided: {name_t} and {name_r} cannot be told apart ({name_t} - {name_r}: "
+            f"{effect.text}), so there is no effect for {name_x} to match",
+        )
+    return equivalence(x, target, margin, alpha)
+
+
+def interaction(
+    a_new: Sequence[float],
+    b_new: Sequence[float],
+    a_old: Sequence[float],
+    b_old: Sequence[float],
+    alpha: float = ALPHA,
+) -> Evidence:
+    """Is ``mean(a_new) - mean(b_new)`` larger than ``mean(a_old) - mean(b_old)``?
+
+    The difference of differences over its standard error ``sqrt(sum s_g^2 / n_g)``, t
+    with Welch-Satterthwaite degrees of freedom over the four groups (NaNs dropped).
+
+    Args:
+        a_new, b_new: the two groups in the new setting (e.g. prune_L and unpruned at
+            width 0.5).
+        a_old, b_old: the same two groups in the old setting.
+        alpha: two-sided level; each direction is tested at ``alpha / 2``.
+
+    Returns:
+        :class:`Evidence` with the interaction, its ``1 - alpha`` interval and
+        ``n = (n_a_new, n_b_new, n_a_old, n_b_old)``; inconclusive with fewer than 2 runs
+        in a group or no spread at all.
+
+    >>> interaction([70, 71, 72], [70, 71, 72], [60, 61, 62], [70, 71, 72]).verdict
+    'reproduced'
+    """
+    groups = [_clean(g) for g in (a_new, b_new, a_old, b_old)]
+    n = tuple(g.size for g in groups)
+    if min(n) < 2:
+        return _too_few(n, "fewer than 2 runs in a group")
+    v = np.array([g.var(ddof=1) / g.size for g in groups])
+    estimate = float(groups[0].mean() - groups[1].mean() - (groups[2].mean() - groups[3].mean()))
+    se = math.sqrt(float(v.sum()))
+    if se == 0:
+        return _too_few(n, "no spread in any group")
+    df = float(
+        v.sum() ** 2 / sum(vi**2 / (g.size - 1) for vi, g in zip(v, groups, strict=True) if vi > 0)
+    )
+    t = estimate / se
+    p_for, p_against = _t_sf(t, df), _t_sf(-t, df)
+    half = se * float(scipy.special.stdtrit(df, 1 - alpha / 2))
+    low, high = estimate - half, estimate + half
+    text = (
+        f"interaction {estimate:+.2f} [{low:+.2f}, {high:+.2f}] ({100 * (1 - alpha):.0f}% "
+        f"Welch, {df:.1f} df), p = {min(1.0, 2 * min(p_for, p_against)):.2g}, "
+        f"n = {_n_text(n)}"
+    )
+    return Evidence(decide(p_for, p_against, alpha), p_for, p_against, n, text, estimate, low, high)
 
 
 def slope_difference(
@@ -296,7 +606,7 @@ def slope_difference(
         f"slopes {slope_a:+.3f} +- {se_a:.3f} vs {slope_b:+.3f} +- {se_b:.3f} "
         f"(t = {t:.2f}, df = {df}), n = {_n_text(n)}"
     )
-    return Evidence(_decide(p_for, p_against, alpha), p_for, p_against, n, text)
+    return Evidence(decide(p_for, p_against, alpha), p_for, p_against, n, text)
 
 
 def _slope(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -385,7 +695,9 @@ def detectable_correlation(
     n: int, power: float = 0.8, alpha: float = ALPHA, draws: int = 100_000, seed: int = 0
 ) -> float:
     """The smallest true Pearson correlation that :func:`correlation` calls "reproduced"
-    with probability ``power`` over ``n`` bivariate-normal pairs.
+    with probability ``power`` over ``n`` bivariate-normal pairs; for
+    :func:`grouped_correlation`, ``n`` is the number of configurations and the
+    correlation is that of the configuration means.
 
     Found by bisection on the rule's simulated rate, with the same simulated data at
     every candidate correlation. (Fisher's z approximation, ``tanh((z_{1 - alpha/2} +
@@ -394,8 +706,8 @@ def detectable_correlation(
     >>> round(detectable_correlation(20), 2)
     0.58
     """
-    if n < 5:
-        raise ValueError(f"n={n}; allowed: at least 5 pairs (the rule's minimum)")
+    if n < 3:
+        raise ValueError(f"n={n}; allowed: at least 3 points (a t-test needs 1 df)")
     _check_power(power, alpha)
     rng = np.random.default_rng(seed)
     x, e = rng.standard_normal((2, draws, n))
