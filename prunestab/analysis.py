@@ -270,7 +270,8 @@ def provenance_markdown(runs: Iterable[Run], profile: str) -> str:
     variant = ", ".join(p["dataset_variants"])
     note = (
         " (the JPEG re-encoded offline copy, or another copy whose checksums differ from "
-        "the official files; accuracies shift slightly)"
+        "the official files; the offline copy's decoded pixels differ from the official "
+        "ones by 5.8/255 on average, PSNR 30.5 dB; its effect on accuracy is unmeasured)"
         if "modified" in p["dataset_variants"]
         else ""
     )

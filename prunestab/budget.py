@@ -22,19 +22,26 @@ from prunestab.figures import (
     CENTRAL_PROFILES,
     PAPER_CORRELATIONS,
     WIDTH_CHECK,
+    WIDTH_TEST,
     Label,
     figure_grid,
     width_check_config,
+    width_test_grid,
 )
 from prunestab.profiles import get_profile
 from prunestab.store import RunStore
 from prunestab.verdicts import (
     CONTRADICTED,
+    INCONCLUSIVE,
     REPRODUCED,
+    VERDICTS,
     Evidence,
-    correlation,
+    Robustness,
+    correlation_robustness,
     detectable_correlation,
     detectable_difference,
+    grouped_correlation,
+    interaction,
     ordering,
 )
 
@@ -234,20 +241,25 @@ class BudgetPoint:
     profile: str
     steps: int
     difference: Evidence  # prune_L 13% - unpruned, last-epoch test accuracy (Welch)
-    correlation: Evidence  # r(mean instability, best accuracy after pruning), pruned runs
+    #: r(mean instability, best accuracy after pruning) over the pruned configurations'
+    #: seed means (``verdicts.grouped_correlation``; from 2026-12-04, book/budget.md).
+    correlation: Evidence
     #: The smallest true difference the Welch rule finds with 80% power at the grid's
     #: planned runs per group, given the two groups' observed spreads. NaN until both
     #: groups have all their planned runs: a spread from 2 or 3 runs is too uncertain to
     #: plan from (from 2 runs, the 95% interval for the SD spans 0.45x to 32x the estimate).
     detectable_difference: float
-    #: The smallest true r the correlation rule finds with 80% power over the grid's
-    #: planned pruned runs (NaN below the rule's 5, as at the smoke profile).
+    #: The smallest true configuration-level r the grouped rule finds with 80% power over
+    #: the grid's planned pruned configurations (NaN below 3).
     detectable_correlation: float
     #: Runs per group the grid plans: (prune_L 13%, unpruned).
     planned: tuple[int, int] = (0, 0)
     #: Whether every run of the budget's grid is stored (else an interim point, from which
     #: the protocol decides nothing; the figure draws it hollow).
     complete: bool = False
+    #: The correlation's robustness view (leave-one-run-out range, Spearman over runs),
+    #: shown beside it, never deciding; ``None`` without pruned runs.
+    robustness: Robustness | None = None
 
 
 def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
@@ -264,16 +276,18 @@ def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
     detectable = (
         detectable_difference(*spreads, *wanted) if complete and sum(spreads) > 0 else math.nan
     )
-    n_pruned = sum(c.pruning is not None for c in grid)
+    labels = [r.label for r in pruned]
+    k_pruned = len({c.label for c in grid if c.pruning is not None})
     return BudgetPoint(
         profile,
         steps_per_run(profile),
         ordering(prune_l, unpruned),
-        correlation(x, y),
+        grouped_correlation(x, y, labels),
         detectable,
-        detectable_correlation(n_pruned) if n_pruned >= 5 else math.nan,
+        detectable_correlation(k_pruned) if k_pruned >= 3 else math.nan,
         wanted,
         {config_hash(c) for c in grid} <= {config_hash(r.config) for r in runs},
+        correlation_robustness(x, y, labels) if pruned else None,
     )
 
 
@@ -334,7 +348,10 @@ def reading(point: BudgetPoint, stored: int, planned: int) -> str:
             else "too few pruned runs yet for the correlation"
         )
     else:
-        r = f"r = {c.estimate:+.2f}, 95% interval {c.low:+.2f} to {c.high:+.2f}"
+        r = (
+            f"r = {c.estimate:+.2f} over {c.n[0]} configuration means, 95% interval "
+            f"{c.low:+.2f} to {c.high:+.2f}"
+        )
         if c.verdict == REPRODUCED:
             corr = f"more instability goes with higher accuracy ({r}), the paper's direction"
         elif c.verdict == CONTRADICTED:
@@ -402,4 +419,147 @@ def capacity_reading(wide: Run | None, runs: Sequence[Run]) -> str:
         f"reaches {a:.1f}% last-epoch test accuracy against {b:.1f}% at width "
         f"{narrow.config.width:g} ({a - b:+.1f} points), with {ta:.1f}% against {tb:.1f}% "
         "training accuracy at epoch 150. One run each: a description, not a test."
+    )
+
+
+#: The width of the budget study's runs (the width test's comparison).
+WIDTH_NARROW = get_profile(WIDTH_TEST[0]).width
+
+# --- the width test (book/budget.md, pre-registered 2026-12-04) ---------------------------
+
+
+def width_test_runs(store: str | os.PathLike | RunStore | None = None) -> list[Run]:
+    """The width test's runs stored so far (``figures.width_test_grid``), refused like a
+    budget's if the protocol does not cover them (:func:`check_comparable`)."""
+    profile = WIDTH_TEST[0]
+    runs_store = store if isinstance(store, RunStore) else default_store(store, profile)
+    found = []
+    for config in width_test_grid():
+        result = runs_store.load(config)
+        if result is not None:
+            found.append(Run(config, result))
+    check_comparable(found, profile)
+    return found
+
+
+@dataclass(frozen=True)
+class WidthTest:
+    """The width test's pre-registered comparisons (book/budget.md), from the width-0.25
+    ``narrow`` and width-0.5 ``wide`` runs of the budget grid at ``steps10400``.
+
+    ``difference[width][measure]``: prune_L 13% - unpruned (Welch); ``interaction[measure]``:
+    that difference at 0.5 minus at 0.25 (``verdicts.interaction``); ``versus_unpruned
+    [width][label]``: each pruned configuration - unpruned, last-epoch accuracy;
+    ``correlation[width]``: the grouped correlation of mean instability with the best
+    accuracy after the last event, with ``robustness[width]``.
+    """
+
+    difference: dict[float, dict[str, Evidence]]
+    interaction: dict[str, Evidence]
+    versus_unpruned: dict[float, dict[str, Evidence]]
+    correlation: dict[float, Evidence]
+    robustness: dict[float, Robustness]
+
+
+def width_test(narrow: Sequence[Run], wide: Sequence[Run]) -> WidthTest:
+    """The width test's comparisons; see :class:`WidthTest`."""
+    by_width = {WIDTH_NARROW: by_label(narrow), WIDTH_TEST[1]: by_label(wide)}
+
+    def group(width: float, label: str, key: str) -> np.ndarray:
+        return values(by_width[width].get(label, []), key)
+
+    difference, versus, corr, robust = {}, {}, {}, {}
+    for width, groups in by_width.items():
+        difference[width] = {
+            key: ordering(group(width, Label.PRUNE_L_13, key), group(width, Label.UNPRUNED, key))
+            for key in (LAST_EPOCH, BEST_AFTER)
+        }
+        versus[width] = {
+            label: ordering(
+                group(width, label, LAST_EPOCH), group(width, Label.UNPRUNED, LAST_EPOCH)
+            )
+            for label in groups
+            if label != Label.UNPRUNED
+        }
+        pruned = [r for members in groups.values() for r in members if r.config.pruning]
+        x, y = values(pruned, "mean_instability"), values(pruned, BEST_AFTER)
+        corr[width] = grouped_correlation(x, y, [r.label for r in pruned])
+        robust[width] = correlation_robustness(x, y, [r.label for r in pruned])
+    interactions = {
+        key: interaction(
+            group(WIDTH_TEST[1], Label.PRUNE_L_13, key),
+            group(WIDTH_TEST[1], Label.UNPRUNED, key),
+            group(WIDTH_NARROW, Label.PRUNE_L_13, key),
+            group(WIDTH_NARROW, Label.UNPRUNED, key),
+        )
+        for key in (LAST_EPOCH, BEST_AFTER)
+    }
+    return WidthTest(difference, interactions, versus, corr, robust)
+
+
+#: The pre-registered reading of the width test (book/budget.md): (verdict of D, the
+#: primary difference prune_L 13% - unpruned at width 0.5; verdict of I, the primary
+#: interaction) -> what it means. ``None`` matches any verdict.
+WIDTH_READINGS = (
+    (
+        REPRODUCED,
+        None,
+        "the tradeoff appears with more capacity: the width-0.25 negative result was capacity",
+    ),
+    (
+        INCONCLUSIVE,
+        REPRODUCED,
+        "the gap closes with width: capacity explains the width-0.25 deficit at least in "
+        "part; the tradeoff itself is not shown",
+    ),
+    (
+        CONTRADICTED,
+        REPRODUCED,
+        "the gap shrinks but persists: capacity explains part of it; pruning still costs "
+        "accuracy at width 0.5",
+    ),
+    (
+        CONTRADICTED,
+        None,
+        "the deficit persists at width 0.5: the negative result survives its strongest "
+        "confounder at this budget",
+    ),
+    (INCONCLUSIVE, None, "we could not tell"),
+)
+
+
+def width_reading(d: str, i: str) -> str:
+    """The pre-registered meaning of the primary verdicts ``d`` (prune_L 13% - unpruned at
+    width 0.5) and ``i`` (the width x pruning interaction).
+
+    >>> width_reading("contradicted", "inconclusive")[:40]
+    'the deficit persists at width 0.5: the n'
+    >>> width_reading("inconclusive", "contradicted")
+    'we could not tell'
+    """
+    for want_d, want_i, meaning in WIDTH_READINGS:
+        if d == want_d and (want_i is None or i == want_i):
+            return meaning
+    raise ValueError(f"d={d!r}, i={i!r}; allowed: verdicts from {', '.join(VERDICTS)}")
+
+
+def width_status(store: str | os.PathLike | RunStore | None = None) -> str:
+    """One sentence on the width test: how many of its runs are stored, and, once all
+    are, the pre-registered reading of its primary verdicts."""
+    wide = width_test_runs(store)
+    planned = len(width_test_grid())
+    if len(wide) < planned:
+        return (
+            f"Width test (`{WIDTH_TEST[0]}` at width {WIDTH_TEST[1]:g}, pre-registered "
+            f"2026-12-04): {len(wide)} of {planned} runs stored; nothing is decided until "
+            "all are."
+        )
+    test = width_test(stored_runs("budget", WIDTH_TEST[0], store), wide)
+    d = test.difference[WIDTH_TEST[1]][LAST_EPOCH]
+    i = test.interaction[LAST_EPOCH]
+    return (
+        f"Width test (`{WIDTH_TEST[0]}`, all {planned} runs at width {WIDTH_TEST[1]:g}): "
+        f"prune_L 13% - unpruned at width {WIDTH_TEST[1]:g} is {d.verdict} ({d.text}); the "
+        f"width x pruning interaction is {i.verdict} ({i.text}). Pre-registered reading: "
+        f"{width_reading(d.verdict, i.verdict)}."
     )

@@ -24,7 +24,7 @@ import json
 import math
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +41,9 @@ from prunestab.verdicts import (
     VERDICTS,
     Evidence,
     all_of,
-    correlation,
-    equivalence,
+    correlation_robustness,
+    grouped_correlation,
+    matches_effect,
     ordering,
     slope_difference,
 )
@@ -156,12 +157,24 @@ def fig4_groups(runs: Sequence[Run]) -> dict[str, list[Run]]:
 # --- the parts of each claim ---------------------------------------------------------------
 
 
+def _grouped(
+    x: Sequence[float], y: Sequence[float], groups: Sequence[object], sign: int = 1
+) -> Evidence:
+    """A correlation over runs that come in configurations: decided on the configurations'
+    means (``verdicts.grouped_correlation``), with the robustness view fixed in advance
+    (leave-one-run-out range, Spearman over the runs) shown in its text, never deciding."""
+    evidence = grouped_correlation(x, y, groups, sign=sign)
+    view = correlation_robustness(x, y, groups)
+    return replace(evidence, text=f"{evidence.text}; {view.text}")
+
+
 def _instability_correlation(model: str) -> Callable[[Sequence[Run], str], Parts]:
     def parts(runs: Sequence[Run], profile: str) -> Parts:
         pruned = _pruned(runs, model)
         if not pruned:
             return []
-        return [("", correlation(values(pruned, "mean_instability"), values(pruned, BEST_AFTER)))]
+        x, y = values(pruned, "mean_instability"), values(pruned, BEST_AFTER)
+        return [("", _grouped(x, y, [r.label for r in pruned]))]
 
     return parts
 
@@ -183,17 +196,25 @@ def _best_of_all(model: str, best: str, key: str) -> Callable[[Sequence[Run], st
 def _decile_correlation(structure: str) -> Callable[[Sequence[Run], str], Parts]:
     def parts(runs: Sequence[Run], profile: str) -> Parts:
         deciles, gaps = decile_gaps(runs, profile, structure)
-        return [("", correlation(deciles, gaps, sign=-1))] if deciles.size else []
+        return [("", _grouped(deciles, gaps, deciles, sign=-1))] if deciles.size else []
 
     return parts
 
 
 def _decile_slopes(runs: Sequence[Run], profile: str) -> Parts:
-    u = decile_gaps(runs, profile, "unstructured")
-    s = decile_gaps(runs, profile, "structured")
+    """Slopes over the deciles' mean gaps (each decile's seeds are one configuration, as
+    in the grouped correlation), so the slope test's points are independent."""
+    u = _decile_means(*decile_gaps(runs, profile, "unstructured"))
+    s = _decile_means(*decile_gaps(runs, profile, "structured"))
     if not (u[0].size and s[0].size):
         return []
-    return [("unstructured vs structured", slope_difference(*u, *s, sign=-1))]
+    return [("unstructured vs structured, decile means", slope_difference(*u, *s, sign=-1))]
+
+
+def _decile_means(deciles: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = ~np.isnan(gaps)
+    levels = np.unique(deciles[keep])
+    return levels.astype(float), np.array([gaps[keep & (deciles == d)].mean() for d in levels])
 
 
 def _structured_beats_unstructured(runs: Sequence[Run], profile: str) -> Parts:
@@ -214,11 +235,9 @@ def _structured_beats_unstructured(runs: Sequence[Run], profile: str) -> Parts:
 
 def _rate_raises_instability(runs: Sequence[Run], profile: str) -> Parts:
     return [
-        (
-            method,
-            correlation([rate_percent(m) for m in members], values(members, "mean_instability")),
-        )
+        (method, _grouped(rates, values(members, "mean_instability"), rates))
         for method, members in sorted(fig4_groups(runs).items())
+        for rates in ([rate_percent(m) for m in members],)
     ]
 
 
@@ -277,8 +296,21 @@ def _versus(a: str, b: str, key: str, rule=ordering) -> Callable[[Sequence[Run],
     return parts
 
 
-def _equivalent(a: str, b: str, key: str) -> Callable[[Sequence[Run], str], Parts]:
-    return _versus(a, b, key, rule=lambda x, y: equivalence(x, y, EQUIVALENCE_MARGIN))
+def _matches_pruning(noise: str, key: str) -> Callable[[Sequence[Run], str], Parts]:
+    """ "``noise`` matches prune_L": decided only where prune_L differs from unpruned
+    (``verdicts.matches_effect``); otherwise inconclusive, with the reason."""
+
+    def parts(runs: Sequence[Run], profile: str) -> Parts:
+        groups = _groups(runs, key)
+        needed = (noise, Label.PRUNE_L, Label.UNPRUNED)
+        if not all(label in groups for label in needed):
+            return []
+        evidence = matches_effect(
+            *(groups[label] for label in needed), EQUIVALENCE_MARGIN, names=needed
+        )
+        return [(f"{noise} - {Label.PRUNE_L}", evidence)]
+
+    return parts
 
 
 def _gaussian_between(key: str) -> Callable[[Sequence[Run], str], Parts]:
@@ -377,7 +409,7 @@ CLAIMS: tuple[ClaimSpec, ...] = (
             "fig5",
             f"Zeroing noise held for 50 steps matches prune_L within 1 point ({_ON[key]})",
             '"strikingly similar accuracy"',
-            _equivalent(Label.noise("zeroing", 50), Label.PRUNE_L, key),
+            _matches_pruning(Label.noise("zeroing", 50), key),
         )
         for key in (BEST_AFTER, LAST_EPOCH)
     ),

@@ -218,7 +218,7 @@ def verify_checksums(root: Path) -> tuple[str, tuple[str, ...]]:
     warnings.warn(
         f"The CIFAR-10 files in {folder} are not the official CIFAR-10 (md5 differs for "
         f"{', '.join(mismatched)}), e.g. the JPEG re-encoded offline copy. Results will "
-        'record variant="modified" and accuracies may shift slightly from the paper\'s.',
+        'record variant="modified"; how much that moves accuracies is unmeasured.',
         DatasetVariantWarning,
         stacklevel=2,
     )

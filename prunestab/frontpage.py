@@ -85,10 +85,115 @@ def findings_html(profile: str = "quick", store: str | os.PathLike | None = None
         notes.append("the smoke profile checks the plumbing; its verdicts say nothing")
     return (
         '<div class="ps-findings"><p><strong>What the book found so far.</strong> Every '
-        "claim is tested in the paper's direction and against it (each at 2.5%); "
+        "claim is tested in the paper's direction and against it, each at 2.5% (every "
+        "rule, equivalence included; correlations on configuration means); "
         "<em>inconclusive</em> means the runs could not tell, which is not evidence "
         'against the paper. Each claim with its numbers: <a href="claims.html">the '
         f"claims page</a>.</p>{table}<p>" + "; ".join(notes) + ".</p></div>"
+    )
+
+
+#: The chapters: (link, paper section, what the paper claims, the figure whose recorded
+#: verdicts say what we found, or None for a chapter that decides no claim).
+CHAPTERS = (
+    (
+        "../notebooks/ebn_derivation",
+        "E[BN]",
+        "Sec. 3.1.1, App. A.1",
+        "the expected post-ReLU magnitude of a BN filter has a closed form",
+        None,
+    ),
+    (
+        "../notebooks/fig1_instability",
+        "Figure 1",
+        "Sec. 4.1",
+        "more pruning instability goes with higher final accuracy (VGG11 r = .84, ResNet18 r = .65); prune<sub>L</sub> 13% generalizes best",
+        "fig1",
+    ),
+    (
+        "../notebooks/fig2_deciles",
+        "Figure 2",
+        "Sec. 4.2",
+        "pruning larger-magnitude weights gives smaller generalization gaps (Conv4)",
+        "fig2",
+    ),
+    (
+        "../notebooks/fig3_resnet_unstructured",
+        "Figure 3",
+        "Sec. 4.2",
+        "structured prune<sub>L</sub> beats unstructured prune<sub>L</sub> on ResNet18",
+        "fig3",
+    ),
+    (
+        "../notebooks/fig4_rates",
+        "Figure 4",
+        "Sec. 4.3",
+        "higher iterative pruning rates give more instability",
+        "fig4",
+    ),
+    (
+        "../notebooks/fig5_noise",
+        "Figure 5",
+        "Sec. 4.4",
+        "impermanent zeroing noise mimics pruning's benefit",
+        "fig5",
+    ),
+    (
+        "../notebooks/figA1_bn_normality",
+        "Figure A1",
+        "App. A.1",
+        "BN activations are near normal before training and less so after",
+        "figA1",
+    ),
+    (
+        "../notebooks/figA2_epochwise",
+        "Figure A2",
+        "App. A.2",
+        "E[BN] pruning is more stable per event than l<sub>2</sub> pruning",
+        "figA2",
+    ),
+)
+
+
+def _found_text(figure: str, store: str | os.PathLike | None) -> str:
+    """What we found for ``figure``: its recorded verdicts per profile that decided any
+    (quick, and the budget profile where the protocol decides its central claims)."""
+    parts = []
+    for name in PUBLISHED:
+        if name != "quick" and CENTRAL_PROFILES.get(figure) != name:
+            continue
+        found = claims.load(default_store(store, name), name).get(figure, [])
+        if not found:
+            continue
+        counts = verdict_counts(found)
+        said = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+        parts.append(f"<code>{name}</code>: {len(found)} claims, {said}")
+    return "; ".join(parts) or "not yet decided"
+
+
+def chapters_html(profile: str = "quick", store: str | os.PathLike | None = None) -> str:
+    """The chapter table: what the paper claims and, apart from it, what our runs found
+    (counts of verdicts from the recorded claims, per deciding profile), so a paper claim
+    is never read as our finding. At ``smoke``, only the smoke profile's claims."""
+    rows = []
+    for link, name, section, claim, figure in CHAPTERS:
+        if figure is None:
+            found = "no claim to decide: a derivation, checked against references by the tests"
+        elif profile == "smoke":
+            recorded = claims.load(default_store(store, "smoke"), "smoke").get(figure, [])
+            found = f"smoke: {len(recorded)} claims (a plumbing check; says nothing)"
+        else:
+            found = _found_text(figure, store)
+        rows.append(
+            f'<tr><td><a href="{link}.html">{name}</a></td><td>{section}</td>'
+            f"<td>{claim}</td><td>{found}</td></tr>"
+        )
+    head = "".join(
+        f"<th>{h}</th>" for h in ("chapter", "paper", "the paper claims", "what we found")
+    )
+    return (
+        f'<table class="claims chapters"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 
@@ -114,7 +219,8 @@ def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None
             "<p><em>The question the book is built to answer: at which training budget does "
             "the generalization-stability tradeoff appear, and does it grow toward the "
             "paper's size? Left, prune<sub>L</sub> 13% minus unpruned (last-epoch test "
-            "accuracy); right, Pearson's r between instability and accuracy; each with its "
+            "accuracy); right, Pearson's r between instability and accuracy over the pruned "
+            "configurations' means; each with its "
             f"95% interval, from {stored} of the study's {total} planned runs stored so far "
             '(<a href="../notebooks/budget_study.html">the budget study</a>, '
             '<a href="budget.html">its protocol</a>).</em></p>' + _readings_html(points, runs)

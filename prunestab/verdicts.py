@@ -390,8 +390,8 @@ def grouped_correlation(
     r, p_for, p_against, low, high = _pearson(mx, my, sign, alpha)
     interval = f"[{low:+.2f}, {high:+.2f}]" if k > 3 else "[no interval at 3 points]"
     text = (
-        f"r = {r:+.2f} {interval} over {k} configuration means ({runs} runs), "
-        f"p = {min(1.0, 2 * min(p_for, p_against)):.2g} ({k - 2} df)"
+        f"r = {r:+.2f} {interval} over {k} configuration means, "
+        f"p = {min(1.0, 2 * min(p_for, p_against)):.2g} ({k - 2} df), n = {runs} runs"
     )
     return Evidence(decide(p_for, p_against, alpha), p_for, p_against, n, text, r, low, high)
 

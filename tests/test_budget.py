@@ -69,14 +69,14 @@ def test_budget_point_states_the_difference_and_the_correlation_with_intervals()
         runs.append(_run(config, accuracy, instability if pruned else math.nan))
     point = budget.budget_point(runs, "steps650")
     assert point.difference.estimate == pytest.approx(3.0) and point.difference.low > 0
-    assert point.correlation.verdict == "reproduced" and point.correlation.n == (20,)
+    assert point.correlation.verdict == "reproduced" and point.correlation.n == (4, 20)
     # What the design resolves: the grid's 5 vs 5 runs at the groups' observed spread
     # (both 0.2 * seed, SD 0.316), and r over its 20 pruned runs.
     spread = float(np.std([0.2 * seed for seed in range(5)], ddof=1))
     assert point.detectable_difference == pytest.approx(
         verdicts.detectable_difference(spread, spread, 5, 5)
     )
-    assert 0.5 < point.detectable_correlation == pytest.approx(verdicts.detectable_correlation(20))
+    assert 0.5 < point.detectable_correlation == pytest.approx(verdicts.detectable_correlation(4))
     # Until both groups have all their planned runs, nothing is said about what the design
     # resolves: a spread from a few runs is too uncertain to plan from.
     early = budget.budget_point([r for r in runs if r.config.seed == 0], "steps650")
@@ -122,7 +122,9 @@ def test_reading_says_against_the_paper_and_could_not_tell_plainly():
     flat = [_run(r.config, 70.0) for r in runs]
     said = budget.reading(budget.budget_point(flat, "steps650"), 25, 25)
     assert "no interval for prune_L 13% against unpruned (difference +0.00 (no spread" in said
-    assert "no correlation could be computed (fewer than 5 varying pairs" in said
+    assert (
+        "no correlation could be computed (fewer than 3 configurations with varying means" in said
+    )
 
 
 def test_width_check_is_the_middle_budgets_unpruned_seed0_run_at_width_half():
@@ -223,10 +225,12 @@ def test_capacity_reading_compares_the_wide_run_with_its_narrow_seed():
     assert "(+6.5 points), with 93.0% against 91.5% training accuracy" in said
 
 
-def test_a_grid_too_small_for_the_correlation_rule_has_no_detectable_r():
-    """At smoke the budget grid has 4 pruned runs, below the rule's 5: NaN, not an error."""
+def test_what_the_correlation_rule_resolves_counts_configurations_not_runs():
+    """The grouped rule's points are the 4 pruned configurations, whatever the seeds: at
+    smoke (1 seed) as at the study's 5 seeds, a configuration-level r near 0.97."""
     runs = [_run(c, 70.0 + c.seed, 1.0) for c in figure_grid("budget", "smoke")]
-    assert math.isnan(budget.budget_point(runs, "smoke").detectable_correlation)
+    point = budget.budget_point(runs, "smoke")
+    assert point.detectable_correlation == pytest.approx(verdicts.detectable_correlation(4))
 
 
 def test_each_central_verdict_reads_its_own_grid(tmp_path):
@@ -279,3 +283,57 @@ def test_runs_outside_the_protocol_are_refused_not_mixed_into_a_verdict():
     with pytest.raises(ValueError, match="different copies of CIFAR-10"):
         budget.check_comparable(official, "steps10400")
     budget.check_comparable(gpu, "quick")  # the protocol covers the budget profiles only
+
+
+def _width_runs(gap_narrow: float, gap_wide: float) -> tuple[list, list]:
+    """Both widths' budget grids at steps10400, prune_L 13% ``gap`` points from unpruned,
+    every other pruned configuration 0.5 below unpruned, seeds spread by 0.2 points."""
+    from prunestab.figures import width_test_grid
+
+    def runs(grid, gap, base):
+        out = []
+        for c in grid:
+            shift = 0.0 if c.label == "unpruned" else gap if c.label == "prune_L 13%" else -0.5
+            instability = {"prune_L 13%": 3.0, "prune_S 13%": 1.7}.get(c.label, 0.3)
+            out.append(_run(c, base + shift + 0.2 * (c.seed - 2), instability + 0.01 * c.seed))
+        return out
+
+    return runs(figure_grid("budget", "steps10400", 5), gap_narrow, 74.5), runs(
+        width_test_grid(), gap_wide, 77.0
+    )
+
+
+@pytest.mark.parametrize(
+    "gap_wide, d, i, reading",
+    [
+        (+1.5, "reproduced", "reproduced", "the tradeoff appears with more capacity"),
+        (0.0, "inconclusive", "reproduced", "the gap closes with width"),
+        (-0.9, "contradicted", "inconclusive", "the deficit persists at width 0.5"),
+    ],
+)
+def test_width_test_reads_the_preregistered_table(gap_wide, d, i, reading):
+    """The protocol's outcomes, planted: prune_L 13% 0.9 points below unpruned at width
+    0.25 (as stored), and above, level with or as far below at width 0.5."""
+    narrow, wide = _width_runs(-0.9, gap_wide)
+    test = budget.width_test(narrow, wide)
+    primary = test.difference[0.5]["final_test_acc"]
+    assert primary.estimate == pytest.approx(gap_wide) and primary.verdict == d
+    assert test.interaction["final_test_acc"].estimate == pytest.approx(gap_wide + 0.9)
+    assert test.interaction["final_test_acc"].verdict == i
+    assert budget.width_reading(
+        primary.verdict, test.interaction["final_test_acc"].verdict
+    ).startswith(reading)
+    # Every pruned configuration against unpruned, at both widths; the grouped correlation.
+    assert (
+        set(test.versus_unpruned[0.25])
+        == set(test.versus_unpruned[0.5])
+        == {"prune_S 1%", "prune_S 13%", "prune_L 13%", "l2 prune_S 1%"}
+    )
+    assert test.correlation[0.5].n == (4, 20)
+
+
+def test_width_status_decides_nothing_until_all_25_runs_are_stored(tmp_path):
+    from prunestab.store import RunStore
+
+    said = budget.width_status(RunStore(tmp_path))
+    assert "0 of 25 runs stored; nothing is decided until all are" in said
