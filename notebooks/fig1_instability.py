@@ -53,8 +53,10 @@ runs = analysis.open_figure("fig1", profile, seeds, device, data, store, jobs)
 # Left: mean test accuracy per epoch with its 95% bootstrap interval over runs (the
 # $\ell_2$ prune$_S$ run is left out, as in the paper). Right: one point per run, its mean
 # instability over pruning events against its final test accuracy (the best post-pruning
-# test accuracy, as the authors' code measured it), with the Pearson fit over the pruned
-# runs.
+# test accuracy, as the authors' code measured it), with the least-squares fit and
+# Pearson's $r$ over the pruned runs, descriptive only: a configuration's seeds are not
+# independent points, so the verdict below is decided on the configurations' means
+# ([claims page](../book/claims)), and no run-level $p$-value is shown.
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))

@@ -223,7 +223,11 @@ def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None
             "configurations' means; each with its "
             f"95% interval, from {stored} of the study's {total} planned runs stored so far "
             '(<a href="../notebooks/budget_study.html">the budget study</a>, '
-            '<a href="budget.html">its protocol</a>).</em></p>' + _readings_html(points, runs)
+            '<a href="budget.html">its protocol</a>).</em></p>'
+            + _readings_html(points, runs)
+            + "<p><strong>Absent, or too small?</strong> "
+            + re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(budget.width_status(store)))
+            + " The reading of each outcome is fixed in the protocol before the runs.</p>"
         )
     )
 

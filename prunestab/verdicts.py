@@ -361,7 +361,8 @@ def grouped_correlation(
         alpha: two-sided level; each direction is tested at ``alpha / 2``.
 
     Returns:
-        :class:`Evidence` with ``n = (k, runs)``, r of the means and its Fisher interval;
+        :class:`Evidence` with ``n = (k,)`` (configurations; the text also gives the
+        runs), r of the means and its Fisher interval;
         inconclusive below 3 configurations or with no spread in either mean.
 
     Raises:
@@ -372,13 +373,13 @@ def grouped_correlation(
     >>> grouped_correlation(x, y, ["a", "a", "b", "b", "c", "c", "d", "d"]).verdict
     'reproduced'
     >>> grouped_correlation(x, y, ["a", "a", "b", "b", "c", "c", "d", "d"]).n
-    (4, 8)
+    (4,)
     """
     if sign not in (1, -1):
         raise ValueError(f"sign={sign!r}; allowed: 1 (positive) or -1 (negative)")
     mx, my, runs = _group_means(x, y, groups)
     k = mx.size
-    n = (k, runs)
+    n = (k,)  # the test's points: configurations (the text names the runs)
     if k < 3 or np.all(mx == mx[0]) or np.all(my == my[0]):
         return Evidence(
             INCONCLUSIVE,
