@@ -16,6 +16,7 @@ cluster array job, another machine) can take the runs with ``prunestab run --con
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import time
@@ -237,7 +238,12 @@ def _config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
             data = json.loads(args.config.read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"--config {args.config}: cannot read a JSON config ({err})") from err
-        config = RunConfig.from_dict(data.get("config", data)).replace(device=args.device)
+        if isinstance(data, dict) and "config" in data:
+            data = data["config"]  # a line of sweep --list
+        try:
+            config = RunConfig.from_dict(data).replace(device=args.device)
+        except ValueError as err:
+            raise ValueError(f"--config {args.config}: {err}") from None
         matched = profile_of(config)
         if args.profile is None:
             if matched is None:
@@ -323,6 +329,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "run":
             config, profile = _config_from_flags(args)
         store = RunStore(default_store_path(args.store, profile))
+        if args.command == "run" or (args.command == "sweep" and not args.list):
+            store.check_writable()  # before anything is computed or submitted
         if args.command == "run":
             started = time.monotonic()
             result = execute(
@@ -387,6 +395,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     except (DataNotFoundError, RunLockedError, ValueError) as err:
         print(f"prunestab: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        print(
+            f"prunestab: no space left on the device while writing {err.filename or 'the store'}; "
+            "free some space and rerun: stored results are kept, and an interrupted run "
+            "resumes from its last checkpoint",
+            file=sys.stderr,
+        )
         return 2
 
 

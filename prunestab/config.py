@@ -49,6 +49,32 @@ def _choice(owner: str, name: str, value: Any, allowed: tuple[str, ...]) -> None
         raise ValueError(f"{owner}.{name}={value!r}; allowed: {', '.join(allowed)}")
 
 
+def _from_mapping(cls: type, value: Any, where: str) -> Any:
+    """``cls(**value)`` for a JSON object ``value``, with a one-line ``ValueError`` naming
+    ``where`` and what is allowed for anything else (a list, ``null``, a string, an
+    unknown field) instead of a ``TypeError`` from the constructor."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"{where}={value!r}; allowed: a JSON object with fields {', '.join(names)}"
+        )
+    unknown = sorted(set(value) - set(names))
+    if unknown:
+        raise ValueError(
+            f"{where} has unknown field(s) {', '.join(map(repr, unknown))}; allowed: "
+            f"{', '.join(names)}"
+        )
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+    missing = [name for name in required if name not in value]
+    if missing:
+        raise ValueError(f"{where} lacks required field(s) {', '.join(missing)}")
+    return cls(**value)
+
+
 def _positive_int(owner: str, name: str, value: Any, minimum: int = 1) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise ValueError(f"{owner}.{name}={value!r}; allowed: an integer >= {minimum}")
@@ -121,8 +147,10 @@ class OptimizerConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.lr_milestones, tuple):
             object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
-        if not self.lr > 0:
+        if not (isinstance(self.lr, int | float) and not isinstance(self.lr, bool) and self.lr > 0):
             raise ValueError(f"OptimizerConfig.lr={self.lr!r}; allowed: a number > 0")
+        if not (isinstance(self.lr_decay, int | float) and not isinstance(self.lr_decay, bool)):
+            raise ValueError(f"OptimizerConfig.lr_decay={self.lr_decay!r}; allowed: a number")
         _positive_int("OptimizerConfig", "batch_size", self.batch_size)
         if list(self.lr_milestones) != sorted(self.lr_milestones):
             raise ValueError(
@@ -156,8 +184,9 @@ class PruningConfig:
     mask_batchnorm: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.schedule, dict):
-            object.__setattr__(self, "schedule", PruningSchedule(**self.schedule))
+        if not isinstance(self.schedule, PruningSchedule):
+            schedule = _from_mapping(PruningSchedule, self.schedule, "PruningConfig.schedule")
+            object.__setattr__(self, "schedule", schedule)
         _choice("PruningConfig", "structure", self.structure, STRUCTURES)
         _choice("PruningConfig", "score", self.score, SCORES)
         if isinstance(self.target, str) and self.target.startswith("decile"):
@@ -225,13 +254,15 @@ class RunConfig:
     label: str = ""
 
     def __post_init__(self) -> None:
-        for name, cls in (("data", DataConfig), ("optimizer", OptimizerConfig)):
-            if isinstance(getattr(self, name), dict):
-                object.__setattr__(self, name, cls(**getattr(self, name)))
-        if isinstance(self.pruning, dict):
-            object.__setattr__(self, "pruning", PruningConfig(**self.pruning))
-        if isinstance(self.noise, dict):
-            object.__setattr__(self, "noise", NoiseConfig(**self.noise))
+        for name, cls, optional in (
+            ("data", DataConfig, False),
+            ("optimizer", OptimizerConfig, False),
+            ("pruning", PruningConfig, True),
+            ("noise", NoiseConfig, True),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, cls) and not (optional and value is None):
+                object.__setattr__(self, name, _from_mapping(cls, value, f"RunConfig.{name}"))
         _choice("RunConfig", "model", self.model, MODELS)
         _positive_int("RunConfig", "epochs", self.epochs)
         _positive_int("RunConfig", "seed", self.seed, 0)
@@ -262,7 +293,13 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
-        return cls(**data)
+        """A config from its :meth:`to_dict` form (a parsed JSON object).
+
+        Raises:
+            ValueError: ``data`` is not an object, has an unknown or missing field at
+                any level, or a value outside what is allowed; the message names it.
+        """
+        return _from_mapping(cls, data, "RunConfig")
 
     def display_label(self) -> str:
         """``label`` if given, else a name built from the pruning or noise settings."""

@@ -144,10 +144,14 @@ def read(path: Path) -> Holder | None:
 def _write_own(path: Path, holder: Holder) -> Path:
     """Write ``holder`` to a file of this claimant's own beside ``path``; return it."""
     own = path.with_name(f"{path.name}.{holder.token}.tmp")
-    with open(own, "w") as f:
-        json.dump(asdict(holder), f)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(own, "w") as f:
+            json.dump(asdict(holder), f)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:  # a full disk (ENOSPC) or a signal: leave no .tmp behind
+        own.unlink(missing_ok=True)
+        raise
     return own
 
 
@@ -266,7 +270,11 @@ class Lease:
                 epoch=self.holder.epoch if epoch is None else epoch,
             )
             fresh = _write_own(self.path, self.holder)
-            os.replace(fresh, self.path)
+            try:
+                os.replace(fresh, self.path)
+            except BaseException:
+                fresh.unlink(missing_ok=True)
+                raise
             return True
 
     def _beat_loop(self) -> None:

@@ -29,6 +29,7 @@ apart by the lock, and a completed result is immutable.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -55,6 +56,31 @@ class RunLockedError(RuntimeError):
     """Another process holds the lock on this run folder."""
 
 
+class CorruptResultError(ValueError):
+    """A ``result.json`` that does not parse, or that records another config's hash than
+    its folder's: it does not count as done, and nothing deletes or replaces it."""
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where ``/proc`` tells (``os.umask``
+    can only be read by setting it, which races with other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _shareable(tmp_name: str) -> None:
+    """Give a temporary file the mode a plain ``open`` would (``0o666`` less the umask):
+    ``tempfile`` makes it 0600, which would lock a group-shared store to its writer."""
+    os.chmod(tmp_name, 0o666 & ~_umask())
+
+
 def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write ``path`` through a temporary file in its folder and ``os.replace``.
 
@@ -71,6 +97,7 @@ def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
             write(tmp)
             tmp.flush()
             os.fsync(tmp.fileno())
+        _shareable(tmp.name)
         os.replace(tmp.name, path)
     except BaseException:
         Path(tmp.name).unlink(missing_ok=True)
@@ -89,6 +116,7 @@ def _write_once(path: Path, data: bytes) -> None:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
+        _shareable(tmp.name)
         try:
             os.link(tmp.name, path)
         except FileExistsError:
@@ -164,6 +192,27 @@ class RunStore:
         """
         return self.root / f"{config.model}-{config_hash(config)[:16]}"
 
+    def check_writable(self) -> None:
+        """Create the store's folder if needed and write and remove a probe file in it.
+
+        Raises:
+            ValueError: the folder cannot be created or written (read-only, full, not
+                ours), naming it and the system's reason, before anything is computed
+                or submitted.
+        """
+        probe = self.root / f".write-probe.{os.getpid()}.tmp"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                probe.unlink(missing_ok=True)
+            raise ValueError(
+                f"run store {self.root} is not writable ({err.strerror or err}); allowed: "
+                "a folder this user can create files in (name another with --store)"
+            ) from None
+
     def result_path(self, config: RunConfig) -> Path:
         return self.run_dir(config) / RESULT_FILE
 
@@ -179,16 +228,42 @@ class RunStore:
     def load(self, config: RunConfig) -> dict[str, Any] | None:
         """The completed result of ``config``, or ``None`` if it has not completed.
 
-        A ``result.json`` that is not valid JSON raises ``ValueError`` naming the file:
-        silently recomputing would hide whatever damaged it.
+        Args:
+            config: the run.
+
+        Returns:
+            The parsed ``result.json``, or ``None`` when there is none.
+
+        Raises:
+            CorruptResultError: the file does not parse (truncated, damaged) or records
+                another hash than ``config``'s. The message names the file and what to
+                do; nothing is deleted or recomputed over it, since silently recomputing
+                would hide whatever damaged it.
         """
         path = self.result_path(config)
         if not path.exists():
             return None
-        return _read_json(path)
+        try:
+            data = _read_json(path)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise CorruptResultError(
+                f"{path} is not a readable result ({err}); nothing was deleted. Move it "
+                "aside (or restore it, e.g. with git checkout) to recompute the run"
+            ) from None
+        digest = config_hash(config)
+        found = data.get("hash") if isinstance(data, dict) else None
+        if found != digest:
+            raise CorruptResultError(
+                f"{path} records hash {found!r}, not its folder's config hash {digest}: "
+                "it is not this run's result; nothing was deleted. Move it aside (or "
+                "restore it) to recompute the run"
+            )
+        return data
 
     def is_complete(self, config: RunConfig) -> bool:
-        return self.result_path(config).exists()
+        """Whether ``config``'s run has a valid result (:meth:`load`'s checks; a corrupt
+        one raises :class:`CorruptResultError` rather than counting as done or not)."""
+        return self.load(config) is not None
 
     @contextmanager
     def lock(self, config: RunConfig) -> Iterator[Path]:
@@ -205,7 +280,7 @@ class RunStore:
         run_dir = self.run_dir(config)
         run_dir.mkdir(parents=True, exist_ok=True)
         lock_path = self.lock_path(config)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -94,7 +94,9 @@ def test_the_plan_counts_stored_and_missing_runs_without_training(tmp_path):
     distinct = len({config_hash(c) for c in grid})  # short noise windows can coincide
     (fig5,) = book.plan(tmp_path, parameters, only=("fig5_noise",))
     assert (fig5.stored, fig5.missing) == (0, distinct)
-    RunStore(tmp_path / "runs").save_result(grid[0], {"config": {}, "summary": {}})
+    RunStore(tmp_path / "runs").save_result(
+        grid[0], {"config": {}, "summary": {}, "hash": config_hash(grid[0])}
+    )
     (fig5,) = book.plan(tmp_path, parameters, only=("fig5_noise",))
     assert (fig5.stored, fig5.missing) == (1, distinct - 1)
     claims, intro = book.plan(tmp_path, parameters, only=("claims", "intro"))

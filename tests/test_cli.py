@@ -199,13 +199,119 @@ def test_book_without_data_says_how_to_provide_it_without_a_traceback(
     assert not (tmp_path / "_build" / "executed").exists()  # stopped before executing
     # Figure A1 reads images even when its run is stored: checked before executing too.
     argv[argv.index("fig1_instability")] = "figA1_bn_normality"
+    from prunestab.config import config_hash
     from prunestab.figures import figure_grid
     from prunestab.store import RunStore
 
     (vgg19,) = figure_grid("figA1", "smoke", 1)
     store = RunStore(tmp_path / "store")
-    store.save_result(vgg19, {"config": {}})
+    store.save_result(vgg19, {"config": {}, "hash": config_hash(vgg19)})
     store.save_model(vgg19, {})
     assert book.main(argv) == 2
     err = capsys.readouterr().err
     assert "figA1_bn_normality.ipynb reads images, and CIFAR-10 not found" in err
+
+
+@pytest.mark.parametrize("argv", [["status", "fig5"], ["sweep", "fig5", "--list"]])
+def test_a_truncated_result_is_named_not_counted_as_done(tmp_path, capsys, argv):
+    """status and sweep --list read the store: a truncated result.json is one line naming
+    the file, exit status 2, and the file is untouched."""
+    from prunestab.config import config_hash
+    from prunestab.figures import figure_grid
+    from prunestab.store import RunStore
+
+    store = RunStore(tmp_path)
+    config = figure_grid("fig5", "smoke", 1)[0]
+    store.save_result(config, {"config": config.to_dict(), "hash": config_hash(config)})
+    path = store.result_path(config)
+    path.unlink()
+    path.write_text('{"config": {"model"')
+    code = main([*argv, "--profile", "smoke", "--seeds", "1", "--store", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert f"{path} is not a readable result" in err and len(err.strip().splitlines()) == 1
+    assert path.read_text() == '{"config": {"model"'
+
+
+def _listed_config() -> dict:
+    from prunestab.figures import figure_grid
+
+    return figure_grid("fig5", "smoke", 1)[1].to_dict()
+
+
+@pytest.mark.parametrize(
+    "mutate, named",
+    [
+        (
+            lambda c: c | {"colour": "red"},
+            "RunConfig has unknown field(s) 'colour'; allowed: model",
+        ),
+        (
+            lambda c: c | {"optimizer": c["optimizer"] | {"momentum": 0.9}},
+            "RunConfig.optimizer has unknown field(s) 'momentum'; allowed: lr",
+        ),
+        (
+            lambda c: (
+                c | {"pruning": c["pruning"] | {"schedule": c["pruning"]["schedule"] | {"x": 1}}}
+            ),
+            "PruningConfig.schedule has unknown field(s) 'x'",
+        ),
+        (
+            lambda c: c | {"optimizer": c["optimizer"] | {"lr": "fast"}},
+            "lr='fast'; allowed: a number > 0",
+        ),
+        (lambda c: c | {"data": [1, 2]}, "RunConfig.data=[1, 2]; allowed: a JSON object"),
+        (lambda c: [c], "RunConfig=[{"),
+        (lambda c: None, "RunConfig=None; allowed: a JSON object with fields model"),
+        (lambda c: {k: v for k, v in c.items() if k != "model"}, "lacks required field(s) model"),
+    ],
+)
+def test_a_bad_config_file_is_one_line_naming_the_value(tmp_path, capsys, mutate, named):
+    """Issue 24, item 4: each of these printed a traceback before."""
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(mutate(_listed_config())))
+    code = main(["run", "--config", str(path), "--profile", "smoke", "--store", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert f"--config {path}: " in err and named in err
+
+
+@pytest.mark.parametrize(
+    "argv", [["run", "--profile", "smoke"], ["sweep", "fig5", "--profile", "smoke"]]
+)
+def test_a_read_only_store_is_one_line_before_anything_runs(tmp_path, capsys, argv):
+    """Issue 24, item 5: a read-only store gave raw OSError tracebacks (and, through
+    submitit, jobs submitted before the CLI failed). Checked first, one line, exit 2."""
+    import os
+
+    if os.geteuid() == 0:  # root writes through a read-only mode: make it a file instead
+        store = tmp_path / "a-file"
+        store.write_text("")
+    else:
+        store = tmp_path / "ro"
+        store.mkdir()
+        store.chmod(0o500)
+    code = main([*argv, "--store", str(store / "runs")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert f"run store {store / 'runs'} is not writable" in err
+
+
+def test_a_full_disk_is_one_line_and_leaves_no_lease_temporaries(tmp_path, capsys, monkeypatch):
+    """Issue 24, item 5: ENOSPC while claiming a run printed a traceback and left
+    .lease.*.tmp files behind."""
+    import errno
+
+    from prunestab import lease
+
+    real_dump = lease.json.dump
+
+    def full(obj, f, *a, **k):
+        real_dump(obj, f, *a, **k)
+        raise OSError(errno.ENOSPC, "No space left on device", str(f.name))
+
+    monkeypatch.setattr(lease.json, "dump", full)
+    code = main(["run", "--profile", "smoke", "--store", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "no space left on the device" in err
+    assert not list(tmp_path.rglob("*.tmp"))

@@ -1,9 +1,11 @@
 """The companion: notebooks paired and in sync, executed at smoke, built into a book that
 renders its figures and math in a real (headless) browser."""
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -277,8 +279,12 @@ def test_the_readme_papermill_command_reads_the_published_runs_and_leaves_git_cl
     readme = (ROOT / "README.md").read_text().splitlines()
     (command,) = [line for line in readme if line.startswith("papermill notebooks/fig5_noise")]
     before = _git_status()
+    # As a user of this environment types it: its scripts first on PATH, whether or not
+    # the suite was started from an activated venv (VENV/bin/python -m pytest).
+    scripts = str(Path(sys.executable).parent)
+    env = os.environ | {"PATH": scripts + os.pathsep + os.environ.get("PATH", "")}
     done = subprocess.run(
-        command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=900
+        command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env
     )
     assert done.returncode == 0, done.stderr[-3000:]
     notebook = nbformat.reads(done.stdout, as_version=4)

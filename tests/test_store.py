@@ -8,14 +8,18 @@ import torch
 
 from prunestab.config import PruningConfig, RunConfig, config_hash
 from prunestab.schedule import PruningSchedule
-from prunestab.store import RunLockedError, RunStore, write_json_atomic
+from prunestab.store import CorruptResultError, RunLockedError, RunStore, write_json_atomic
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = RunConfig(model="conv4", epochs=2)
 
 
 def result_for(config: RunConfig, **extra) -> dict:
-    return {"config": config.to_dict(), "test_accuracy": [0.5, 0.6]} | extra
+    return {
+        "config": config.to_dict(),
+        "hash": config_hash(config),
+        "test_accuracy": [0.5, 0.6],
+    } | extra
 
 
 def pruned(target: str, seed: int = 0) -> RunConfig:
@@ -96,6 +100,34 @@ def test_corrupt_result_is_an_error_naming_the_file(tmp_path):
     path.write_text('{"config": ')
     with pytest.raises(ValueError, match="result.json"):
         store.load(CONFIG)
+
+
+@pytest.mark.parametrize(
+    "damage, named",
+    [
+        (lambda text, other: text[: len(text) // 2], "not a readable result"),
+        (lambda text, other: "", "not a readable result"),
+        (lambda text, other: other, "records hash"),
+        (lambda text, other: "[1, 2]", "records hash None"),
+    ],
+)
+def test_a_truncated_or_foreign_result_is_never_counted_as_done(tmp_path, damage, named):
+    """Every reader (load, is_complete, and through them status, sweep --list, submitit's
+    "already stored" and the book's precheck) validates: a truncated file, or another
+    run's result copied into this folder, is an error naming the file and what to do, and
+    the file is left exactly as it was."""
+    store = RunStore(tmp_path)
+    store.save_result(CONFIG, result_for(CONFIG))
+    other = json.dumps(result_for(pruned("largest")))
+    path = store.result_path(CONFIG)
+    damaged = damage(path.read_text(), other)
+    path.unlink()
+    path.write_text(damaged)
+    for read in (store.load, store.is_complete):
+        with pytest.raises(CorruptResultError, match=f"{named}.*nothing was deleted") as err:
+            read(CONFIG)
+        assert str(path) in str(err.value) and "Move it aside" in str(err.value)
+    assert path.read_text() == damaged
 
 
 def test_lock_writes_a_self_describing_config_json_and_is_released(tmp_path):
@@ -192,3 +224,27 @@ def test_iter_results_and_find_filter_by_dotted_keys(tmp_path):
     assert len(store.find(lambda r: r["config"]["seed"] == 1, model="conv4")) == 1
     with pytest.raises(KeyError, match="tagret"):
         store.find(**{"pruning.tagret": "largest"})
+
+
+@pytest.mark.parametrize("umask", [0o002, 0o022, 0o077])
+def test_stored_files_follow_the_umask_so_a_group_can_share_a_store(tmp_path, umask):
+    """Issue 24, item 6: results were 0600 whatever the umask (temporary files), so a
+    lab's group-shared store broke for everyone but the writer."""
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        store = RunStore(tmp_path / "store")
+        with store.lock(CONFIG):
+            store.save_result(CONFIG, result_for(CONFIG))
+        write_json_atomic(tmp_path / "store" / "claims.json", {"a": 1})
+    finally:
+        os.umask(old)
+    expected = 0o666 & ~umask
+    for path in (
+        store.result_path(CONFIG),
+        store.config_path(CONFIG),
+        tmp_path / "store" / "claims.json",
+    ):
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path.name
