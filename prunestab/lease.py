@@ -128,6 +128,17 @@ def dead_here(holder: Holder) -> bool:
     return False
 
 
+def earlier_attempt(holder: Holder) -> bool:
+    """Whether ``holder`` is this very SLURM job (the same array task) on another node:
+    an earlier attempt of this task, left by preemption (SLURM's SIGTERM, then SIGKILL)
+    before a requeue onto a new node. Its lease is ours at once: waiting out its TTL
+    would let the requeued task report "running elsewhere" and store nothing. (A task
+    runs on one node at a time; its worker processes share that node, so a live sibling
+    never matches. On the same node, :func:`dead_here` covers the requeue.)"""
+    me = job_id()
+    return me is not None and holder.job == me and holder.host != socket.gethostname()
+
+
 def read(path: Path) -> Holder | None:
     """The lease at ``path``, or ``None`` if there is none (or it vanished meanwhile)."""
     try:
@@ -204,7 +215,7 @@ class Lease:
             current = read(self.path)
             if current is None:
                 continue  # released between our link and our read: try again
-            if not dead_here(current):
+            if not (dead_here(current) or earlier_attempt(current)):
                 if not current.is_stale(self.ttl, self.clock()):
                     raise LeaseHeldError(self.path, current, self.clock() - current.heartbeat)
                 self.sleep(self.watch_seconds(current))

@@ -170,3 +170,23 @@ def test_a_lease_with_fields_of_a_newer_version_is_read_and_watched(tmp_path):
     clock.now += 3_600
     with pytest.raises(LeaseHeldError, match="node-3 pid 5"):
         Lease(tmp_path, ttl=60, clock=clock, heartbeat=False, sleep=holder_beats).acquire()
+
+
+def test_a_requeued_task_takes_over_its_own_earlier_attempts_lease_at_once(tmp_path, monkeypatch):
+    """Issue 24, item 1: after preemption SLURM requeues the array task onto another node;
+    the lease its killed attempt left (fresh heartbeat, other host) is this task's own, so
+    it is taken over without waiting for the TTL. Another job's fresh lease still blocks."""
+    clock = Clock()
+    earlier = Holder("old", "node-a", 4242, "991_3", clock.now, clock.now, epoch=40)
+    (tmp_path / LEASE_FILE).write_text(json.dumps(earlier.__dict__))
+
+    def no_wait(seconds):
+        raise AssertionError(f"waited {seconds} s for a lease that is ours")
+
+    monkeypatch.setenv("SLURM_ARRAY_JOB_ID", "991")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "4")  # another task of the same array
+    with pytest.raises(LeaseHeldError, match="job 991_3"):
+        Lease(tmp_path, ttl=600, clock=clock, heartbeat=False, sleep=no_wait).acquire()
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "3")  # the same task, requeued
+    mine = Lease(tmp_path, ttl=600, clock=clock, heartbeat=False, sleep=no_wait).acquire()
+    assert read(tmp_path / LEASE_FILE) == mine and mine.job == "991_3"
