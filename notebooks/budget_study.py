@@ -47,6 +47,7 @@ from prunestab.figures import (
     CENTRAL_PROFILES,
     WIDTH_CHECK,
     figure_grid,
+    noise_window_fractions,
     width_check_config,
 )
 from prunestab.runner import DataCache, execute
@@ -266,6 +267,21 @@ for figure, central in CENTRAL_PROFILES.items():
         )
         continue
     display(Markdown(f"**{figure} at `{central}`**: all {total} runs stored ({spent})."))
+    if figure == "fig5":
+        windows = noise_window_fractions(central)
+        display(
+            Markdown(
+                "**Its noise windows are not the paper's:** "
+                + ", ".join(
+                    f"{w} paper steps are {steps} steps here, {100 * ours:.1f}% of the retrain "
+                    f"period against the paper's {100 * paper:.2f}%"
+                    for w, (steps, ours, paper) in windows.items()
+                    if w
+                )
+                + ". Figure 5 at the paper's proportions is pre-registered on the protocol page "
+                "and not yet run."
+            )
+        )
     found = claims.evaluate(figure, have, central)
     claims.save(analysis.default_store(store, central), central, figure, found, central=True)
     display(HTML(claims.html_table(found)))

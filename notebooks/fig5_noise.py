@@ -51,7 +51,7 @@ import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, explorers, plots
-from prunestab.figures import FIG5_NOISE_STEPS, Label
+from prunestab.figures import FIG5_NOISE_STEPS, Label, noise_window_fractions
 
 VARIANTS = [Label.PRUNE_L] + [
     Label.noise(kind, steps) for kind in ("zeroing", "gaussian") for steps in FIG5_NOISE_STEPS
@@ -60,6 +60,28 @@ if noise != "all" and noise not in VARIANTS:
     raise ValueError(f"noise={noise!r}; allowed: all, {', '.join(VARIANTS)}")
 labels = None if noise == "all" else sorted({Label.UNPRUNED, Label.PRUNE_L, noise})
 runs = analysis.open_figure("fig5", profile, seeds, device, data, store, jobs, labels)
+fractions = noise_window_fractions(profile)
+differ = any(abs(ours - paper) > 0.1 * paper for _, ours, paper in fractions.values() if paper)
+if differ:  # at the paper profile the windows are the paper's: nothing to warn about
+    display(
+        HTML(
+            '<div class="admonition warning"><p class="admonition-title">These windows are not '
+            "the paper's</p><p>The paper's windows are "
+            + ", ".join(
+                f"{w} steps ({100 * paper:.2f}%)" for w, (_, _, paper) in fractions.items() if w
+            )
+            + " of the steps between two of a layer's pruning events. Here, at the "
+            f"<code>{profile}</code> profile, they are "
+            + ", ".join(
+                f"{steps} steps ({100 * ours:.1f}%)"
+                for w, (steps, ours, _) in fractions.items()
+                if w
+            )
+            + ": the paper's step counts, cut to the retrain period, so the noise lasts a far "
+            "larger part of it. Figure 5 with windows at the paper's proportions is pre-registered "
+            '(<a href="../book/budget.html">protocol</a>) and not yet run.</p></div>'
+        )
+    )
 
 # %% [markdown]
 # ## Test accuracy during training: zeroing (left) and Gaussian noise (right)

@@ -317,6 +317,47 @@ def _fig5(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     return runs
 
 
+def fig5_proportional_grid(
+    profile: str = "steps2600", seeds: int | None = None, device: str = "cpu"
+) -> list[RunConfig]:
+    """Figure 5 with each noise window the paper's fraction of the retrain period
+    (``Profile.proportional_noise_steps``; book/budget.md, pre-registered 2026-12-04):
+    the grid of ``figure_grid("fig5", profile)`` with the 50- and 1500-step windows
+    rescaled, labels unchanged (0-step windows, unpruned and prune_L are the same runs).
+
+    >>> grid = fig5_proportional_grid()
+    >>> sorted({c.noise.steps for c in grid if c.noise is not None})
+    [0, 1, 31]
+    """
+    prof = get_profile(profile)
+    period = FIG5_RETRAIN_PERIOD
+    scaled = {
+        prof.noise_steps(w, period): prof.proportional_noise_steps(w, period)
+        for w in FIG5_NOISE_STEPS
+    }
+    return [
+        c if c.noise is None else c.replace(noise=NoiseConfig(c.noise.kind, scaled[c.noise.steps]))
+        for c in figure_grid("fig5", prof, seeds, device)
+    ]
+
+
+def noise_window_fractions(profile: str | Profile) -> dict[int, tuple[int, float, float]]:
+    """Per paper window of Figure 5: (steps at ``profile``, its fraction of the profile's
+    retrain period, the paper window's fraction of the paper's), for the chapter's
+    statement of how far the stored windows are from the paper's.
+
+    >>> noise_window_fractions("steps2600")[1500]
+    (320, 1.0, 0.0959079283887468)
+    """
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    period = FIG5_RETRAIN_PERIOD
+    ours, paper = prof.retrain_steps(period), get_profile("paper").retrain_steps(period)
+    return {
+        w: (prof.noise_steps(w, period), prof.noise_steps(w, period) / ours, w / paper)
+        for w in FIG5_NOISE_STEPS
+    }
+
+
 def _figA1(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     """One VGG19 trained to convergence (its final weights are kept for the histograms)."""
     return [base_config(profile, "vgg19", seed, device).replace(label=Label.VGG19)]

@@ -178,6 +178,27 @@ class Profile:
         period = self.retrain_period(paper_retrain_period) * self.steps_per_epoch()
         return min(paper_steps, period)
 
+    def retrain_steps(self, paper_retrain_period: int) -> int:
+        """Training steps between two of a layer's pruning events at this profile.
+
+        >>> get_profile("paper").retrain_steps(40), get_profile("steps2600").retrain_steps(40)
+        (15640, 320)
+        """
+        return self.retrain_period(paper_retrain_period) * self.steps_per_epoch()
+
+    def proportional_noise_steps(self, paper_steps: int, paper_retrain_period: int) -> int:
+        """A paper noise window scaled to the same fraction of this profile's retrain
+        period as it is of the paper's (rounded to whole steps; a positive window keeps
+        at least 1 step), where :meth:`noise_steps` keeps the paper's step count.
+
+        >>> steps2600 = get_profile("steps2600")
+        >>> [steps2600.proportional_noise_steps(w, 40) for w in (0, 50, 1500)]
+        [0, 1, 31]
+        """
+        paper = get_profile("paper").retrain_steps(paper_retrain_period)
+        scaled = round(paper_steps * self.retrain_steps(paper_retrain_period) / paper)
+        return max(1, scaled) if paper_steps > 0 else 0
+
 
 def _budget(name: str, epoch_images: int, train_subset: int | None) -> Profile:
     """A training-budget profile: quick's axis and widths, 5 seeds, all 10,000 test images

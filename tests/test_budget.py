@@ -337,3 +337,21 @@ def test_width_status_decides_nothing_until_all_25_runs_are_stored(tmp_path):
 
     said = budget.width_status(RunStore(tmp_path))
     assert "0 of 25 runs stored; nothing is decided until all are" in said
+
+
+def test_figure5_at_the_papers_proportions_adds_exactly_its_20_scaled_noise_runs():
+    """Part C's grid (pre-registered): windows of 1 and 31 steps (0.31% and 9.7% of the 320
+    between events, as the paper's 50 and 1,500 are of 15,640); unpruned, prune_L and the
+    0-step windows are the stored runs, unchanged."""
+    from prunestab.config import config_hash
+    from prunestab.figures import fig5_proportional_grid, noise_window_fractions
+
+    stored = {config_hash(c) for c in figure_grid("fig5", "steps2600")}
+    scaled = fig5_proportional_grid()
+    new = [c for c in scaled if config_hash(c) not in stored]
+    assert len(scaled) == 40 and len(new) == 20
+    assert {(c.noise.kind, c.noise.steps) for c in new} == {
+        (k, s) for k in ("zeroing", "gaussian") for s in (1, 31)
+    }
+    assert noise_window_fractions("steps2600")[50][:2] == (50, 50 / 320)
+    assert noise_window_fractions("paper")[1500][1] == pytest.approx(1500 / 15640)
