@@ -42,6 +42,7 @@ from prunestab.verdicts import (
     Evidence,
     all_of,
     correlation_robustness,
+    decide,
     grouped_correlation,
     matches_effect,
     ordering,
@@ -485,11 +486,7 @@ def figA1(before: Sequence[float], after: Sequence[float], profile: str) -> list
     verdict = all_of(
         [
             Evidence(
-                REPRODUCED
-                if p_for < 0.025
-                else CONTRADICTED
-                if p_against < 0.025
-                else INCONCLUSIVE,
+                decide(p_for, p_against),  # the one ladder of prunestab.verdicts
                 p_for,
                 p_against,
                 (n,),
