@@ -45,7 +45,7 @@ import torch
 
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import CIFAR10, load_cifar10
-from prunestab.store import RunLockedError, RunStore
+from prunestab.store import ResultExistsError, RunLockedError, RunStore
 from prunestab.train import Execution, train_run
 
 
@@ -267,9 +267,16 @@ def _compute(
             store.save_model(config, outcome["model_state"])
             store.clear_checkpoint(config)
         else:
-            _store_outcome(
-                store, config, dataset, outcome, resume, options.profile, keep_model, segments
-            )
+            try:
+                _store_outcome(
+                    store, config, dataset, outcome, resume, options.profile, keep_model, segments
+                )
+            except ResultExistsError:
+                # The holder this process took over from (judged dead, only stalled)
+                # finished first. A run is a pure function of its config, so the stored
+                # result is this run's: delivered as stored, not recorded as a failure.
+                store.clear_checkpoint(config)
+                return store.load(config), False
         return store.load(config), True
 
 

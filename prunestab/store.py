@@ -56,6 +56,10 @@ class RunLockedError(RuntimeError):
     """Another process holds the lock on this run folder."""
 
 
+class ResultExistsError(ValueError):
+    """A result is already stored where one was to be written: it is never overwritten."""
+
+
 class CorruptResultError(ValueError):
     """A ``result.json`` that does not parse, or that records another config's hash than
     its folder's: it does not count as done, and nothing deletes or replaces it."""
@@ -120,7 +124,7 @@ def _write_once(path: Path, data: bytes) -> None:
         try:
             os.link(tmp.name, path)
         except FileExistsError:
-            raise ValueError(
+            raise ResultExistsError(
                 f"{path} already exists; a completed result is never overwritten "
                 "(delete the file by hand to recompute)"
             ) from None
@@ -382,7 +386,7 @@ class RunStore:
             )
         path = self.result_path(config)
         if path.exists():
-            raise ValueError(
+            raise ResultExistsError(
                 f"{path} already exists; a completed result is never overwritten "
                 "(delete the file by hand to recompute)"
             )

@@ -281,3 +281,27 @@ def test_a_run_whose_lease_is_taken_over_stops_and_leaves_the_folder_to_the_take
     # noticed; nothing after it.
     assert store.load_checkpoint(config)["epoch"] == 2
     assert read(store.run_dir(config) / LEASE_FILE) == taker
+
+
+def test_a_run_finished_first_by_the_holder_it_took_over_from_is_stored_not_failed(
+    tmp_path, tiny_cifar, monkeypatch
+):
+    """Issue 24, item 7: a stalled holder whose lease was taken over may still write the
+    result before the new holder does; the new holder then delivers the stored result
+    (computed=False) instead of raising "already exists" and counting a failure."""
+    from prunestab import runner
+
+    store, config = RunStore(tmp_path), _smoke_config()
+    elsewhere = RunStore(tmp_path / "elsewhere")
+    execute(config, elsewhere, DataCache(tiny_cifar), profile="smoke", progress=False)
+    theirs = elsewhere.load(config)
+    real = runner._store_outcome
+
+    def the_other_holder_wins(store_, config_, *args):
+        store_.save_result(config_, theirs)  # lands just before this holder's write
+        return real(store_, config_, *args)
+
+    monkeypatch.setattr(runner, "_store_outcome", the_other_holder_wins)
+    result = execute(config, store, DataCache(tiny_cifar), profile="smoke", progress=False)
+    assert result == theirs and not store.checkpoint_path(config).exists()
+    assert store.failures(config) == []
