@@ -43,6 +43,7 @@ from prunestab.verdicts import (
     all_of,
     correlation_robustness,
     decide,
+    group_means,
     grouped_correlation,
     matches_effect,
     ordering,
@@ -213,9 +214,8 @@ def _decile_slopes(runs: Sequence[Run], profile: str) -> Parts:
 
 
 def _decile_means(deciles: np.ndarray, gaps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    keep = ~np.isnan(gaps)
-    levels = np.unique(deciles[keep])
-    return levels.astype(float), np.array([gaps[keep & (deciles == d)].mean() for d in levels])
+    mean_deciles, mean_gaps, _ = group_means(deciles, gaps, deciles)
+    return mean_deciles, mean_gaps
 
 
 def _structured_beats_unstructured(runs: Sequence[Run], profile: str) -> Parts:

@@ -155,14 +155,14 @@ CHAPTERS = (
 )
 
 
-def _found_text(figure: str, store: str | os.PathLike | None) -> str:
+def _found_text(figure: str, recorded: dict[str, dict]) -> str:
     """What we found for ``figure``: its recorded verdicts per profile that decided any
     (quick, and the budget profile where the protocol decides its central claims)."""
     parts = []
     for name in PUBLISHED:
         if name != "quick" and CENTRAL_PROFILES.get(figure) != name:
             continue
-        found = claims.load(default_store(store, name), name).get(figure, [])
+        found = recorded[name].get(figure, [])
         if not found:
             continue
         counts = verdict_counts(found)
@@ -176,6 +176,12 @@ def chapters_html(profile: str = "quick", store: str | os.PathLike | None = None
     (counts of verdicts from the recorded claims, per deciding profile), so a paper claim
     is never read as our finding. At ``smoke``, only the smoke profile's claims."""
     rows = []
+    # Each profile's recorded claims, read once for the whole table.
+    recorded = (
+        {}
+        if profile == "smoke"
+        else {name: claims.load(default_store(store, name), name) for name in PUBLISHED}
+    )
     for link, name, section, claim, figure in CHAPTERS:
         if figure is None:
             found = "no claim to decide: a derivation, checked against references by the tests"
@@ -183,7 +189,7 @@ def chapters_html(profile: str = "quick", store: str | os.PathLike | None = None
             recorded = claims.load(default_store(store, "smoke"), "smoke").get(figure, [])
             found = f"smoke: {len(recorded)} claims (a plumbing check; says nothing)"
         else:
-            found = _found_text(figure, store)
+            found = _found_text(figure, recorded)
         rows.append(
             f'<tr><td><a href="{link}.html">{name}</a></td><td>{section}</td>'
             f"<td>{claim}</td><td>{found}</td></tr>"

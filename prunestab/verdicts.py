@@ -316,11 +316,20 @@ def _pearson(
     return r, p_for, p_against, low, high
 
 
-def _group_means(
+def group_means(
     x: Sequence[float], y: Sequence[float], groups: Sequence[object]
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Per-group means of ``x`` and ``y`` over the pairs without a NaN (groups left empty
-    are dropped), in first-seen order, and the number of pairs used."""
+    are dropped), in first-seen order, and the number of pairs used: the points of
+    :func:`grouped_correlation`, and of any rule that must treat a configuration's seeds
+    as one point (Figure 2's slope difference over decile means).
+
+    Raises:
+        ValueError: the three sequences differ in length.
+
+    >>> group_means([1, 3, 5, float("nan")], [2, 4, 6, 8], "aabb")
+    (array([2., 5.]), array([3., 6.]), 3)
+    """
     x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
     keys = list(groups)
     if not (x.size == y.size == len(keys)):
@@ -377,7 +386,7 @@ def grouped_correlation(
     """
     if sign not in (1, -1):
         raise ValueError(f"sign={sign!r}; allowed: 1 (positive) or -1 (negative)")
-    mx, my, runs = _group_means(x, y, groups)
+    mx, my, runs = group_means(x, y, groups)
     k = mx.size
     n = (k,)  # the test's points: configurations (the text names the runs)
     if k < 3 or np.all(mx == mx[0]) or np.all(my == my[0]):
@@ -444,13 +453,13 @@ def correlation_robustness(
     """
     x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
     keys = list(groups)
-    _group_means(x, y, keys)  # validates the lengths
+    group_means(x, y, keys)  # validates the lengths
     keep = ~(np.isnan(x) | np.isnan(y))
     idx = np.flatnonzero(keep)
     loo = []
     for i in idx:
         rest = idx[idx != i]
-        mx, my, _ = _group_means(x[rest], y[rest], [keys[j] for j in rest])
+        mx, my, _ = group_means(x[rest], y[rest], [keys[j] for j in rest])
         if mx.size >= 3 and np.ptp(mx) > 0 and np.ptp(my) > 0:
             loo.append(float(np.corrcoef(mx, my)[0, 1]))
     xs, ys = x[keep], y[keep]
