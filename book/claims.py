@@ -88,8 +88,8 @@
 # runs per group). The grouped correlation, at 4 configurations of 5 runs with
 # instability as at `steps10400`, configuration effects of 0 to 1 point and run SDs of
 # 0.3 to 1 point (12 settings), said "reproduced" in 2.1 to 2.9% and "contradicted" in 1.9
-# to 2.9% (within simulation error of 2.5%; the run-level rule it replaces: up to 24.2%
-# and 25.0%). The gated equivalence said "reproduced" in 2.6% with no pruning effect and
+# to 2.9% (within simulation error of 2.5%; the run-level rule it replaces: up to 24.1%
+# and 24.9%); `python benchmarks/verdict_error_rates.py` prints these numbers. The gated equivalence said "reproduced" in 2.6% with no pruning effect and
 # 1.8% with a 3-point effect and the noise a margin away.
 # Across the page's claims, a few wrong verdicts among many remain possible; the
 # $p$-values beside each let a reader apply a stricter level.
