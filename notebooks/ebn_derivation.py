@@ -69,7 +69,7 @@ import torch
 from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, plots
-from prunestab.pruning import expected_bn_relu, unit_scores
+from prunestab.pruning import expected_bn_relu
 
 plots.style()
 
@@ -118,19 +118,21 @@ plt.show()
 # ## E[BN] against $\ell_2$ on trained BN layers
 #
 # On the VGG19 trained for Figure A1 (final four convolutions), how similarly do the two
-# scores rank filters? A Spearman correlation near 1 would make E[BN] and $\ell_2$ pruning
+# scores rank filters? Both scores of every filter are read from the run's stored probe
+# (`probe.json`, measured on the final weights), so nothing is trained to show them. A Spearman correlation near 1 would make E[BN] and $\ell_2$ pruning
 # the same algorithm; the paper's Figures 4 and A2 show they are not.
 
 # %% tags=["hide-input"]
 runs = analysis.open_figure("figA1", profile, 1, device, data, store, jobs)
-model = analysis.trained_model(runs[0].config, analysis.default_store(store, profile))
-fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
-for ax, layer in zip(axes, model.prunable_layers(), strict=True):
-    l2, ebn = unit_scores(layer, "l2").numpy(), unit_scores(layer, "ebn").numpy()
+measured = analysis.stored_probe(runs[0], analysis.default_store(store, profile))
+fig, axes = plt.subplots(1, len(measured["scores"]), figsize=(13, 3.2), squeeze=False)
+for ax, layer in zip(axes[0], measured["scores"], strict=True):
+    l2, ebn = np.asarray(layer["l2"]), np.asarray(layer["ebn"])
     rho = scipy.stats.spearmanr(l2, ebn).statistic
     ax.scatter(l2, ebn, s=6, alpha=0.6)
-    ax.set_title(f"{layer.name}: Spearman {rho:.2f}", fontsize=9)
+    ax.set_title(f"{layer['name']}: Spearman {rho:.2f}", fontsize=9)
     ax.set_xlabel(r"$\ell_2$ norm of the filter")
-axes[0].set_ylabel("E[BN]")
+axes[0, 0].set_ylabel("E[BN]")
 fig.tight_layout()
 plt.show()
+display(HTML(plots.probe_provenance_html(measured, runs[0].summary["final_test_acc"])))

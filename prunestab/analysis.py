@@ -18,16 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from prunestab import probe
 from prunestab.config import RunConfig, config_hash
-from prunestab.data import DatasetVariantWarning, normalize
+from prunestab.data import DatasetVariantWarning
 from prunestab.figures import fig4_method, figure_grid, keeps_weights
-from prunestab.models import build
 from prunestab.paths import default_store_path
 from prunestab.pruning import EmptyEventsWarning
 from prunestab.runner import DataCache, execute_many, is_stored
 from prunestab.stats import Correlation, pearson
 from prunestab.store import RunStore
-from prunestab.train import derive_seed
 
 #: Fewer runs than this give no correlation (its Fisher interval is uninformative).
 MIN_CORRELATION_RUNS = 5
@@ -305,59 +304,26 @@ def provenance_markdown(runs: Iterable[Run], profile: str) -> str:
     )
 
 
-@torch.no_grad()
-def normalized_bn_activations(
-    model: torch.nn.Module, images: torch.Tensor, last: int = 8
-) -> list[tuple[str, np.ndarray]]:
-    """Figure A1: each of the last ``last`` BatchNorm layers' normalised activations.
+def stored_probe(run: Run, store: RunStore) -> dict:
+    """What was measured on ``run``'s final weights (``prunestab.probe``), as stored beside
+    its result: :func:`ensure_runs` stores it for the runs that keep one.
 
-    The model runs in train mode on ``images`` (a batch of normalised inputs), as the
-    authors did, and each BN's input is normalised with its batch statistics, i.e.
-    ``(BN output - beta) / gamma``: the quantity A.1 assumes standard normal.
+    Raises:
+        FileNotFoundError: no probe is stored for this run (the message says how to make it).
+        ValueError: the stored probe has another layout version than this code reads.
     """
-    norms = [(name, m) for name, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    captured: dict[str, np.ndarray] = {}
-
-    def hook(name):
-        def record(module, inputs, output):
-            x = inputs[0].transpose(0, 1).flatten(1).double()
-            mean = x.mean(dim=1, keepdim=True)
-            var = x.var(dim=1, unbiased=False, keepdim=True)
-            captured[name] = ((x - mean) / torch.sqrt(var + module.eps)).flatten().cpu().numpy()
-
-        return record
-
-    handles = [m.register_forward_hook(hook(name)) for name, m in norms[-last:]]
-    was_training = model.training
-    model.train()
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    try:
-        model(images)
-    finally:
-        model.load_state_dict(state)  # train-mode BN updated its running stats: undo it
-        model.train(was_training)
-        for handle in handles:
-            handle.remove()
-    return [(name, captured[name]) for name, _ in norms[-last:]]
-
-
-def initial_model(config: RunConfig) -> torch.nn.Module:
-    """The model exactly as the run ``config`` started (same seed-derived init)."""
-    torch.manual_seed(derive_seed(config.seed, "init"))
-    return build(config.model, config.width)
-
-
-def trained_model(config: RunConfig, store: RunStore) -> torch.nn.Module:
-    """The run's final weights (saved for Figure A1's runs)."""
-    state = store.load_model(config)
-    if state is None:
+    found = store.load_probe(run.config)
+    if found is None:
         raise FileNotFoundError(
-            f"no final weights for this run in {store.run_dir(config)}: its result was "
-            "computed without keeping the model. Delete that folder and rerun the notebook."
+            f"no probe.json in {store.run_dir(run.config)}: run the chapter's notebook (or "
+            "prunestab book), which measures it from the kept weights or a retrain"
         )
-    model = build(config.model, config.width)
-    model.load_state_dict(state)
-    return model
+    if found.get("version") != probe.VERSION:
+        raise ValueError(
+            f"{store.probe_path(run.config)} has layout version {found.get('version')!r}; "
+            f"this code reads {probe.VERSION}"
+        )
+    return found
 
 
 def monte_carlo_expected_relu(
@@ -439,13 +405,3 @@ def rate_series(runs: Iterable[Run], key: str) -> dict[str, tuple[np.ndarray, np
         rates.append(100 * pruning.schedule.max_iterative_rate())
         values.append(_nan(run.summary.get(key)))
     return {k: (np.array(r), np.array(v)) for k, (r, v) in sorted(series.items())}
-
-
-def training_batch(
-    config: RunConfig, data: str | os.PathLike | None = None, n: int = 128
-) -> torch.Tensor:
-    """The first ``n`` (normalised) training images a run saw: Figure A1's probe batch."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DatasetVariantWarning)
-        dataset = DataCache(data).get(config)
-    return normalize(dataset.train_images[:n]).cpu()

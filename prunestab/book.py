@@ -61,9 +61,6 @@ NOTEBOOK_FIGURES = {
     "claims": (),
     "intro": (),
 }
-#: Notebooks that read CIFAR-10 images even when every run is stored (Figure A1 feeds a
-#: training batch through the trained VGG19).
-READS_IMAGES = ("figA1_bn_normality",)
 #: Where executed copies go before they are compared with the tracked notebooks.
 EXECUTED = Path("_build") / "executed"
 
@@ -407,16 +404,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{p.notebook}: {p.stored} runs stored, {what}", flush=True)
     if args.executor != "local":
         return _submit_missing(args, root, plans)
-    computes = any(p.missing for p in plans)
-    reads = [p.notebook for p in plans if Path(p.notebook).stem in READS_IMAGES]
-    if computes or reads:
+    if any(p.missing for p in plans):  # a run to train, or a kept model to probe
         from prunestab.data import DataNotFoundError, locate
 
-        why = "runs must be computed" if computes else f"{', '.join(reads)} reads images"
         try:
             locate(args.data)
         except DataNotFoundError as err:
-            print(f"prunestab book: {why}, and {err}", file=sys.stderr)
+            print(f"prunestab book: runs must be computed, and {err}", file=sys.stderr)
             return 2
     try:
         timings = execute_notebooks(root, parameters, only, stream=args.verbose)

@@ -453,11 +453,6 @@ def evaluate(figure: str, runs: Sequence[Run], profile: str) -> list[Claim]:
 # --- Figure A1: one model, layers as the units --------------------------------------------
 
 
-def ks_distances(activations: Sequence[tuple[str, np.ndarray]]) -> list[float]:
-    """Kolmogorov-Smirnov distance of each layer's normalised activations to N(0, 1)."""
-    return [float(scipy.stats.kstest(values, "norm").statistic) for _, values in activations]
-
-
 def figA1(before: Sequence[float], after: Sequence[float], profile: str) -> list[Claim]:
     """Appendix A.1 on one trained VGG19, with its layers as the units of uncertainty.
 

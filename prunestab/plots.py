@@ -180,23 +180,38 @@ def rate_plot(
     ax.set_ylabel(ylabel)
 
 
-def bn_histograms(
-    before: Sequence[tuple[str, np.ndarray]], after: Sequence[tuple[str, np.ndarray]]
-) -> plt.Figure:
-    """Figure A1: normalised BN activations per layer, before and after training, vs N(0,1)."""
-    n = len(before)
-    fig, axes = plt.subplots(n, 2, figsize=(7, 1.4 * n), sharex=True)
-    grid = np.linspace(-4, 4, 200)
+def bn_histograms(layers: Sequence[Mapping], bins: int, value_range: Sequence[float]) -> plt.Figure:
+    """Figure A1: normalised BN activations per layer, before and after training, vs N(0,1).
+
+    Args:
+        layers: per layer, a mapping with ``name``, ``counts_before`` and ``counts_after``
+            (histogram counts on ``bins`` equal bins over ``value_range``, as
+            ``prunestab.probe`` stores them).
+        bins: the number of bins.
+        value_range: ``(low, high)`` of the bins.
+
+    Returns:
+        A figure with one row per layer: each histogram as a density (over the values
+        inside the range), with the standard normal density drawn over it.
+    """
+    n = len(layers)
+    fig, axes = plt.subplots(n, 2, figsize=(7, 1.4 * n), sharex=True, squeeze=False)
+    low, high = value_range
+    edges = np.linspace(low, high, bins + 1)
+    grid = np.linspace(low, high, 200)
     normal = np.exp(-0.5 * grid**2) / np.sqrt(2 * np.pi)
-    for row, ((name, b), (_, a)) in enumerate(zip(before, after, strict=True)):
-        for col, values in enumerate((b, a)):
+    for row, layer in enumerate(layers):
+        for col, key in enumerate(("counts_before", "counts_after")):
+            counts = np.asarray(layer[key], dtype=float)
+            density = counts / max(counts.sum(), 1.0) / np.diff(edges)
             ax = axes[row, col]
-            ax.hist(values, bins=80, range=(-4, 4), density=True, color="tab:blue", alpha=0.7)
+            ax.stairs(density, edges, fill=True, color="tab:blue", alpha=0.7)
             ax.plot(grid, normal, color="tab:orange", lw=1.2)
             ax.set_yticks([])
             ax.grid(False)
             if col == 0:
-                ax.set_ylabel(name.replace("features.", "BN "), fontsize=7, rotation=0, ha="right")
+                name = layer["name"].replace("features.", "BN ")
+                ax.set_ylabel(name, fontsize=7, rotation=0, ha="right")
     axes[0, 0].set_title("before training")
     axes[0, 1].set_title("after training")
     fig.tight_layout()
@@ -325,3 +340,21 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
         for row in rows
     )
     return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def probe_provenance_html(measured: Mapping, stored_test_acc: float) -> str:
+    """One paragraph saying which weights a stored probe measured (``prunestab.probe``)
+    and how their test accuracy compares with the stored run's final one.
+
+    >>> print(probe_provenance_html({"weights": "the run's own final weights",
+    ...     "weights_test_acc": 46.2, "test_images": 500}, 46.2))
+    <p>Measured on the run's own final weights: on the 500 test images these weights score 46.20%, the stored run 46.20% (last epoch).</p>
+    """
+    import html
+
+    return (
+        f"<p>Measured on {html.escape(measured['weights'], quote=False)}: on the "
+        f"{measured['test_images']:,} test images these weights score "
+        f"{measured['weights_test_acc']:.2f}%, the stored run {stored_test_acc:.2f}% "
+        "(last epoch).</p>"
+    )

@@ -43,6 +43,7 @@ from typing import Any
 
 import torch
 
+from prunestab import probe
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import CIFAR10, load_cifar10
 from prunestab.store import ResultExistsError, RunLockedError, RunStore
@@ -181,9 +182,11 @@ def execute(
 
     ``data``: a loaded dataset, a :class:`DataCache`, or ``None`` to load from the default
     place. ``profile`` is recorded in the result. ``keep_model`` also saves the final
-    weights as ``model.pt`` beside the result (Figure A1 needs a trained VGG19); a stored
-    result whose weights are missing (they are not committed with the published results)
-    has its run trained again for them, and its result file is kept as it is.
+    weights as ``model.pt`` beside the result, and what is measured on them as
+    ``probe.json`` (``prunestab.probe``: Figure A1's VGG19). A stored result without its
+    probe has it measured from the kept weights or, where those are missing too (model
+    files are not committed), from a retrain of the run; its result file is kept as it
+    is, and the probe says which weights it measured.
     ``execution`` chooses layout and compilation (``prunestab.train.Execution``).
 
     Returns:
@@ -245,6 +248,11 @@ def _compute(
         if done is not None:
             return done, False
         dataset = _dataset(config, data)
+        if keep_model and store.is_complete(config):
+            state = store.load_model(config)
+            if state is not None:  # weights kept, not yet measured: no training needed
+                _save_probe(store, config, state, dataset, OWN_WEIGHTS)
+                return store.load(config), False
         resume = store.load_checkpoint(config)
         segments = _segments(resume)
 
@@ -263,8 +271,9 @@ def _compute(
             on_epoch_end=epoch_done,
             execution=options.execution,
         )
-        if store.is_complete(config):  # stored before without the weights it must keep
+        if store.is_complete(config):  # stored before without the probe it must keep
             store.save_model(config, outcome["model_state"])
+            _save_probe(store, config, outcome["model_state"], dataset, RETRAINED_WEIGHTS)
             store.clear_checkpoint(config)
         else:
             try:
@@ -280,23 +289,42 @@ def _compute(
         return store.load(config), True
 
 
+#: How a probe's weights came about, as its ``weights`` field says.
+OWN_WEIGHTS = "the run's own final weights"
+RETRAINED_WEIGHTS = (
+    "a retrain of the stored run for its weights (model files are not committed); the "
+    "result file is the original run's"
+)
+
+
 def is_stored(store: RunStore, config: RunConfig, keep_model: bool = False) -> bool:
-    """Whether ``config``'s result (and, with ``keep_model``, its final weights) is stored:
-    asking for it computes nothing."""
-    return store.is_complete(config) and (not keep_model or store.model_path(config).exists())
+    """Whether ``config``'s result (and, with ``keep_model``, the probe of its final
+    weights, ``prunestab.probe``) is stored: asking for it computes nothing."""
+    return store.is_complete(config) and (not keep_model or store.load_probe(config) is not None)
 
 
 def _complete(store: RunStore, config: RunConfig, keep_model: bool) -> dict | None:
-    """The stored result, if it (and, with ``keep_model``, the final weights) exists."""
-    if keep_model and not store.model_path(config).exists():
+    """The stored result, if it (and, with ``keep_model``, the probe) exists."""
+    if keep_model and store.load_probe(config) is None:
         return None
     return store.load(config)
+
+
+def _save_probe(store: RunStore, config: RunConfig, state: dict, dataset, weights: str) -> None:
+    """Measure and store the probe of ``config``'s final weights ``state``, unless another
+    process stored it first (a probe is a pure function of the weights)."""
+    try:
+        measured = probe.measure(config, state, dataset, weights)
+        store.save_probe(config, json_safe(measured | {"environment": environment()}))
+    except ResultExistsError:
+        pass
 
 
 def _store_outcome(store, config, dataset, outcome, resume, profile, keep_model, segments) -> None:
     model_state = outcome.pop("model_state")
     if keep_model:
         store.save_model(config, model_state)
+        _save_probe(store, config, model_state, dataset, OWN_WEIGHTS)
     store.save_result(config, _result(config, dataset, outcome, resume, profile, segments))
     store.clear_checkpoint(config)
 
@@ -418,8 +446,8 @@ def _await_elsewhere(configs, store, data, options, keep_model, deliver) -> None
 def _deliver_stored(configs, store, data, options, keep_model, deliver) -> list[RunConfig]:
     """Deliver every stored result; return the distinct configs still to compute.
 
-    A stored run whose kept weights are missing (they are not committed) is trained again
-    for them here, its result file kept as it is.
+    A stored run whose probe is missing has it measured here (from its kept weights, or
+    from a retrain where those are missing too), its result file kept as it is.
     """
     pending = []
     for config in {config_hash(c): c for c in configs}.values():

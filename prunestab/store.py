@@ -49,6 +49,7 @@ CHECKPOINT_FILE = "checkpoint.pt"
 FAILURES_FILE = "failures.json"
 QUEUED_FILE = "queued.json"
 MODEL_FILE = "model.pt"
+PROBE_FILE = "probe.json"
 LOCK_FILE = ".lock"
 
 
@@ -439,6 +440,46 @@ class RunStore:
         import torch
 
         return torch.load(path, map_location="cpu", weights_only=True)
+
+    def probe_path(self, config: RunConfig) -> Path:
+        return self.run_dir(config) / PROBE_FILE
+
+    def save_probe(self, config: RunConfig, probe: dict[str, Any]) -> Path:
+        """Write ``probe`` (``prunestab.probe.measure``'s measurements of the run's final
+        weights) as the run's ``probe.json``, once: like a result, it is never
+        overwritten (:class:`ResultExistsError`). Returns the path."""
+        path = self.probe_path(config)
+        if path.exists():
+            raise ResultExistsError(f"{path} already exists; a stored probe is never overwritten")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_once(path, json.dumps(probe, indent=None, separators=(",", ":")).encode())
+        return path
+
+    def load_probe(self, config: RunConfig) -> dict[str, Any] | None:
+        """The stored probe of ``config``, or ``None`` if there is none.
+
+        Raises:
+            CorruptResultError: the file does not parse or records another hash than
+                ``config``'s (the message names the file; nothing is deleted).
+        """
+        path = self.probe_path(config)
+        if not path.exists():
+            return None
+        try:
+            data = _read_json(path)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise CorruptResultError(
+                f"{path} is not a readable probe ({err}); nothing was deleted. Move it aside "
+                "(or restore it, e.g. with git checkout) to measure it again"
+            ) from None
+        digest = config_hash(config)
+        found = data.get("hash") if isinstance(data, dict) else None
+        if found != digest:
+            raise CorruptResultError(
+                f"{path} records hash {found!r}, not its folder's config hash {digest}; "
+                "nothing was deleted. Move it aside (or restore it) to measure it again"
+            )
+        return data
 
     def clear_checkpoint(self, config: RunConfig) -> None:
         """Remove the checkpoint, if any (once the result is saved, it is not needed)."""

@@ -12,6 +12,7 @@ import time
 import pytest
 import torch
 
+from prunestab import runner
 from prunestab.config import config_hash
 from prunestab.data import DataNotFoundError
 from prunestab.figures import figure_grid
@@ -201,16 +202,99 @@ def test_a_run_another_process_holds_is_waited_for_then_delivered(
     assert results[0] == store.load(grid[0])
 
 
-def test_missing_kept_weights_are_recomputed_without_touching_the_result(tmp_path, tiny_cifar):
-    config, store, data = _smoke_config(), RunStore(tmp_path), DataCache(tiny_cifar)
+@pytest.fixture(scope="module")
+def kept_run(tmp_path_factory, tiny_cifar):
+    """Figure A1's smoke VGG19 computed once with ``keep_model``: its store folder."""
+    (config,) = figure_grid("figA1", "smoke", 1)
+    root = tmp_path_factory.mktemp("kept")
+    execute(config, RunStore(root), DataCache(tiny_cifar), progress=False, keep_model=True)
+    return config, root
+
+
+def _copy_of(kept_run, tmp_path):
+    import shutil
+
+    config, root = kept_run
+    shutil.copytree(root, tmp_path / "store")
+    return config, RunStore(tmp_path / "store")
+
+
+def test_a_kept_run_stores_the_probe_of_its_own_final_weights(kept_run, tmp_path, tiny_cifar):
+    """What Figure A1 and the E[BN] chapter read from the trained model is stored beside
+    the result, measured on the final weights: once stored, asking again reads it."""
+    from prunestab import probe
+    from prunestab.models import build
+
+    config, store = _copy_of(kept_run, tmp_path)
+    data = DataCache(tiny_cifar)
+    stored = store.load_probe(config)
+    assert stored["weights"] == runner.OWN_WEIGHTS
+    model = build(config.model, config.width)
+    model.load_state_dict(store.load_model(config))
+    scores = [
+        layer.module.weight.detach().double().flatten(1).norm(dim=1).tolist()
+        for layer in model.prunable_layers()
+    ]
+    assert len(stored["scores"]) == len(scores)
+    for layer, expected in zip(stored["scores"], scores, strict=True):
+        assert layer["l2"] == pytest.approx(expected)
+    assert len(stored["bn_layers"]) == probe.BN_LAYERS
+    for layer in stored["bn_layers"]:
+        assert len(layer["counts_after"]) == probe.BINS
+        assert sum(layer["counts_after"]) <= layer["values"]
+        assert 0 < layer["ks_before"] < 1 and 0 < layer["ks_after"] < 1
+    result = store.load(config)
+    assert stored["weights_test_acc"] == pytest.approx(result["summary"]["final_test_acc"])
+    before = store.probe_path(config).read_bytes()
+    execute(config, store, data, progress=False, keep_model=True)
+    assert store.probe_path(config).read_bytes() == before
+
+
+def test_a_missing_probe_is_measured_from_kept_weights_without_training(
+    kept_run, tmp_path, tiny_cifar, monkeypatch
+):
+    config, store = _copy_of(kept_run, tmp_path)
+    data = DataCache(tiny_cifar)
+    first = store.load_probe(config)
+    store.probe_path(config).unlink()
+    assert not runner.is_stored(store, config, keep_model=True)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained a run whose weights are kept")
+
+    monkeypatch.setattr(runner, "train_run", no_training)
+    execute_many([config], store, data, progress=False, keep_model=lambda c: True)
+    assert store.load_probe(config) == first
+
+
+def test_missing_weights_and_probe_are_recomputed_without_touching_the_result(tmp_path, tiny_cifar):
+    """As in a clone of an older store: the result is kept as it is, a retrain gives the
+    weights, and the probe says that it measured a retrain."""
+    (config,) = figure_grid("figA1", "smoke", 1)
+    store, data = RunStore(tmp_path), DataCache(tiny_cifar)
     first = execute(config, store, data, progress=False, keep_model=True)
     weights = store.load_model(config)
-    store.model_path(config).unlink()  # as in a fresh clone: results committed, weights not
+    store.model_path(config).unlink()
+    store.probe_path(config).unlink()
     before = store.result_path(config).read_bytes()
     again = execute_many([config], store, data, progress=False, keep_model=lambda c: True)[0]
     assert again == first and store.result_path(config).read_bytes() == before
+    assert store.load_probe(config)["weights"] == runner.RETRAINED_WEIGHTS
     for name, tensor in store.load_model(config).items():
         torch.testing.assert_close(tensor, weights[name])
+
+
+def test_a_corrupt_probe_is_named_not_counted_as_stored(kept_run, tmp_path):
+    from prunestab.store import CorruptResultError
+
+    config, store = _copy_of(kept_run, tmp_path)
+    path = store.probe_path(config)
+    text = path.read_text()
+    path.unlink()
+    path.write_text(text[: len(text) // 2])
+    with pytest.raises(CorruptResultError, match="probe.json is not a readable probe"):
+        runner.is_stored(store, config, keep_model=True)
+    assert path.read_text() == text[: len(text) // 2]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
