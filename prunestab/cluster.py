@@ -9,8 +9,10 @@ executor (detached processes on this machine, no server). Nothing here schedules
 sbatch file and SLURM runs it.
 
 A task that is preempted or reaches its time limit is requeued by submitit (its
-``checkpoint`` hook returns the same task); every run resumes from its own checkpoint in
-the store, and a run another task finished meanwhile is skipped. A run that fails is
+``checkpoint`` hook returns the same task). The task's runs train in worker processes
+that listen for the warning signal (``prunestab.preempt``): each checkpoints the epoch it
+is in and releases its lease before the requeue, so every run resumes from that epoch,
+and a run another task finished meanwhile is skipped. A run that fails is
 recorded in its folder (``failures.json``: time, host, job, error, log path) and is not
 submitted again after ``max_retries`` failures; ``prunestab status`` lists it.
 """
@@ -27,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prunestab import preempt
 from prunestab.config import RunConfig, config_hash
 from prunestab.figures import keeps_weights
 from prunestab.lease import job_id as current_job
@@ -109,26 +112,48 @@ class SweepTask:
     lease_ttl_s: float | None = None
     checkpoint_interval_s: float = 60.0
     outcomes: dict = field(default_factory=dict)
+    #: Seconds :meth:`checkpoint` waits for the workers to checkpoint and release their
+    #: runs before the task is requeued; keep it below the warning SLURM gives
+    #: (``--signal=USR2@90``: 90 s, submitit's default) less the time to requeue.
+    stop_grace_s: float = 60.0
 
     def __call__(self) -> dict[str, str]:
         """Returns ``{hash: "computed" | "stored" | "running elsewhere" | "failed: ..."}``;
-        raises after the other runs if one failed (the job then shows as failed)."""
-        configs = [RunConfig.from_dict(c) for c in self.configs]
-        if self.runs_at_once > 1 and len(configs) > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+        raises after the other runs if one failed or was stopped by a preemption signal
+        (the job then shows as failed; a preempted run resumes from its checkpoint).
 
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(self.runs_at_once, mp_context=context) as pool:
-                jobs = [pool.submit(self._one, c.to_dict()) for c in configs]
+        The runs are computed in worker processes (``runs_at_once`` at a time), never in
+        this one, which only supervises: when a preemption signal reaches this process
+        (submitit calls :meth:`checkpoint`), or every process of the task, the workers
+        finish their current epoch, checkpoint it, release their leases and return."""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")
+        stop = context.Event()
+        workers = min(self.runs_at_once, len(self.configs))
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=preempt.listen, initargs=(stop,)
+        ) as pool:
+            jobs = [pool.submit(self._one, c) for c in self.configs]
+            _SUPERVISED.update(stop=stop, jobs=jobs, pool=pool)
+            try:
                 outcomes = [j.result() for j in jobs]
-        else:
-            outcomes = [self._one(c.to_dict()) for c in configs]
+            finally:
+                _SUPERVISED.clear()
         self.outcomes = dict(outcomes)
         failed = {h: o for h, o in self.outcomes.items() if o.startswith("failed")}
-        if failed:
+        stopped = {h: o for h, o in self.outcomes.items() if o.startswith("preempted")}
+        if failed or stopped:
             raise RuntimeError(
-                "runs failed: " + "; ".join(f"{h[:16]} {o}" for h, o in failed.items())
+                "; ".join(
+                    f"{what}: " + "; ".join(f"{h[:16]} {o}" for h, o in runs.items())
+                    for what, runs in (
+                        ("runs failed", failed),
+                        ("runs preempted (each resumes from its checkpoint)", stopped),
+                    )
+                    if runs
+                )
             )
         return self.outcomes
 
@@ -155,6 +180,8 @@ class SweepTask:
             )
         except RunLockedError:
             return digest, "running elsewhere"
+        except preempt.Preempted as err:  # checkpointed, lease released: not a failure
+            return digest, f"preempted: {err}"
         except Exception as err:  # recorded, reported, and counted against retries
             log = _log_path()
             store.record_failure(
@@ -172,11 +199,31 @@ class SweepTask:
         return digest, "computed"
 
     def checkpoint(self, *args, **kwargs):
-        """submitit's preemption/timeout hook: requeue this same task; each run resumes
-        from its checkpoint and finished runs are skipped."""
+        """submitit's preemption/timeout hook (the signal reached this process): ask the
+        workers to stop after their current epoch with a checkpoint, wait for them at
+        most ``stop_grace_s`` (a worker still running then is terminated: its run
+        resumes from its last periodic checkpoint, and the requeued task takes over its
+        lease at once), then requeue this same task; finished runs are skipped there."""
         import submitit
 
+        _stop_workers(self.stop_grace_s)
         return submitit.helpers.DelayedSubmission(self)
+
+
+#: The running task's workers (this process supervises at most one task at a time).
+_SUPERVISED: dict = {}
+
+
+def _stop_workers(grace_s: float) -> None:
+    from concurrent.futures import wait
+
+    if not _SUPERVISED:
+        return
+    _SUPERVISED["stop"].set()
+    _, running = wait(_SUPERVISED["jobs"], timeout=grace_s)
+    if running:
+        for process in list(getattr(_SUPERVISED["pool"], "_processes", {}).values()):
+            process.terminate()
 
 
 def _log_path() -> str | None:

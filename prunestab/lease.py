@@ -5,8 +5,10 @@
 when it started, its last heartbeat and the last epoch it finished. It is claimed the way
 ``open(2)`` recommends for NFS: the claimant writes a file of its own, then ``link(2)``
 s it to ``.lease``; the link succeeds for exactly one claimant (if the reply is lost,
-the link count of its own file tells). The holder rewrites the lease every
-``ttl / 4`` seconds (a heartbeat thread) and after every epoch. A lease belongs to a
+the link count of its own file tells). The holder renews its heartbeat every
+``ttl / 4`` seconds (a heartbeat thread) and after every epoch, in a heartbeat file of
+its own (``.lease.TOKEN.beat``; ``.lease`` itself is never rewritten, so a holder that
+stalls mid-heartbeat cannot overwrite a lease taken over meanwhile). A lease belongs to a
 holder that died (a killed job, a lost node) if its holder ran on this host in a process
 that has exited, or if it has stopped changing: its heartbeat looks older than the TTL
 and the lease then stays the same while the claimant watches it for two of the holder's
@@ -26,8 +28,9 @@ watch and reports it as running elsewhere. A holder whose lease was taken over l
 at its next end-of-epoch heartbeat (``beat() -> False``); the runner then stops before
 writing anything more (``prunestab.runner``). Fields a newer version adds to the lease
 are ignored when read, so versions can share a store; a version older than the
-``beat_every`` field reads such a lease as damaged and takes it over at once, so stop old
-processes before starting new ones on one store.
+``beat_every`` field reads such a lease as damaged and takes it over at once, and one
+older than the heartbeat files (2026-12-04) sees a live holder's heartbeat as never
+renewed, so stop old processes before starting new ones on one store.
 """
 
 from __future__ import annotations
@@ -139,17 +142,28 @@ def earlier_attempt(holder: Holder) -> bool:
     return me is not None and holder.job == me and holder.host != socket.gethostname()
 
 
+def beat_path(path: Path, token: str) -> Path:
+    """The heartbeat file of the holder ``token`` of the lease at ``path``."""
+    return Path(path).with_name(f"{Path(path).name}.{token}.beat")
+
+
 def read(path: Path) -> Holder | None:
-    """The lease at ``path``, or ``None`` if there is none (or it vanished meanwhile)."""
+    """The lease at ``path`` with its holder's latest heartbeat, or ``None`` if there is
+    no lease (or it vanished meanwhile)."""
     try:
         fields = json.loads(Path(path).read_text())
         known = {name: fields[name] for name in Holder.__dataclass_fields__ if name in fields}
-        return Holder(**known)  # fields of a newer version are ignored
+        holder = Holder(**known)  # fields of a newer version are ignored
     except FileNotFoundError:
         return None
     except (json.JSONDecodeError, TypeError):
         # Written by link of a complete file, so never partial; treat damage as stale.
         return Holder("damaged", "?", -1, None, 0.0, 0.0)
+    try:
+        beat = json.loads(beat_path(path, holder.token).read_text())
+        return replace(holder, heartbeat=float(beat["heartbeat"]), epoch=beat.get("epoch"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return holder  # no heartbeat yet (or one being replaced): the claim's time stands
 
 
 def _write_own(path: Path, holder: Holder) -> Path:
@@ -263,26 +277,38 @@ class Lease:
                 os.link(aside, self.path)
             except FileExistsError:
                 pass
+        elif moved is not None:
+            beat_path(self.path, moved.token).unlink(missing_ok=True)
         aside.unlink(missing_ok=True)
 
     def beat(self, epoch: int | None = None) -> bool:
         """Refresh the heartbeat (and the last finished epoch); ``False`` if the lease is
-        no longer ours."""
+        no longer ours.
+
+        The heartbeat goes to this holder's own file (``.lease.TOKEN.beat``), never to
+        ``.lease`` itself: a holder that stalls between checking the lease and writing
+        its heartbeat (a stopped process, a hung filesystem) can then only rewrite its
+        own file, not a lease another claimant has taken over meanwhile."""
         with self._lock:
             if self.holder is None:
                 return False
+            mine = beat_path(self.path, self.holder.token)
             current = read(self.path)
             if current is None or current.token != self.holder.token:
                 self.lost = True
+                mine.unlink(missing_ok=True)
                 return False
             self.holder = replace(
                 self.holder,
                 heartbeat=self.clock(),
                 epoch=self.holder.epoch if epoch is None else epoch,
             )
-            fresh = _write_own(self.path, self.holder)
+            fresh = mine.with_name(f"{mine.name}.{uuid.uuid4().hex}.tmp")
             try:
-                os.replace(fresh, self.path)
+                fresh.write_text(
+                    json.dumps({"heartbeat": self.holder.heartbeat, "epoch": self.holder.epoch})
+                )
+                os.replace(fresh, mine)
             except BaseException:
                 fresh.unlink(missing_ok=True)
                 raise
@@ -305,4 +331,6 @@ class Lease:
             if self.holder is not None and current is not None:
                 if current.token == self.holder.token:
                     self.path.unlink(missing_ok=True)
+            if self.holder is not None:
+                beat_path(self.path, self.holder.token).unlink(missing_ok=True)
             self.holder = None

@@ -8,12 +8,11 @@ what to compute. A run folder holds:
 * ``config.json``: the config of the first process that locked the run, plus ``"hash"``,
   so a folder explains itself. ``device`` and ``label`` are not part of the hash, so
   they record that first process's choice, not the only valid one;
-* ``.lock``: the file an active run holds an exclusive ``flock`` on. It stays after the
-  run (deleting a flock file while another process may be opening it is racy);
-* ``.lease``: the holder of an active run (host, pid, SLURM job, heartbeat, last epoch;
-  ``prunestab.lease``), which keeps machines apart on NFS and Lustre, where ``flock``
-  is unreliable; a holder that died leaves a stale lease that is taken over after its
-  TTL and a watch of two heartbeat intervals in which it did not change;
+* ``.lease``: the holder of an active run (host, pid, SLURM job; its heartbeat and last
+  epoch in ``.lease.TOKEN.beat``; ``prunestab.lease``), which keeps processes and
+  machines apart, on NFS and Lustre too (no ``flock``); a holder that died leaves a
+  stale lease, taken over at once on its own host and elsewhere after its TTL and a
+  watch of two heartbeat intervals in which it did not change;
 * ``checkpoint.pt``: the latest resumable state of an unfinished run;
 * ``queued.json``: the cluster job it was last submitted to; ``failures.json``: each
   failed attempt (time, host, job, error, log), which bounds retries;
@@ -24,13 +23,12 @@ place with ``os.replace`` (the result with ``link``, which fails if one exists),
 reader sees the old file or the new one, never a partial one; an interrupted run resumes
 from its last checkpoint. The authors shared pickled logs between
 concurrent runs (book/authors_code.md, section 5); here concurrent processes are kept
-apart by the lock, and a completed result is immutable.
+apart by the lease, and a completed result is immutable.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import tempfile
@@ -50,7 +48,6 @@ FAILURES_FILE = "failures.json"
 QUEUED_FILE = "queued.json"
 MODEL_FILE = "model.pt"
 PROBE_FILE = "probe.json"
-LOCK_FILE = ".lock"
 
 
 class RunLockedError(RuntimeError):
@@ -227,9 +224,6 @@ class RunStore:
     def checkpoint_path(self, config: RunConfig) -> Path:
         return self.run_dir(config) / CHECKPOINT_FILE
 
-    def lock_path(self, config: RunConfig) -> Path:
-        return self.run_dir(config) / LOCK_FILE
-
     def load(self, config: RunConfig) -> dict[str, Any] | None:
         """The completed result of ``config``, or ``None`` if it has not completed.
 
@@ -272,47 +266,37 @@ class RunStore:
 
     @contextmanager
     def lock(self, config: RunConfig) -> Iterator[Path]:
-        """Hold the exclusive lock of ``config``'s run folder; yields the folder.
+        """Hold ``config``'s run: claim its lease (``prunestab.lease``); yields the folder.
 
-        Raises :class:`RunLockedError` at once (no waiting) if another process holds it.
-        The lock is an ``fcntl.flock`` on ``.lock``: the kernel releases it when the
-        holder exits, also on a crash, so there are no stale locks to clean up. Locks
-        belong to an open file, so locking the same run twice in one process also fails.
+        Raises :class:`RunLockedError` at once (no waiting) if another holder's lease is
+        fresh, this process's own included (holding one run twice fails). A holder that
+        died on this host is taken over at once; a stale one elsewhere, or a hung one
+        here, after its TTL and a watch of two heartbeat intervals. The lease is the only
+        exclusion: no ``flock``, which a hung holder would keep (blocking the takeover
+        indefinitely), which a dead NFS node may keep, and which Lustre mounted
+        ``noflock`` refuses (ENOSYS). The lease is released when the block ends, also by
+        an exception.
 
         On first lock, ``config.json`` is written; if one exists, its hash must be this
         config's full hash (the folder name keeps only 16 hex digits).
         """
         run_dir = self.run_dir(config)
         run_dir.mkdir(parents=True, exist_ok=True)
-        lock_path = self.lock_path(config)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)  # less the umask
+        lease = Lease(run_dir, self.lease_ttl_s)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.read(fd, 64).decode(errors="replace").strip()
-                raise RunLockedError(
-                    f"run folder {run_dir} is locked: another process"
-                    f"{f' (pid {holder})' if holder else ''} is computing this run right "
-                    "now. Wait for it to finish, then load its result."
-                ) from None
-            # The holder's pid, only to make the message above useful.
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
-            lease = Lease(run_dir, self.lease_ttl_s)
-            try:
-                lease.acquire()
-            except LeaseHeldError as err:
-                raise RunLockedError(str(err)) from None
-            self._leases[config_hash(config)] = lease
-            try:
-                self._write_config(config)
-                yield run_dir
-            finally:
-                self._leases.pop(config_hash(config), None)
-                lease.release()
+            lease.acquire()
+        except LeaseHeldError as err:
+            raise RunLockedError(
+                f"run folder {run_dir} is locked: {err.holder.describe()} is computing this "
+                "run right now. Wait for it to finish, then load its result."
+            ) from None
+        self._leases[config_hash(config)] = lease
+        try:
+            self._write_config(config)
+            yield run_dir
         finally:
-            os.close(fd)  # closing the only descriptor releases the flock
+            self._leases.pop(config_hash(config), None)
+            lease.release()
 
     def beat(self, config: RunConfig, epoch: int) -> bool:
         """Record in the lease of a run this process holds that ``epoch`` is finished.

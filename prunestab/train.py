@@ -52,6 +52,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from prunestab import preempt
 from prunestab.config import RunConfig
 from prunestab.data import CIFAR10, eval_batches, train_batches
 from prunestab.folding import FoldedEval
@@ -386,7 +387,11 @@ class RunOptions:
     ``resume``: states previously passed to ``checkpoint`` (one per seed); ``checkpoint``
     is called with one state per seed at most every ``checkpoint_interval_s`` seconds
     (not after the last epoch: the caller stores the result); ``on_epoch_end(epoch,
-    records)`` is for tests and UIs; ``execution`` chooses layout and compilation.
+    records)`` is for tests and UIs; ``execution`` chooses layout and compilation;
+    ``should_stop()`` is asked after every epoch but the last: when it answers ``True``
+    the epoch is checkpointed at once and ``prunestab.preempt.Preempted`` raised (by
+    default it is ``prunestab.preempt.requested``, ``False`` unless a cluster worker was
+    signalled).
     """
 
     resume: list[dict] | None = None
@@ -395,6 +400,7 @@ class RunOptions:
     progress: bool | None = None
     on_epoch_end: Callable[[int, list[dict]], None] | None = None
     execution: Execution | None = None
+    should_stop: Callable[[], bool] | None = preempt.requested
 
 
 def train_run(
@@ -667,10 +673,14 @@ class _Training:
         if self.options.on_epoch_end is not None:
             self.options.on_epoch_end(epoch, records)
         now = time.monotonic()
+        more = epoch + 1 < self.config.epochs
+        stop = more and self.options.should_stop is not None and self.options.should_stop()
         due = now - self.last_checkpoint >= self.options.checkpoint_interval_s
-        if self.options.checkpoint is not None and epoch + 1 < self.config.epochs and due:
+        if self.options.checkpoint is not None and more and (due or stop):
             self.options.checkpoint(self.states(epoch + 1, now))
             self.last_checkpoint = now
+        if stop:
+            raise preempt.Preempted(epoch + 1)
 
     def states(self, next_epoch: int, now: float) -> list[dict]:
         """One resumable :func:`train_run` state per seed."""

@@ -148,13 +148,13 @@ def test_a_preempted_task_is_requeued_and_resumes_from_its_checkpoint(tmp_path, 
     code = (
         f"import pickle, sys\ntask = pickle.loads({__import__('pickle').dumps(task)!r})\ntask()\n"
     )
-    worker = subprocess.Popen([sys.executable, "-c", code])
+    worker = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     deadline = time.time() + 300
     while not store.checkpoint_path(config).exists():  # wait for the first checkpoint
         assert worker.poll() is None and time.time() < deadline
         time.sleep(0.05)
     time.sleep(0.5)
-    worker.send_signal(signal.SIGKILL)  # preempted without warning
+    os.killpg(worker.pid, signal.SIGKILL)  # preempted without warning: every process
     worker.wait()
     assert not store.is_complete(config)
     requeued = task.checkpoint()  # what submitit calls on preemption or timeout
@@ -162,6 +162,76 @@ def test_a_preempted_task_is_requeued_and_resumes_from_its_checkpoint(tmp_path, 
     outcomes = requeued.function()
     assert outcomes == {config_hash(config): "computed"}
     assert store.load(config)["resumed_from_epoch"] is not None
+
+
+SUPERVISOR = """
+import pickle, signal, sys, time
+task = pickle.loads({task!r})
+
+def submitit_handler(signum, frame):  # what submitit does on SIGUSR2: checkpoint, requeue, exit
+    started = time.monotonic()
+    task.checkpoint()
+    print(f"requeued after {{time.monotonic() - started:.1f}} s", flush=True)
+    sys.exit(-1)
+
+signal.signal(signal.SIGUSR2, submitit_handler)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # submitit only logs SIGTERM
+task()
+"""
+
+
+@pytest.mark.parametrize("reaches", ["the task's process", "every process of the task"])
+def test_a_preempted_task_checkpoints_and_releases_every_run_within_the_warning(
+    tmp_path, tiny_cifar, reaches
+):
+    """``--runs-per-task 2``: SIGUSR2 reaches the task's main process only (submitit's
+    handler), or every process (``scancel --signal``, SLURM's preemption). Either way
+    each run checkpoints the epoch it is in, releases its lease and is not recorded as a
+    failure, the task exits well within SLURM's 90 s warning, and the requeued task
+    resumes both runs from exactly those checkpoints."""
+    import pickle
+
+    from prunestab.lease import read as read_lease
+
+    unpruned = [c for c in figure_grid("fig1", "smoke", 2) if c.pruning is None]
+    configs = [c.replace(epochs=20) for c in unpruned if c.model == unpruned[0].model]
+    assert [c.seed for c in configs] == [0, 1]
+    store = RunStore(tmp_path / "store")
+    task = SweepTask(
+        [c.to_dict() for c in configs],
+        str(tmp_path / "store"),
+        str(tiny_cifar),
+        "smoke",
+        runs_at_once=2,
+        checkpoint_interval_s=3600.0,  # no periodic checkpoint: only the preemption's
+    )
+    code = SUPERVISOR.format(task=pickle.dumps(task))
+    supervisor = subprocess.Popen(
+        [sys.executable, "-c", code], start_new_session=True, stdout=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 300
+    leases = [store.run_dir(c) / ".lease" for c in configs]
+    while not all((h := read_lease(p)) is not None and (h.epoch or 0) >= 2 for p in leases):
+        assert supervisor.poll() is None and time.time() < deadline, "runs did not start"
+        time.sleep(0.05)
+    sent = time.monotonic()
+    if reaches == "the task's process":
+        supervisor.send_signal(signal.SIGUSR2)
+    else:
+        os.killpg(supervisor.pid, signal.SIGUSR2)
+    supervisor.wait(timeout=120)
+    assert time.monotonic() - sent < 30
+    epochs = {}
+    for config in configs:
+        state = store.load_checkpoint(config)
+        assert state is not None and 2 <= state["epoch"] < 20
+        epochs[config_hash(config)] = state["epoch"]
+        assert store.lease_holder(config) is None  # released, not left for the TTL
+        assert store.failures(config) == [] and not store.is_complete(config)
+    outcomes = task.checkpoint().function()  # the requeued task
+    assert outcomes == {config_hash(c): "computed" for c in configs}
+    for config in configs:
+        assert store.load(config)["resumed_from_epoch"] == epochs[config_hash(config)]
 
 
 def test_a_failing_run_is_recorded_and_not_retried_forever(tmp_path, capsys):

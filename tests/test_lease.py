@@ -119,6 +119,45 @@ def test_heartbeats_carry_the_epoch_and_a_lease_taken_over_is_known_lost(tmp_pat
     assert read(tmp_path / LEASE_FILE).token == other.holder.token
 
 
+def test_a_holder_stalled_mid_heartbeat_cannot_overwrite_a_takeover(tmp_path, monkeypatch):
+    """The holder checks that the lease is still its own, then stalls (a stopped process,
+    a hung filesystem) past the TTL and the watch; another claimant takes the lease over;
+    the stalled heartbeat then completes. The lease must stay the new holder's, and the
+    old holder learns at its next heartbeat that it lost it."""
+    import threading
+
+    from prunestab import lease as lease_module
+
+    clock = Clock()
+    stalled = Lease(tmp_path, ttl=60, clock=clock, heartbeat=False)
+    stalled.acquire()
+    checked, taken_over = threading.Event(), threading.Event()
+    real_read = lease_module.read
+
+    def read_then_stall(path):
+        found = real_read(path)
+        if threading.current_thread().name == "stalled-beat":
+            checked.set()
+            taken_over.wait(30)
+        return found
+
+    monkeypatch.setattr(lease_module, "read", read_then_stall)
+    beat = threading.Thread(target=stalled.beat, kwargs={"epoch": 5}, name="stalled-beat")
+    beat.start()
+    assert checked.wait(30)
+    clock.now += 61
+    taker = Lease(tmp_path, ttl=60, clock=clock, heartbeat=False, sleep=lambda s: None)
+    taker.acquire()
+    taken_over.set()
+    beat.join(30)
+    assert read(tmp_path / LEASE_FILE).token == taker.holder.token
+    assert taker.beat(epoch=6) and read(tmp_path / LEASE_FILE).epoch == 6
+    assert stalled.beat(epoch=6) is False and stalled.lost
+    stalled.release()
+    taker.release()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no lease, no heartbeat left
+
+
 def _race(folder: str, start: float, outcomes, done) -> None:
     while time.time() < start:
         pass

@@ -41,7 +41,6 @@ def test_run_dir_is_named_by_model_and_hash_and_ignores_device_and_label(tmp_pat
     assert store.run_dir(CONFIG.replace(label="Figure 4 name")) == run_dir
     assert store.result_path(CONFIG) == run_dir / "result.json"
     assert store.checkpoint_path(CONFIG) == run_dir / "checkpoint.pt"
-    assert store.lock_path(CONFIG) == run_dir / ".lock"
 
 
 def test_root_is_created_lazily(tmp_path):
@@ -185,6 +184,57 @@ def test_a_lock_held_by_another_process_raises_run_locked_error(tmp_path):
     assert holder.returncode == 0
     with store.lock(CONFIG):
         pass
+
+
+def test_a_hung_holder_on_this_host_is_taken_over_after_its_ttl(tmp_path):
+    """A holder stopped (SIGSTOP: alive, but neither training nor beating) keeps no
+    lock the kernel would hold for it: its lease goes stale and is taken over after the
+    TTL and the watch (here 1 s and 2 x 0.25 s), on this host as on another."""
+    import os
+    import signal
+    import time
+
+    env = os.environ | {"PRUNESTAB_LEASE_TTL_S": "1"}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        store = RunStore(tmp_path, lease_ttl_s=1.0)
+        with pytest.raises(RunLockedError, match=f"pid {holder.pid}"):
+            with store.lock(CONFIG):
+                pass
+        holder.send_signal(signal.SIGSTOP)
+        time.sleep(1.5)  # its heartbeat is now older than the TTL
+        started = time.monotonic()
+        with store.lock(CONFIG):
+            assert store.lease_holder(CONFIG).pid == os.getpid()
+        assert time.monotonic() - started < 5
+    finally:
+        holder.send_signal(signal.SIGCONT)
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+
+def test_a_filesystem_without_flock_still_runs(tmp_path, monkeypatch):
+    """Lustre mounted ``noflock`` answers flock with ENOSYS: the store must not need it."""
+    import errno
+    import fcntl
+
+    def no_flock(*args):
+        raise OSError(errno.ENOSYS, "Function not implemented")
+
+    monkeypatch.setattr(fcntl, "flock", no_flock)
+    monkeypatch.setattr(fcntl, "lockf", no_flock)
+    store = RunStore(tmp_path)
+    with store.lock(CONFIG):
+        store.save_result(CONFIG, {"config": CONFIG.to_dict(), "hash": config_hash(CONFIG)})
+    assert store.is_complete(CONFIG)
 
 
 def test_checkpoint_roundtrips_with_weights_only(tmp_path):
