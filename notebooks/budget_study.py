@@ -210,7 +210,7 @@ display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
 
 # %% tags=["hide-input"]
 points = [budget.budget_point(runs[name], name) for name in profiles if runs[name]]
-plots.budget_tradeoff(points)
+plots.budget_tradeoff(points, budget.PAPER_R_VGG11)
 plt.show()
 head = (
     "<tr><th>profile</th><th>steps per run</th>"

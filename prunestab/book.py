@@ -317,8 +317,9 @@ def build(root: Path, output: Path | None = None) -> Timing:
 def _submit_missing(args, root: Path, plans: list[Plan]) -> int:
     """``--executor slurm``: submit every notebook's missing runs and stop; the book is
     executed by a later ``prunestab book`` once ``prunestab status`` shows them done."""
-    from prunestab.cli import cluster_options
+    from prunestab.arguments import cluster_options
     from prunestab.cluster import submit
+    from prunestab.figures import keeps_weights
     from prunestab.paths import default_store_path
     from prunestab.store import RunStore
 
@@ -326,7 +327,10 @@ def _submit_missing(args, root: Path, plans: list[Plan]) -> int:
     configs = [c for p in plans for c in p.to_compute]
     try:
         options = cluster_options(args, store)
-        print(submit(configs, store, options, args.data, args.profile).report())
+        submitted = submit(
+            configs, store, options, args.data, args.profile, keep_model=keeps_weights
+        )
+        print(submitted.report())
     except ValueError as err:
         print(f"prunestab book: {err}", file=sys.stderr)
         return 2
@@ -368,9 +372,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="echo the notebooks' output as they run, and give a failing cell's full traceback",
     )
-    from prunestab.cli import _cluster_arguments
+    from prunestab.arguments import add_cluster_arguments
 
-    _cluster_arguments(parser)
+    add_cluster_arguments(parser)
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds={args.seeds}; allowed: an integer >= 1")

@@ -24,7 +24,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from prunestab.cluster import EXECUTORS, ClusterOptions, job_alive, submit
+from prunestab.arguments import add_cluster_arguments, cluster_options, positive_int
+from prunestab.cluster import job_alive, submit
 from prunestab.config import TARGET_LABELS, NoiseConfig, RunConfig, config_hash
 from prunestab.data import DataNotFoundError
 from prunestab.figures import (
@@ -47,16 +48,6 @@ from prunestab.train import Execution
 
 TARGETS_BY_LABEL = {label: name for name, label in TARGET_LABELS.items()}
 NOISE_CHOICES = [f"{kind}{steps}" for kind in ("zeroing", "gaussian") for steps in (0, 50, 1500)]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}; allowed: a positive integer")
-    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--list", action="store_true", help="print the runs as JSON lines, run none")
     sweep.add_argument(
         "--jobs",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="runs at once in N worker processes, each with cores/N threads "
@@ -144,12 +135,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument(
         "--max-group",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="K",
         help="with --batch-seeds, at most K seeds per group (default: all)",
     )
-    _cluster_arguments(sweep)
+    add_cluster_arguments(sweep)
 
     status = sub.add_parser("status", help="where a figure's runs stand (done, running, ...)")
     status.add_argument("figure", choices=[*FIGURES, "all"], help="a figure, or all of them")
@@ -160,69 +151,6 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--all", action="store_true", help="list every run, done ones too")
     status.add_argument("--max-retries", type=int, default=DEFAULT_MAX_RETRIES, help="as for sweep")
     return parser
-
-
-def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "beyond this machine (submitit)",
-        "--executor slurm submits the missing runs as one SLURM job array and returns; "
-        "submitit-local runs the same tasks as detached processes here",
-    )
-    group.add_argument(
-        "--executor",
-        default="local",
-        choices=["local", *EXECUTORS],
-        help="local (default): compute here, in this process and --jobs workers",
-    )
-    group.add_argument("--partition", default=None, help="SLURM partition")
-    group.add_argument(
-        "--time-min", type=_positive_int, default=240, help="time limit per task, minutes"
-    )
-    group.add_argument("--gpus-per-task", type=int, default=0, help="GPUs per array task")
-    group.add_argument("--cpus-per-task", type=_positive_int, default=2)
-    group.add_argument(
-        "--array-parallelism", type=_positive_int, default=64, help="tasks running at once"
-    )
-    group.add_argument(
-        "--runs-per-task",
-        type=_positive_int,
-        default=1,
-        metavar="K",
-        help="runs side by side in each task (K processes sharing its GPU)",
-    )
-    group.add_argument(
-        "--sbatch",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an extra #SBATCH option, e.g. account=abc (repeatable)",
-    )
-    group.add_argument(
-        "--log-dir", default=None, help="submitit's folder (default: STORE/../submitit-logs)"
-    )
-    group.add_argument(
-        "--max-retries",
-        type=int,
-        default=DEFAULT_MAX_RETRIES,
-        help="failed attempts after which a run is not submitted again",
-    )
-
-
-def cluster_options(args: argparse.Namespace, store: RunStore) -> ClusterOptions:
-    """The options of :func:`_cluster_arguments` as :class:`ClusterOptions` (the log folder
-    defaults to ``submitit-logs/`` beside the store)."""
-    return ClusterOptions(
-        executor=args.executor,
-        log_dir=args.log_dir or str(Path(store.root).resolve().parent / "submitit-logs"),
-        partition=args.partition,
-        time_min=args.time_min,
-        gpus_per_task=args.gpus_per_task,
-        cpus_per_task=args.cpus_per_task,
-        array_parallelism=args.array_parallelism,
-        runs_per_task=args.runs_per_task,
-        max_retries=args.max_retries,
-        sbatch=tuple(args.sbatch),
-    )
 
 
 def _config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
@@ -352,7 +280,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         unique = list({config_hash(c): c for c in grid}.values())
         if args.executor != "local":
             options = cluster_options(args, store)
-            submission = submit(unique, store, options, args.data, args.profile)
+            submission = submit(
+                unique, store, options, args.data, args.profile, keep_model=keeps_weights
+            )
             print(submission.report())
             print(
                 f"watch: prunestab status {args.figure} --profile {args.profile}"

@@ -25,14 +25,14 @@ import shutil
 import socket
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prunestab import preempt
 from prunestab.config import RunConfig, config_hash
-from prunestab.figures import keeps_weights
 from prunestab.lease import job_id as current_job
+from prunestab.runner import DataCache, execute
 from prunestab.status import DEFAULT_MAX_RETRIES, run_state
 from prunestab.store import RunLockedError, RunStore
 
@@ -112,6 +112,9 @@ class SweepTask:
     lease_ttl_s: float | None = None
     checkpoint_interval_s: float = 60.0
     outcomes: dict = field(default_factory=dict)
+    #: Hashes of the runs that keep their final weights and the probe measured on them
+    #: (``runner.execute``'s ``keep_model``; a figure decides which, e.g. Figure A1's).
+    keep_model: tuple[str, ...] = ()
     #: Seconds :meth:`checkpoint` waits for the workers to checkpoint and release their
     #: runs before the task is requeued; keep it below the warning SLURM gives
     #: (``--signal=USR2@90``: 90 s, submitit's default) less the time to requeue.
@@ -158,12 +161,11 @@ class SweepTask:
         return self.outcomes
 
     def _one(self, config_dict: dict) -> tuple[str, str]:
-        from prunestab.runner import DataCache, execute
-
         config = RunConfig.from_dict(config_dict)
         digest = config_hash(config)
         store = RunStore(self.store_root, self.lease_ttl_s)
-        state = run_state(store, config, self.lease_ttl_s, self.max_retries)
+        keep = digest in self.keep_model
+        state = run_state(store, config, self.lease_ttl_s, self.max_retries, keep_model=keep)
         if state.state == "done":
             return digest, "stored"
         if state.state == "failed":
@@ -175,7 +177,7 @@ class SweepTask:
                 DataCache(self.data),
                 profile=self.profile,
                 progress=False,
-                keep_model=keeps_weights(config),
+                keep_model=keep,
                 checkpoint_interval_s=self.checkpoint_interval_s,
             )
         except RunLockedError:
@@ -309,14 +311,23 @@ def submit(
     data: str | None = None,
     profile: str | None = None,
     alive=job_alive,
+    keep_model: Callable[[RunConfig], bool] = lambda config: False,
 ) -> Submission:
-    """Submit the runs of ``configs`` that need computing (module docstring)."""
+    """Submit the runs of ``configs`` that need computing (module docstring);
+    ``keep_model(config)`` says which runs keep their final weights and their probe."""
     import submitit
 
     distinct = list({config_hash(c): c for c in configs}.values())
     todo, stored, running, queued, failed = [], 0, [], [], []
     for config in distinct:
-        state = run_state(store, config, store.lease_ttl_s, options.max_retries, alive=alive)
+        state = run_state(
+            store,
+            config,
+            store.lease_ttl_s,
+            options.max_retries,
+            alive=alive,
+            keep_model=keep_model(config),
+        )
         name = f"{state.hash} {state.label}, seed {state.seed}"
         if state.state == "done":
             stored += 1
@@ -369,6 +380,7 @@ def submit(
                 runs_at_once=k,
                 max_retries=options.max_retries,
                 lease_ttl_s=store.lease_ttl_s,
+                keep_model=tuple(config_hash(c) for c in chunk if keep_model(c)),
             )
             for chunk in chunks
         ]

@@ -216,7 +216,7 @@ def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None
     plots.style()
     runs = {name: budget.stored_runs("budget", name, store) for name in BUDGET_PROFILES}
     points = [budget.budget_point(runs[name], name) for name in BUDGET_PROFILES if runs[name]]
-    plots.budget_tradeoff(points)
+    plots.budget_tradeoff(points, budget.PAPER_R_VGG11)
     plt.show()
     stored = sum(len(r) for r in runs.values())
     total = sum(len(figure_grid("budget", name)) for name in BUDGET_PROFILES)

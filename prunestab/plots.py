@@ -264,11 +264,11 @@ def schedule_plot(
     )
 
 
-def budget_tradeoff(points: Sequence) -> plt.Figure:
+def budget_tradeoff(points: Sequence, paper_r: float) -> plt.Figure:
     """The budget study's figure: against optimizer steps per run (log axis), prune_L 13%
     minus unpruned (left) and r(instability, accuracy) (right), each with its 95%
-    interval, the paper's budget and r marked (``points``: ``budget.BudgetPoint`` s)."""
-    from prunestab.budget import PAPER_R_VGG11
+    interval, the paper's budget and its r (``paper_r``) marked (``points``:
+    ``budget.BudgetPoint`` s)."""
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for ax, attribute, ylabel in (
@@ -316,7 +316,13 @@ def budget_tradeoff(points: Sequence) -> plt.Figure:
         ax.text(127_000, ax.get_ylim()[1], " paper", va="top", ha="left", fontsize=8, color="gray")
         ax.set_xlabel("optimizer steps per run (log)")
         ax.set_ylabel(ylabel)
-    axes[1].axhline(PAPER_R_VGG11, color="tab:blue", ls="--", lw=1, label="paper, r = .84")
+    axes[1].axhline(
+        paper_r,
+        color="tab:blue",
+        ls="--",
+        lw=1,
+        label=f"paper, r = {paper_r:.2f}".replace("0.", ".", 1),
+    )
     axes[1].set_ylim(-1, 1)
     if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(loc="lower right", fontsize=8)

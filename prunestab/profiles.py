@@ -102,6 +102,7 @@ import math
 from dataclasses import dataclass
 
 from prunestab.config import DataConfig
+from prunestab.schedule import scale_epoch, scale_period
 
 #: Training steps of one paper epoch: 50,000 images in batches of 128 (drop_last=False).
 PAPER_STEPS_PER_EPOCH = math.ceil(50_000 / 128)
@@ -139,11 +140,13 @@ class Profile:
         return max(1, math.ceil(paper_epochs * self.epoch_scale))
 
     def epoch(self, paper_epoch: int) -> int:
-        return int(math.floor(paper_epoch * self.epoch_scale))
+        """A paper epoch on this profile's epoch axis (``schedule.scale_epoch``)."""
+        return scale_epoch(paper_epoch, self.epoch_scale)
 
     def retrain_period(self, paper_period: int) -> int:
-        """A paper retrain period (epochs) on this profile's epoch axis."""
-        return max(1, round(paper_period * self.epoch_scale))
+        """A paper retrain period (epochs) on this profile's epoch axis
+        (``schedule.scale_period``)."""
+        return scale_period(paper_period, self.epoch_scale)
 
     def data(
         self, augment: bool = False, train_eval_images: int = 0, full_epochs: bool = False

@@ -28,6 +28,28 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 
+def scale_epoch(epoch: int, factor: float) -> int:
+    """A (0-based) epoch of the paper's axis on an axis stretched by ``factor``: rounded
+    down, so an event or milestone never moves later than its share of the run. The one
+    rule for epochs, used by :meth:`PruningSchedule.scaled` and by the profiles.
+
+    >>> scale_epoch(149, 0.02), scale_epoch(325, 1.0)
+    (2, 325)
+    """
+    return int(math.floor(epoch * factor))
+
+
+def scale_period(period: int, factor: float) -> int:
+    """A retrain period (epochs between a layer's events) on an axis stretched by
+    ``factor``: to the nearest integer, at least 1, so each layer keeps about as many
+    events (and the same per-event rates) as the shorter axis allows.
+
+    >>> scale_period(40, 0.02), scale_period(40, 1.0)
+    (1, 40)
+    """
+    return max(1, round(period * factor))
+
+
 @dataclass(frozen=True)
 class PruningEvent:
     """One layer's pruning at the end of one epoch.
@@ -163,13 +185,13 @@ class PruningSchedule:
         """
         if factor <= 0:
             raise ValueError(f"scale factor={factor!r}; allowed: a number > 0")
-        starts = tuple(int(math.floor(s * factor)) for s in self.start_epochs)
+        starts = tuple(scale_epoch(s, factor) for s in self.start_epochs)
         ends = tuple(
-            max(s, int(math.floor(e * factor)))
-            for s, e in zip(starts, self.end_epochs, strict=True)
+            max(s, scale_epoch(e, factor)) for s, e in zip(starts, self.end_epochs, strict=True)
         )
-        period = max(1, round(self.retrain_period * factor))
-        return PruningSchedule(starts, ends, self.fractions, period)
+        return PruningSchedule(
+            starts, ends, self.fractions, scale_period(self.retrain_period, factor)
+        )
 
     @classmethod
     def one_shot(cls, epoch: int, fractions: tuple[float, ...]) -> PruningSchedule:

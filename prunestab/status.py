@@ -43,13 +43,15 @@ def run_state(
     max_retries: int = DEFAULT_MAX_RETRIES,
     now: float | None = None,
     alive=None,
+    keep_model: bool = False,
 ) -> RunState:
     """``config``'s state in ``store``. ``alive(submission) -> bool`` says whether a
-    queued job still exists (default: trust the record)."""
+    queued job still exists (default: trust the record); with ``keep_model`` a run is
+    done only once the probe of its final weights is stored too (``runner.is_stored``)."""
     ttl = default_ttl() if ttl is None else ttl
     now = time.time() if now is None else now
     base = dict(hash=config_hash(config)[:16], label=config.display_label(), seed=config.seed)
-    if is_stored(store, config, keeps_weights(config)):
+    if is_stored(store, config, keep_model):
         return RunState(**base, state="done")
     failures = store.failures(config)
     failed = dict(
@@ -89,7 +91,9 @@ def figure_status(
     """Every distinct run of ``figure`` at ``profile``, with its state."""
     grid = {config_hash(c): c for c in figure_grid(figure, profile, seeds)}
     now = time.time()
-    return [run_state(store, c, ttl, max_retries, now, alive) for c in grid.values()]
+    return [
+        run_state(store, c, ttl, max_retries, now, alive, keeps_weights(c)) for c in grid.values()
+    ]
 
 
 def counts(states: Sequence[RunState]) -> dict[str, int]:
