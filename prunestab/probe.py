@@ -19,7 +19,6 @@ The module knows no figure: which runs keep a probe is the caller's parameter.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -163,22 +162,3 @@ def measure(
             for layer in trained.prunable_layers()
         ],
     }
-
-
-def parse(text: str, config: RunConfig) -> dict[str, Any]:
-    """A stored probe's content, checked to be ``config``'s and of this layout.
-
-    Raises:
-        ValueError: the text does not parse, records another run's hash, or another
-            layout version (the message says which).
-    """
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError(f"a probe is a JSON object, not {type(data).__name__}")
-    if data.get("hash") != config_hash(config):
-        raise ValueError(f"it records hash {data.get('hash')!r}, not {config_hash(config)}")
-    if data.get("version") != VERSION:
-        raise ValueError(
-            f"its layout version is {data.get('version')!r}; this code reads {VERSION}"
-        )
-    return data

@@ -174,6 +174,30 @@ def _lookup(data: dict[str, Any], dotted: str) -> tuple[bool, Any]:
     return True, value
 
 
+def _load_checked(path: Path, config: RunConfig, kind: str, redo: str) -> Any:
+    """A stored JSON file of ``config``'s run (a result or a probe), or ``None`` if there is
+    none; :class:`CorruptResultError` naming the file if it does not parse or records
+    another hash than ``config``'s. Nothing is deleted or replaced."""
+    if not path.exists():
+        return None
+    try:
+        data = _read_json(path)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise CorruptResultError(
+            f"{path} is not a readable {kind} ({err}); nothing was deleted. Move it "
+            f"aside (or restore it, e.g. with git checkout) to {redo}"
+        ) from None
+    digest = config_hash(config)
+    found = data.get("hash") if isinstance(data, dict) else None
+    if found != digest:
+        raise CorruptResultError(
+            f"{path} records hash {found!r}, not its folder's config hash {digest}: "
+            f"it is not this run's {kind}; nothing was deleted. Move it aside (or "
+            f"restore it) to {redo}"
+        )
+    return data
+
+
 class RunStore:
     """Results and checkpoints of runs under ``root``, one folder per config hash.
 
@@ -239,25 +263,7 @@ class RunStore:
                 do; nothing is deleted or recomputed over it, since silently recomputing
                 would hide whatever damaged it.
         """
-        path = self.result_path(config)
-        if not path.exists():
-            return None
-        try:
-            data = _read_json(path)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise CorruptResultError(
-                f"{path} is not a readable result ({err}); nothing was deleted. Move it "
-                "aside (or restore it, e.g. with git checkout) to recompute the run"
-            ) from None
-        digest = config_hash(config)
-        found = data.get("hash") if isinstance(data, dict) else None
-        if found != digest:
-            raise CorruptResultError(
-                f"{path} records hash {found!r}, not its folder's config hash {digest}: "
-                "it is not this run's result; nothing was deleted. Move it aside (or "
-                "restore it) to recompute the run"
-            )
-        return data
+        return _load_checked(self.result_path(config), config, "result", "recompute the run")
 
     def is_complete(self, config: RunConfig) -> bool:
         """Whether ``config``'s run has a valid result (:meth:`load`'s checks; a corrupt
@@ -446,24 +452,7 @@ class RunStore:
             CorruptResultError: the file does not parse or records another hash than
                 ``config``'s (the message names the file; nothing is deleted).
         """
-        path = self.probe_path(config)
-        if not path.exists():
-            return None
-        try:
-            data = _read_json(path)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise CorruptResultError(
-                f"{path} is not a readable probe ({err}); nothing was deleted. Move it aside "
-                "(or restore it, e.g. with git checkout) to measure it again"
-            ) from None
-        digest = config_hash(config)
-        found = data.get("hash") if isinstance(data, dict) else None
-        if found != digest:
-            raise CorruptResultError(
-                f"{path} records hash {found!r}, not its folder's config hash {digest}; "
-                "nothing was deleted. Move it aside (or restore it) to measure it again"
-            )
-        return data
+        return _load_checked(self.probe_path(config), config, "probe", "measure it again")
 
     def clear_checkpoint(self, config: RunConfig) -> None:
         """Remove the checkpoint, if any (once the result is saved, it is not needed)."""
