@@ -162,15 +162,21 @@ with RunStore(sys.argv[1]).lock(RunConfig(model="conv4", epochs=2)):
 """
 
 
-def test_a_lock_held_by_another_process_raises_run_locked_error(tmp_path):
-    store = RunStore(tmp_path)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)],
+def _holding(store_root, env=None) -> subprocess.Popen:
+    """Another process holding CONFIG's run in ``store_root`` until its stdin closes."""
+    return subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(store_root)],
         cwd=REPO,
+        env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+def test_a_lock_held_by_another_process_raises_run_locked_error(tmp_path):
+    store = RunStore(tmp_path)
+    holder = _holding(tmp_path)
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(RunLockedError) as raised:
@@ -194,15 +200,7 @@ def test_a_hung_holder_on_this_host_is_taken_over_after_its_ttl(tmp_path):
     import signal
     import time
 
-    env = os.environ | {"PRUNESTAB_LEASE_TTL_S": "1"}
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)],
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = _holding(tmp_path, os.environ | {"PRUNESTAB_LEASE_TTL_S": "1"})
     try:
         assert holder.stdout.readline().strip() == "locked"
         store = RunStore(tmp_path, lease_ttl_s=1.0)
