@@ -128,7 +128,19 @@ def dead_here(holder: Holder) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _zombie(holder.pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited but not been reaped. ``kill(pid, 0)`` succeeds on such
+    a process; a holder killed with its parent becomes one for good where PID 1 never
+    reaps orphans (many containers). Where ``/proc`` is absent, ``False``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat.rsplit(")", 1)[-1].split()  # the command name may hold spaces or ')'
+    return bool(fields) and fields[0] in ("Z", "X")
 
 
 def earlier_attempt(holder: Holder) -> bool:

@@ -103,6 +103,34 @@ def test_a_killed_holder_on_this_host_is_taken_over_at_once(tmp_path):
     Lease(tmp_path, ttl=3600, heartbeat=False).acquire()  # no waiting for the TTL
 
 
+def test_a_killed_holder_left_unreaped_is_taken_over_at_once(tmp_path):
+    """A holder killed with its parent is reparented to PID 1, which in many containers
+    (CI's among them) never reaps it: it stays a zombie, and ``kill(pid, 0)`` still
+    succeeds on it. It holds nothing and must not make a requeued task wait its TTL."""
+    code = (
+        "import sys, time\n"
+        "from prunestab.lease import Lease\n"
+        f"Lease({str(tmp_path)!r}, ttl=3600).acquire()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    holder.send_signal(signal.SIGKILL)
+    deadline = time.time() + 30
+    while _state(holder.pid) != "Z":  # dead, and not reaped (no wait() here)
+        assert time.time() < deadline
+        time.sleep(0.01)
+    try:
+        Lease(tmp_path, ttl=3600, heartbeat=False).acquire()  # no waiting for the TTL
+    finally:
+        holder.wait()
+
+
+def _state(pid):
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+
+
 def test_heartbeats_carry_the_epoch_and_a_lease_taken_over_is_known_lost(tmp_path):
     clock = Clock()
     lease = Lease(tmp_path, ttl=60, clock=clock, heartbeat=False)
