@@ -114,8 +114,9 @@ store = None
 # %% tags=["hide-input"]
 from IPython.display import HTML, Markdown, display
 
-from prunestab import analysis, budget, claims
-from prunestab.figures import CENTRAL_PROFILES
+from prunestab import analysis, claims, tables
+from prunestab.paper import budget
+from prunestab.paper.budget import CENTRAL_PROFILES
 
 ORDER = ["fig1", "fig2", "fig3", "fig4", "fig5", "figA1", "figA2"]
 recorded = claims.load(analysis.default_store(store, profile), profile)
@@ -142,7 +143,7 @@ if profile == "quick":
 if missing:
     summary += f" Not yet run at this profile: {', '.join(missing)}."
 display(Markdown(summary))
-display(HTML(claims.html_table(found)) if found else Markdown("No claims recorded yet."))
+display(HTML(tables.claims_table(found)) if found else Markdown("No claims recorded yet."))
 
 # %% [markdown]
 # ## The central claims by training budget
@@ -164,4 +165,4 @@ for figure, budget_profile in CENTRAL_PROFILES.items():
     have, total = budget.central_runs(figure, store)
     pending[(budget_profile, figure)] = f"{len(have)} of {total} runs stored"
 if profile != "smoke":
-    display(HTML(claims.html_by_profile(central, ["fig1", "fig5"], decides, pending)))
+    display(HTML(tables.claims_by_profile(central, ["fig1", "fig5"], decides, pending)))

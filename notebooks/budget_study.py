@@ -41,15 +41,12 @@ import math
 import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
-from prunestab import analysis, budget, claims, plots
-from prunestab.figures import (
-    BUDGET_PROFILES,
-    CENTRAL_PROFILES,
-    WIDTH_CHECK,
-    figure_grid,
-    noise_window_fractions,
-    width_check_config,
-)
+from prunestab import analysis, claims, plots, tables
+from prunestab.paper import budget
+from prunestab.paper.budget import CENTRAL_PROFILES, WIDTH_CHECK, width_check_config
+from prunestab.paper.fig5 import noise_window_fractions
+from prunestab.paper.registry import figure_grid
+from prunestab.profiles import BUDGET_PROFILES
 from prunestab.runner import DataCache, execute
 
 plots.style()
@@ -284,7 +281,7 @@ for figure, central in CENTRAL_PROFILES.items():
         )
     found = claims.evaluate(figure, have, central)
     claims.save(analysis.default_store(store, central), central, figure, found, central=True)
-    display(HTML(claims.html_table(found)))
+    display(HTML(tables.claims_table(found)))
 
 # %% [markdown]
 # ## The width test: absent, or too small?

@@ -68,7 +68,7 @@ import scipy.stats
 import torch
 from IPython.display import HTML, Markdown, display
 
-from prunestab import analysis, plots
+from prunestab import analysis, plots, tables
 from prunestab.pruning import expected_bn_relu
 
 plots.style()
@@ -90,7 +90,7 @@ for gamma in (0.25, 0.5, 1.0, 2.0, -1.0):
         z = (closed - mc) / se if se > 0 else 0.0
         worst = max(worst, abs(z))
         rows.append([gamma, beta, f"{closed:.5f}", f"{mc:.5f}", f"{z:+.2f}"])
-display(HTML(plots.html_table(["gamma", "beta", "E[BN] closed form", "Monte Carlo", "z"], rows)))
+display(HTML(tables.html_table(["gamma", "beta", "E[BN] closed form", "Monte Carlo", "z"], rows)))
 display(Markdown(f"Largest |z| over the grid: **{worst:.2f}**."))
 
 # %% [markdown]
@@ -135,4 +135,4 @@ for ax, layer in zip(axes[0], measured["scores"], strict=True):
 axes[0, 0].set_ylabel("E[BN]")
 fig.tight_layout()
 plt.show()
-display(HTML(plots.probe_provenance_html(measured, runs[0].summary["final_test_acc"])))
+display(HTML(tables.probe_provenance(measured, runs[0].summary["final_test_acc"])))

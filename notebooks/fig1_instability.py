@@ -28,7 +28,7 @@
 # Settings (Appendix A.3.1): Adam, lr $10^{-3}$, batch 128, 325 epochs, lr$\times0.1$ at
 # epochs 150 and 300; VGG11 $s=(3,4,5,6)$, $e=(150,150,150,275)$, $p=(.3,.3,.3,.9)$;
 # ResNet18 $e=(150,150,170,275)$, $p=(.25,.4,.25,.95)$; $r=4$ (1%) or $r=40$ (13%).
-# The grid is `prunestab.figures.figure_grid("fig1", profile)`.
+# The grid is `prunestab.paper.registry.figure_grid("fig1", profile)` (defined in `prunestab/paper/fig1.py`).
 
 # %% tags=["parameters", "remove-cell"]
 profile = "quick"  # the published profile; also smoke (tests), paper (GPUs), steps650 | steps2600 | steps10400
@@ -42,8 +42,9 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, explorers, plots
-from prunestab.figures import Label, paper_correlation_text
+from prunestab import analysis, claims, explorers, plots, tables
+from prunestab.paper.common import Label
+from prunestab.paper.fig1 import paper_correlation_text
 
 runs = analysis.open_figure("fig1", profile, seeds, device, data, store, jobs)
 
@@ -100,7 +101,7 @@ for model in ("vgg11", "resnet18"):
                 f"{v['steps_after']:,.0f}",
             ]
         )
-display(HTML(plots.html_table([*header, "steps after"], rows)))
+display(HTML(tables.html_table([*header, "steps after"], rows)))
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=False)
 for ax, model in zip(axes, ("vgg11", "resnet18"), strict=True):
     model_runs = [r for r in runs if r.config.model == model]
@@ -135,4 +136,4 @@ explorers.fig1_explorer(runs)
 # %% tags=["hide-input"]
 found = claims.evaluate("fig1", runs, profile)
 claims.save(analysis.default_store(store, profile), profile, "fig1", found)
-display(HTML(claims.html_table(found)))
+display(HTML(tables.claims_table(found)))

@@ -46,7 +46,8 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, plots
+from prunestab import analysis, claims, plots, tables
+from prunestab.paper import fig2
 from prunestab.profiles import get_profile
 
 runs = analysis.open_figure("fig2", profile, seeds, device, data, store, jobs)
@@ -67,7 +68,7 @@ for row, (key, measure) in enumerate(
     (("train_eval_acc", "eval-mode train"), ("train_acc", "running train-mode"))
 ):
     for ax, structure in zip(axes[row], ("unstructured", "structured"), strict=True):
-        deciles, gaps = claims.decile_gaps(runs, profile, structure, train_key=key)
+        deciles, gaps = fig2.decile_gaps(runs, profile, structure, train_key=key)
         plots.decile_plot(ax, deciles, gaps, f"{structure}: {measure} - test")
 gap_epoch = get_profile(profile).epoch(53) + 1
 fig.suptitle(f"Figure 2 ({profile} profile): gap at epoch {gap_epoch} (paper: epoch 54)")
@@ -87,7 +88,7 @@ for ax, structure in zip(axes, ("unstructured", "structured"), strict=True):
     for run in (r for r in runs if r.config.pruning.structure == structure and r.config.seed == 0):
         scores = [e["mean_score"] for e in run.result["events"]]
         epochs = [e["epoch"] + 1 for e in run.result["events"]]
-        j = claims.decile_index(run.config.pruning.target)
+        j = fig2.decile_index(run.config.pruning.target)
         ax.plot(epochs, scores, marker=".", color=plt.cm.viridis(j / 10), label=f"D{j}")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
@@ -103,4 +104,4 @@ plt.show()
 # %% tags=["hide-input"]
 found = claims.evaluate("fig2", runs, profile)
 claims.save(analysis.default_store(store, profile), profile, "fig2", found)
-display(HTML(claims.html_table(found)))
+display(HTML(tables.claims_table(found)))

@@ -38,7 +38,7 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, plots
+from prunestab import analysis, claims, plots, tables
 
 runs = analysis.open_figure("fig3", profile, seeds, device, data, store, jobs)
 
@@ -68,4 +68,4 @@ plt.show()
 # %% tags=["hide-input"]
 found = claims.evaluate("fig3", runs, profile)
 claims.save(analysis.default_store(store, profile), profile, "fig3", found)
-display(HTML(claims.html_table(found)))
+display(HTML(tables.claims_table(found)))

@@ -42,7 +42,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, explorers, figures, plots
+from prunestab import analysis, claims, explorers, plots, tables
+from prunestab.paper import fig4
+from prunestab.paper.common import VGG11_SCHEDULE
 from prunestab.schedule import PruningSchedule
 
 runs = analysis.open_figure("fig4", profile, seeds, device, data, store, jobs)
@@ -59,10 +61,10 @@ baseline = np.mean(
     [r.summary["best_test_acc_after_pruning"] for r in runs if r.config.pruning is None]
 )
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-plots.rate_plot(axes[0], analysis.rate_series(runs, "mean_instability"), "mean instability (pp)")
+plots.rate_plot(axes[0], fig4.rate_series(runs, "mean_instability"), "mean instability (pp)")
 plots.rate_plot(
     axes[1],
-    analysis.rate_series(runs, "best_test_acc_after_pruning"),
+    fig4.rate_series(runs, "best_test_acc_after_pruning"),
     "final test accuracy (%)",
     baseline=baseline,
 )
@@ -91,7 +93,7 @@ explorers.fig4_explorer(runs, profile, store, data, device)
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(2, 2, figsize=(11, 5), sharex=True)
 for col, period in enumerate((4, 40)):
-    schedule = PruningSchedule(retrain_period=period, **figures.VGG11_SCHEDULE)
+    schedule = PruningSchedule(retrain_period=period, **VGG11_SCHEDULE)
     plots.schedule_plot(
         axes[0, col], axes[1, col], schedule, (512,) * 4, ["conv5", "conv6", "conv7", "conv8"]
     )
@@ -112,4 +114,4 @@ explorers.schedule_explorer()
 # %% tags=["hide-input"]
 found = claims.evaluate("fig4", runs, profile)
 claims.save(analysis.default_store(store, profile), profile, "fig4", found)
-display(HTML(claims.html_table(found)))
+display(HTML(tables.claims_table(found)))

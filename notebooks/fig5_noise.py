@@ -50,8 +50,10 @@ noise = "all"
 import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
-from prunestab import analysis, claims, explorers, plots
-from prunestab.figures import FIG5_NOISE_STEPS, Label, noise_window_fractions
+from prunestab import analysis, claims, explorers, plots, tables
+from prunestab.paper.common import Label
+from prunestab.paper.fig5 import NOISE_STEPS as FIG5_NOISE_STEPS
+from prunestab.paper.fig5 import noise_window_fractions
 
 VARIANTS = [Label.PRUNE_L] + [
     Label.noise(kind, steps) for kind in ("zeroing", "gaussian") for steps in FIG5_NOISE_STEPS
@@ -130,4 +132,6 @@ explorers.fig5_explorer(runs)
 found = claims.evaluate("fig5", runs, profile)
 if noise == "all":
     claims.save(analysis.default_store(store, profile), profile, "fig5", found)
-display(HTML(claims.html_table(found)) if found else Markdown("No claim compares only these runs."))
+display(
+    HTML(tables.claims_table(found)) if found else Markdown("No claim compares only these runs.")
+)

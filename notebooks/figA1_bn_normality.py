@@ -40,13 +40,14 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, plots
+from prunestab import analysis, claims, plots, tables
+from prunestab.paper import figA1
 
 runs = analysis.open_figure("figA1", profile, 1, device, data, store, jobs)
 (run,) = runs
 measured = analysis.stored_probe(run, analysis.default_store(store, profile))
 layers = measured["bn_layers"]
-display(HTML(plots.probe_provenance_html(measured, run.summary["final_test_acc"])))
+display(HTML(tables.probe_provenance(measured, run.summary["final_test_acc"])))
 
 # %% [markdown]
 # Everything below is read from the run's stored probe (`probe.json` beside its result,
@@ -65,7 +66,7 @@ ks_before = [layer["ks_before"] for layer in layers]
 ks_after = [layer["ks_after"] for layer in layers]
 display(
     HTML(
-        plots.html_table(
+        tables.html_table(
             ["layer", "activations", "KS before", "KS after", "growth"],
             [
                 [L["name"], f"{L['values']:,}", f"{b:.3f}", f"{a:.3f}", f"{a - b:+.3f}"]
@@ -101,6 +102,6 @@ display(
 # ## The paper's claims beside ours
 
 # %% tags=["hide-input"]
-found = claims.figA1(ks_before, ks_after, profile)
+found = figA1.claims(ks_before, ks_after, profile)
 claims.save(analysis.default_store(store, profile), profile, "figA1", found)
-display(HTML(claims.html_table(found)))
+display(HTML(tables.claims_table(found)))

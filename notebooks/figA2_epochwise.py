@@ -33,8 +33,8 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, plots
-from prunestab.figures import Label
+from prunestab import analysis, claims, plots, tables
+from prunestab.paper.common import Label
 
 runs = analysis.open_figure("figA2", profile, seeds, device, data, store, jobs)
 
@@ -57,4 +57,4 @@ plt.show()
 # %% tags=["hide-input"]
 found = claims.evaluate("figA2", runs, profile)
 claims.save(analysis.default_store(store, profile), profile, "figA2", found)
-display(HTML(claims.html_table(found)))
+display(HTML(tables.claims_table(found)))

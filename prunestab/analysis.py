@@ -13,53 +13,41 @@ import time
 import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from prunestab import probe
+from prunestab import plots, probe
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import DatasetVariantWarning
-from prunestab.figures import fig4_method, figure_grid, keeps_weights
-from prunestab.paths import default_store_path
+from prunestab.paper import registry
+from prunestab.profiles import default_store
 from prunestab.pruning import EmptyEventsWarning
 from prunestab.runner import DataCache, execute_many, is_stored
+from prunestab.runs import Run, by_label, curves, nan_if_none, points, unique_runs, value_at_epoch
 from prunestab.stats import Correlation, pearson
 from prunestab.store import RunStore
 
+__all__ = [
+    "Run",
+    "by_label",
+    "curves",
+    "default_store",
+    "ensure_runs",
+    "instability_points",
+    "last_event_recovery",
+    "monte_carlo_expected_relu",
+    "open_figure",
+    "points",
+    "provenance",
+    "provenance_markdown",
+    "stored_probe",
+    "unique_runs",
+    "value_at_epoch",
+]
+
 #: Fewer runs than this give no correlation (its Fisher interval is uninformative).
 MIN_CORRELATION_RUNS = 5
-
-
-@dataclass(frozen=True, eq=False)
-class Run:
-    """One configuration of a figure (with the figure's label) and its stored result."""
-
-    config: RunConfig
-    result: dict
-
-    @property
-    def label(self) -> str:
-        return self.config.display_label()
-
-    @property
-    def summary(self) -> dict:
-        return self.result["summary"]
-
-    def series(self, key: str) -> np.ndarray:
-        """A per-epoch quantity (``test_acc``, ``train_acc`` ...); NaN where absent."""
-        return np.array([_nan(r.get(key)) for r in self.result["epochs"]], dtype=float)
-
-
-def _nan(value) -> float:
-    return float("nan") if value is None else float(value)
-
-
-def default_store(store: str | os.PathLike | None = None, profile: str | None = None) -> RunStore:
-    """The run store at ``prunestab.paths.default_store_path(store, profile)``: the
-    committed ``results/`` for published profiles, ``store/<profile>/`` for others."""
-    return RunStore(default_store_path(store, profile))
 
 
 def ensure_runs(
@@ -88,7 +76,8 @@ def ensure_runs(
     if batch_seeds is None:
         batch_seeds = device.startswith("cuda") and jobs == 1
     runs_store = store if isinstance(store, RunStore) else default_store(store, profile)
-    grid = figure_grid(figure, profile, seeds, device)
+    spec = registry.figure(figure)
+    grid = spec.configs(profile, seeds, device)
     if labels is not None:
         wanted = set(labels)
         unknown = wanted - {c.label for c in grid}
@@ -98,7 +87,7 @@ def ensure_runs(
         grid = [c for c in grid if c.label in wanted]
     cache = DataCache(data)
     distinct = {config_hash(c): c for c in grid}.values()
-    missing = sum(not is_stored(runs_store, c, keeps_weights(c)) for c in distinct)
+    missing = sum(not is_stored(runs_store, c, spec.keeps_weights) for c in distinct)
     counter = RunsProgress(f"{figure} ({profile})", missing, jobs, report) if missing else None
     with warnings.catch_warnings():
         # The dataset variant is stated by provenance_markdown, beside the results.
@@ -111,7 +100,7 @@ def ensure_runs(
             jobs=jobs,
             profile=profile,
             progress=progress,
-            keep_model=keeps_weights,
+            keep_model=spec.keeps_weights,
             on_result=None if counter is None else counter.on_result,
         )
     runs = [Run(config, result) for config, result in zip(grid, results, strict=True)]
@@ -180,9 +169,7 @@ def open_figure(
     plotting style is set too), so what produced a chapter's numbers is always stated
     first.
     """
-    from IPython.display import Markdown, display
-
-    from prunestab import plots
+    from IPython.display import Markdown, display  # the book's extra, not the library's
 
     plots.style()
     with warnings.catch_warnings(record=True) as caught:
@@ -202,37 +189,6 @@ def open_figure(
             )
         )
     return runs
-
-
-def unique_runs(runs: Iterable[Run]) -> list[Run]:
-    """Each stored run once (grids can list one run under two labels), first label kept."""
-    return list({config_hash(r.config): r for r in runs}.values())
-
-
-def by_label(runs: Iterable[Run]) -> dict[str, list[Run]]:
-    """Runs grouped by their figure label, in grid order."""
-    groups: dict[str, list[Run]] = defaultdict(list)
-    for run in runs:
-        groups[run.label].append(run)
-    return dict(groups)
-
-
-def curves(runs: Iterable[Run], key: str = "test_acc") -> np.ndarray:
-    """``[runs, epochs]`` array of one per-epoch quantity."""
-    return np.stack([run.series(key) for run in runs])
-
-
-def points(runs: Iterable[Run], x: str, y: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per-run summary values, e.g. ``("mean_instability", "best_test_acc_after_pruning")``."""
-    pairs = [(_nan(run.summary.get(x)), _nan(run.summary.get(y))) for run in runs]
-    xs, ys = zip(*pairs, strict=True) if pairs else ((), ())
-    return np.array(xs, dtype=float), np.array(ys, dtype=float)
-
-
-def value_at_epoch(run: Run, key: str, epoch: int) -> float:
-    """A per-epoch quantity at a 0-based epoch, clamped to the run's last epoch."""
-    records = run.result["epochs"]
-    return _nan(records[min(epoch, len(records) - 1)].get(key))
 
 
 def provenance(runs: Iterable[Run]) -> dict:
@@ -385,23 +341,9 @@ def last_event_recovery(runs: Iterable[Run]) -> dict[str, dict[str, float]]:
         per_epoch = -(-min(n, data.epoch_images or n) // run.config.optimizer.batch_size)
         row = table.setdefault(run.label, defaultdict(list))
         row["epoch"].append(last["epoch"])
-        row["pre"].append(_nan(last.get("pre_test_acc")))
+        row["pre"].append(nan_if_none(last.get("pre_test_acc")))
         row["post"].append(last["test_acc"])
         row["best_after"].append(max(after))
         row["final"].append(records[-1]["test_acc"])
         row["steps_after"].append(per_epoch * (len(records) - 1 - last["epoch"]))
     return {label: {k: float(np.mean(v)) for k, v in row.items()} for label, row in table.items()}
-
-
-def rate_series(runs: Iterable[Run], key: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Figure 4: per method (``figures.fig4_method``), each run's largest iterative rate
-    (%) and a summary value; random targets are one method whatever the score."""
-    series: dict[str, tuple[list, list]] = {}
-    for run in unique_runs(runs):
-        pruning = run.config.pruning
-        if pruning is None:
-            continue
-        rates, values = series.setdefault(fig4_method(pruning), ([], []))
-        rates.append(100 * pruning.schedule.max_iterative_rate())
-        values.append(_nan(run.summary.get(key)))
-    return {k: (np.array(r), np.array(v)) for k, (r, v) in sorted(series.items())}

@@ -14,6 +14,7 @@ papermill produced. Wall times are printed per notebook and for the build.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -27,40 +28,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from prunestab.analysis import PROGRESS_ENV_VAR
+from prunestab.arguments import add_cluster_arguments, cluster_options
+from prunestab.cluster import submit
+from prunestab.config import config_hash
+from prunestab.data import DataNotFoundError, locate
+from prunestab.paper.registry import CHAPTERS, figure
 from prunestab.paths import repository_root
+from prunestab.profiles import PROFILES, default_store
+from prunestab.runner import is_stored
 
-#: Execution order: the claims page after the chapters, since it collects what they
-#: recorded, and the front page last, since it counts the claims.
-NOTEBOOKS = (
-    "notebooks/ebn_derivation.ipynb",
-    "notebooks/fig1_instability.ipynb",
-    "notebooks/fig2_deciles.ipynb",
-    "notebooks/fig3_resnet_unstructured.ipynb",
-    "notebooks/fig4_rates.ipynb",
-    "notebooks/fig5_noise.ipynb",
-    "notebooks/figA1_bn_normality.ipynb",
-    "notebooks/figA2_epochwise.ipynb",
-    "notebooks/budget_study.ipynb",
-    "book/claims.ipynb",
-    "book/intro.ipynb",
-)
-
-
+#: The chapters in execution order (``paper.registry.CHAPTERS``), then the claims page,
+#: which collects what they recorded, and the front page last, since it counts the claims.
+NOTEBOOKS = (*(c.notebook for c in CHAPTERS), "book/claims.ipynb", "book/intro.ipynb")
 #: The figures whose runs each notebook computes when they are missing (the budget study
 #: and the claims page read stored results only).
-NOTEBOOK_FIGURES = {
-    "ebn_derivation": ("figA1",),
-    "fig1_instability": ("fig1",),
-    "fig2_deciles": ("fig2",),
-    "fig3_resnet_unstructured": ("fig3",),
-    "fig4_rates": ("fig4",),
-    "fig5_noise": ("fig5",),
-    "figA1_bn_normality": ("figA1",),
-    "figA2_epochwise": ("figA2",),
-    "budget_study": (),
-    "claims": (),
-    "intro": (),
-}
+NOTEBOOK_FIGURES = {**{c.stem: c.computes for c in CHAPTERS}, "claims": (), "intro": ()}
 #: Where executed copies go before they are compared with the tracked notebooks.
 EXECUTED = Path("_build") / "executed"
 
@@ -110,8 +93,6 @@ def execute_notebooks(
 def _progress_to_terminal(root: Path):
     """Name a progress file for the chapters' kernels (``analysis.PROGRESS_ENV_VAR``) and
     print its lines here as they are appended."""
-    from prunestab.analysis import PROGRESS_ENV_VAR
-
     folder = root / EXECUTED
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "progress.log"
@@ -240,32 +221,27 @@ class Plan:
     stored: int
     missing: int
     to_compute: tuple = ()  # the missing RunConfigs
+    keeps_weights: frozenset = frozenset()  # hashes of the runs that keep their weights
 
 
 def plan(root: Path, parameters: dict, only: tuple[str, ...] | None = None) -> list[Plan]:
     """Per notebook, how many of its figures' runs are stored and how many it would
     compute, from the store alone (nothing is loaded or run)."""
-    from prunestab.config import config_hash
-    from prunestab.figures import figure_grid, keeps_weights
-    from prunestab.paths import default_store_path
-    from prunestab.runner import is_stored
-    from prunestab.store import RunStore
-
-    store = RunStore(default_store_path(parameters.get("store"), parameters["profile"], root))
+    store = default_store(parameters.get("store"), parameters["profile"], root)
     plans = []
     for relative in NOTEBOOKS:
         stem = Path(relative).stem
         if only is not None and stem not in only:
             continue
-        configs = {}
-        for figure in NOTEBOOK_FIGURES[stem]:
-            seeds = 1 if figure == "figA1" else parameters.get("seeds")
-            grid = figure_grid(
-                figure, parameters["profile"], seeds, parameters.get("device", "cpu")
-            )
+        configs, keeps = {}, set()
+        for name in NOTEBOOK_FIGURES[stem]:
+            spec = figure(name)
+            seeds = spec.seeds or parameters.get("seeds")
+            grid = spec.configs(parameters["profile"], seeds, parameters.get("device", "cpu"))
             configs.update({config_hash(c): c for c in grid})
-        todo = tuple(c for c in configs.values() if not is_stored(store, c, keeps_weights(c)))
-        plans.append(Plan(relative, len(configs) - len(todo), len(todo), todo))
+            keeps |= {config_hash(c) for c in grid} if spec.keeps_weights else set()
+        todo = tuple(c for h, c in configs.items() if not is_stored(store, c, h in keeps))
+        plans.append(Plan(relative, len(configs) - len(todo), len(todo), todo, frozenset(keeps)))
     return plans
 
 
@@ -317,18 +293,18 @@ def build(root: Path, output: Path | None = None) -> Timing:
 def _submit_missing(args, root: Path, plans: list[Plan]) -> int:
     """``--executor slurm``: submit every notebook's missing runs and stop; the book is
     executed by a later ``prunestab book`` once ``prunestab status`` shows them done."""
-    from prunestab.arguments import cluster_options
-    from prunestab.cluster import submit
-    from prunestab.figures import keeps_weights
-    from prunestab.paths import default_store_path
-    from prunestab.store import RunStore
-
-    store = RunStore(default_store_path(args.store, args.profile, root))
+    store = default_store(args.store, args.profile, root)
     configs = [c for p in plans for c in p.to_compute]
+    keeps = frozenset().union(*(p.keeps_weights for p in plans))
     try:
         options = cluster_options(args, store)
         submitted = submit(
-            configs, store, options, args.data, args.profile, keep_model=keeps_weights
+            configs,
+            store,
+            options,
+            args.data,
+            args.profile,
+            keep_model=lambda config: config_hash(config) in keeps,
         )
         print(submitted.report())
     except ValueError as err:
@@ -341,12 +317,7 @@ def _submit_missing(args, root: Path, plans: list[Plan]) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``prunestab book``: execute the notebooks at a profile, then build the book."""
-    import argparse
-
-    from prunestab.profiles import PROFILES
-
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prunestab book", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="smoke", choices=list(PROFILES))
     parser.add_argument("--seeds", type=int, default=None, help="runs per configuration")
@@ -372,9 +343,38 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="echo the notebooks' output as they run, and give a failing cell's full traceback",
     )
-    from prunestab.arguments import add_cluster_arguments
-
     add_cluster_arguments(parser)
+    return parser
+
+
+def _print_plans(plans: list[Plan]) -> None:
+    for p in plans:
+        if not NOTEBOOK_FIGURES[Path(p.notebook).stem]:
+            print(f"{p.notebook}: reads stored results only", flush=True)
+            continue
+        what = f"{p.missing} to compute" if p.missing else "nothing to compute"
+        print(f"{p.notebook}: {p.stored} runs stored, {what}", flush=True)
+
+
+def _print_timings(timings: list[Timing]) -> None:
+    width = max(len(t.name) for t in timings)
+    print("\nwall time")
+    for t in timings:
+        print(f"  {t.name:<{width}}  {t.seconds:7.1f} s")
+    print(f"  {'total':<{width}}  {sum(t.seconds for t in timings):7.1f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``prunestab book``: execute the notebooks at a profile, then build the book.
+
+    Args:
+        argv: the command line after ``prunestab book`` (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 when the book was executed (and built), 2 with one paragraph
+        on stderr when an argument, the data or a notebook failed.
+    """
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds={args.seeds}; allowed: an integer >= 1")
@@ -400,17 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"prunestab book: {err}", file=sys.stderr)
         return 2
-    for p in plans:
-        if not NOTEBOOK_FIGURES[Path(p.notebook).stem]:
-            print(f"{p.notebook}: reads stored results only", flush=True)
-            continue
-        what = f"{p.missing} to compute" if p.missing else "nothing to compute"
-        print(f"{p.notebook}: {p.stored} runs stored, {what}", flush=True)
+    _print_plans(plans)
     if args.executor != "local":
         return _submit_missing(args, root, plans)
     if any(p.missing for p in plans):  # a run to train, or a kept model to probe
-        from prunestab.data import DataNotFoundError, locate
-
         try:
             locate(args.data)
         except DataNotFoundError as err:
@@ -426,11 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not args.no_build:
         timings.append(build(root))
-    width = max(len(t.name) for t in timings)
-    print("\nwall time")
-    for t in timings:
-        print(f"  {t.name:<{width}}  {t.seconds:7.1f} s")
-    print(f"  {'total':<{width}}  {sum(t.seconds for t in timings):7.1f} s")
+    _print_timings(timings)
     return 0
 
 

@@ -25,24 +25,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from prunestab.arguments import add_cluster_arguments, cluster_options, positive_int
+from prunestab.book import main as book_main
 from prunestab.cluster import job_alive, submit
 from prunestab.config import TARGET_LABELS, NoiseConfig, RunConfig, config_hash
 from prunestab.data import DataNotFoundError
-from prunestab.figures import (
+from prunestab.paper.common import (
     CONV4_EPOCHS,
     CONV4_MILESTONES,
     DEFAULT_RETRAIN_PERIODS,
-    FIGURES,
     SCHEDULES,
     base_config,
-    figure_grid,
-    keeps_weights,
     pruned,
 )
-from prunestab.paths import default_store_path
-from prunestab.profiles import PROFILES, get_profile, profile_of
+from prunestab.paper.registry import FIGURES, figure
+from prunestab.profiles import PROFILES, default_store, get_profile, profile_of
 from prunestab.runner import DataCache, execute, execute_many
-from prunestab.status import DEFAULT_MAX_RETRIES, as_json, figure_status, render
+from prunestab.status import DEFAULT_MAX_RETRIES, as_json, grid_status, render
 from prunestab.store import RunLockedError, RunStore
 from prunestab.train import Execution
 
@@ -237,8 +235,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["book"]:  # notebooks + Jupyter Book: its own parser, in prunestab.book
-        from prunestab.book import main as book_main
-
         return book_main(argv[1:])
     args = _parser().parse_args(argv)
     with warnings.catch_warnings():  # restores the global hook when we return
@@ -256,7 +252,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         config = None
         if args.command == "run":
             config, profile = _config_from_flags(args)
-        store = RunStore(default_store_path(args.store, profile))
+        store = default_store(args.store, profile)
         if args.command == "run" or (args.command == "sweep" and not args.list):
             store.check_writable()  # before anything is computed or submitted
         if args.command == "run":
@@ -276,8 +272,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         figures = FIGURES if args.figure == "all" else (args.figure,)
         if args.command == "status":
             return _status(args, figures, store)
-        grid = [c for f in figures for c in figure_grid(f, args.profile, args.seeds, args.device)]
-        unique = list({config_hash(c): c for c in grid}.values())
+        grid = {f: figure(f).configs(args.profile, args.seeds, args.device) for f in figures}
+        unique = list({config_hash(c): c for f in figures for c in grid[f]}.values())
+        keeps = {config_hash(c) for f in figures if figure(f).keeps_weights for c in grid[f]}
+
+        def keeps_weights(config: RunConfig) -> bool:
+            return config_hash(config) in keeps
+
         if args.executor != "local":
             options = cluster_options(args, store)
             submission = submit(
@@ -340,16 +341,21 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace, figures: Sequence[str], store: RunStore) -> int:
     reports = []
-    for figure in figures:
-        states = figure_status(
-            figure, args.profile, store, args.seeds, max_retries=args.max_retries, alive=job_alive
+    for name in figures:
+        spec = figure(name)
+        states = grid_status(
+            spec.configs(args.profile, args.seeds),
+            store,
+            max_retries=args.max_retries,
+            alive=job_alive,
+            keep_model=lambda config, keep=spec.keeps_weights: keep,
         )
-        reports.append((figure, states))
+        reports.append((name, states))
     if args.json:
         print(json.dumps([as_json(f, args.profile, s) for f, s in reports], indent=1))
     else:
-        for figure, states in reports:
-            print(render(figure, args.profile, states, verbose=args.all))
+        for name, states in reports:
+            print(render(name, args.profile, states, verbose=args.all))
     return 0
 
 

@@ -33,13 +33,13 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from prunestab.figures import (
-    FIG4_RETRAIN_PERIODS,
-    FIG5_NOISE_STEPS,
-    SCHEDULES,
-    Label,
-    fig4_method,
-)
+from prunestab import analysis, plots
+from prunestab.paper import fig4, fig5
+from prunestab.paper.common import SCHEDULES, Label
+from prunestab.paper.registry import figure_grid
+from prunestab.profiles import PROFILES
+from prunestab.runner import DataCache, execute_many
+from prunestab.runs import Run, curves, points
 from prunestab.schedule import PruningSchedule
 
 CONTROL_KINDS = ("select", "slider")
@@ -232,9 +232,8 @@ def _runs_of(runs: Iterable, label: str) -> list:
 
 
 def _curve_panel(ax, groups: Mapping[str, list], key: str = "test_acc") -> None:
-    from prunestab import analysis, plots
 
-    plots.curves_with_ci(ax, {k: analysis.curves(v, key) for k, v in groups.items() if v})
+    plots.curves_with_ci(ax, {k: curves(v, key) for k, v in groups.items() if v})
     ax.set_ylabel("test accuracy (%)")
     ax.legend(loc="lower right")
 
@@ -258,7 +257,6 @@ def _event_panel(ax, runs: Sequence) -> None:
 def fig1_explorer(runs: Sequence) -> Explorer:
     """Figure 1: pick the model, score, target and iterative rate; see that configuration's
     test accuracy beside the unpruned runs', and its pruning events' instability."""
-    from prunestab import analysis
 
     labels = {
         ("E[BN]", "prune_S", "1%"): Label.PRUNE_S_1,
@@ -280,7 +278,7 @@ def fig1_explorer(runs: Sequence) -> Explorer:
         fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
         _curve_panel(left, {Label.UNPRUNED: _runs_of(model_runs, Label.UNPRUNED), label: chosen})
         _event_panel(right, chosen)
-        x, y = analysis.points(chosen, "mean_instability", "best_test_acc_after_pruning")
+        x, y = points(chosen, "mean_instability", "best_test_acc_after_pruning")
         fig.suptitle(
             f"{model} {label}: mean instability {np.nanmean(x):.2f} pp, "
             f"best accuracy after the last event {np.nanmean(y):.1f}% (n={len(chosen)})",
@@ -325,7 +323,7 @@ def fig4_explorer(
     *compute*; a progress bar counts the runs, and the new rate joins the slider.
     """
     runs = list(runs)
-    methods = tuple(dict.fromkeys(fig4_method(r.config.pruning) for r in runs if r.config.pruning))
+    methods = tuple(dict.fromkeys(fig4.method(r.config.pruning) for r in runs if r.config.pruning))
     if not methods:
         raise ValueError("fig4_explorer got no pruned runs; allowed: Figure 4's runs")
 
@@ -333,7 +331,7 @@ def fig4_explorer(
         """The paper's retrain periods in the runs' labels (a profile may scale the
         schedule; the label keeps the paper's r)."""
         found = {int(m.group(1)) for r in all_runs if (m := _PERIOD.search(r.label))}
-        return tuple(sorted(found | set(FIG4_RETRAIN_PERIODS)))
+        return tuple(sorted(found | set(fig4.RETRAIN_PERIODS)))
 
     def draw(method: str, rate: str) -> Drawn:
         period = int(rate.split()[0].removeprefix("r="))
@@ -373,8 +371,6 @@ def _preferred(options: Sequence[str], wanted: str) -> str:
 def _fig4_live(runs, methods, draw, periods_of, profile, store, data, device):
     """Figure 4's live widget, with a row that computes a rate the store lacks."""
     import ipywidgets as widgets
-
-    from prunestab.profiles import PROFILES
 
     method = widgets.Dropdown(
         options=methods, value=_preferred(methods, "E[BN] prune_L"), description="method"
@@ -434,13 +430,10 @@ def compute_fig4_rate(
 ) -> list:
     """Figure 4's five methods at retrain period ``period`` (stored runs are read, missing
     ones computed), as analysis ``Run`` s; ``on_progress(done, total)`` after each run."""
-    from prunestab import analysis
-    from prunestab.figures import figure_grid, rate_configs
-    from prunestab.runner import DataCache, execute_many
 
     if not isinstance(period, int) or not 1 <= period <= 324:
         raise ValueError(f"retrain period {period!r}; allowed: an integer from 1 to 324")
-    configs = rate_configs(profile, period, seeds, device)
+    configs = fig4.rate_configs(profile, period, seeds, device)
     configs += [c for c in figure_grid("fig4", profile, seeds, device) if c.pruning is None]
     done = 0
 
@@ -459,14 +452,13 @@ def compute_fig4_rate(
         profile=profile,
         on_result=counted,
     )
-    return [analysis.Run(c, r) for c, r in zip(configs, results, strict=True)]
+    return [Run(c, r) for c, r in zip(configs, results, strict=True)]
 
 
 def fig5_explorer(runs: Sequence) -> Explorer:
     """Figure 5: pick the noise variant; see it beside prune_L and the unpruned runs."""
-    from prunestab import analysis
 
-    variants = [Label.noise(k, s) for k in ("zeroing", "gaussian") for s in FIG5_NOISE_STEPS]
+    variants = [Label.noise(k, s) for k in ("zeroing", "gaussian") for s in fig5.NOISE_STEPS]
     present = [v for v in variants if _runs_of(runs, v)] or variants
 
     def draw(noise: str) -> Drawn:
@@ -481,7 +473,7 @@ def fig5_explorer(runs: Sequence) -> Explorer:
         fig, ax = plt.subplots(figsize=(7.5, 3.2))
         _curve_panel(ax, groups)
         finals = ", ".join(
-            f"{k} {np.nanmean(analysis.points(v, 'final_test_acc', 'final_test_acc')[0]):.1f}%"
+            f"{k} {np.nanmean(points(v, 'final_test_acc', 'final_test_acc')[0]):.1f}%"
             for k, v in groups.items()
             if v
         )
@@ -502,7 +494,6 @@ SCHEDULE_PERIODS = (1, 2, 4, 10, 20, 40, 60, 100)
 def schedule_explorer(n_units: Sequence[int] = (512, 512, 512, 512)) -> Explorer:
     """A.3's schedules: pick the retrain period r and the paper's layer settings (static);
     live, free sliders for every start, end and fraction as well."""
-    from prunestab import plots
 
     settings = {
         "VGG11 (A.3.1)": SCHEDULES["vgg11"],
@@ -529,8 +520,6 @@ def schedule_explorer(n_units: Sequence[int] = (512, 512, 512, 512)) -> Explorer
 def _schedule_sliders(n_units: Sequence[int]):
     """Free sliders for start, end, fraction (per layer, A.3's VGG11 defaults) and r."""
     import ipywidgets as widgets
-
-    from prunestab import plots
 
     defaults = list(
         zip(

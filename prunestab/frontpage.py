@@ -8,15 +8,18 @@ import html
 import os
 import re
 
-from prunestab import budget, claims
-from prunestab.analysis import default_store
-from prunestab.figures import BUDGET_PROFILES, CENTRAL_PROFILES, figure_grid
+import matplotlib.pyplot as plt
 
-#: The profiles the front page reports, in order of training budget.
-PUBLISHED = ("quick", *BUDGET_PROFILES)
+from prunestab import claims, plots
+from prunestab.paper import budget
+from prunestab.paper.budget import CENTRAL_PROFILES
+from prunestab.paper.registry import CHAPTERS, figure_grid
+from prunestab.profiles import BUDGET_PROFILES, PUBLISHED, default_store
+from prunestab.tables import badge
 
 
 def verdict_counts(found) -> dict[str, int]:
+    """How many of the claims ``found`` have each verdict, in ``claims.VERDICTS`` order."""
     return {v: sum(c.verdict == v for c in found) for v in claims.VERDICTS}
 
 
@@ -55,10 +58,7 @@ def findings_html(profile: str = "quick", store: str | os.PathLike | None = None
             f"<td>{len(found)} ({html.escape(figures)})</td>",
         ]
         if found:
-            cells += [
-                f'<td><span class="verdict verdict-{v}">{counts[v]} {v}</span></td>'
-                for v in claims.VERDICTS
-            ]
+            cells += [f"<td>{badge(v, f'{counts[v]} {v}')}</td>" for v in claims.VERDICTS]
         else:
             cells.append(f'<td colspan="{len(claims.VERDICTS)}">{_undecided(name, stored)}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
@@ -93,68 +93,6 @@ def findings_html(profile: str = "quick", store: str | os.PathLike | None = None
     )
 
 
-#: The chapters: (link, paper section, what the paper claims, the figure whose recorded
-#: verdicts say what we found, or None for a chapter that decides no claim).
-CHAPTERS = (
-    (
-        "../notebooks/ebn_derivation",
-        "E[BN]",
-        "Sec. 3.1.1, App. A.1",
-        "the expected post-ReLU magnitude of a BN filter has a closed form",
-        None,
-    ),
-    (
-        "../notebooks/fig1_instability",
-        "Figure 1",
-        "Sec. 4.1",
-        "more pruning instability goes with higher final accuracy (VGG11 r = .84, ResNet18 r = .65); prune<sub>L</sub> 13% generalizes best",
-        "fig1",
-    ),
-    (
-        "../notebooks/fig2_deciles",
-        "Figure 2",
-        "Sec. 4.2",
-        "pruning larger-magnitude weights gives smaller generalization gaps (Conv4)",
-        "fig2",
-    ),
-    (
-        "../notebooks/fig3_resnet_unstructured",
-        "Figure 3",
-        "Sec. 4.2",
-        "structured prune<sub>L</sub> beats unstructured prune<sub>L</sub> on ResNet18",
-        "fig3",
-    ),
-    (
-        "../notebooks/fig4_rates",
-        "Figure 4",
-        "Sec. 4.3",
-        "higher iterative pruning rates give more instability",
-        "fig4",
-    ),
-    (
-        "../notebooks/fig5_noise",
-        "Figure 5",
-        "Sec. 4.4",
-        "impermanent zeroing noise mimics pruning's benefit",
-        "fig5",
-    ),
-    (
-        "../notebooks/figA1_bn_normality",
-        "Figure A1",
-        "App. A.1",
-        "BN activations are near normal before training and less so after",
-        "figA1",
-    ),
-    (
-        "../notebooks/figA2_epochwise",
-        "Figure A2",
-        "App. A.2",
-        "E[BN] pruning is more stable per event than l<sub>2</sub> pruning",
-        "figA2",
-    ),
-)
-
-
 def _found_text(figure: str, recorded: dict[str, dict]) -> str:
     """What we found for ``figure``: its recorded verdicts per profile that decided any
     (quick, and the budget profile where the protocol decides its central claims)."""
@@ -182,7 +120,8 @@ def chapters_html(profile: str = "quick", store: str | os.PathLike | None = None
         if profile == "smoke"
         else {name: claims.load(default_store(store, name), name) for name in PUBLISHED}
     )
-    for link, name, section, claim, figure in CHAPTERS:
+    for chapter in (c for c in CHAPTERS if c.on_front_page):
+        figure = chapter.decides
         if figure is None:
             found = "no claim to decide: a derivation, checked against references by the tests"
         elif profile == "smoke":
@@ -191,8 +130,9 @@ def chapters_html(profile: str = "quick", store: str | os.PathLike | None = None
         else:
             found = _found_text(figure, recorded)
         rows.append(
-            f'<tr><td><a href="{link}.html">{name}</a></td><td>{section}</td>'
-            f"<td>{claim}</td><td>{found}</td></tr>"
+            f'<tr><td><a href="../{chapter.notebook.removesuffix(".ipynb")}.html">'
+            f"{chapter.title}</a></td><td>{chapter.section}</td>"
+            f"<td>{chapter.paper_claims}</td><td>{found}</td></tr>"
         )
     head = "".join(
         f"<th>{h}</th>" for h in ("chapter", "paper", "the paper claims", "what we found")
@@ -206,10 +146,7 @@ def chapters_html(profile: str = "quick", store: str | os.PathLike | None = None
 def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None):
     """The budget study's figure from the stored runs (``plots.budget_tradeoff``), shown;
     at ``smoke`` nothing (the budget study has no smoke runs in the book)."""
-    import matplotlib.pyplot as plt
-    from IPython.display import HTML, display
-
-    from prunestab import plots
+    from IPython.display import HTML, display  # the book's extra, not the library's
 
     if profile == "smoke":
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 STORE_ENV_VAR = "PRUNESTAB_STORE"
@@ -22,21 +23,16 @@ def repository_root(start: Path | None = None) -> Path | None:
     return None
 
 
-#: Profiles whose runs are published: committed under ``results/``. Runs of any other
-#: profile (``smoke``, ``paper``) go to ``store/<profile>/`` unless a store is named, so
-#: a plumbing check never lands in the committed results.
-PUBLISHED_PROFILES = ("quick", "steps650", "steps2600", "steps10400")
-
-
 def default_store_path(
     store: str | os.PathLike | None = None,
     profile: str | None = None,
     root: str | os.PathLike | None = None,
+    published: Collection[str] = (),
 ) -> Path:
     """``store`` if given, else ``$PRUNESTAB_STORE``, else, in the repository (``root``,
     else the one around the working directory, else the working directory),
-    ``results/`` for a published profile (or none named) and ``store/<profile>/`` for
-    any other. A relative ``store`` is taken from ``root`` when one is given.
+    ``results/`` for a profile in ``published`` (or none named) and ``store/<profile>/``
+    for any other. A relative ``store`` is taken from ``root`` when one is given.
 
     >>> default_store_path("elsewhere", "smoke")
     PosixPath('elsewhere')
@@ -46,6 +42,6 @@ def default_store_path(
     if os.environ.get(STORE_ENV_VAR):
         return Path(os.environ[STORE_ENV_VAR])
     root = Path(root) if root is not None else repository_root() or Path.cwd().resolve()
-    if profile is None or profile in PUBLISHED_PROFILES:
+    if profile is None or profile in published:
         return root / "results"
     return root / "store" / profile

@@ -12,35 +12,18 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from prunestab.figures import Label
+from prunestab.paper.common import COLORS, Label
 from prunestab.schedule import PruningSchedule
 from prunestab.stats import Correlation, bootstrap_mean_ci, curve_ci
 
-#: One colour per method, matching the paper's legend where it has one (prune_L is red).
-PALETTE = {
-    Label.UNPRUNED: "black",
-    Label.PRUNE_S_1: "tab:blue",
-    Label.PRUNE_S_13: "tab:orange",
-    Label.PRUNE_L_13: "tab:red",
-    Label.L2_PRUNE_S_1: "tab:purple",
-    Label.PRUNE_L: "tab:red",
-    Label.noise("zeroing", 0): "tab:brown",
-    Label.noise("zeroing", 50): "tab:green",
-    Label.noise("zeroing", 1500): "tab:olive",
-    Label.noise("gaussian", 0): "tab:pink",
-    Label.noise("gaussian", 50): "tab:cyan",
-    Label.noise("gaussian", 1500): "tab:purple",
-    Label.resnet_prune_l("structured", "1%"): "tab:orange",
-    Label.resnet_prune_l("structured", "13%"): "tab:red",
-    Label.one_shot("structured"): "tab:pink",
-    Label.resnet_prune_l("unstructured", "1%"): "tab:olive",
-    Label.resnet_prune_l("unstructured", "13%"): "tab:green",
-    Label.one_shot("unstructured"): "tab:cyan",
-}
-
 
 def color(label: str, index: int = 0) -> str:
-    return PALETTE.get(label, f"C{index % 10}")
+    """The colour of ``label`` (``paper.common.COLORS``), else matplotlib's ``index``-th.
+
+    >>> color("unpruned"), color("something else", 11)
+    ('black', 'C1')
+    """
+    return COLORS.get(label, f"C{index % 10}")
 
 
 def style() -> None:
@@ -330,37 +313,3 @@ def budget_tradeoff(points: Sequence, paper_r: float) -> plt.Figure:
     fig.suptitle("VGG11: the generalization-stability tradeoff against the training budget")
     fig.tight_layout()
     return fig
-
-
-def html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A table as HTML (``class="claims"``, styled by the book's CSS).
-
-    Notebook outputs must be HTML, not Markdown: MyST-NB renders Markdown outputs as
-    CommonMark, which has no tables, so a Markdown table reaches the reader as raw text.
-    """
-    import html
-
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
-        for row in rows
-    )
-    return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def probe_provenance_html(measured: Mapping, stored_test_acc: float) -> str:
-    """One paragraph saying which weights a stored probe measured (``prunestab.probe``)
-    and how their test accuracy compares with the stored run's final one.
-
-    >>> print(probe_provenance_html({"weights": "the run's own final weights",
-    ...     "weights_test_acc": 46.2, "test_images": 500}, 46.2))
-    <p>Measured on the run's own final weights: on the 500 test images these weights score 46.20%, the stored run 46.20% (last epoch).</p>
-    """
-    import html
-
-    return (
-        f"<p>Measured on {html.escape(measured['weights'], quote=False)}: on the "
-        f"{measured['test_images']:,} test images these weights score "
-        f"{measured['weights_test_acc']:.2f}%, the stored run {stored_test_acc:.2f}% "
-        "(last epoch).</p>"
-    )

@@ -99,10 +99,13 @@ epoch axis (``epoch_scale``; ``PruningSchedule.scaled``) instead.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 from prunestab.config import DataConfig
+from prunestab.paths import default_store_path
 from prunestab.schedule import scale_epoch, scale_period
+from prunestab.store import RunStore
 
 #: Training steps of one paper epoch: 50,000 images in batches of 128 (drop_last=False).
 PAPER_STEPS_PER_EPOCH = math.ceil(50_000 / 128)
@@ -258,10 +261,47 @@ PROFILES = {
 }
 
 
+#: The training-budget study's profiles (book/budget.md), in order of budget.
+BUDGET_PROFILES = ("steps650", "steps2600", "steps10400")
+#: Profiles whose runs are published: committed under ``results/``, reported on the
+#: front page, in order of training budget. Any other profile's runs (``smoke``,
+#: ``paper``) go to ``store/<profile>/`` unless a store is named, so a plumbing check
+#: never lands in the committed results.
+PUBLISHED = ("quick", *BUDGET_PROFILES)
+
+
 def get_profile(name: str) -> Profile:
+    """The profile called ``name``.
+
+    Raises:
+        ValueError: no profile has that name (the message lists those that do).
+
+    >>> get_profile("quick").width
+    0.25
+    """
     if name not in PROFILES:
         raise ValueError(f"profile={name!r}; allowed: {', '.join(PROFILES)}")
     return PROFILES[name]
+
+
+def default_store(
+    store: str | os.PathLike | None = None,
+    profile: str | None = None,
+    root: str | os.PathLike | None = None,
+) -> RunStore:
+    """The run store of ``profile``'s runs.
+
+    Args:
+        store: a store named by the user (wins over everything; relative to ``root``
+            when one is given).
+        profile: the profile; a published one (``PUBLISHED``), or none, maps to the
+            committed ``results/``, any other to ``store/<profile>/``.
+        root: the repository (default: the one around the working directory).
+
+    Returns:
+        The :class:`RunStore` at ``prunestab.paths.default_store_path``.
+    """
+    return RunStore(default_store_path(store, profile, root, published=PUBLISHED))
 
 
 def profile_of(config) -> str | None:

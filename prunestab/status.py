@@ -1,15 +1,14 @@
-"""Where a figure's runs stand: done, running (where, which epoch), stale, queued,
+"""Where a grid's runs stand: done, running (where, which epoch), stale, queued,
 failed or to do, read from the run store alone (``prunestab status FIG``)."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from prunestab.config import RunConfig, config_hash
-from prunestab.figures import figure_grid, keeps_weights
 from prunestab.lease import dead_here, default_ttl, describe_age
 from prunestab.runner import is_stored
 from prunestab.store import RunStore
@@ -79,21 +78,30 @@ def run_state(
     return RunState(**base, state="to do", **failed)
 
 
-def figure_status(
-    figure: str,
-    profile: str,
+def grid_status(
+    configs: Sequence[RunConfig],
     store: RunStore,
-    seeds: int | None = None,
     ttl: float | None = None,
     max_retries: int = DEFAULT_MAX_RETRIES,
-    alive=None,
+    alive: Callable[[dict], bool] | None = None,
+    keep_model: Callable[[RunConfig], bool] = lambda config: False,
 ) -> list[RunState]:
-    """Every distinct run of ``figure`` at ``profile``, with its state."""
-    grid = {config_hash(c): c for c in figure_grid(figure, profile, seeds)}
+    """Every distinct run of ``configs`` with its state (:func:`run_state`).
+
+    Args:
+        configs: a grid of runs (a config listed twice is reported once).
+        store: where they are stored.
+        ttl: the lease TTL in seconds (default: ``lease.default_ttl``).
+        max_retries: failed attempts after which a run is "failed", not "to do".
+        alive: whether a queued submission's job still exists (default: trusted).
+        keep_model: whether a run must also have a probe of its kept weights to be done.
+
+    Returns:
+        One :class:`RunState` per distinct config, in grid order.
+    """
+    grid = {config_hash(c): c for c in configs}
     now = time.time()
-    return [
-        run_state(store, c, ttl, max_retries, now, alive, keeps_weights(c)) for c in grid.values()
-    ]
+    return [run_state(store, c, ttl, max_retries, now, alive, keep_model(c)) for c in grid.values()]
 
 
 def counts(states: Sequence[RunState]) -> dict[str, int]:

@@ -4,7 +4,7 @@ import pytest
 
 from prunestab import analysis
 from prunestab.analysis import Run, last_event_recovery
-from prunestab.figures import figure_grid
+from prunestab.paper.registry import figure_grid
 
 
 def _run(config, accuracies, pruned_epochs, n_train):
@@ -34,10 +34,10 @@ def test_last_event_recovery_reads_the_last_event_and_what_followed():
 
 
 def test_provenance_names_each_profile_of_a_chapter_over_several():
-    from prunestab.budget import stored_runs
-    from prunestab.paths import default_store_path
+    from prunestab.paper.budget import stored_runs
+    from prunestab.profiles import default_store
 
-    runs = stored_runs("budget", "steps650", default_store_path(None, "steps650"))[:1]
+    runs = stored_runs("budget", "steps650", default_store(None, "steps650"))[:1]
     if not runs:
         pytest.skip("no committed steps650 run")
     text = analysis.provenance_markdown(runs, "steps650, steps2600, steps10400")
@@ -49,7 +49,7 @@ def test_provenance_names_each_profile_of_a_chapter_over_several():
     assert "at width 0.25, 5000 training and 10000 test images" in one
     assert "1 run stored (1 configuration, seed " in one and "training hours" not in one
     assert "hours of recorded run time (each run's wall-clock time" in one
-    from prunestab.budget import width_check_run
+    from prunestab.paper.budget import width_check_run
 
     wide = width_check_run()
     if wide is not None:  # several widths and training sets are listed, not run together

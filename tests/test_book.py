@@ -84,7 +84,7 @@ def test_a_failing_cell_is_one_paragraph_naming_notebook_and_cell():
 
 def test_the_plan_counts_stored_and_missing_runs_without_training(tmp_path):
     from prunestab.config import config_hash
-    from prunestab.figures import figure_grid
+    from prunestab.paper.registry import figure_grid
     from prunestab.store import RunStore
 
     (tmp_path / "_toc.yml").write_text("")

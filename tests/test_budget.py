@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from prunestab import budget, verdicts
+from prunestab import verdicts
 from prunestab.analysis import Run
-from prunestab.figures import figure_grid
+from prunestab.paper import budget
+from prunestab.paper.registry import figure_grid
 
 
 def _epochs(n=325, train=100.0, test=70.0, events=(), drop=5.0, recover_after=3):
@@ -129,7 +130,7 @@ def test_reading_says_against_the_paper_and_could_not_tell_plainly():
 
 def test_width_check_is_the_middle_budgets_unpruned_seed0_run_at_width_half():
     from prunestab.config import config_hash
-    from prunestab.figures import WIDTH_CHECK, width_check_config
+    from prunestab.paper.budget import WIDTH_CHECK, width_check_config
 
     check = width_check_config()
     unpruned = next(c for c in figure_grid("budget", "steps2600", 1) if c.label == "unpruned")
@@ -148,7 +149,7 @@ def test_complete_central_grids_decide_every_vgg11_figure1_and_figure5_claim():
     (each on both accuracy measures); a planted 2-point prune_L 13% advantage over
     well-separated runs is reproduced."""
     from prunestab import claims
-    from prunestab.figures import CENTRAL_PROFILES
+    from prunestab.paper.budget import CENTRAL_PROFILES
 
     def run(config):
         accuracy = 70 + 0.1 * config.seed + (2 if config.label == "prune_L 13%" else 0)
@@ -201,7 +202,7 @@ def test_width_test_is_the_largest_budget_grid_at_width_half_and_nothing_else():
     """The pre-registered width test (book/budget.md): the 25 steps10400 budget runs with
     width 0.5; every other field, label and seed as in the width-0.25 grid, new hashes."""
     from prunestab.config import config_hash
-    from prunestab.figures import WIDTH_TEST, width_test_grid
+    from prunestab.paper.budget import WIDTH_TEST, width_test_grid
 
     narrow = figure_grid("budget", "steps10400", 5)
     wide = width_test_grid()
@@ -214,7 +215,7 @@ def test_width_test_is_the_largest_budget_grid_at_width_half_and_nothing_else():
 
 
 def test_capacity_reading_compares_the_wide_run_with_its_narrow_seed():
-    from prunestab.figures import width_check_config
+    from prunestab.paper.budget import width_check_config
 
     narrow = next(c for c in figure_grid("budget", "steps2600", 1) if c.label == "unpruned")
     wide = _run(width_check_config(), 73.0, train=93.0)
@@ -288,7 +289,7 @@ def test_runs_outside_the_protocol_are_refused_not_mixed_into_a_verdict():
 def _width_runs(gap_narrow: float, gap_wide: float) -> tuple[list, list]:
     """Both widths' budget grids at steps10400, prune_L 13% ``gap`` points from unpruned,
     every other pruned configuration 0.5 below unpruned, seeds spread by 0.2 points."""
-    from prunestab.figures import width_test_grid
+    from prunestab.paper.budget import width_test_grid
 
     def runs(grid, gap, base):
         out = []
@@ -344,7 +345,8 @@ def test_figure5_at_the_papers_proportions_adds_exactly_its_20_scaled_noise_runs
     between events, as the paper's 50 and 1,500 are of 15,640); unpruned, prune_L and the
     0-step windows are the stored runs, unchanged."""
     from prunestab.config import config_hash
-    from prunestab.figures import fig5_proportional_grid, noise_window_fractions
+    from prunestab.paper.fig5 import noise_window_fractions
+    from prunestab.paper.fig5 import proportional_grid as fig5_proportional_grid
 
     stored = {config_hash(c) for c in figure_grid("fig5", "steps2600")}
     scaled = fig5_proportional_grid()

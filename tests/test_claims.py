@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from prunestab import claims, verdicts
+from prunestab import claims, tables, verdicts
 from prunestab.analysis import Run
-from prunestab.figures import figure_grid
+from prunestab.paper import figA1
+from prunestab.paper.registry import figure_grid
 from prunestab.store import RunStore
 from prunestab.verdicts import CONTRADICTED, INCONCLUSIVE, REPRODUCED
 
@@ -122,7 +123,7 @@ def test_fig4_largest_rate_claim_compares_the_largest_rate_with_every_other():
 
 def test_html_table_has_a_row_and_a_text_badge_per_claim():
     found = claims.evaluate("fig5", _runs("fig5", FIG5), "smoke")
-    table = claims.html_table(found)
+    table = tables.claims_table(found)
     assert table.count("<tr>") == len(found) + 1
     assert table.count('class="verdict verdict-reproduced"') == len(found)
     assert "|---|" not in table
@@ -130,20 +131,20 @@ def test_html_table_has_a_row_and_a_text_badge_per_claim():
 
 def test_figA1_states_layers_as_units_and_can_be_inconclusive():
     before = [0.05] * 8
-    grows = claims.figA1(before, [0.2] * 8, "smoke")
+    grows = figA1.claims(before, [0.2] * 8, "smoke")
     assert grows[0].verdict == REPRODUCED and "layers of one model" in grows[0].n
-    mixed = claims.figA1(before, [0.06, 0.04] * 4, "smoke")
+    mixed = figA1.claims(before, [0.06, 0.04] * 4, "smoke")
     assert [c.verdict for c in mixed] == [INCONCLUSIVE, INCONCLUSIVE]
 
 
 def test_claims_by_profile_show_each_profiles_verdict_or_not_yet_decided():
     quick = claims.evaluate("fig5", _runs("fig5", FIG5), "quick")
-    table = claims.html_by_profile({"quick": quick, "steps2600": quick[:2]}, ["fig5"])
+    table = tables.claims_by_profile({"quick": quick, "steps2600": quick[:2]}, ["fig5"])
     assert table.count("<tr>") == len(quick) + 1
     assert table.count("not yet decided") == len(quick) - 2
     # A profile the protocol does not use for a figure says so; a pending one says how far.
     both = {"quick": quick, "steps10400": [], "steps2600": []}
-    table = claims.html_by_profile(
+    table = tables.claims_by_profile(
         both,
         ["fig5"],
         decides={"steps10400": ["fig1"], "steps2600": ["fig5"]},
@@ -168,7 +169,7 @@ def test_at_a_budget_profile_only_the_protocols_central_verdicts_are_recorded(tm
     assert claims.save(store, "quick", "fig5", found) is not None  # elsewhere as before
     assert claims.load(store, "steps2600")["fig5"] == found
     # Whatever a store holds, the protocol's exclusions win on the page.
-    table = claims.html_by_profile(
+    table = tables.claims_by_profile(
         {"quick": found, "steps10400": found}, ["fig5"], decides={"steps10400": ["fig1"]}
     )
     assert table.count("not run at this profile") == len(found)

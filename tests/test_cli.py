@@ -80,7 +80,7 @@ def test_a_listed_config_runs_elsewhere(tmp_path, tiny_cifar, capsys):
 
 
 def test_run_config_with_a_disagreeing_or_no_profile_is_a_clear_error(tmp_path, capsys):
-    from prunestab.figures import figure_grid
+    from prunestab.paper.registry import figure_grid
 
     config = figure_grid("budget", "steps650", 1)[0]
     (tmp_path / "c.json").write_text(json.dumps(config.to_dict()))
@@ -97,7 +97,7 @@ def test_run_config_with_a_disagreeing_or_no_profile_is_a_clear_error(tmp_path, 
 
 
 def test_profile_of_names_every_grid_runs_profile():
-    from prunestab.figures import FIGURES, figure_grid
+    from prunestab.paper.registry import FIGURES, figure_grid
     from prunestab.profiles import PROFILES, profile_of
 
     for profile in PROFILES:
@@ -152,17 +152,17 @@ def test_run_defaults_to_each_models_paper_retrain_period():
 
 
 def test_runs_of_unpublished_profiles_never_land_in_the_committed_results(tmp_path, monkeypatch):
-    from prunestab.paths import default_store_path
+    from prunestab.profiles import default_store
 
     monkeypatch.delenv("PRUNESTAB_STORE", raising=False)
     (tmp_path / "_toc.yml").write_text("")
     (tmp_path / "notebooks").mkdir()
     monkeypatch.chdir(tmp_path / "notebooks")
-    assert default_store_path(None, "quick") == tmp_path / "results"
-    assert default_store_path(None, "steps2600") == tmp_path / "results"
-    assert default_store_path(None, "smoke") == tmp_path / "store" / "smoke"
-    assert default_store_path(None, "paper") == tmp_path / "store" / "paper"
-    assert default_store_path(tmp_path / "mine", "smoke") == tmp_path / "mine"
+    assert default_store(None, "quick").root == tmp_path / "results"
+    assert default_store(None, "steps2600").root == tmp_path / "results"
+    assert default_store(None, "smoke").root == tmp_path / "store" / "smoke"
+    assert default_store(None, "paper").root == tmp_path / "store" / "paper"
+    assert default_store(tmp_path / "mine", "smoke").root == tmp_path / "mine"
 
 
 def test_book_without_data_says_how_to_provide_it_without_a_traceback(
@@ -201,7 +201,7 @@ def test_book_without_data_says_how_to_provide_it_without_a_traceback(
     # images, so it counts as to compute and is checked before executing too.
     argv[argv.index("fig1_instability")] = "figA1_bn_normality"
     from prunestab.config import config_hash
-    from prunestab.figures import figure_grid
+    from prunestab.paper.registry import figure_grid
     from prunestab.store import RunStore
 
     (vgg19,) = figure_grid("figA1", "smoke", 1)
@@ -219,7 +219,7 @@ def test_a_truncated_result_is_named_not_counted_as_done(tmp_path, capsys, argv)
     """status and sweep --list read the store: a truncated result.json is one line naming
     the file, exit status 2, and the file is untouched."""
     from prunestab.config import config_hash
-    from prunestab.figures import figure_grid
+    from prunestab.paper.registry import figure_grid
     from prunestab.store import RunStore
 
     store = RunStore(tmp_path)
@@ -236,7 +236,7 @@ def test_a_truncated_result_is_named_not_counted_as_done(tmp_path, capsys, argv)
 
 
 def _listed_config() -> dict:
-    from prunestab.figures import figure_grid
+    from prunestab.paper.registry import figure_grid
 
     return figure_grid("fig5", "smoke", 1)[1].to_dict()
 

@@ -16,8 +16,8 @@ import pytest
 from prunestab.cli import main
 from prunestab.cluster import ClusterOptions, SweepTask, submit
 from prunestab.config import config_hash
-from prunestab.figures import figure_grid
-from prunestab.status import figure_status
+from prunestab.paper.registry import figure_grid
+from prunestab.status import grid_status
 from prunestab.store import RunStore
 
 
@@ -39,7 +39,7 @@ def test_submitit_local_computes_every_missing_run_once_and_a_second_sweep_nothi
             outcomes.setdefault(digest, []).append(outcome)
     assert set(outcomes) == distinct
     assert all(o == ["computed"] for o in outcomes.values())
-    assert all(s.state == "done" for s in figure_status("fig5", "smoke", store, 1))
+    assert all(s.state == "done" for s in grid_status(figure_grid("fig5", "smoke", 1), store))
     last = submit(configs, store, options, str(tiny_cifar), "smoke")
     assert (last.submitted, last.stored) == (0, len(distinct))
 
@@ -246,7 +246,9 @@ def test_a_failing_run_is_recorded_and_not_retried_forever(tmp_path, capsys):
     assert len(store.failures(config)) == 2
     assert task._one(config.to_dict())[1] == "failed: not retried after 2 failures"
     (state,) = [
-        s for s in figure_status("fig5", "smoke", store, 1) if s.hash == config_hash(config)[:16]
+        s
+        for s in grid_status(figure_grid("fig5", "smoke", 1), store)
+        if s.hash == config_hash(config)[:16]
     ]
     assert state.state == "failed" and "DataNotFoundError" in state.last_error
     options = ClusterOptions(executor="submitit-local", log_dir=str(tmp_path / "logs"))

@@ -3,7 +3,7 @@
 import pytest
 
 from prunestab.config import config_hash
-from prunestab.figures import FIGURES, figure_grid
+from prunestab.paper.registry import FIGURES, figure_grid
 
 
 def _by_label(grid):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from prunestab.config import DataConfig, PruningConfig, RunConfig, config_hash
-from prunestab.figures import FIGURES, figure_grid
+from prunestab.paper.registry import FIGURES, figure_grid
 from prunestab.schedule import PruningSchedule
 from prunestab.store import RunStore
 

@@ -231,7 +231,7 @@ def test_expected_bn_relu_keeps_its_relative_accuracy_in_the_far_tail():
 
 
 def test_schedules_report_epochs_that_prune_nothing_at_reduced_widths():
-    from prunestab.figures import figure_grid
+    from prunestab.paper.registry import figure_grid
     from prunestab.pruning import EmptyEventsWarning
 
     with pytest.warns(EmptyEventsWarning, match=r"layer 2 \(layer4.1.conv1\): 10 of its 42"):

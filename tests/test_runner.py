@@ -15,7 +15,7 @@ import torch
 from prunestab import runner
 from prunestab.config import config_hash
 from prunestab.data import DataNotFoundError
-from prunestab.figures import figure_grid
+from prunestab.paper.registry import figure_grid
 from prunestab.runner import DataCache, execute, execute_many
 from prunestab.store import RunStore
 

@@ -8,7 +8,7 @@ from tiny_runs import tiny_config as _config
 
 from prunestab.config import DataConfig, RunConfig
 from prunestab.data import load_cifar10
-from prunestab.figures import figure_grid
+from prunestab.paper.registry import figure_grid
 from prunestab.train import derive_seed, learning_rate, train_run
 
 

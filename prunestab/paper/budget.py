@@ -1,7 +1,9 @@
-"""The training-budget study (``book/budget.md``): its criteria, points and costs.
+"""The training-budget study (``book/budget.md``): its grids, criteria, points and costs.
 
-Reads stored runs only (``stored_runs``); what the protocol decided is in the book page
-and in ``prunestab.figures`` (``BUDGET_PROFILES``, ``CENTRAL_PROFILES``).
+Figure 1's VGG11 configurations at three budgets, 650 to 10,400 optimizer steps per run
+(16x), on the paper's epoch axis; the central verdicts of Figures 1 and 5 are decided
+here, and the width test asks whether the width-0.25 result is capacity loss. Reads
+stored runs only (:func:`stored_runs`).
 """
 
 from __future__ import annotations
@@ -13,22 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from prunestab.analysis import Run, by_label, default_store
-from prunestab.claims import BEST_AFTER, LAST_EPOCH, values
-from prunestab.config import config_hash
-from prunestab.figures import (
-    BUDGET_PROFILES,
-    CENTRAL_GRIDS,
-    CENTRAL_PROFILES,
-    PAPER_CORRELATIONS,
-    WIDTH_CHECK,
-    WIDTH_TEST,
-    Label,
-    figure_grid,
-    width_check_config,
-    width_test_grid,
-)
-from prunestab.profiles import get_profile
+from prunestab.config import RunConfig, config_hash
+from prunestab.paper import fig1, fig5
+from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, values
+from prunestab.paper.common import Chapter, Figure, Label, base_config
+from prunestab.profiles import BUDGET_PROFILES, Profile, default_store, get_profile
+from prunestab.runs import Run, by_label
 from prunestab.store import RunStore
 from prunestab.verdicts import (
     CONTRADICTED,
@@ -45,8 +37,62 @@ from prunestab.verdicts import (
     ordering,
 )
 
+#: Where the study decides the central claims: Figure 1 (VGG11) at the largest budget;
+#: Figure 5's eight configurations cost 2.3x Figure 1's, so at the middle one.
+CENTRAL_PROFILES = {"fig1": "steps10400", "fig5": "steps2600"}
+#: The grid each central verdict reads there: Figure 1's VGG11 configurations are the
+#: study's own grid (the protocol leaves ResNet18 out), Figure 5 is its own.
+CENTRAL_GRIDS = {"fig1": "budget", "fig5": "fig5"}
+#: The capacity check: is the width-0.25 model capacity-limited? One unpruned VGG11 at
+#: width 0.5, at the middle budget, seed 0 (:func:`width_check_config`); the protocol's
+#: criteria are reported for it beside the width-0.25 runs.
+WIDTH_CHECK = ("steps2600", 0.5)
+#: The width test (book/budget.md, "The width test", pre-registered): the study's grid
+#: at the largest budget with width 0.5 instead of 0.25, 5 seeds (:func:`width_test_grid`).
+WIDTH_TEST = ("steps10400", 0.5)
+
+
+def grid(profile: Profile, seed: int, device: str) -> list[RunConfig]:
+    """Figure 1's VGG11 configurations of one seed (the same runs as Figure A2's)."""
+    return fig1.model_runs(profile, seed, device, "vgg11")
+
+
+FIGURE = Figure("budget", grid)
+CHAPTER = Chapter(
+    "notebooks/budget_study.ipynb",
+    "The budget study",
+    "ours (book/budget.md)",
+    "none: the study asks at which training budget Figures 1 and 5's claims appear",
+    computes=(),
+    decides=None,
+    on_front_page=False,
+)
+#: The grids :func:`stored_runs` reads, by name.
+_GRIDS = {"budget": FIGURE, "fig5": fig5.FIGURE}
+
+
+def width_check_config(device: str = "cpu") -> RunConfig:
+    """The capacity check's run: the middle budget's unpruned seed-0 run of the study's
+    grid, at width 0.5 instead of 0.25 (``WIDTH_CHECK``)."""
+    profile, width = WIDTH_CHECK
+    base = base_config(get_profile(profile), "vgg11", 0, device)
+    return base.replace(width=width, label=Label.UNPRUNED_WIDE)
+
+
+def width_test_grid(seeds: int = 5, device: str = "cpu") -> list[RunConfig]:
+    """The width test's 25 runs: the study's grid at ``steps10400`` with every config at
+    width 0.5 (``WIDTH_TEST``), labels unchanged; nothing else differs.
+
+    >>> grid = width_test_grid()
+    >>> len(grid), {c.width for c in grid}, len({c.label for c in grid})
+    (25, {0.5}, 5)
+    """
+    profile, width = WIDTH_TEST
+    return [c.replace(width=width) for c in FIGURE.configs(profile, seeds, device)]
+
+
 #: The paper's VGG11 correlation of mean instability with final accuracy (Section 4.1).
-PAPER_R_VGG11 = PAPER_CORRELATIONS["vgg11"][0]
+PAPER_R_VGG11 = fig1.PAPER_CORRELATIONS["vgg11"][0]
 #: Criteria of the protocol (book/budget.md), on unpruned runs and recovery only.
 FITS_BEFORE_DECAY = 99.0  # running train accuracy at epoch 150 (0-based 149), percent
 OVERFITS_GAP = 10.0  # train - test accuracy at the last epoch, points
@@ -100,7 +146,9 @@ def stored_runs(
     at a budget profile, :func:`check_comparable` first."""
     runs_store = store if isinstance(store, RunStore) else default_store(store, profile)
     found = []
-    for config in figure_grid(figure, profile):
+    if figure not in _GRIDS:
+        raise ValueError(f"figure={figure!r}; allowed: {', '.join(_GRIDS)}")
+    for config in _GRIDS[figure].configs(profile):
         result = runs_store.load(config)
         if result is not None:
             found.append(Run(config, result))
@@ -114,11 +162,11 @@ def central_runs(
     """The stored runs of a central verdict's grid (``CENTRAL_GRIDS[figure]`` at
     ``CENTRAL_PROFILES[figure]``), and how many runs that grid plans."""
     grid_figure, profile = CENTRAL_GRIDS[figure], CENTRAL_PROFILES[figure]
-    return stored_runs(grid_figure, profile, store), len(figure_grid(grid_figure, profile))
+    return stored_runs(grid_figure, profile, store), len(_GRIDS[grid_figure].configs(profile))
 
 
 def width_check_run(store: str | os.PathLike | RunStore | None = None) -> Run | None:
-    """The capacity check's run (``figures.width_check_config``), if it is stored."""
+    """The capacity check's run (:func:`width_check_config`), if it is stored."""
     config = width_check_config()
     runs_store = store if isinstance(store, RunStore) else default_store(store, WIDTH_CHECK[0])
     result = runs_store.load(config)
@@ -268,7 +316,7 @@ def budget_point(runs: Sequence[Run], profile: str) -> BudgetPoint:
     unpruned = values(groups.get(Label.UNPRUNED, []), LAST_EPOCH)
     pruned = [r for r in runs if r.config.pruning is not None]
     x, y = values(pruned, "mean_instability"), values(pruned, BEST_AFTER)
-    grid = figure_grid("budget", profile)
+    grid = FIGURE.configs(profile)
     wanted = tuple(sum(c.label == lab for c in grid) for lab in (Label.PRUNE_L_13, Label.UNPRUNED))
     groups_runs = [v[~np.isnan(v)] for v in (prune_l, unpruned)]
     spreads = [float(np.std(v, ddof=1)) if len(v) >= 2 else math.nan for v in groups_runs]
@@ -429,7 +477,7 @@ WIDTH_NARROW = get_profile(WIDTH_TEST[0]).width
 
 
 def width_test_runs(store: str | os.PathLike | RunStore | None = None) -> list[Run]:
-    """The width test's runs stored so far (``figures.width_test_grid``), refused like a
+    """The width test's runs stored so far (:func:`width_test_grid`), refused like a
     budget's if the protocol does not cover them (:func:`check_comparable`)."""
     profile = WIDTH_TEST[0]
     runs_store = store if isinstance(store, RunStore) else default_store(store, profile)
