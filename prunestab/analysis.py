@@ -100,7 +100,7 @@ def ensure_runs(
             jobs=jobs,
             profile=profile,
             progress=progress,
-            keep_model=spec.keeps_weights,
+            keep_model=lambda config: spec.keeps_weights,
             on_result=None if counter is None else counter.on_result,
         )
     runs = [Run(config, result) for config, result in zip(grid, results, strict=True)]

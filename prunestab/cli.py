@@ -55,6 +55,15 @@ def _parser() -> argparse.ArgumentParser:
         "book", help="execute the notebooks at a profile and build the book (prunestab book --help)"
     )
 
+    common = _common_arguments()
+    _add_run(sub, common)
+    _add_sweep(sub, common)
+    _add_status(sub)
+    return parser
+
+
+def _common_arguments() -> argparse.ArgumentParser:
+    """The options ``run`` and ``sweep`` share (a parent parser)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--store",
@@ -70,7 +79,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="train with torch.compile (speed only: results are the same runs)",
     )
+    return common
 
+
+def _add_run(sub, common: argparse.ArgumentParser) -> None:
     run = sub.add_parser("run", parents=[common], help="compute (or fetch) one run")
     run.add_argument("--config", type=Path, help="a RunConfig as JSON (from sweep --list)")
     run.add_argument(
@@ -112,6 +124,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--keep-model", action="store_true", help="also save final weights")
 
+
+def _add_sweep(sub, common: argparse.ArgumentParser) -> None:
     sweep = sub.add_parser("sweep", parents=[common], help="every run of a figure")
     sweep.add_argument("figure", choices=[*FIGURES, "all"], help="a figure, or all of them")
     sweep.add_argument("--profile", default="paper", choices=list(PROFILES))
@@ -140,6 +154,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_cluster_arguments(sweep)
 
+
+def _add_status(sub) -> None:
     status = sub.add_parser("status", help="where a figure's runs stand (done, running, ...)")
     status.add_argument("figure", choices=[*FIGURES, "all"], help="a figure, or all of them")
     status.add_argument("--profile", default="paper", choices=list(PROFILES))
@@ -148,7 +164,6 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="one JSON object, for scripts")
     status.add_argument("--all", action="store_true", help="list every run, done ones too")
     status.add_argument("--max-retries", type=int, default=DEFAULT_MAX_RETRIES, help="as for sweep")
-    return parser
 
 
 def _config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
@@ -256,74 +271,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "run" or (args.command == "sweep" and not args.list):
             store.check_writable()  # before anything is computed or submitted
         if args.command == "run":
-            started = time.monotonic()
-            result = execute(
-                config,
-                store,
-                data,
-                profile=profile,
-                progress=progress,
-                keep_model=args.keep_model,
-                execution=execution,
-            )
-            print(_summary_line(result))
-            print(f"stored in {store.run_dir(config)} ({time.monotonic() - started:.1f} s)")
-            return 0
+            return _run(args, config, profile, store, data, progress, execution)
         figures = FIGURES if args.figure == "all" else (args.figure,)
         if args.command == "status":
             return _status(args, figures, store)
-        grid = {f: figure(f).configs(args.profile, args.seeds, args.device) for f in figures}
-        unique = list({config_hash(c): c for f in figures for c in grid[f]}.values())
-        keeps = {config_hash(c) for f in figures if figure(f).keeps_weights for c in grid[f]}
-
-        def keeps_weights(config: RunConfig) -> bool:
-            return config_hash(config) in keeps
-
-        if args.executor != "local":
-            options = cluster_options(args, store)
-            submission = submit(
-                unique, store, options, args.data, args.profile, keep_model=keeps_weights
-            )
-            print(submission.report())
-            print(
-                f"watch: prunestab status {args.figure} --profile {args.profile}"
-                + (f" --store {args.store}" if args.store else "")
-            )
-            return 0
-        if args.list:
-            for config in unique:
-                status = "done" if store.is_complete(config) else "todo"
-                line = {
-                    "hash": config_hash(config),
-                    "status": status,
-                    "profile": args.profile,
-                    "config": config.to_dict(),
-                }
-                print(json.dumps(line))
-            return 0
-        counter = iter(range(1, len(unique) + 1))
-
-        def report(config: RunConfig, result: dict, computed: bool) -> None:
-            i = next(counter)
-            print(
-                f"[{i}/{len(unique)}] {'ran' if computed else 'stored'} {_summary_line(result)}",
-                flush=True,
-            )
-
-        execute_many(
-            unique,
-            store,
-            data,
-            batch_seeds=args.batch_seeds,
-            max_group=args.max_group,
-            jobs=args.jobs,
-            profile=args.profile,
-            progress=progress,
-            on_result=report,
-            keep_model=keeps_weights,
-            execution=execution,
-        )
-        return 0
+        return _sweep(args, figures, store, data, progress, execution)
     except (DataNotFoundError, RunLockedError, ValueError) as err:
         print(f"prunestab: {err}", file=sys.stderr)
         return 2
@@ -337,6 +289,78 @@ def _dispatch(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+
+
+def _run(args, config: RunConfig, profile: str, store: RunStore, data, progress, execution) -> int:
+    """``prunestab run``: compute (or fetch) one run and say where it is stored."""
+    started = time.monotonic()
+    result = execute(
+        config,
+        store,
+        data,
+        profile=profile,
+        progress=progress,
+        keep_model=args.keep_model,
+        execution=execution,
+    )
+    print(_summary_line(result))
+    print(f"stored in {store.run_dir(config)} ({time.monotonic() - started:.1f} s)")
+    return 0
+
+
+def _sweep(args, figures: Sequence[str], store: RunStore, data, progress, execution) -> int:
+    """``prunestab sweep``: every distinct run of ``figures``, here, listed, or submitted."""
+    grid = {f: figure(f).configs(args.profile, args.seeds, args.device) for f in figures}
+    unique = list({config_hash(c): c for f in figures for c in grid[f]}.values())
+    keeps = {config_hash(c) for f in figures if figure(f).keeps_weights for c in grid[f]}
+
+    def keeps_weights(config: RunConfig) -> bool:
+        return config_hash(config) in keeps
+
+    if args.executor != "local":
+        options = cluster_options(args, store)
+        submission = submit(
+            unique, store, options, args.data, args.profile, keep_model=keeps_weights
+        )
+        print(submission.report())
+        print(
+            f"watch: prunestab status {args.figure} --profile {args.profile}"
+            + (f" --store {args.store}" if args.store else "")
+        )
+        return 0
+    if args.list:
+        for config in unique:
+            line = {
+                "hash": config_hash(config),
+                "status": "done" if store.is_complete(config) else "todo",
+                "profile": args.profile,
+                "config": config.to_dict(),
+            }
+            print(json.dumps(line))
+        return 0
+    counter = iter(range(1, len(unique) + 1))
+
+    def report(config: RunConfig, result: dict, computed: bool) -> None:
+        i = next(counter)
+        print(
+            f"[{i}/{len(unique)}] {'ran' if computed else 'stored'} {_summary_line(result)}",
+            flush=True,
+        )
+
+    execute_many(
+        unique,
+        store,
+        data,
+        batch_seeds=args.batch_seeds,
+        max_group=args.max_group,
+        jobs=args.jobs,
+        profile=args.profile,
+        progress=progress,
+        on_result=report,
+        keep_model=keeps_weights,
+        execution=execution,
+    )
+    return 0
 
 
 def _status(args: argparse.Namespace, figures: Sequence[str], store: RunStore) -> int:
