@@ -27,8 +27,9 @@ from pathlib import Path
 from prunestab.arguments import add_cluster_arguments, cluster_options, positive_int
 from prunestab.book import main as book_main
 from prunestab.cluster import job_alive, submit
-from prunestab.config import TARGET_LABELS, NoiseConfig, RunConfig, config_hash
+from prunestab.config import TARGET_LABELS, RunConfig, config_hash
 from prunestab.data import DataNotFoundError
+from prunestab.paper import fig5
 from prunestab.paper.common import (
     CONV4_EPOCHS,
     CONV4_MILESTONES,
@@ -45,7 +46,7 @@ from prunestab.store import RunLockedError, RunStore
 from prunestab.train import Execution
 
 TARGETS_BY_LABEL = {label: name for name, label in TARGET_LABELS.items()}
-NOISE_CHOICES = [f"{kind}{steps}" for kind in ("zeroing", "gaussian") for steps in (0, 50, 1500)]
+NOISE_CHOICES = [f"{kind}{steps}" for kind in fig5.NOISE_KINDS for steps in fig5.NOISE_STEPS]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -214,24 +215,17 @@ def _config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
     )
     structure = "unstructured" if args.score == "magnitude" else args.structure
     score = "magnitude" if structure == "unstructured" else args.score
-    noise = args.noise is not None
-    config = pruned(
-        base,
-        profile,
-        schedule,
-        period,
-        "l2" if noise else score,
-        "largest" if noise else TARGETS_BY_LABEL[args.target],
-        structure,
-        one_shot_epoch=args.one_shot,
-        mask_batchnorm=not noise,
-    )
-    if noise:
-        kind = "zeroing" if args.noise.startswith("zeroing") else "gaussian"
-        steps = int(args.noise.removeprefix(kind))
-        windows = NoiseConfig(kind, profile.noise_steps(steps, period))
-        config = config.replace(noise=windows)
-    return config, name
+    if args.noise is None:
+        target = TARGETS_BY_LABEL[args.target]
+        config = pruned(
+            base, profile, schedule, period, score, target, structure, one_shot_epoch=args.one_shot
+        )
+        return config, name
+    kind = next(k for k in fig5.NOISE_KINDS if args.noise.startswith(k))
+    baseline = fig5.prune_l(base, profile, schedule, period, structure, args.one_shot)
+    return fig5.with_noise(
+        baseline, profile, kind, int(args.noise.removeprefix(kind)), period
+    ), name
 
 
 def _summary_line(result: dict) -> str:

@@ -31,18 +31,70 @@ NOISE_STEPS = (0, 50, 1500)
 RETRAIN_PERIOD = 40
 
 
+#: The noise kinds, as the paper names them.
+NOISE_KINDS = ("zeroing", "gaussian")
+
+
+def prune_l(
+    base: RunConfig,
+    profile: Profile,
+    layers: dict = VGG11_SCHEDULE,
+    retrain_period: int = RETRAIN_PERIOD,
+    structure: str = "structured",
+    one_shot_epoch: int | None = None,
+) -> RunConfig:
+    """Figure 5's prune_L: l2 scores, largest targets, and the BatchNorm of pruned filters
+    kept active (the authors' F5_0), so that prune_L and zeroing differ only in
+    permanence. Arguments as for ``paper.common.pruned``; the defaults are Figure 5's."""
+    return pruned(
+        base,
+        profile,
+        layers,
+        retrain_period,
+        "l2",
+        "largest",
+        structure,
+        one_shot_epoch=one_shot_epoch,
+        mask_batchnorm=False,
+    )
+
+
+def with_noise(
+    prune_l_run: RunConfig,
+    profile: Profile,
+    kind: str,
+    paper_steps: int,
+    retrain_period: int = RETRAIN_PERIOD,
+) -> RunConfig:
+    """``prune_l_run`` with each pruning event replaced by impermanent noise on the same
+    units (Section 4.4).
+
+    Args:
+        prune_l_run: a :func:`prune_l` run.
+        profile: its scale (it cuts the window to the retrain period,
+            ``Profile.noise_steps``).
+        kind: ``zeroing`` or ``gaussian``.
+        paper_steps: the window in the paper's training steps (0, 50 or 1500).
+        retrain_period: the run's retrain period, in epochs.
+
+    Returns:
+        The run with its :class:`NoiseConfig`.
+    """
+    return prune_l_run.replace(
+        noise=NoiseConfig(kind, profile.noise_steps(paper_steps, retrain_period))
+    )
+
+
 def grid(profile: Profile, seed: int, device: str) -> list[RunConfig]:
     """Figure 5's runs of one seed: unpruned, prune_L, then zeroing and Gaussian noise at
     each window (cut to the profile's retrain period, ``Profile.noise_steps``)."""
     base = base_config(profile, "vgg11", seed, device)
-    prune_l = pruned(
-        base, profile, VGG11_SCHEDULE, RETRAIN_PERIOD, "l2", "largest", mask_batchnorm=False
-    )
-    runs = [base.replace(label=Label.UNPRUNED), prune_l.replace(label=Label.PRUNE_L)]
-    for kind in ("zeroing", "gaussian"):
+    baseline = prune_l(base, profile)
+    runs = [base.replace(label=Label.UNPRUNED), baseline.replace(label=Label.PRUNE_L)]
+    for kind in NOISE_KINDS:
         for steps in NOISE_STEPS:
-            noise = NoiseConfig(kind, profile.noise_steps(steps, RETRAIN_PERIOD))
-            runs.append(prune_l.replace(noise=noise, label=Label.noise(kind, steps)))
+            noisy = with_noise(baseline, profile, kind, steps)
+            runs.append(noisy.replace(label=Label.noise(kind, steps)))
     return runs
 
 
