@@ -51,7 +51,7 @@ keeps, and how:
   scale (Adam at lr 1e-3 in both), not on the schedule's. The paper's 1500-step window is
   7% of its r = 40 retrain period (15,640 steps); at 4 steps per epoch the period is 160
   steps, so "1500" becomes 160 steps: noise until the layer's next event.
-* **3 runs per configuration** (the issue's minimum; 5 would exceed the budget).
+* **3 runs per configuration** (5 would exceed the 2-core budget).
 
 Measured on a 2-core machine (``prunestab sweep FIGURE --profile quick --jobs 2``; one
 thread per worker): about 100 s per VGG11 run, 130 s per Conv4 run and 380 s per
@@ -81,16 +81,9 @@ steps2600   ~22 min    ~72 min    ~48 min
 steps10400  ~52 min    ~2.6 h     ~1.9 h
 ==========  =========  =========  =========
 
-Evaluation was about 13 minutes of each VGG11 run (2,000 images each epoch and around
-each event, 10,000 on the last 50 to 79 epochs) before it folded BatchNorm into the
-convolutions (``prunestab.folding``, about 1.3x faster) and read the 2,000 images from the
-whole-test pass where there is one (7 to 11% fewer images). Measured since, two runs at
-once with other work mostly at ``nice -n 19`` (``train_seconds``, 2026-11-28): VGG11
-``steps2600`` runs 13.5 and 14.6 minutes, ``steps10400`` 34.4 to 37.3 minutes. In an
-earlier session, with test suites beside them at the runs' own priority, ``steps2600``
-runs took 38 minutes; that contention is the likely cause (one run here that overlapped a
-few short test runs took 18.3), so keep other work at ``nice -n 19`` beside a sweep.
-The budget study's page reports the measured ``train_seconds`` of its runs.
+What the budget profiles' runs cost as measured, and what slowed them, is in the
+reproduction notes (``book/reproduce.md``); the budget study's page reports the measured
+``train_seconds`` of its runs.
 
 ``smoke`` exists for tests and CI: seconds per run, results meaningless. It shrinks the
 epoch axis (``epoch_scale``; ``PruningSchedule.scaled``) instead.
