@@ -263,15 +263,20 @@ BUDGET_PROFILES = ("steps650", "steps2600", "steps10400")
 PUBLISHED = ("quick", *BUDGET_PROFILES)
 
 
-def get_profile(name: str) -> Profile:
-    """The profile called ``name``.
+def get_profile(name: str | Profile) -> Profile:
+    """The profile called ``name`` (a :class:`Profile` is returned as it is, so every
+    function that takes a profile takes either).
 
     Raises:
         ValueError: no profile has that name (the message lists those that do).
 
     >>> get_profile("quick").width
     0.25
+    >>> get_profile(get_profile("quick")).name
+    'quick'
     """
+    if isinstance(name, Profile):
+        return name
     if name not in PROFILES:
         raise ValueError(f"profile={name!r}; allowed: {', '.join(PROFILES)}")
     return PROFILES[name]

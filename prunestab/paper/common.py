@@ -249,7 +249,7 @@ class Figure:
         Raises:
             ValueError: ``seeds`` is not a positive integer (the message names it).
         """
-        prof = get_profile(profile) if isinstance(profile, str) else profile
+        prof = get_profile(profile)
         if seeds is None:
             seeds = self.seeds or (self.paper_seeds if prof.name == "paper" else prof.seeds)
         if not isinstance(seeds, int) or seeds < 1:

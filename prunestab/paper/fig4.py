@@ -73,7 +73,7 @@ def rate_configs(
     >>> [c.label for c in rate_configs("smoke", 40, seeds=1)][:2]
     ['l2 prune_S r=40', 'l2 prune_L r=40']
     """
-    prof = get_profile(profile) if isinstance(profile, str) else profile
+    prof = get_profile(profile)
     seeds = prof.seeds if seeds is None else seeds
     if not isinstance(seeds, int) or seeds < 1:
         raise ValueError(f"seeds={seeds!r}; allowed: an integer >= 1")

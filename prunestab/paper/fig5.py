@@ -129,7 +129,7 @@ def noise_window_fractions(profile: str | Profile) -> dict[int, tuple[int, float
     >>> noise_window_fractions("steps2600")[1500]
     (320, 1.0, 0.0959079283887468)
     """
-    prof = get_profile(profile) if isinstance(profile, str) else profile
+    prof = get_profile(profile)
     ours = prof.retrain_steps(RETRAIN_PERIOD)
     paper = get_profile("paper").retrain_steps(RETRAIN_PERIOD)
     return {
