@@ -108,6 +108,24 @@ class DataConfig:
     ``None``: one test set for everything, as the paper. Instability is a paired
     difference, cheap to measure precisely on fewer images; a final accuracy compared
     across runs needs many.
+
+    The defaults are the paper's data (A.3): all 50,000 training and 10,000 test images,
+    no validation split, and no augmentation (A.3 augments only Figure 2's Conv4, which
+    sets ``augment=True``). Whether a subset fits the dataset is checked
+    when the data are loaded (``prunestab.data.load_cifar10``), not here.
+
+    Raises:
+        ValueError: (at construction) a size or count that is not an integer (``>= 1``
+            for the subsets and ``epoch_images``, ``>= 0`` for ``validation_size``,
+            ``train_eval_images`` and ``full_test_from``), or an
+            ``instability_test_subset`` larger than the test images it is drawn from; the
+            message names the field, the value and what is allowed.
+
+    >>> DataConfig(test_subset=500, instability_test_subset=200).instability_test_subset
+    200
+    >>> DataConfig(test_subset=500, instability_test_subset=1000)
+    Traceback (most recent call last):
+    ValueError: DataConfig.instability_test_subset=1000; allowed: at most the 500 test images of test_subset=500
     """
 
     train_subset: int | None = None
@@ -137,7 +155,30 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class OptimizerConfig:
-    """Adam with a multi-step learning-rate decay (Section 3.2, Appendix A.3)."""
+    """Adam with a multi-step learning-rate decay (Section 3.2, Appendix A.3).
+
+    The defaults are the paper's: Adam with ``lr = 0.001`` (Section 3.2), batch size 128
+    and ``lr_s = (150, 300)``, "we shrink the learning rate by a factor of 10 at epochs x
+    and y" (A.3; Figure 2's Conv4 uses ``(30, 60)``, A.3.2). The paper does not give
+    Adam's betas, epsilon or weight decay; the training loop uses PyTorch's defaults
+    (no weight decay).
+
+    Attributes:
+        lr: Adam's initial learning rate, > 0.
+        batch_size: images per training step, >= 1.
+        lr_milestones: 0-based epochs from which on the rate is multiplied by another
+            ``lr_decay`` (epoch 150 itself trains at 1e-4 with the defaults), increasing
+            (a list is stored as a tuple).
+        lr_decay: the factor applied at each milestone, ``0 < decay <= 1``.
+
+    Raises:
+        ValueError: (at construction) ``lr`` not a number > 0, ``lr_decay`` not a number
+            in ``(0, 1]``, ``batch_size`` not an integer >= 1, or milestones not
+            increasing; the message names the field, the value and what is allowed.
+
+    >>> OptimizerConfig(lr_milestones=[30, 60]).lr_milestones
+    (30, 60)
+    """
 
     lr: float = 1e-3
     batch_size: int = 128
@@ -169,12 +210,31 @@ class PruningConfig:
     ``ebn_signed`` (the authors' ``EBN_alt`` with signed ``gamma``, used for their ResNet18
     Figure 1 runs; it can be negative) or ``magnitude`` (``|w|``, unstructured only).
     ``target``: smallest, largest, random, or ``percentileP`` (P = 0, 10, ..., 90: the
-    units just above the P-th percentile of the scores, moving upward; Figure 2's D0..D9).
-    Until 2026-11 these were named ``decile1..decile9`` (D0..D8) and ``decile10`` (D10,
-    the same units as ``largest``); ``prunestab.migrations`` renames stored runs.
+    units just above the P-th percentile of the scores, moving upward; Figure 2's D0..D9;
+    its D10 is ``largest``). The names ``decile1..decile10`` are refused with a message
+    giving their replacements (``decileJ`` is ``percentile{10 (J - 1)}``, ``decile10`` is
+    ``largest``); ``prunestab.migrations`` renames stored runs that use them.
     ``mask_batchnorm``: a pruned filter's following BatchNorm gamma and beta are masked so
     its output is exactly zero. Figure 5's Prune_L leaves them active (as the authors'
     F5_0 did), so that pruning and zeroing noise differ only in permanence.
+
+    ``schedule`` may be given as a :class:`~prunestab.schedule.PruningSchedule` or as its
+    JSON object (a dict of its fields), which is converted.
+
+    Raises:
+        ValueError: (at construction) ``structure``, ``score`` or ``target`` outside what
+            is allowed (an old ``decileJ`` name says what it became), ``magnitude`` with
+            structured or any other score with unstructured pruning, or a ``schedule``
+            object with unknown, missing or invalid fields; the message names the field,
+            the value and what is allowed.
+
+    >>> from prunestab.schedule import PruningSchedule
+    >>> schedule = PruningSchedule((3, 4, 5, 6), (150, 150, 150, 275), (0.3, 0.3, 0.3, 0.9), 40)
+    >>> PruningConfig(schedule, score="ebn", target="largest").label
+    'E[BN] prune_L'
+    >>> PruningConfig(schedule, score="l2", structure="unstructured")
+    Traceback (most recent call last):
+    ValueError: PruningConfig.score='l2' with structure='unstructured'; allowed: magnitude
     """
 
     schedule: PruningSchedule
@@ -209,7 +269,12 @@ class PruningConfig:
 
     @property
     def label(self) -> str:
-        """Short name such as ``E[BN] prune_S`` or ``unstructured prune_L``."""
+        """Short name for legends: the score's symbol and the paper's target subscript.
+
+        ``l2``, ``E[BN]``, ``E[BN]±`` (``ebn_signed``) or ``|w|`` (``magnitude``), then
+        ``prune_S``/``prune_L``/``prune_R`` (Section 3.1's subscripts) or ``prune_D0`` ..
+        ``prune_D9`` for the percentile targets (Figure 2).
+        """
         score = {"l2": "l2", "ebn": "E[BN]", "ebn_signed": "E[BN]±", "magnitude": "|w|"}
         return f"{score[self.score]} prune_{TARGET_LABELS[self.target]}"
 
@@ -223,6 +288,17 @@ class NoiseConfig:
     pruning event, before the post-event evaluation, and again before each of the next
     ``steps`` training steps; then the units are released and train freely. See
     ``prunestab.noise`` for how this maps onto the paper's "0/50/1500 batches".
+
+    Attributes:
+        kind: ``zeroing`` or ``gaussian``.
+        steps: training steps after the event whose forward pass sees fresh noise, >= 0.
+
+    Raises:
+        ValueError: (at construction) an unknown ``kind`` or ``steps`` not an integer
+            >= 0; the message names the field, the value and what is allowed.
+
+    >>> NoiseConfig("gaussian", 50).label
+    'Gaussian 50'
     """
 
     kind: str
@@ -234,12 +310,48 @@ class NoiseConfig:
 
     @property
     def label(self) -> str:
+        """Short name for legends, as Figure 5's: ``Zeroing 50``, ``Gaussian 0``."""
         return f"{self.kind.capitalize()} {self.steps}"
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that determines one training run's results."""
+    """Everything that determines one training run's results.
+
+    Its :func:`config_hash` names the run in the store (``device`` and ``label`` left out,
+    module docstring). Sub-configs may be given as dataclasses or as their JSON objects
+    (dicts), which are converted, so ``RunConfig(**json.loads(text))`` works.
+
+    Attributes:
+        model: ``conv4``, ``vgg11``, ``resnet18`` or ``vgg19`` (Section 3.2; VGG19 only
+            for Figure A1).
+        epochs: training epochs, >= 1 (325 for the paper's VGG11/ResNet18, A.3.1).
+        seed: the run's seed, >= 0; runs that differ only in seed are the paper's
+            "distinct runs" of a configuration.
+        width: multiplier of every hidden channel/neuron count, ``0 < width <= 4``
+            (1.0 is the paper's models; ``prunestab.models``).
+        data: which images the run sees (:class:`DataConfig`).
+        optimizer: Adam and its decay (:class:`OptimizerConfig`).
+        pruning: what is pruned and when (:class:`PruningConfig`), ``None`` for an
+            unpruned run.
+        noise: noise instead of pruning on the units ``pruning`` targets
+            (:class:`NoiseConfig`, Figure 5), ``None`` otherwise.
+        precision: ``auto``, ``fp32`` or ``bf16`` (module docstring).
+        device: ``cpu``, ``cuda``, ``cuda:N`` or ``mps``; not hashed.
+        label: a human name for plots; not hashed.
+
+    Raises:
+        ValueError: (at construction) a field outside what is allowed (named with its
+            value and what is allowed), a sub-config object with unknown or missing
+            fields, ``noise`` without a structured ``pruning``, or a schedule whose last
+            pruning epoch is not before the last training epoch.
+
+    >>> RunConfig("vgg11", epochs=325).display_label()
+    'unpruned'
+    >>> RunConfig("vgg13", epochs=325)
+    Traceback (most recent call last):
+    ValueError: RunConfig.model='vgg13'; allowed: conv4, vgg11, resnet18, vgg19
+    """
 
     model: str
     epochs: int
@@ -286,14 +398,48 @@ class RunConfig:
             )
 
     def replace(self, **changes: Any) -> RunConfig:
+        """A copy with some fields changed, validated like a new config.
+
+        Args:
+            **changes: field names and their new values (``seed=3``, ``device="cuda"``).
+
+        Returns:
+            A new :class:`RunConfig`; ``self`` is unchanged (frozen).
+
+        Raises:
+            ValueError: a new value is not allowed (as the constructor).
+            TypeError: a name is not a field (from ``dataclasses.replace``).
+
+        >>> RunConfig("vgg11", epochs=325).replace(seed=3).seed
+        3
+        """
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field, sub-configs included, as nested dicts (``dataclasses.asdict``).
+
+        The form stored in each run's ``config.json`` and ``result.json`` and read back by
+        :meth:`from_dict`; unlike :func:`canonical` it keeps ``device`` and ``label``.
+
+        Returns:
+            A dict of the fields (tuples stay tuples until written as JSON).
+
+        >>> config = RunConfig("conv4", epochs=60, seed=1)
+        >>> RunConfig.from_dict(config.to_dict()) == config
+        True
+        """
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
         """A config from its :meth:`to_dict` form (a parsed JSON object).
+
+        Args:
+            data: the config's fields; sub-configs as JSON objects; fields with a default
+                may be left out.
+
+        Returns:
+            The validated :class:`RunConfig`.
 
         Raises:
             ValueError: ``data`` is not an object, has an unknown or missing field at
@@ -302,7 +448,13 @@ class RunConfig:
         return _from_mapping(cls, data, "RunConfig")
 
     def display_label(self) -> str:
-        """``label`` if given, else a name built from the pruning or noise settings."""
+        """``label`` if given, else a name built from the pruning or noise settings.
+
+        Returns:
+            ``label``; else the noise's label (``Zeroing 50``); else ``unpruned``; else
+            the pruning's label and its largest iterative rate in whole percent, as the
+            paper's legends (``E[BN] prune_L 13%``, A.3.1).
+        """
         if self.label:
             return self.label
         if self.noise is not None:
@@ -361,6 +513,13 @@ def canonical(obj: Any) -> Any:
     Dataclasses become dicts of their schema-1 fields plus every later field that differs
     from its default; tuples become lists. ``device`` and ``label`` of a
     :class:`RunConfig` are left out (see the module docstring).
+
+    Args:
+        obj: a config dataclass, or any value inside one (lists, tuples, numbers,
+            strings, ``None``).
+
+    Returns:
+        Nested dicts, lists and plain values; other values are returned as given.
 
     >>> canonical(NoiseConfig("zeroing", 50))
     {'kind': 'zeroing', 'steps': 50}

@@ -67,11 +67,21 @@ _SELECTION_SEEDS = {
 
 
 class DataNotFoundError(RuntimeError):
-    """CIFAR-10 is not where we looked; ``str(err)`` tells the user how to provide it."""
+    """CIFAR-10 is not where we looked; ``str(err)`` tells the user how to provide it.
+
+    Raised by :func:`locate` and :func:`load_cifar10`. The message names the folder
+    looked at, the argument, ``$PRUNESTAB_DATA`` and the default folder, why a download
+    failed (if one was tried) and the three ways to provide the data.
+    """
 
 
 class DatasetVariantWarning(UserWarning):
-    """The files are not the official CIFAR-10 (e.g. the JPEG re-encoded offline copy)."""
+    """The files are not the official CIFAR-10 (e.g. the JPEG re-encoded offline copy).
+
+    Emitted by :func:`verify_checksums`, naming the files whose md5 differs; the data are
+    still loaded and results record ``variant="modified"``. The test suite ignores it
+    (``pyproject.toml``).
+    """
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,13 @@ class DatasetInfo:
     ``"modified"`` otherwise (``mismatched`` names the files). ``"synthetic"`` is reserved
     for data made in memory (tests, demos); the loader never produces it. The counts are
     those after the validation split and subsets of the :class:`DataConfig`.
+
+    Attributes:
+        root: the folder holding ``cifar-10-batches-py/``.
+        variant: ``official``, ``modified`` or ``synthetic``.
+        mismatched: the files whose md5 differs from torchvision's (empty if official).
+        n_train, n_test, n_validation: images in each split as loaded.
+        n_instability: images of the instability test set, ``None`` when there is none.
     """
 
     root: str
@@ -93,6 +110,14 @@ class DatasetInfo:
     n_instability: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict, as stored in every result's ``dataset``.
+
+        Returns:
+            The fields, ``mismatched`` as a list.
+
+        >>> DatasetInfo("/data", "official", (), 50000, 10000, 0).to_dict()["mismatched"]
+        []
+        """
         data = dataclasses.asdict(self)
         data["mismatched"] = list(self.mismatched)
         return data
@@ -105,6 +130,21 @@ class CIFAR10:
     Images stay uint8 (four times smaller than float32) and are normalised per batch by
     :func:`train_batches`/:func:`eval_batches`. The validation tensors are empty
     (``[0, 3, 32, 32]``, ``[0]``) unless ``DataConfig.validation_size`` is set.
+    Built by :func:`load_cifar10`; tests build small ones in memory.
+
+    Attributes:
+        train_images, train_labels: the training images (after the validation split and
+            ``train_subset``) and their labels.
+        test_images, test_labels: the test images (``test_subset``, or all 10,000).
+        validation_images, validation_labels: the held-out training images.
+        info: where the data came from (:class:`DatasetInfo`).
+        device: where every tensor lives.
+        instability_images, instability_labels: the instability test set
+            (``DataConfig.instability_test_subset``), ``None`` when there is none.
+        instability_positions: where the instability images sit among ``test_images``
+            (int64, on ``device``), so one evaluation of the whole test set also gives
+            the instability set's numbers; ``None`` when there is no separate instability
+            set, or its place is not known.
     """
 
     train_images: torch.Tensor
@@ -126,6 +166,9 @@ class CIFAR10:
         """The test images of the per-epoch curve and of each event's instability.
 
         ``DataConfig.instability_test_subset`` of the test images when set, else all.
+
+        Returns:
+            ``(images, labels)``: uint8 ``[N, 3, 32, 32]`` and int64 ``[N]``.
         """
         if self.instability_images is None:
             return self.test_images, self.test_labels
@@ -133,7 +176,14 @@ class CIFAR10:
 
 
 def default_root() -> Path:
-    """The folder used when neither an argument nor ``$PRUNESTAB_DATA`` names one."""
+    """The folder used when neither an argument nor ``$PRUNESTAB_DATA`` names one.
+
+    Returns:
+        ``~/.cache/prunestab/data`` (it need not exist).
+
+    >>> default_root().parts[-3:]
+    ('.cache', 'prunestab', 'data')
+    """
     return Path.home() / ".cache" / "prunestab" / "data"
 
 
@@ -156,6 +206,19 @@ def resolve_root(root: str | os.PathLike | None = None) -> Path | None:
     folder named explicitly is never silently replaced by another one. Either the parent
     folder or the ``cifar-10-batches-py`` folder itself is accepted; the resolved parent
     is returned.
+
+    Args:
+        root: the folder to look in (``~`` is expanded); ``None`` or ``""``: the
+            environment variable, else the default folder.
+
+    Returns:
+        The absolute parent folder of a complete ``cifar-10-batches-py/`` (all five
+        training batches, the test batch and ``batches.meta``), or ``None``.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as empty:
+    ...     print(resolve_root(empty))
+    None
     """
     folder = _requested_root(root)
     if _has_layout(folder / BASE_FOLDER):
@@ -168,6 +231,14 @@ def resolve_root(root: str | os.PathLike | None = None) -> Path | None:
 def locate(root: str | os.PathLike | None = None, download: bool = True) -> Path:
     """The folder holding ``cifar-10-batches-py/`` (:func:`resolve_root`), downloading it
     there first if it is absent and ``download`` is true.
+
+    Args:
+        root: as for :func:`resolve_root`.
+        download: try torchvision's download into the chosen folder when the data are
+            absent (needs internet; any failure ends in the error below).
+
+    Returns:
+        The absolute parent folder of ``cifar-10-batches-py/``.
 
     Raises:
         DataNotFoundError: not there and not downloadable; the message says what to do.
@@ -204,7 +275,18 @@ def verify_checksums(root: Path) -> tuple[str, tuple[str, ...]]:
 
     ``root`` is the folder holding ``cifar-10-batches-py/``. Files that differ do not stop
     the load: a :class:`DatasetVariantWarning` is emitted once, and the caller records
-    ``variant="modified"`` so that results say which data produced them.
+    ``variant="modified"`` so that results say which data produced them. Each file's md5
+    is cached per path, size and modification time, so repeated loads in one process
+    hash once.
+
+    Args:
+        root: the folder holding ``cifar-10-batches-py/`` (as :func:`locate` returns).
+
+    Returns:
+        ``("official", ())``, or ``("modified", names of the differing files)``.
+
+    Raises:
+        FileNotFoundError: a file of the layout is missing (use :func:`locate` first).
     """
     import torchvision.datasets
 
@@ -344,6 +426,21 @@ def load_cifar10(
     ``config.train_subset`` images are chosen from the rest and ``config.test_subset``
     from the test set; every choice is class-balanced under a fixed seed and keeps the
     original order. A subset larger than the images available raises ``ValueError``.
+
+    Args:
+        root: the data folder, as for :func:`resolve_root`.
+        config: the split and subsets; ``None``: the paper's (all images, no validation).
+        device: where the tensors are put (one transfer each, after subsetting).
+        download: as for :func:`locate`.
+
+    Returns:
+        :class:`CIFAR10` on ``device``, with its :class:`DatasetInfo`.
+
+    Raises:
+        DataNotFoundError: the data are absent and could not be downloaded.
+        ValueError: ``validation_size`` is not below the 50,000 training images, or a
+            subset is larger than the images it is drawn from; the message names the
+            ``DataConfig`` field, the value and the images available.
     """
     config = config or DataConfig()
     found = locate(root, download=download)
@@ -411,6 +508,13 @@ def normalization_constants(
 
     Building them is a host-to-device copy, which on a GPU waits for the copy to finish;
     the batch iterators therefore build them once per epoch, not once per batch.
+
+    Args:
+        device: where the tensors are put.
+        dtype: their dtype (the working precision of :func:`normalize`).
+
+    Returns:
+        ``(mean, std)``, each ``[3, 1, 1]``.
     """
     mean = torch.tensor(MEAN, dtype=dtype, device=device).view(3, 1, 1)
     std = torch.tensor(STD, dtype=dtype, device=device).view(3, 1, 1)
@@ -428,6 +532,18 @@ def normalize(
     rounded once rather than at every step. ``constants`` are those of
     :func:`normalization_constants` for the working precision (float32, or float64 when
     ``dtype`` is float64); when omitted they are built on the images' device.
+
+    Args:
+        images: uint8 images ``[..., 3, H, W]``.
+        dtype: the result's dtype (bf16 for bf16 training).
+        constants: ``(mean, std)`` from :func:`normalization_constants`, or ``None``.
+
+    Returns:
+        A new tensor shaped like ``images``; ``images`` is unchanged.
+
+    >>> white = torch.full((1, 3, 2, 2), 255, dtype=torch.uint8)
+    >>> [round(v, 3) for v in normalize(white)[0, :, 0, 0].tolist()]
+    [2.514, 2.597, 2.754]
     """
     work = torch.float64 if dtype == torch.float64 else torch.float32
     mean, std = constants if constants is not None else normalization_constants(images.device, work)
@@ -442,6 +558,17 @@ def augmentation_draws(n: int, generator: torch.Generator) -> torch.Tensor:
     Columns: row offset, column offset (both in ``0 .. 2 * PADDING``), flip (0 or 1).
     Offsets are drawn first, then flips, so a generator state gives the same draws
     however the images are later batched.
+
+    Args:
+        n: the number of images.
+        generator: a seeded CPU generator.
+
+    Returns:
+        int64 ``[n, 3]`` on the CPU; offset ``PADDING`` is the uncropped position.
+
+    >>> draws = augmentation_draws(5, torch.Generator().manual_seed(0))
+    >>> draws.shape, bool(((0 <= draws[:, :2]) & (draws[:, :2] <= 8)).all())
+    (torch.Size([5, 3]), True)
     """
     offsets = torch.randint(0, 2 * PADDING + 1, (n, 2), generator=generator)
     flips = (torch.rand(n, generator=generator) < 0.5).to(torch.int64)
@@ -453,6 +580,18 @@ def apply_augmentation(images: torch.Tensor, draws: torch.Tensor) -> torch.Tenso
 
     The images are zero-padded once and every output is gathered with per-image row and
     column indices, the flip being a reversed column index. uint8 in, uint8 out.
+
+    Args:
+        images: ``[B, C, H, W]``.
+        draws: ``[B, 3]`` rows of :func:`augmentation_draws`, on the images' device.
+
+    Returns:
+        The cropped and flipped images, ``[B, C, H, W]``.
+
+    >>> images = torch.arange(2 * 3 * 32 * 32).reshape(2, 3, 32, 32).to(torch.uint8)
+    >>> out = apply_augmentation(images, torch.tensor([[4, 4, 0], [4, 4, 1]]))
+    >>> torch.equal(out[0], images[0]), torch.equal(out[1], images[1].flip(-1))
+    (True, True)
     """
     b, c, h, w = images.shape
     device = images.device
@@ -476,6 +615,16 @@ def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     flips are drawn on the CPU from ``generator`` (:func:`augmentation_draws`) and moved
     in one transfer, so the same generator state gives the same images on CPU and GPU.
     uint8 in, uint8 out.
+
+    Args:
+        images: uint8 ``[B, 3, 32, 32]``.
+        generator: a seeded CPU generator.
+
+    Returns:
+        The augmented images, on the images' device.
+
+    >>> augment(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), torch.Generator()).shape
+    torch.Size([4, 3, 32, 32])
     """
     draws = augmentation_draws(images.shape[0], generator).to(images.device)
     return apply_augmentation(images, draws)
@@ -498,6 +647,22 @@ def train_batches(
     applied batch by batch (the same images as :func:`augment` on the whole set, without
     holding an augmented copy of it). The last batch may be smaller: no image is dropped,
     as in the authors' loader.
+
+    Args:
+        images: uint8 ``[N, 3, 32, 32]`` on the training device.
+        labels: int64 ``[N]`` on the same device.
+        batch_size: images per batch.
+        generator: a seeded CPU generator (one per epoch, so epochs are reproducible).
+        augment_images: crop and flip every image (Conv4, A.3).
+        epoch_images: train on this many of the permuted images; ``None``: all.
+
+    Yields:
+        ``(x, y)``: float32 normalised images ``[B, 3, 32, 32]`` and their labels.
+
+    >>> images, labels = torch.zeros(10, 3, 32, 32, dtype=torch.uint8), torch.arange(10)
+    >>> batches = train_batches(images, labels, 4, torch.Generator().manual_seed(0))
+    >>> [len(y) for _, y in batches]
+    [4, 4, 2]
     """
     n = labels.numel()
     device = images.device
@@ -515,7 +680,20 @@ def train_batches(
 def eval_batches(
     images: torch.Tensor, labels: torch.Tensor, batch_size: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Normalised ``(x, y)`` batches in order, for evaluation."""
+    """Normalised ``(x, y)`` batches in order, for evaluation.
+
+    Args:
+        images: uint8 ``[N, 3, 32, 32]``.
+        labels: int64 ``[N]``.
+        batch_size: images per batch (the last batch may be smaller).
+
+    Yields:
+        ``(x, y)``: float32 normalised images and their labels, without augmentation.
+
+    >>> images, labels = torch.zeros(5, 3, 32, 32, dtype=torch.uint8), torch.arange(5)
+    >>> [y.tolist() for _, y in eval_batches(images, labels, 2)]
+    [[0, 1], [2, 3], [4]]
+    """
     constants = normalization_constants(images.device)
     for start in range(0, labels.numel(), batch_size):
         batch = images[start : start + batch_size]

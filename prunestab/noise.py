@@ -39,7 +39,13 @@ from prunestab.schedule import PruningEvent
 
 @dataclass
 class NoiseWindow:
-    """Units of one layer whose noise is re-applied before each of ``steps_left`` steps."""
+    """Units of one layer whose noise is re-applied before each of ``steps_left`` steps.
+
+    Attributes:
+        layer: the layer's position in the schedule.
+        units: the noised units' indices (int64, on the model's device).
+        steps_left: training steps still to see fresh noise; the window closes at 0.
+    """
 
     layer: int
     units: torch.Tensor
@@ -51,6 +57,34 @@ class NoiseInjector:
 
     An :class:`~prunestab.pruning.Intervention`: :meth:`apply` noises an event's units
     and opens their window; :meth:`before_step` keeps the open windows noised.
+
+    Units are chosen by a :class:`~prunestab.pruning.Pruner` of ``pruning`` (its masks are
+    registered on the model but stay all ones), among the units not targeted before, so
+    every event noises units no earlier event noised (as pruning never takes a unit
+    twice). Its resumable state (targeted units, open windows) is :meth:`state_dict`.
+
+    Args:
+        model: the model to noise (a ``prunestab.models`` model).
+        pruning: the structured pruning whose schedule and target choose the units
+            (Figure 5: ``l2`` prune_L with ``mask_batchnorm=False``).
+        noise: ``zeroing`` or ``gaussian``, and the window in training steps.
+
+    Raises:
+        ValueError: ``pruning`` is unstructured, or its schedule's layer count differs
+            from the model's prunable layers (as :class:`~prunestab.pruning.Pruner`).
+
+    >>> from prunestab.models import build
+    >>> from prunestab.schedule import PruningSchedule
+    >>> schedule = PruningSchedule((0, 0, 0, 0), (0, 0, 0, 0), (0.25,) * 4, 1)
+    >>> prune_l = PruningConfig(schedule, target="largest", mask_batchnorm=False)
+    >>> injector = NoiseInjector(build("vgg11", 0.125), prune_l, NoiseConfig("zeroing", 2))
+    >>> generator = torch.Generator().manual_seed(0)
+    >>> record = injector.on_event(injector.events()[0], None, generator)
+    >>> record["count"], record["noise"], injector.open_windows()
+    (16, 'Zeroing 2', 1)
+    >>> injector.before_step(generator); injector.before_step(generator)
+    >>> injector.open_windows(), injector.pruned_counts()
+    (0, [])
     """
 
     def __init__(self, model: nn.Module, pruning: PruningConfig, noise: NoiseConfig) -> None:
@@ -70,6 +104,11 @@ class NoiseInjector:
         self.windows: list[NoiseWindow] = []
 
     def events(self) -> list[PruningEvent]:
+        """The pruning schedule's events for this model: when and how many units to noise.
+
+        Returns:
+            :meth:`~prunestab.pruning.Pruner.events` of the selecting pruner.
+        """
         return self.selector.events()
 
     @torch.no_grad()
@@ -79,7 +118,25 @@ class NoiseInjector:
         selection_generator: torch.Generator | None,
         noise_generator: torch.Generator,
     ) -> dict:
-        """Target this event's units, noise them once, and open their window."""
+        """Target this event's units, noise them once, and open their window.
+
+        Called at the pruning event, before the post-event evaluation, so the event's
+        instability is measured with the noise in place. No window is opened when
+        ``steps`` is 0.
+
+        Args:
+            event: the event (from :meth:`events`).
+            selection_generator: the seeded generator a ``random`` target draws with.
+            noise_generator: the seeded generator Gaussian noise is drawn with.
+
+        Returns:
+            The event's record (:func:`~prunestab.pruning.event_record` with the units)
+            plus ``noise``, the config's label (``Zeroing 50``).
+
+        Raises:
+            ValueError: ``event.count`` exceeds the units not yet targeted, or the score
+                does not apply to the layer (as :meth:`~prunestab.pruning.Pruner.choose`).
+        """
         chosen, scores = self.selector.choose(
             event, selection_generator, candidates=~self.targeted[event.layer]
         )
@@ -94,7 +151,14 @@ class NoiseInjector:
 
     @torch.no_grad()
     def before_step(self, noise_generator: torch.Generator) -> None:
-        """Re-apply the noise of every open window; call before each training forward."""
+        """Re-apply the noise of every open window; call before each training forward.
+
+        Each open window counts one step down and closes when none is left; Gaussian
+        noise accumulates over the steps (module docstring).
+
+        Args:
+            noise_generator: the seeded generator Gaussian noise is drawn with.
+        """
         if not self.windows:
             return
         for window in self.windows:
@@ -118,15 +182,28 @@ class NoiseInjector:
         module.weight[units] += sigma * noise.to(module.weight.dtype)
 
     def open_windows(self) -> int:
+        """The number of windows whose noise is still re-applied before each step."""
         return len(self.windows)
 
     def state_dict(self) -> dict:
+        """The targeted units and open windows, for a resumed run.
+
+        Returns:
+            ``{"targeted": [bool tensor per layer], "windows": [[layer, units,
+            steps_left], ...]}``, tensors on the CPU.
+        """
         return {
             "targeted": [t.cpu() for t in self.targeted],
             "windows": [[w.layer, w.units.cpu(), w.steps_left] for w in self.windows],
         }
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore the targeted units and open windows saved by :meth:`state_dict`.
+
+        Args:
+            state: the dict :meth:`state_dict` returned; its tensors are moved to the
+                model's device.
+        """
         device = self.targeted[0].device
         self.targeted = [t.to(device) for t in state["targeted"]]
         self.windows = [
@@ -136,9 +213,26 @@ class NoiseInjector:
 
     def apply(self, event, optimizer, selection, noise) -> dict:
         """:meth:`on_event` as an :class:`Intervention` (noise has no optimizer state to
-        clear: the noised units keep training)."""
+        clear: the noised units keep training).
+
+        Args:
+            event: as for :meth:`on_event`.
+            optimizer: not used.
+            selection: :meth:`on_event`'s ``selection_generator``.
+            noise: :meth:`on_event`'s ``noise_generator``.
+
+        Returns:
+            The event's record.
+
+        Raises:
+            ValueError: as :meth:`on_event`.
+        """
         return self.on_event(event, selection, noise)
 
     def pruned_counts(self) -> list[int]:
-        """Nothing is pruned: the targeted units stay in the model."""
+        """Nothing is pruned: the targeted units stay in the model.
+
+        Returns:
+            ``[]``.
+        """
         return []

@@ -81,7 +81,12 @@ def expected_bn_relu(gamma: torch.Tensor, beta: torch.Tensor, signed: bool = Fal
 
 
 class EmptyEventsWarning(UserWarning):
-    """A schedule has pruning epochs that remove no unit of a layer (reduced widths)."""
+    """A schedule has pruning epochs that remove no unit of a layer (reduced widths).
+
+    Issued by :func:`warn_empty_events` (a warning, not an error: the run is still
+    valid, with fewer effective events than the paper's schedule). Silence it with
+    ``warnings.simplefilter("ignore", EmptyEventsWarning)``.
+    """
 
 
 def empty_event_report(config: RunConfig) -> list[str]:
@@ -90,6 +95,22 @@ def empty_event_report(config: RunConfig) -> list[str]:
     At reduced widths a layer can have fewer units to remove than scheduled events, so
     some events remove nothing and the layer has fewer effective events (and a larger
     effective per-event rate) than the paper's schedule. Empty list: every event prunes.
+
+    Args:
+        config: the run; its model, width and pruning structure give the units per layer.
+
+    Returns:
+        One sentence per affected layer (model, width, layer name, empty and effective
+        event counts); ``[]`` for an unpruned run or when every event prunes.
+
+    Raises:
+        ValueError: the schedule's layer count differs from the model's prunable layers
+            (as :meth:`~prunestab.schedule.PruningSchedule.events`).
+
+    >>> from prunestab.schedule import PruningSchedule
+    >>> figure2 = PruningConfig(PruningSchedule((4,), (52,), (0.1,), 3))
+    >>> empty_event_report(RunConfig("conv4", 60, width=0.03, pruning=figure2))
+    ['conv4 at width 0.03, layer 0 (fc1): 16 of its 17 pruning epochs remove nothing (15 units, 1 to remove), so it has 1 effective events']
     """
     if config.pruning is None:
         return []
@@ -108,13 +129,44 @@ def empty_event_report(config: RunConfig) -> list[str]:
 
 
 def warn_empty_events(config: RunConfig) -> None:
-    """Issue an :class:`EmptyEventsWarning` per layer named by :func:`empty_event_report`."""
+    """Issue an :class:`EmptyEventsWarning` per layer named by :func:`empty_event_report`.
+
+    Args:
+        config: the run; each warning starts with its :meth:`~RunConfig.display_label`.
+
+    Raises:
+        ValueError: as :func:`empty_event_report`.
+    """
     for sentence in empty_event_report(config):
         warnings.warn(f"{config.display_label()}: {sentence}", EmptyEventsWarning, stacklevel=2)
 
 
 def unit_scores(layer: PrunableLayer, score: str) -> torch.Tensor:
-    """One float64 score per prunable unit (structured) or per weight (``magnitude``)."""
+    """One float64 score per prunable unit (structured) or per weight (``magnitude``).
+
+    The scores of Section 3.1 and Appendix A.1: ``l2``, each filter's/neuron's weight
+    norm, bias excluded (the paper says "filters' l2 norms"; leaving out the bias is the
+    authors' code's choice); ``magnitude``, ``|w|`` of every weight (unstructured, A.3);
+    ``ebn``/``ebn_signed``, :func:`expected_bn_relu` of the following BatchNorm. Pruned
+    units are scored too; :func:`select_units` only chooses among the candidates.
+
+    Args:
+        layer: the prunable layer (``model.prunable_layers()[l]``).
+        score: ``l2``, ``ebn``, ``ebn_signed`` or ``magnitude``.
+
+    Returns:
+        ``[n_units]`` (structured scores) or ``[n_weights]`` (``magnitude``, in
+        ``weight.flatten()`` order), float64, on the weight's device.
+
+    Raises:
+        ValueError: ``score`` is unknown, or an E[BN] score is asked of a layer with no
+            BatchNorm (Conv4's ``fc1``); the message names the layer and what is allowed.
+
+    >>> from prunestab.models import build
+    >>> scores = unit_scores(build("vgg11", 0.125).prunable_layers()[0], "ebn")
+    >>> scores.shape, round(float(scores[0]), 4)  # gamma = 1, beta = 0 at init: 1/sqrt(2 pi)
+    (torch.Size([64]), 0.3989)
+    """
     weight = layer.module.weight.detach()
     if score == "l2":
         return weight.flatten(1).to(torch.float64).norm(dim=1)
@@ -205,7 +257,11 @@ class Intervention(Protocol):
     """
 
     def events(self) -> list[PruningEvent]:
-        """The schedule's events with exact unit counts, in epoch order."""
+        """The schedule's events with exact unit counts, in epoch order.
+
+        Returns:
+            :meth:`~prunestab.schedule.PruningSchedule.events` for the model's layers.
+        """
         ...
 
     def apply(
@@ -215,22 +271,52 @@ class Intervention(Protocol):
         selection: torch.Generator | None,
         noise: torch.Generator,
     ) -> dict:
-        """Act on one event's units; return the event's record."""
+        """Act on one event's units; return the event's record.
+
+        Args:
+            event: the event (from :meth:`events`) to carry out.
+            optimizer: the training optimizer, whose per-parameter state a permanent
+                intervention clears at the removed units; ``None`` if there is none yet.
+            selection: the seeded generator ``random`` targets draw with.
+            noise: the seeded generator noise is drawn with.
+
+        Returns:
+            The event's record (:func:`event_record`, plus what the intervention adds).
+        """
         ...
 
     def before_step(self, noise: torch.Generator) -> None:
-        """Called before every training step (noise windows re-apply their noise)."""
+        """Called before every training step (noise windows re-apply their noise).
+
+        Args:
+            noise: the seeded generator noise is drawn with.
+        """
         ...
 
     def pruned_counts(self) -> list[int]:
-        """Units removed so far per layer (empty for noise, which removes none)."""
+        """Units removed so far per layer (empty for noise, which removes none).
+
+        Returns:
+            One count per prunable layer, or ``[]``.
+        """
         ...
 
     def state_dict(self) -> dict:
-        """What a resumed run needs beyond the model and optimizer states."""
+        """What a resumed run needs beyond the model and optimizer states.
+
+        Returns:
+            A dict of tensors and numbers that ``torch.save`` can store.
+        """
         ...
 
-    def load_state_dict(self, state: dict) -> None: ...
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned, after the model's own state.
+
+        Args:
+            state: a dict from :meth:`state_dict` of an intervention built for the same
+                model and config.
+        """
+        ...
 
 
 class Pruner:
@@ -239,6 +325,18 @@ class Pruner:
     An :class:`Intervention`: :meth:`apply` prunes. Its masks are buffers of the model, so
     its own resumable state is empty. Construction raises ``ValueError`` if the schedule's
     layer count differs from the model's prunable layers (naming them).
+
+    Construction registers the masks (all ones) on the model's prunable modules, or reuses
+    masks already registered there (another Pruner's); nothing is pruned until
+    :meth:`prune`. Call :meth:`mask_gradients` between ``backward()`` and the optimizer's
+    ``step()`` so pruned entries stay exactly zero (module docstring).
+
+    Args:
+        model: a model of ``prunestab.models`` (anything with ``prunable_layers()``).
+        config: what to prune, how to score and which units to target.
+
+    Raises:
+        ValueError: the schedule has a different number of layers than the model prunes.
 
     >>> from prunestab.models import build
     >>> from prunestab.schedule import PruningSchedule
@@ -287,17 +385,40 @@ class Pruner:
         return masked
 
     def units_per_layer(self) -> tuple[int, ...]:
-        """Units the schedule counts: filters/neurons, or weights when unstructured."""
+        """Units the schedule counts: filters/neurons, or weights when unstructured.
+
+        Returns:
+            One count per prunable layer.
+        """
         return tuple(layer.n_units if self.structured else layer.n_weights for layer in self.layers)
 
     def events(self) -> list[PruningEvent]:
+        """Every pruning event of the config's schedule for this model, in epoch order.
+
+        Returns:
+            :meth:`~prunestab.schedule.PruningSchedule.events` of :meth:`units_per_layer`.
+        """
         return self.config.schedule.events(self.units_per_layer())
 
     def layer_mask(self, layer: int) -> torch.Tensor:
+        """The mask buffer of one prunable layer: 1 for kept units, 0 for pruned ones.
+
+        Args:
+            layer: the layer's position in the schedule.
+
+        Returns:
+            The module's ``unit_mask`` (``[n_units]``, structured) or ``weight_mask``
+            (shaped like the weight, unstructured); the buffer itself, not a copy.
+        """
         module = self.layers[layer].module
         return module.unit_mask if self.structured else module.weight_mask
 
     def pruned_counts(self) -> list[int]:
+        """Units (or weights) pruned so far, per layer, read from the masks.
+
+        Returns:
+            One count per prunable layer.
+        """
         return [int((self.layer_mask(i) == 0).sum()) for i in range(len(self.layers))]
 
     def choose(
@@ -309,7 +430,21 @@ class Pruner:
         """The units an event targets and all units' scores.
 
         Candidates default to the units still unpruned (no re-entry); noise injection
-        passes the units it has not targeted yet.
+        passes the units it has not targeted yet. Nothing is changed.
+
+        Args:
+            event: the event; its ``layer`` and ``count`` are used.
+            generator: the seeded generator a ``random`` target draws with.
+            candidates: bool, per unit of the layer (flattened like the scores), true for
+                the units that may be chosen; ``None``: the unpruned units.
+
+        Returns:
+            ``(chosen, scores)``: flat int64 indices on the CPU (:func:`select_units`)
+            and the layer's float64 scores (:func:`unit_scores`).
+
+        Raises:
+            ValueError: the score does not apply to the layer (E[BN] without BatchNorm),
+                or ``event.count`` exceeds the candidates left.
         """
         layer = self.layers[event.layer]
         scores = unit_scores(layer, self.config.score)
@@ -331,6 +466,22 @@ class Pruner:
         authors' "average pruned magnitude", Figure 2) and, for structured pruning, the
         removed filter/neuron indices (unstructured events record counts only: thousands
         of weight indices per event would swamp the result file).
+
+        The chosen entries are set to 0 in the mask, in the masked parameters (weight,
+        bias, and the BatchNorm's gamma and beta when ``mask_batchnorm``) and, given an
+        optimizer, in its per-parameter state (Adam's moments); a ResNet18 ``conv2``
+        layer's block also stops adding its shortcut into the pruned channels (A.3).
+
+        Args:
+            event: the event to carry out (from :meth:`events`).
+            optimizer: the training optimizer; ``None`` before it exists.
+            generator: the seeded generator a ``random`` target draws with.
+
+        Returns:
+            The event's record (:func:`event_record`).
+
+        Raises:
+            ValueError: as :meth:`choose`.
         """
         layer = self.layers[event.layer]
         chosen, scores = self.choose(event, generator)
@@ -350,21 +501,52 @@ class Pruner:
         return event_record(event, layer, chosen, scores, include_units=self.structured)
 
     def apply(self, event, optimizer, selection, noise) -> dict:
-        """:meth:`prune` as an :class:`Intervention` (``noise`` is not used)."""
+        """:meth:`prune` as an :class:`Intervention` (``noise`` is not used).
+
+        Args:
+            event, optimizer: as for :meth:`prune`.
+            selection: :meth:`prune`'s ``generator``.
+            noise: not used.
+
+        Returns:
+            The event's record.
+
+        Raises:
+            ValueError: as :meth:`choose`.
+        """
         return self.prune(event, optimizer, selection)
 
     def before_step(self, noise: torch.Generator) -> None:
-        """Nothing: pruned units stay masked through :meth:`mask_gradients`."""
+        """Nothing: pruned units stay masked through :meth:`mask_gradients`.
+
+        Args:
+            noise: not used.
+        """
 
     def state_dict(self) -> dict:
+        """Nothing beyond the model: the masks are the model's buffers.
+
+        Returns:
+            ``{}``.
+        """
         return {}
 
     def load_state_dict(self, state: dict) -> None:
-        """Nothing to load: the masks are restored with the model's buffers."""
+        """Nothing to load: the masks are restored with the model's buffers.
+
+        Args:
+            state: not used (``{}`` from :meth:`state_dict`).
+        """
 
     @torch.no_grad()
     def mask_gradients(self) -> None:
-        """Zero pruned entries' gradients; call between ``backward()`` and ``step()``."""
+        """Zero pruned entries' gradients; call between ``backward()`` and ``step()``.
+
+        With zero gradients Adam's moments stay 0 at the pruned entries (zeroed at the
+        event), so its update there is exactly 0 and a pruned unit never comes back (A.3:
+        "does not allow previously pruned weights to reenter the network"). Parameters
+        without a gradient are skipped.
+        """
         for entry in self._masked:
             if entry.param.grad is not None:
                 entry.param.grad.mul_(entry.mask)
@@ -377,7 +559,21 @@ def event_record(
     scores: torch.Tensor,
     include_units: bool,
 ) -> dict:
-    """What a result file keeps of one pruning (or noise) event."""
+    """What a result file keeps of one pruning (or noise) event.
+
+    Args:
+        event: the event carried out.
+        layer: its prunable layer (for the name).
+        chosen: the flat indices removed (or noised).
+        scores: the layer's scores at the event (:func:`unit_scores`).
+        include_units: keep ``chosen`` as ``units`` (structured events; unstructured ones
+            would store thousands of weight indices).
+
+    Returns:
+        A JSON-ready dict: ``epoch``, ``layer``, ``layer_name``, ``count``,
+        ``cumulative``, ``mean_score`` (mean score of the chosen units, NaN when none) and,
+        with ``include_units``, ``units``.
+    """
     record = {
         "epoch": event.epoch,
         "layer": event.layer,

@@ -31,7 +31,16 @@ from fractions import Fraction
 def scale_epoch(epoch: int, factor: float) -> int:
     """A (0-based) epoch of the paper's axis on an axis stretched by ``factor``: rounded
     down, so an event or milestone never moves later than its share of the run. The one
-    rule for epochs, used by :meth:`PruningSchedule.scaled` and by the profiles.
+    rule for epochs, used by :meth:`PruningSchedule.scaled` and by the profiles (the paper
+    has one axis; scaling it is our decision for the reduced profiles).
+
+    Args:
+        epoch: a 0-based epoch on the paper's axis (a pruning start/end or an lr milestone).
+        factor: the stretch, e.g. 0.02 for a 325-epoch axis shrunk to 6.5 epochs; not
+            checked here (:meth:`PruningSchedule.scaled` refuses ``factor <= 0``).
+
+    Returns:
+        ``floor(epoch * factor)``.
 
     >>> scale_epoch(149, 0.02), scale_epoch(325, 1.0)
     (2, 325)
@@ -44,6 +53,14 @@ def scale_period(period: int, factor: float) -> int:
     ``factor``: to the nearest integer, at least 1, so each layer keeps about as many
     events (and the same per-event rates) as the shorter axis allows.
 
+    Args:
+        period: the retrain period ``r`` on the paper's axis (A.3), in epochs.
+        factor: the stretch, as for :func:`scale_epoch`.
+
+    Returns:
+        ``max(1, round(period * factor))`` (Python's ``round``: halves go to the even
+        integer).
+
     >>> scale_period(40, 0.02), scale_period(40, 1.0)
     (1, 40)
     """
@@ -52,11 +69,20 @@ def scale_period(period: int, factor: float) -> int:
 
 @dataclass(frozen=True)
 class PruningEvent:
-    """One layer's pruning at the end of one epoch.
+    """One layer's pruning at the end of one epoch, as :meth:`PruningSchedule.events`
+    lists it.
 
-    ``count`` units are removed at this event; ``cumulative`` have been removed from the
-    layer once it is done; ``index`` is the event's 1-based position in the layer's
-    ``n_events``.
+    Attributes:
+        epoch: the 0-based epoch at whose end the layer is pruned.
+        layer: the layer's position in the schedule (and in ``prunable_layers()``).
+        count: units removed at this event (at least 1: events that would remove none
+            are left out of :meth:`PruningSchedule.events`).
+        cumulative: units removed from the layer once this event is done.
+        index: the event's 1-based position among the layer's scheduled epochs.
+        n_events: the layer's scheduled epochs (:meth:`PruningSchedule.n_events`).
+
+    >>> PruningSchedule((0,), (2,), (0.5,), 1).events([6])[0]
+    PruningEvent(epoch=0, layer=0, count=1, cumulative=1, index=1, n_events=3)
     """
 
     epoch: int
@@ -69,7 +95,34 @@ class PruningEvent:
 
 @dataclass(frozen=True)
 class PruningSchedule:
-    """Per-layer start/end epochs and fractions, and a shared retrain period (A.3)."""
+    """Per-layer start/end epochs and fractions, and a shared retrain period (A.3).
+
+    The paper's ``s``, ``e``, ``p`` and ``r`` (Appendix A.3: "a series of epochs at which
+    pruning starts ``s``, ... ends ``e``, ... fractions of parameters to remove ``p``, and
+    an inter-pruning-iteration retrain period ``r``"); how they become events is the
+    module docstring's rules. Lists are accepted and stored as tuples.
+
+    Attributes:
+        start_epochs: per layer, the 0-based epoch of its first event.
+        end_epochs: per layer, the last epoch an event may fall on (events fall on
+            ``range(start, end + 1, retrain_period)``, so the last one may be earlier).
+        fractions: per layer, the fraction of its units removed by the end, ``0 <= p < 1``.
+        retrain_period: epochs between two events of a layer, shared by all layers.
+
+    Raises:
+        ValueError: (at construction) no layers, the three tuples differ in length, the
+            retrain period is not an integer >= 1, a start epoch is not an integer >= 0,
+            an end epoch is before its start, or a fraction is outside ``[0, 1)``; the
+            message names the field and layer and what is allowed.
+
+    Figure 1's VGG11 schedule at the 13% rate (A.3.1):
+
+    >>> vgg11 = PruningSchedule((3, 4, 5, 6), (150, 150, 150, 275), (0.3, 0.3, 0.3, 0.9), 40)
+    >>> [vgg11.n_events(layer) for layer in range(vgg11.n_layers)]
+    [4, 4, 4, 7]
+    >>> round(100 * vgg11.max_iterative_rate(), 2)
+    12.86
+    """
 
     start_epochs: tuple[int, ...]
     end_epochs: tuple[int, ...]
@@ -109,36 +162,113 @@ class PruningSchedule:
 
     @property
     def n_layers(self) -> int:
+        """The number of pruned layers the schedule describes."""
         return len(self.start_epochs)
 
     def event_epochs(self, layer: int) -> range:
-        """The 0-based epochs at whose end ``layer`` is pruned."""
+        """The 0-based epochs at whose end ``layer`` is pruned.
+
+        Args:
+            layer: the layer's position in the schedule.
+
+        Returns:
+            ``range(start_epochs[layer], end_epochs[layer] + 1, retrain_period)``; some of
+            these may remove no unit (:meth:`empty_events`).
+
+        >>> list(PruningSchedule((6,), (275,), (0.9,), 40).event_epochs(0))
+        [6, 46, 86, 126, 166, 206, 246]
+        """
         return range(self.start_epochs[layer], self.end_epochs[layer] + 1, self.retrain_period)
 
     def n_events(self, layer: int) -> int:
+        """The number of scheduled pruning epochs of ``layer`` (:meth:`event_epochs`).
+
+        Args:
+            layer: the layer's position in the schedule.
+
+        Returns:
+            ``n``, the denominator of the layer's iterative rate ``p / n``.
+        """
         return len(self.event_epochs(layer))
 
     def iterative_rate(self, layer: int) -> float:
-        """Fraction of the layer removed per event, ``p / n`` (the rate the figures quote)."""
+        """Fraction of the layer removed per event, ``p / n`` (the rate the figures quote).
+
+        Args:
+            layer: the layer's position in the schedule.
+
+        Returns:
+            ``fractions[layer] / n_events(layer)``: the nominal rate; at small widths some
+            events remove nothing and the effective rate is larger (:meth:`empty_events`).
+        """
         return self.fractions[layer] / self.n_events(layer)
 
     def max_iterative_rate(self) -> float:
-        """The largest per-event rate over the layers, as the paper's legends state it."""
+        """The largest per-event rate over the layers, as the paper's legends state it.
+
+        A.3: "our figures state the largest iterative pruning rate that was used in any of
+        the layers"; A.3.1 rounds it to the nearest integer percent in the legends.
+
+        Returns:
+            ``max(iterative_rate(l))`` over the layers, a fraction (0.1286 for 12.86%).
+        """
         return max(self.iterative_rate(layer) for layer in range(self.n_layers))
 
     def last_epoch(self) -> int:
+        """The last epoch at whose end any layer is pruned.
+
+        A run must train past it (``RunConfig`` refuses ``epochs <= last_epoch()``).
+
+        Returns:
+            The largest epoch of any layer's :meth:`event_epochs`.
+
+        >>> PruningSchedule((3, 6), (150, 275), (0.3, 0.9), 40).last_epoch()
+        246
+        """
         return max(max(self.event_epochs(layer)) for layer in range(self.n_layers))
 
     def kept_at_end(self, layer: int, n_units: int) -> int:
-        """``ceil((1 - p) N)``, computed exactly (``Fraction`` avoids 0.7 * 512 rounding)."""
+        """Units of ``layer`` left after its last event: ``ceil((1 - p) N)``.
+
+        Computed exactly (``Fraction`` of the fraction's decimal text, so 0.7 * 512 is not
+        rounded up by float error). The paper gives ``p``, not the rounding; we keep the
+        ceiling, as the authors' code did (book/authors_code.md, section 4).
+
+        Args:
+            layer: the layer's position in the schedule.
+            n_units: the layer's prunable units ``N`` (filters/neurons, or weights).
+
+        Returns:
+            ``F = ceil((1 - p) N)``; the layer loses ``N - F = floor(p N)`` units.
+
+        >>> PruningSchedule((0,), (0,), (0.3,), 1).kept_at_end(0, 512)
+        359
+        """
         keep = (1 - Fraction(str(self.fractions[layer]))) * n_units
         return math.ceil(keep)
 
     def events(self, units_per_layer: tuple[int, ...] | list[int]) -> list[PruningEvent]:
         """Every pruning event in epoch order, with exact per-event unit counts.
 
-        ``units_per_layer[l]`` is the number of prunable units of layer ``l``: filters or
-        neurons for structured pruning, weights for unstructured pruning.
+        After its ``i``-th of ``n`` events a layer has lost ``floor((N - F) i / n)`` units
+        (module docstring), so per-event counts differ by at most one: the paper's "same
+        number of parameters per pruning iteration" (A.3) up to rounding. Epochs that would
+        remove no unit are left out.
+
+        Args:
+            units_per_layer: per layer, its number of prunable units ``N``: filters or
+                neurons for structured pruning, weights for unstructured pruning.
+
+        Returns:
+            :class:`PruningEvent` s sorted by epoch, then layer.
+
+        Raises:
+            ValueError: ``units_per_layer`` does not have one entry per layer (the message
+                gives both counts and the entries).
+
+        >>> schedule = PruningSchedule((3, 4), (150, 150), (0.3, 0.3), 40)
+        >>> [(e.epoch, e.layer, e.count) for e in schedule.events([128, 64])][:4]
+        [(3, 0, 9), (4, 1, 4), (43, 0, 10), (44, 1, 5)]
         """
         if len(units_per_layer) != self.n_layers:
             raise ValueError(
@@ -168,6 +298,15 @@ class PruningSchedule:
         (fewer units to remove than events): those epochs remove no unit and are not in
         :meth:`events`, so the layer has fewer effective events than the paper's.
 
+        Args:
+            units_per_layer: as for :meth:`events`.
+
+        Returns:
+            Per layer, its scheduled epochs minus its events (0: every epoch prunes).
+
+        Raises:
+            ValueError: as :meth:`events`.
+
         >>> PruningSchedule((0,), (9,), (0.5,), 1).empty_events([8])
         (6,)
         """
@@ -179,9 +318,23 @@ class PruningSchedule:
     def scaled(self, factor: float) -> PruningSchedule:
         """The same schedule on an epoch axis stretched by ``factor`` (profiles, not the paper).
 
-        Start and end epochs are rounded down and the retrain period to the nearest integer
-        (at least 1), so the number of events per layer, and hence the per-event rates,
-        stay as close to the original as the shorter axis allows.
+        Start and end epochs are rounded down (:func:`scale_epoch`; an end never before its
+        start) and the retrain period to the nearest integer, at least 1
+        (:func:`scale_period`), so the number of events per layer, and hence the per-event
+        rates, stay as close to the original as the shorter axis allows. Fractions are
+        unchanged.
+
+        Args:
+            factor: the stretch of the epoch axis, > 0 (1.0 returns an equal schedule).
+
+        Returns:
+            A new :class:`PruningSchedule`.
+
+        Raises:
+            ValueError: ``factor <= 0`` (the message names the factor).
+
+        >>> PruningSchedule((3, 6), (150, 275), (0.3, 0.9), 40).scaled(0.1)
+        PruningSchedule(start_epochs=(0, 0), end_epochs=(15, 27), fractions=(0.3, 0.9), retrain_period=4)
         """
         if factor <= 0:
             raise ValueError(f"scale factor={factor!r}; allowed: a number > 0")
@@ -195,6 +348,25 @@ class PruningSchedule:
 
     @classmethod
     def one_shot(cls, epoch: int, fractions: tuple[float, ...]) -> PruningSchedule:
-        """All of each layer's fraction removed at the end of ``epoch`` (Figure 3)."""
+        """All of each layer's fraction removed at the end of ``epoch`` (Figure 3).
+
+        Figure 3's "One Shot" model "pruned all its targeted parameters at once on epoch
+        246" (A.3.3): start and end epochs equal, one event per layer.
+
+        Args:
+            epoch: the 0-based epoch at whose end every layer is pruned.
+            fractions: per layer, the fraction of its units removed.
+
+        Returns:
+            A :class:`PruningSchedule` with ``retrain_period=1``.
+
+        Raises:
+            ValueError: as the constructor (``epoch`` negative, no fractions, a fraction
+                outside ``[0, 1)``).
+
+        >>> one_shot = PruningSchedule.one_shot(246, (0.1, 0.9))
+        >>> [(e.epoch, e.count) for e in one_shot.events([128, 128])]
+        [(246, 12), (246, 115)]
+        """
         n = len(fractions)
         return cls((epoch,) * n, (epoch,) * n, tuple(fractions), 1)

@@ -31,7 +31,15 @@ N_RESAMPLES = 1000
 
 @dataclass(frozen=True)
 class Interval:
-    """A mean with its confidence interval ``[low, high]`` over ``n`` values."""
+    """A mean with its confidence interval ``[low, high]`` over ``n`` values.
+
+    Attributes:
+        mean: the sample mean (for :func:`bootstrap_difference_ci`, the difference of
+            means).
+        low, high: the interval's ends.
+        n: the number of values (for a difference, the smaller group's).
+        confidence: the interval's level, e.g. 0.95.
+    """
 
     mean: float
     low: float
@@ -42,7 +50,15 @@ class Interval:
 
 @dataclass(frozen=True)
 class Correlation:
-    """Pearson's ``r`` with its two-sided p-value and Fisher-z interval ``[low, high]``."""
+    """Pearson's ``r`` with its two-sided p-value and Fisher-z interval ``[low, high]``.
+
+    Attributes:
+        r: the correlation coefficient.
+        p_value: two-sided p-value of ``r = 0``.
+        n: the number of pairs.
+        low, high: the Fisher-z interval's ends.
+        confidence: the interval's level.
+    """
 
     r: float
     p_value: float
@@ -91,6 +107,26 @@ def bootstrap_mean_ci(
     ``low == high == mean`` (scipy cannot bootstrap a single value). Empty input or NaNs
     raise ``ValueError``. A percentile interval need not contain the sample mean on very
     skewed data; it is reported as computed.
+
+    Args:
+        values: one value per run (1-D).
+        confidence: the interval's level, strictly between 0 and 1.
+        n_resamples: bootstrap resamples, an integer >= 1.
+        seed: seed of the resampling generator (``numpy.random.default_rng``).
+
+    Returns:
+        :class:`Interval` of the mean.
+
+    Raises:
+        ValueError: ``confidence`` outside ``(0, 1)``, ``n_resamples`` not an integer
+            >= 1, or ``values`` not 1-D, empty or holding NaNs (the message counts them);
+            the message names the argument and what is allowed.
+
+    >>> ci = bootstrap_mean_ci([70.1, 71.3, 69.8, 70.6, 70.9])
+    >>> round(ci.mean, 2), ci.low < ci.mean < ci.high, ci.n
+    (70.54, True, 5)
+    >>> bootstrap_mean_ci([70.0, 70.0])
+    Interval(mean=70.0, low=70.0, high=70.0, n=2, confidence=0.95)
     """
     _check_confidence(confidence)
     _check_resamples(n_resamples)
@@ -120,6 +156,20 @@ def mean_ci_by(
 
     Every group is resampled with the same ``seed``, so a group's interval does not depend
     on which other groups are present.
+
+    Args:
+        groups: per group name, its values (one per run).
+        confidence, n_resamples, seed: as for :func:`bootstrap_mean_ci`.
+
+    Returns:
+        Per group name (in the mapping's order), its :class:`Interval`.
+
+    Raises:
+        ValueError: as :func:`bootstrap_mean_ci`, for any group.
+
+    >>> intervals = mean_ci_by({"prune_L": [71.0, 72.0, 73.0], "unpruned": [70.0, 70.0]})
+    >>> intervals["unpruned"].low, intervals["prune_L"].mean
+    (70.0, 72.0)
     """
     return {
         name: bootstrap_mean_ci(values, confidence, n_resamples, seed)
@@ -141,6 +191,21 @@ def curve_ci(
     resampled in one vectorised ``scipy.stats.bootstrap`` call along the run axis, so
     every x uses the same resampled runs, like seaborn did. Columns where all runs agree
     (and all columns, for a single run) get ``low == high == mean``.
+
+    Args:
+        curves: one equally long curve per run (2-D: runs x points).
+        confidence, n_resamples, seed: as for :func:`bootstrap_mean_ci`.
+
+    Returns:
+        ``(mean, low, high)``, each a float array with one value per x.
+
+    Raises:
+        ValueError: curves of unequal lengths, input that is not 2-D, empty or holds
+            NaNs, or a bad ``confidence``/``n_resamples``; the message says which.
+
+    >>> mean, low, high = curve_ci([[1.0, 2.0, 3.0], [1.0, 3.0, 5.0], [1.0, 4.0, 4.0]])
+    >>> mean.tolist(), bool(low[0] == high[0] == 1.0), bool((low <= mean).all() and (mean <= high).all())
+    ([1.0, 3.0, 4.0], True, True)
     """
     _check_confidence(confidence)
     _check_resamples(n_resamples)
@@ -180,6 +245,25 @@ def pearson(
     ``scipy.stats.pearsonr``'s result (Fisher z, as ``pingouin.corr`` gave the authors;
     at n = 3 it is [-1, 1]). Fewer than 3 pairs, unequal lengths, NaNs or a constant
     variable raise ``ValueError``.
+
+    This describes a correlation for the figures; the claims decide on
+    ``prunestab.verdicts.correlation`` and ``grouped_correlation`` instead.
+
+    Args:
+        x, y: paired values, one pair per run (1-D, equally long).
+        confidence: the interval's level, strictly between 0 and 1.
+
+    Returns:
+        :class:`Correlation`.
+
+    Raises:
+        ValueError: ``confidence`` outside ``(0, 1)``; ``x`` or ``y`` not 1-D, empty or
+            holding NaNs; unequal lengths; fewer than 3 pairs; or a constant ``x`` or
+            ``y``; the message names the argument and what is allowed.
+
+    >>> result = pearson([1, 2, 3, 4, 5], [2.1, 3.9, 6.2, 8.1, 9.8])
+    >>> round(result.r, 3), result.p_value < 1e-3, result.n
+    (0.999, True, 5)
     """
     _check_confidence(confidence)
     xs = _finite_array(x, "x", ndim=1)
@@ -219,6 +303,25 @@ def bootstrap_difference_ci(
     ``paired=False``); the claims compare configurations this way. Both samples need at
     least two values (``ValueError`` otherwise); if neither varies, the interval has zero
     width.
+
+    The claims' verdicts do not rest on this interval (``prunestab.verdicts`` explains
+    why: at 3 runs per group it is too narrow); it describes a difference.
+
+    Args:
+        a, b: the two groups' values, one per run (1-D).
+        confidence, n_resamples, seed: as for :func:`bootstrap_mean_ci`.
+
+    Returns:
+        :class:`Interval` whose ``mean`` is ``mean(a) - mean(b)`` and ``n`` the smaller
+        group's size.
+
+    Raises:
+        ValueError: fewer than 2 values in a group, ``a`` or ``b`` not 1-D, empty or
+            holding NaNs, or a bad ``confidence``/``n_resamples``; the message says which.
+
+    >>> ci = bootstrap_difference_ci([71.0, 72.0, 73.0], [60.0, 61.5, 62.0])
+    >>> round(ci.mean, 2), ci.low < ci.mean < ci.high
+    (10.83, True)
     """
     _check_confidence(confidence)
     _check_resamples(n_resamples)

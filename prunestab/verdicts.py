@@ -14,8 +14,8 @@ and "contradicted" in at most ``alpha / 2``: 2.5% each at the default, for every
 (``tests/test_verdicts.py`` checks this by simulation at 3, 5 and 10 runs per group, and
 that a large true effect is found). For the equivalence rule "no true effect" means a true
 difference exactly at the margin; its "reproduced" needs both one-sided tests at
-``alpha / 2``, the ``1 - alpha`` interval inside the margin. (Until 2026-12-04 it used
-the ``1 - 2 alpha`` interval, 5% per side, while the pages stated 2.5%.)
+``alpha / 2``, the ``1 - alpha`` interval inside the margin (not the ``1 - 2 alpha``
+interval of the textbook TOST, which would be 5% per side).
 
 The tests, all from ``scipy.stats``:
 
@@ -88,6 +88,18 @@ class Evidence:
     ``p_for``/``p_against``: one-sided p-values for the paper's direction and against it
     (NaN when the test could not be run); ``n``: sample sizes (runs per group, or
     points); ``text``: the estimate with its interval, for the claims table.
+
+    Attributes:
+        verdict: one of :data:`VERDICTS`.
+        p_for, p_against: the one-sided p-values (NaN: not tested).
+        n: sample sizes, one per group (or the number of points or configurations).
+        text: one line for the claims table.
+        estimate: the difference, r or slope difference the text states (NaN if none).
+        low, high: its interval, where the rule gives one (NaN otherwise).
+
+    >>> evidence = ordering([61.0, 62.0, 63.0], [50.0, 51.0, 52.0])
+    >>> evidence.verdict, evidence.n, evidence.estimate
+    ('reproduced', (3, 3), 11.0)
     """
 
     verdict: str
@@ -265,7 +277,22 @@ def correlation(
 ) -> Evidence:
     """Are ``x`` and ``y`` correlated with the given ``sign``? Pearson's r and its t-test.
 
-    At least 5 pairs (fewer: inconclusive); pairs with a NaN are dropped.
+    At least 5 pairs (fewer: inconclusive); pairs with a NaN are dropped. The t-test
+    assumes independent points; for runs that come in configurations (several seeds
+    each) use :func:`grouped_correlation`.
+
+    Args:
+        x, y: paired values, one pair per point.
+        sign: 1 (a positive correlation claimed) or -1 (negative).
+        alpha: two-sided level; each direction is tested at ``alpha / 2``.
+
+    Returns:
+        :class:`Evidence` with r, its Fisher-z ``1 - alpha`` interval and ``n = (pairs,)``;
+        inconclusive below 5 pairs or with a constant ``x`` or ``y``.
+
+    Raises:
+        ValueError: ``sign`` is not 1 or -1, or ``x`` and ``y`` differ in length; the
+            message names what is allowed.
 
     >>> correlation([1, 2, 3, 4, 5, 6], [2.0, 2.1, 2.9, 4.2, 5.1, 5.8]).verdict
     'reproduced'
@@ -323,6 +350,15 @@ def group_means(
     are dropped), in first-seen order, and the number of pairs used: the points of
     :func:`grouped_correlation`, and of any rule that must treat a configuration's seeds
     as one point (Figure 2's slope difference over decile means).
+
+    Args:
+        x, y: per-run values (pairs with a NaN are dropped).
+        groups: per-run configuration keys (any hashable; a string is one key per
+            character).
+
+    Returns:
+        ``(mean_x, mean_y, pairs)``: float arrays with one entry per non-empty group, and
+        the number of pairs without a NaN.
 
     Raises:
         ValueError: the three sequences differ in length.
@@ -414,7 +450,15 @@ class Robustness:
     ``loo_low``/``loo_high``: the range of :func:`grouped_correlation`'s r when each run in
     turn is left out; ``spearman``/``spearman_p``: Spearman's rank correlation over the
     runs and its two-sided p-value (runs treated as independent: descriptive only);
-    ``run_r``: Pearson's r over the runs (the rule used before 2026-12-04).
+    ``run_r``: Pearson's r over the runs, treating them as independent points (shown for
+    comparison with the configuration-level r that decides).
+
+    Attributes:
+        loo_low, loo_high: the leave-one-run-out range of r (NaN when no leave-out keeps
+            3 varying configurations).
+        spearman, spearman_p: Spearman's rho over the runs and its p-value.
+        run_r: Pearson's r over the runs.
+        runs: the runs used (pairs without a NaN).
     """
 
     loo_low: float
@@ -426,6 +470,7 @@ class Robustness:
 
     @property
     def text(self) -> str:
+        """One line for the claims table, stating that neither view decides."""
         return (
             f"leave-one-run-out r {self.loo_low:+.2f} to {self.loo_high:+.2f}; Spearman's rho "
             f"over the {self.runs} runs {self.spearman:+.2f}; Pearson's r over the runs "
@@ -586,6 +631,20 @@ def slope_difference(
     ``t = (b_A - b_B) / sqrt(se_A^2 + se_B^2)`` with ``n_A + n_B - 4`` degrees of freedom
     (exact for equal residual variances; Welch-like otherwise).
 
+    Args:
+        x_a, y_a: the points of setting A (pairs with a NaN are dropped).
+        x_b, y_b: the points of setting B.
+        sign: -1 (A's slope claimed below B's, the default) or 1 (above).
+        alpha: two-sided level; each direction is tested at ``alpha / 2``.
+
+    Returns:
+        :class:`Evidence` with both slopes and their standard errors in its text and
+        ``n = (n_A, n_B)``; inconclusive when a setting has fewer than 3 points or a
+        constant ``x``.
+
+    Raises:
+        ValueError: ``sign`` is not 1 or -1.
+
     >>> x = [0, 1, 2, 3, 4, 5, 6, 7]
     >>> slope_difference(x, [0, -2.1, -3.9, -6.2, -8, -9.8, -12.1, -14], x,
     ...                  [0, -0.4, -1.1, -1.4, -2.1, -2.4, -3.1, -3.5]).verdict
@@ -636,6 +695,13 @@ def all_of(parts: Sequence[Evidence], alpha: float = ALPHA) -> str:
     smallest p-value against ``alpha / (2 k)``, decides whether any part rejects); else
     inconclusive. No parts: inconclusive.
 
+    Args:
+        parts: the evidence of each comparison the claim needs.
+        alpha: two-sided level of the family.
+
+    Returns:
+        One of :data:`VERDICTS`.
+
     >>> strong = ordering([61.0, 62.0, 63.0], [50.0, 51.0, 52.0])
     >>> weak = ordering([50.0, 52.0, 54.0], [51.0, 53.0, 55.0])
     >>> all_of([strong, strong]), all_of([strong, weak])
@@ -679,6 +745,22 @@ def detectable_difference(
     over simulated experiments. (The textbook noncentral-t formula treats Welch's df as
     known and overstates the power at 3 to 5 runs per group.)
 
+    Args:
+        sd_a, sd_b: the groups' true standard deviations (>= 0, not both 0).
+        n_a, n_b: runs per group (>= 2 each).
+        power: the probability of "reproduced" asked for, strictly between 0 and 1.
+        alpha: the rules' two-sided level.
+        draws: simulated experiments (memory grows as ``draws * (n_a + n_b)``).
+        seed: seed of the simulation.
+
+    Returns:
+        The difference of means, in the values' units.
+
+    Raises:
+        ValueError: fewer than 2 runs in a group, a negative or two zero standard
+            deviations, or ``power``/``alpha`` outside ``(0, 1)``; the message names
+            the values and what is allowed.
+
     >>> round(detectable_difference(1.0, 1.0, 5, 5), 1)
     2.1
     """
@@ -712,6 +794,19 @@ def detectable_correlation(
     Found by bisection on the rule's simulated rate, with the same simulated data at
     every candidate correlation. (Fisher's z approximation, ``tanh((z_{1 - alpha/2} +
     z_power) / sqrt(n - 3))``, is slightly larger: 0.59 against 0.58 at n = 20.)
+
+    Args:
+        n: points (pairs, or configurations for the grouped rule), >= 3.
+        power: the probability of "reproduced" asked for, strictly between 0 and 1.
+        alpha: the rules' two-sided level.
+        draws: simulated experiments.
+        seed: seed of the simulation.
+
+    Returns:
+        The correlation, between 0 and 1.
+
+    Raises:
+        ValueError: ``n`` below 3, or ``power``/``alpha`` outside ``(0, 1)``.
 
     >>> round(detectable_correlation(20), 2)
     0.58
