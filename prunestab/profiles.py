@@ -38,9 +38,8 @@ keeps, and how:
 * **Conv4 at width 0.5** (convolutions 16/32, a 1152 x 256 first linear layer). Figure 2
   compares generalization gaps, so its model must overfit: at width 0.25, with the
   paper's augmentation, Conv4 underfits 5,000 images (gap at epoch 54 about 4 points for
-  every decile target, no room for an effect); at 0.5 the gap at epoch 54 is 9 to 12
-  points (the published runs: unstructured D1 10.5, D10 9.0; structured D1 11.3, D10
-  10.5). Its 60-epoch runs cost about 130 s each.
+  every decile target, no room for an effect); at 0.5 the published runs' gap at epoch 54
+  is 9 to 12 points.
 * **500 test images** (class-balanced, the same for every run). An evaluation of 1,000
   images costs VGG11 as much as its 4 training steps, and the paper evaluates twice per
   pruning epoch (up to 180 epochs per run); the instability is a paired difference on
@@ -53,11 +52,6 @@ keeps, and how:
   steps, so "1500" becomes 160 steps: noise until the layer's next event.
 * **3 runs per configuration** (5 would exceed the 2-core budget).
 
-Measured on a 2-core machine (``prunestab sweep FIGURE --profile quick --jobs 2``; one
-thread per worker): about 100 s per VGG11 run, 130 s per Conv4 run and 380 s per
-ResNet18 run (medians of the stored runs' ``train_seconds``); the book's
-notebook time and totals are in the reproduction notes (``book/reproduce.md``).
-
 The **training-budget profiles** ``steps650``, ``steps2600`` and ``steps10400`` (the
 budget study, ``book/budget.md``) keep all of the above but the budget: 256, 1,024 and
 4,096 images per epoch (2, 8 and 32 steps) from 5,000, 20,000 and all 50,000 training
@@ -67,23 +61,9 @@ images, so 650, 2,600 and 10,400 optimizer steps per 325-epoch run (16x), at wid
 epoch 246 on in unpruned runs (``full_test_from``). No bf16: these CPUs have no bf16
 units (``lscpu``: avx2, avx512f; no avx512_bf16 or amx_bf16).
 
-What a run costs at each budget, one thread, from throughput measured on this project's
-2-core machines (images per second, training / evaluation: VGG11 568 / 1,979 and
-ResNet18 200 / 566 with the other core idle; Conv4 464 / 1,041 with a run on the other
-core) and each run's exact image counts (325 epochs, evaluations included; Conv4: its 60
-epochs over the whole training set):
-
-==========  =========  =========  =========
-profile     VGG11      ResNet18   Conv4
-==========  =========  =========  =========
-steps650    ~15 min    ~51 min    ~16 min
-steps2600   ~22 min    ~72 min    ~48 min
-steps10400  ~52 min    ~2.6 h     ~1.9 h
-==========  =========  =========  =========
-
-What the budget profiles' runs cost as measured, and what slowed them, is in the
-reproduction notes (``book/reproduce.md``); the budget study's page reports the measured
-``train_seconds`` of its runs.
+What each profile's runs cost, estimated and measured, is in the reproduction notes
+(``book/reproduce.md``); the budget study's page reports the measured ``train_seconds``
+of its runs.
 
 ``smoke`` exists for tests and CI: seconds per run, results meaningless. It shrinks the
 epoch axis (``epoch_scale``; ``PruningSchedule.scaled``) instead.
