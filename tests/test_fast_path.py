@@ -15,7 +15,7 @@ import math
 
 import pytest
 import torch
-from tiny_runs import tiny_config as _config
+from tiny_runs import short_config, tiny_config
 from torch._dynamo.utils import counters
 
 from prunestab.config import DataConfig, PruningConfig
@@ -39,10 +39,10 @@ def _same(a: dict, b: dict, rel: float, acc_points: float) -> None:
 
 @pytest.mark.parametrize("model", ["vgg11", "resnet18"])
 def test_fast_and_plain_paths_agree_to_rounding_in_float64(tiny, float64, model):
-    config = _config()
+    config = short_config()
     if model == "resnet18":
         schedule = PruningSchedule((1, 1, 1, 1), (2, 2, 2, 2), (0.3, 0.3, 0.3, 0.9), 1)
-        config = _config(model, epochs=4, pruning=PruningConfig(schedule, target="largest"))
+        config = short_config(model, pruning=PruningConfig(schedule, target="largest"))
     fast = train_run(config, tiny, progress=False)
     plain = train_run(config, tiny, progress=False, execution=PLAIN)
     assert fast["execution"]["channels_last"] and not plain["execution"]["channels_last"]
@@ -50,8 +50,10 @@ def test_fast_and_plain_paths_agree_to_rounding_in_float64(tiny, float64, model)
 
 
 def test_fast_and_plain_paths_agree_within_tolerance_in_float32(tiny):
-    fast = train_run(_config(), tiny, progress=False)
-    plain = train_run(_config(), tiny, progress=False, execution=PLAIN)
+    # tiny_config's first event ends epoch 1: epoch 0's losses are before any event.
+    config = tiny_config(epochs=5)
+    fast = train_run(config, tiny, progress=False)
+    plain = train_run(config, tiny, progress=False, execution=PLAIN)
     assert fast["execution"]["precision"] == plain["execution"]["precision"] == "fp32"
     first, other = fast["epochs"][0], plain["epochs"][0]
     for key in ("train_loss", "test_loss"):
@@ -64,22 +66,25 @@ def test_compiled_training_equals_eager_and_pruning_never_recompiles(tiny, float
     """``aot_eager`` traces and guards like inductor, without generating C++ (fast in CI)."""
     compiled = Execution(compile="aot_eager")
     graphs = {}
-    for name, pruning in (("unpruned", None), ("pruned", _config().pruning)):
+    for name, pruning in (("unpruned", None), ("pruned", short_config().pruning)):
         torch._dynamo.reset()
         counters.clear()
-        result = train_run(_config(pruning=pruning), tiny, progress=False, execution=compiled)
+        config = short_config(pruning=pruning)
+        result = train_run(config, tiny, progress=False, execution=compiled)
         graphs[name] = counters["stats"]["unique_graphs"]
         assert result["execution"]["compile"] == "aot_eager"
-    # One graph for training, one for evaluation; four pruning events add none.
+    # One graph for training, one for evaluation; six pruning events (two per layer, on
+    # three epochs) add none.
     assert graphs == {"unpruned": 2, "pruned": 2}
-    eager = train_run(_config(), tiny, progress=False)
+    eager = train_run(short_config(), tiny, progress=False)
     _same(result, eager, rel=1e-8, acc_points=0)
 
 
 def test_precision_auto_is_fp32_on_cpus_and_bf16_stays_selectable(tiny):
     assert resolve_precision("auto", "cpu") == "fp32"
     assert resolve_precision("fp32", "cuda") == "fp32"
-    result = train_run(_config(epochs=2, pruning=None, precision="bf16"), tiny, progress=False)
+    config = tiny_config(epochs=2, pruning=None, precision="bf16")
+    result = train_run(config, tiny, progress=False)
     assert result["execution"]["precision"] == "bf16"
     assert all(math.isfinite(r["train_loss"]) for r in result["epochs"])
 
@@ -89,7 +94,7 @@ def test_the_gpu_fast_path_uses_bf16_and_channels_last(tiny_cifar):
     data = load_cifar10(
         tiny_cifar, config=DataConfig(train_subset=200, test_subset=100), device="cuda"
     )
-    result = train_run(_config(device="cuda"), data, progress=False)
+    result = train_run(tiny_config(device="cuda"), data, progress=False)
     bf16 = torch.cuda.is_bf16_supported()
     assert result["execution"]["precision"] == ("bf16" if bf16 else "fp32")
     assert result["execution"]["channels_last"]
