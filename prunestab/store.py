@@ -234,7 +234,7 @@ class RunStore(StoreLayout):
 
     def save_model(self, config: RunConfig, state_dict: dict[str, Any]) -> None:
         """Atomically write the run's final weights, moved to the CPU, as ``model.pt``
-        (kept only for runs that ask, such as those of Fig. A1)."""
+        (kept only for runs that ask to keep them)."""
         weights = {name: tensor.cpu() for name, tensor in state_dict.items()}
         folder = self.folder(config)
         folder.create()
