@@ -29,8 +29,8 @@ at its next end-of-epoch heartbeat (``beat() -> False``); the runner then stops 
 writing anything more (``prunestab.runner``). Fields a newer version adds to the lease
 are ignored when read, so versions can share a store; a version older than the
 ``beat_every`` field reads such a lease as damaged and takes it over at once, and one
-older than the heartbeat files (2026-12-04) sees a live holder's heartbeat as never
-renewed, so stop old processes before starting new ones on one store.
+older than the heartbeat files sees a live holder's heartbeat as never renewed, so stop
+old processes before starting new ones on one store.
 """
 
 from __future__ import annotations
@@ -52,6 +52,18 @@ TTL_ENV_VAR = "PRUNESTAB_LEASE_TTL_S"
 
 
 def default_ttl() -> float:
+    """The lease TTL to use when none is given: ``$PRUNESTAB_LEASE_TTL_S``, else 600 s.
+
+    Returns:
+        Seconds without a heartbeat after which a lease is stale.
+
+    Raises:
+        ValueError: the variable is set to something other than a positive number (the
+            message quotes it).
+
+    >>> default_ttl() > 0
+    True
+    """
     value = os.environ.get(TTL_ENV_VAR)
     if not value:
         return DEFAULT_TTL_S
@@ -65,8 +77,13 @@ def default_ttl() -> float:
 
 
 def job_id() -> str | None:
-    """The SLURM job (``JOB_TASK`` for an array task), or submitit's local job, if this
-    process is one."""
+    """The cluster job this process runs in, if any, as a lease records it.
+
+    Returns:
+        ``ARRAY_TASK`` for a SLURM array task (``$SLURM_ARRAY_JOB_ID`` and
+        ``$SLURM_ARRAY_TASK_ID``), else ``$SLURM_JOB_ID`` or submitit's
+        ``$SUBMITIT_LOCAL_JOB_ID``, else ``None``.
+    """
     array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
     if array and task:
         return f"{array}_{task}"
@@ -75,7 +92,22 @@ def job_id() -> str | None:
 
 @dataclass(frozen=True)
 class Holder:
-    """The content of a lease."""
+    """The content of a lease: who holds it, since when, and its latest heartbeat.
+
+    Attributes:
+        token: random, unique to one claim; it names the holder's heartbeat file.
+        host: the holder's host name.
+        pid: the holder's process id on ``host``.
+        job: the holder's cluster job (:func:`job_id`), or ``None``.
+        started: when the lease was claimed (seconds since the epoch, holder's clock).
+        heartbeat: the holder's latest heartbeat (same clock).
+        epoch: the last epoch the holder finished (0-based), if any.
+        beat_every: seconds between the holder's heartbeats (``None``: a lease written
+            before this field, or a holder without a heartbeat thread).
+
+    >>> Holder("ab12", "node-3", 5, "991_3", 0.0, 0.0, epoch=40).describe()
+    'node-3 pid 5, job 991_3, last epoch 41'
+    """
 
     token: str
     host: str
@@ -84,23 +116,37 @@ class Holder:
     started: float
     heartbeat: float
     epoch: int | None = None
-    #: Seconds between the holder's heartbeats (``None``: a lease written before this
-    #: field, or a holder without a heartbeat thread).
     beat_every: float | None = None
 
     def is_stale(self, ttl: float, now: float) -> bool:
         """Whether the heartbeat looks older than ``ttl`` by the clock ``now`` came from:
-        a suspicion, since clocks may disagree (:meth:`Lease.acquire` confirms it)."""
+        a suspicion, since clocks may disagree (:meth:`Lease.acquire` confirms it).
+
+        Args:
+            ttl: seconds without a heartbeat after which a lease is stale.
+            now: the reader's time (seconds since the epoch).
+
+        >>> Holder("ab12", "node-3", 5, None, 0.0, 100.0).is_stale(ttl=600, now=800.0)
+        True
+        """
         return now - self.heartbeat > ttl
 
     def describe(self) -> str:
+        """The holder for a message: host, pid, and its job and last epoch if known
+        (epochs counted from 1)."""
         job = f", job {self.job}" if self.job else ""
         epoch = f", last epoch {self.epoch + 1}" if self.epoch is not None else ""
         return f"{self.host} pid {self.pid}{job}{epoch}"
 
 
 class LeaseHeldError(RuntimeError):
-    """Another holder's lease is fresh."""
+    """Another holder's lease is fresh.
+
+    Args:
+        path: the lease file.
+        holder: who holds it, kept as :attr:`holder`.
+        age: seconds since its heartbeat, by the claimant's clock.
+    """
 
     def __init__(self, path: Path, holder: Holder, age: float) -> None:
         self.holder = holder
@@ -111,15 +157,37 @@ class LeaseHeldError(RuntimeError):
 
 
 def describe_age(age: float) -> str:
-    """A heartbeat's age for people; a negative one means the holder's clock runs ahead."""
+    """A heartbeat's age for people; a negative one means the holder's clock runs ahead.
+
+    Args:
+        age: seconds since the heartbeat, by the reader's clock.
+
+    >>> describe_age(42.4)
+    'heartbeat 42 s ago'
+    >>> print(describe_age(-3))
+    heartbeat stamped 3 s ahead of this machine's clock
+    """
     if age < 0:
         return f"heartbeat stamped {-age:.0f} s ahead of this machine's clock"
     return f"heartbeat {age:.0f} s ago"
 
 
 def dead_here(holder: Holder) -> bool:
-    """Whether ``holder`` ran on this host in a process that no longer exists (its lease
-    is then stale at once, without waiting for the TTL)."""
+    """Whether ``holder`` ran on this host in a process that has exited.
+
+    Its lease is then stale at once, without waiting for the TTL. A process that exited
+    but was never reaped (a zombie) counts as exited; one this user may not signal
+    counts as alive.
+
+    Args:
+        holder: a lease's holder.
+
+    Returns:
+        ``True`` only if ``holder.host`` is this host and its pid is gone or a zombie.
+
+    >>> dead_here(Holder("ab12", socket.gethostname(), os.getpid(), None, 0.0, 0.0))
+    False
+    """
     if holder.host != socket.gethostname() or holder.pid <= 0:
         return False
     try:
@@ -144,24 +212,56 @@ def _zombie(pid: int) -> bool:
 
 
 def earlier_attempt(holder: Holder) -> bool:
-    """Whether ``holder`` is this very SLURM job (the same array task) on another node:
-    an earlier attempt of this task, left by preemption (SLURM's SIGTERM, then SIGKILL)
-    before a requeue onto a new node. Its lease is ours at once: waiting out its TTL
-    would let the requeued task report "running elsewhere" and store nothing. (A task
-    runs on one node at a time; its worker processes share that node, so a live sibling
-    never matches. On the same node, :func:`dead_here` covers the requeue.)"""
+    """Whether ``holder`` is this very SLURM job (the same array task) on another node.
+
+    That is an earlier attempt of this task, left by preemption (SLURM's SIGTERM, then
+    SIGKILL) before a requeue onto a new node. Its lease is ours at once: waiting out
+    its TTL would let the requeued task report "running elsewhere" and store nothing. (A
+    task runs on one node at a time; its worker processes share that node, so a live
+    sibling never matches. On the same node, :func:`dead_here` covers the requeue.)
+
+    Args:
+        holder: a lease's holder.
+
+    Returns:
+        ``False`` whenever this process is no cluster job (:func:`job_id` is ``None``).
+
+    >>> earlier_attempt(Holder("ab12", "node-a", 4242, None, 0.0, 0.0))
+    False
+    """
     me = job_id()
     return me is not None and holder.job == me and holder.host != socket.gethostname()
 
 
 def beat_path(path: Path, token: str) -> Path:
-    """The heartbeat file of the holder ``token`` of the lease at ``path``."""
+    """The heartbeat file of the holder ``token`` of the lease at ``path``.
+
+    Args:
+        path: the lease file (``.lease``).
+        token: the holder's :attr:`Holder.token`.
+
+    >>> beat_path(Path("runs/conv4-0123/.lease"), "ab12").name
+    '.lease.ab12.beat'
+    """
     return Path(path).with_name(f"{Path(path).name}.{token}.beat")
 
 
 def read(path: Path) -> Holder | None:
-    """The lease at ``path`` with its holder's latest heartbeat, or ``None`` if there is
-    no lease (or it vanished meanwhile)."""
+    """The lease at ``path`` with its holder's latest heartbeat.
+
+    Args:
+        path: the lease file (``.lease``).
+
+    Returns:
+        Its holder, with the heartbeat and epoch of the holder's heartbeat file where
+        there is one; a holder with token ``"damaged"`` and heartbeat 0 (stale at any
+        TTL) if the file does not parse; ``None`` if there is no lease (or it vanished
+        meanwhile).
+
+    >>> import tempfile
+    >>> read(Path(tempfile.mkdtemp()) / LEASE_FILE) is None
+    True
+    """
     try:
         fields = json.loads(Path(path).read_text())
         known = {name: fields[name] for name in Holder.__dataclass_fields__ if name in fields}
@@ -192,8 +292,81 @@ def _write_own(path: Path, holder: Holder) -> Path:
     return own
 
 
+def _link(path: Path, holder: Holder) -> bool:
+    """Claim the lease at ``path`` for ``holder``: ``link`` a file of its own there.
+    Whether the link succeeded; exactly one claimant's does."""
+    own = _write_own(path, holder)
+    try:
+        os.link(own, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:
+        # NFS may lose the reply of a link that succeeded: the link count tells.
+        return os.stat(own).st_nlink == 2
+    finally:
+        own.unlink(missing_ok=True)
+
+
+def _take_over(path: Path, stale: Holder) -> None:
+    """Move the stale lease at ``path`` aside, if it is still the one that was read."""
+    aside = path.with_name(f"{path.name}.stale.{uuid.uuid4().hex}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return  # another claimant moved it first
+    moved = read(aside)
+    if moved is not None and moved.token != stale.token:
+        # A fresh lease was claimed between our read and our rename: give it back.
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+    elif moved is not None:
+        beat_path(path, moved.token).unlink(missing_ok=True)
+    aside.unlink(missing_ok=True)
+
+
+def _write_beat(mine: Path, holder: Holder) -> None:
+    """Replace the heartbeat file ``mine`` with ``holder``'s heartbeat and epoch."""
+    fresh = mine.with_name(f"{mine.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        fresh.write_text(json.dumps({"heartbeat": holder.heartbeat, "epoch": holder.epoch}))
+        os.replace(fresh, mine)
+    except BaseException:
+        fresh.unlink(missing_ok=True)
+        raise
+
+
 class Lease:
-    """The lease of one run folder: ``acquire()``, heartbeats while held, ``release()``."""
+    """The lease of one run folder: :meth:`acquire`, heartbeats while held, :meth:`release`.
+
+    Args:
+        folder: the run folder; the lease is its ``.lease`` file (:attr:`path`).
+        ttl: seconds without a heartbeat after which the lease is stale; ``None``:
+            :func:`default_ttl`.
+        clock: the wall clock heartbeats are stamped with (injected by tests).
+        heartbeat: whether a thread renews the heartbeat every ``ttl / 4`` seconds while
+            the lease is held.
+        sleep: how the claimant waits while it watches a lease that looks stale.
+
+    Raises:
+        ValueError: ``ttl`` is not positive.
+
+    >>> import tempfile
+    >>> lease = Lease(tempfile.mkdtemp(), ttl=60, heartbeat=False)
+    >>> lease.acquire().pid == os.getpid()
+    True
+    >>> Lease(lease.path.parent, ttl=60, heartbeat=False).acquire()
+    Traceback (most recent call last):
+    ...
+    prunestab.lease.LeaseHeldError: ... is being computed by ...
+    >>> lease.beat(epoch=3), read(lease.path).epoch
+    (True, 3)
+    >>> lease.release()
+    >>> read(lease.path) is None
+    True
+    """
 
     def __init__(
         self,
@@ -217,10 +390,21 @@ class Lease:
         self._lock = threading.Lock()
 
     def acquire(self) -> Holder:
-        """Claim the lease, taking over a dead one; raise :class:`LeaseHeldError` if it
-        is held. A lease whose heartbeat looks older than the TTL is watched (``sleep``)
-        for two of its holder's heartbeat intervals first: one that changes meanwhile is
-        held, whatever the clocks say."""
+        """Claim the lease, taking over a dead one, and start the heartbeat thread.
+
+        A lease whose holder died on this host (:func:`dead_here`) or was an earlier
+        attempt of this very job (:func:`earlier_attempt`) is taken over at once. One
+        whose heartbeat looks older than the TTL is watched (``sleep``) for two of its
+        holder's heartbeat intervals first: one that changes meanwhile is held, whatever
+        the clocks say.
+
+        Returns:
+            This claimant's :class:`Holder`, also kept as :attr:`holder`.
+
+        Raises:
+            LeaseHeldError: another holder's lease is fresh, or changed while watched.
+            RuntimeError: the lease kept changing hands over three tries.
+        """
         for _ in range(3):
             now = self.clock()
             mine = Holder(
@@ -232,7 +416,7 @@ class Lease:
                 now,
                 beat_every=self.ttl / 4 if self._heartbeat else None,
             )
-            if self._link(mine):
+            if _link(self.path, mine):
                 self.holder = mine
                 if self._heartbeat:
                     self._thread = threading.Thread(target=self._beat_loop, daemon=True)
@@ -250,57 +434,42 @@ class Lease:
                     continue  # released while we watched
                 if again != current:  # it beat (or another claimant took it): held
                     raise LeaseHeldError(self.path, again, self.clock() - again.heartbeat)
-            self._take_over(current)
+            _take_over(self.path, current)
         current = read(self.path)
         if current is None:
             raise RuntimeError(f"could not claim {self.path}: it kept changing hands")
         raise LeaseHeldError(self.path, current, self.clock() - current.heartbeat)
 
     def watch_seconds(self, holder: Holder) -> float:
-        """How long a lease that looks stale is watched before it is taken over: two of
-        its holder's heartbeat intervals (this lease's ``ttl / 4`` where it does not
-        say)."""
+        """How long a lease that looks stale is watched before it is taken over.
+
+        Args:
+            holder: the lease's holder.
+
+        Returns:
+            Two of its holder's heartbeat intervals, in seconds (this lease's ``ttl / 4``
+            where the holder does not say).
+        """
         return 2 * (holder.beat_every or self.ttl / 4)
 
-    def _link(self, holder: Holder) -> bool:
-        own = _write_own(self.path, holder)
-        try:
-            os.link(own, self.path)
-            return True
-        except FileExistsError:
-            return False
-        except OSError:
-            # NFS may lose the reply of a link that succeeded: the link count tells.
-            return os.stat(own).st_nlink == 2
-        finally:
-            own.unlink(missing_ok=True)
-
-    def _take_over(self, stale: Holder) -> None:
-        """Move the stale lease aside, if it is still the one that was read."""
-        aside = self.path.with_name(f"{self.path.name}.stale.{uuid.uuid4().hex}")
-        try:
-            os.rename(self.path, aside)
-        except FileNotFoundError:
-            return  # another claimant moved it first
-        moved = read(aside)
-        if moved is not None and moved.token != stale.token:
-            # A fresh lease was claimed between our read and our rename: give it back.
-            try:
-                os.link(aside, self.path)
-            except FileExistsError:
-                pass
-        elif moved is not None:
-            beat_path(self.path, moved.token).unlink(missing_ok=True)
-        aside.unlink(missing_ok=True)
-
     def beat(self, epoch: int | None = None) -> bool:
-        """Refresh the heartbeat (and the last finished epoch); ``False`` if the lease is
-        no longer ours.
+        """Refresh the heartbeat (and the last finished epoch).
 
         The heartbeat goes to this holder's own file (``.lease.TOKEN.beat``), never to
         ``.lease`` itself: a holder that stalls between checking the lease and writing
         its heartbeat (a stopped process, a hung filesystem) can then only rewrite its
-        own file, not a lease another claimant has taken over meanwhile."""
+        own file, not a lease another claimant has taken over meanwhile.
+
+        Args:
+            epoch: the last finished epoch (0-based); ``None`` keeps the recorded one.
+
+        Returns:
+            ``False`` if the lease is no longer ours (never acquired, released, or taken
+            over: then :attr:`lost` is set); else ``True``.
+
+        Raises:
+            OSError: the heartbeat file could not be written (the lease is still ours).
+        """
         with self._lock:
             if self.holder is None:
                 return False
@@ -315,15 +484,7 @@ class Lease:
                 heartbeat=self.clock(),
                 epoch=self.holder.epoch if epoch is None else epoch,
             )
-            fresh = mine.with_name(f"{mine.name}.{uuid.uuid4().hex}.tmp")
-            try:
-                fresh.write_text(
-                    json.dumps({"heartbeat": self.holder.heartbeat, "epoch": self.holder.epoch})
-                )
-                os.replace(fresh, mine)
-            except BaseException:
-                fresh.unlink(missing_ok=True)
-                raise
+            _write_beat(mine, self.holder)
             return True
 
     def _beat_loop(self) -> None:
@@ -334,7 +495,8 @@ class Lease:
                 pass  # a transient filesystem error: the next beat tries again
 
     def release(self) -> None:
-        """Stop the heartbeat and remove the lease if it is still ours."""
+        """Stop the heartbeat thread and remove the lease if it is still ours, with this
+        holder's heartbeat file. Safe to call twice, or after the lease was lost."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -240,9 +240,9 @@ def test_a_lease_with_fields_of_a_newer_version_is_read_and_watched(tmp_path):
 
 
 def test_a_requeued_task_takes_over_its_own_earlier_attempts_lease_at_once(tmp_path, monkeypatch):
-    """Issue 24, item 1: after preemption SLURM requeues the array task onto another node;
-    the lease its killed attempt left (fresh heartbeat, other host) is this task's own, so
-    it is taken over without waiting for the TTL. Another job's fresh lease still blocks."""
+    """After preemption SLURM requeues the array task onto another node; the lease its
+    killed attempt left (fresh heartbeat, other host) is this task's own, so it is taken
+    over without waiting for the TTL. Another job's fresh lease still blocks."""
     clock = Clock()
     earlier = Holder("old", "node-a", 4242, "991_3", clock.now, clock.now, epoch=40)
     (tmp_path / LEASE_FILE).write_text(json.dumps(earlier.__dict__))

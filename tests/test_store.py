@@ -43,6 +43,46 @@ def test_run_dir_is_named_by_model_and_hash_and_ignores_device_and_label(tmp_pat
     assert store.checkpoint_path(CONFIG) == run_dir / "checkpoint.pt"
 
 
+def test_each_operation_hashes_its_config_once(tmp_path, monkeypatch):
+    """Every path of a run comes from one ``RunFolder``, built from one hash per call."""
+    import prunestab.store_folder as store_folder
+
+    hashed = []
+    real_hash = store_folder.config_hash
+    monkeypatch.setattr(store_folder, "config_hash", lambda c: hashed.append(c) or real_hash(c))
+    store = RunStore(tmp_path)
+
+    def locked():
+        with store.lock(CONFIG):
+            pass
+
+    operations = {
+        "run_dir": lambda: store.run_dir(CONFIG),
+        "lock": locked,
+        "beat": lambda: store.beat(CONFIG, 0),
+        "lease_holder": lambda: store.lease_holder(CONFIG),
+        "lease_taker": lambda: store.lease_taker(CONFIG),
+        "mark_queued": lambda: store.mark_queued(CONFIG, {"job": "1"}),
+        "queued": lambda: store.queued(CONFIG),
+        "record_failure": lambda: store.record_failure(CONFIG, {"error": "x"}),
+        "failures": lambda: store.failures(CONFIG),
+        "save_checkpoint": lambda: store.save_checkpoint(CONFIG, {"epoch": 1}),
+        "load_checkpoint": lambda: store.load_checkpoint(CONFIG),
+        "clear_checkpoint": lambda: store.clear_checkpoint(CONFIG),
+        "save_model": lambda: store.save_model(CONFIG, {"w": torch.ones(1)}),
+        "load_model": lambda: store.load_model(CONFIG),
+        "save_result": lambda: store.save_result(CONFIG, result_for(CONFIG)),
+        "load": lambda: store.load(CONFIG),
+        "is_complete": lambda: store.is_complete(CONFIG),
+        "save_probe": lambda: store.save_probe(CONFIG, {"hash": config_hash(CONFIG)}),
+        "load_probe": lambda: store.load_probe(CONFIG),
+    }
+    for name, operation in operations.items():
+        hashed.clear()
+        operation()
+        assert hashed == [CONFIG], name
+
+
 def test_root_is_created_lazily(tmp_path):
     store = RunStore(tmp_path / "runs")
     assert store.load(CONFIG) is None
@@ -276,8 +316,9 @@ def test_iter_results_and_find_filter_by_dotted_keys(tmp_path):
 
 @pytest.mark.parametrize("umask", [0o002, 0o022, 0o077])
 def test_stored_files_follow_the_umask_so_a_group_can_share_a_store(tmp_path, umask):
-    """Issue 24, item 6: results were 0600 whatever the umask (temporary files), so a
-    lab's group-shared store broke for everyone but the writer."""
+    """Stored files get the mode a plain ``open`` gives (``0o666`` less the umask), not
+    the 0600 of temporary files, which would lock a lab's group-shared store to its
+    writer."""
     import os
     import stat
 
