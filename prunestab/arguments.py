@@ -13,7 +13,24 @@ from prunestab.store import RunStore
 
 
 def positive_int(text: str) -> int:
-    """An argparse type: a positive integer, or one line naming the bad value."""
+    """An argparse type: a positive integer, or one line naming the bad value.
+
+    Args:
+        text: the option's value as typed.
+
+    Returns:
+        The integer.
+
+    Raises:
+        argparse.ArgumentTypeError: ``text`` is not an integer of at least 1.
+
+    >>> positive_int("3")
+    3
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: '0'; allowed: a positive integer
+    """
     try:
         value = int(text)
     except ValueError:
@@ -24,7 +41,16 @@ def positive_int(text: str) -> int:
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of a sweep beyond this machine (``--executor`` ...) to ``parser``."""
+    """Add the options of a sweep beyond this machine (``--executor`` ...) to ``parser``.
+
+    Args:
+        parser: the command's parser; the options form one group of it.
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_cluster_arguments(parser)
+    >>> parser.parse_args(["--executor", "slurm", "--runs-per-task", "2"]).runs_per_task
+    2
+    """
     group = parser.add_argument_group(
         "beyond this machine (submitit)",
         "--executor slurm submits the missing runs as one SLURM job array and returns; "
@@ -71,8 +97,24 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cluster_options(args: argparse.Namespace, store: RunStore) -> ClusterOptions:
-    """The options of :func:`add_cluster_arguments` as :class:`ClusterOptions` (the log folder
-    defaults to ``submitit-logs/`` beside the store)."""
+    """The options of :func:`add_cluster_arguments` as :class:`ClusterOptions`.
+
+    Args:
+        args: the parsed command line.
+        store: the run store; the log folder defaults to ``submitit-logs/`` beside it.
+
+    Returns:
+        The options.
+
+    Raises:
+        ValueError: an option :class:`ClusterOptions` refuses (the message names it).
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_cluster_arguments(parser)
+    >>> args = parser.parse_args(["--executor", "submitit-local", "--log-dir", "logs"])
+    >>> cluster_options(args, RunStore("results")).log_dir
+    'logs'
+    """
     return ClusterOptions(
         executor=args.executor,
         log_dir=args.log_dir or str(Path(store.root).resolve().parent / "submitit-logs"),

@@ -75,6 +75,10 @@ class SeedLinear(nn.Module):
     ``weight`` is ``[K*out, in]`` and ``bias`` ``[K*out]``: seed ``k``'s
     ``nn.Linear`` weight is rows ``k*out .. (k+1)*out``, so the seeds' tensors are
     contiguous slices, like a grouped convolution's.
+
+    >>> layer = SeedLinear(seeds=2, in_features=3, out_features=4, bias=True)
+    >>> layer(torch.zeros(5, 2 * 3)).shape
+    torch.Size([5, 8])
     """
 
     def __init__(self, seeds: int, in_features: int, out_features: int, bias: bool) -> None:
@@ -84,6 +88,8 @@ class SeedLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(seeds * out_features)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Seed ``k``'s linear layer on features ``k*in .. (k+1)*in`` of ``x [B, K*in]``;
+        the K outputs side by side, ``[B, K*out]``."""
         k, n_in, n_out = self.seeds, self.in_features, self.out_features
         b = x.shape[0]
         x = x.reshape(b, k, n_in).transpose(0, 1)  # [K, B, in]
@@ -151,6 +157,20 @@ class SeedGroup:
     parameters and buffers now are views of ``module``'s tensors. Do not move ``module``
     to another device or layout afterwards: that would replace its tensors and cut the
     views (build the seed models where they will train).
+
+    Raises:
+        ValueError: fewer than 2 models, models of different architectures, or a layer
+        whose tensors' seed layout is unknown (the message names the layer's type).
+
+    >>> torch.manual_seed(0) and None
+    >>> seeds = [nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)) for _ in range(2)]
+    >>> group = SeedGroup(seeds)
+    >>> group.module[0].out_channels, group.module[0].groups
+    (8, 2)
+    >>> x = torch.randn(1, 3, 5, 5)
+    >>> grouped = group.module.eval()(group.eval_input(x))
+    >>> torch.allclose(grouped[:, 4:], seeds[1].eval()(x), atol=1e-6)
+    True
     """
 
     def __init__(
@@ -198,7 +218,12 @@ class SeedGroup:
                     module._buffers[bname] = _seed_slice(source._buffers[bname], dim, self.seeds, k)
 
     def share_masks(self, pruner: Pruner) -> None:
-        """Give each seed model its view of the masks ``pruner`` put on the grouped model."""
+        """Give each seed model its view of the masks ``pruner`` put on the grouped model.
+
+        Args:
+            pruner: the grouped model's pruner; each seed's own ``Pruner``, built
+                afterwards, then finds its masks already in place.
+        """
         for k, model in enumerate(self.seed_models):
             for grouped_layer, layer in zip(pruner.layers, model.prunable_layers(), strict=True):
                 for name in ("unit_mask", "weight_mask"):
@@ -216,10 +241,18 @@ class SeedGroup:
         augment_images: bool,
         epoch_images: int | None = None,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of grouped batches (:func:`seed_batches`)."""
         return seed_batches(images, labels, batch_size, generators, augment_images, epoch_images)
 
     def eval_input(self, x: torch.Tensor) -> torch.Tensor:
-        """Every seed sees the same evaluation images: ``[B, 3, H, W] -> [B, K*3, H, W]``."""
+        """Every seed sees the same evaluation images: ``[B, 3, H, W] -> [B, K*3, H, W]``.
+
+        Args:
+            x: a normalised evaluation batch.
+
+        Returns:
+            ``x`` repeated along channels, once per seed.
+        """
         return x.repeat(1, self.seeds, 1, 1)
 
     def _param_views(self, seed: int) -> list[tuple[nn.Parameter, nn.Parameter]]:
@@ -231,6 +264,14 @@ class SeedGroup:
 
         The state tensors are views of the grouped optimizer's, so a pruner zeroing a
         seed's Adam moments zeroes exactly that seed's slice.
+
+        Args:
+            optimizer: the grouped model's optimizer.
+            seed: the seed's index.
+
+        Returns:
+            A namespace with ``state``: ``{seed parameter: {key: view or value}}``,
+            for the parameters the optimizer has state for.
         """
         state = {}
         for grouped, param in self._param_views(seed):
@@ -244,44 +285,71 @@ class SeedGroup:
         return SimpleNamespace(state=state)
 
     def optimizer_states(self, optimizer: torch.optim.Optimizer) -> list[dict]:
-        """Per seed, the ``state_dict()`` its own optimizer would have (copies, on the CPU)."""
+        """Per seed, the ``state_dict()`` its own optimizer would have.
+
+        Args:
+            optimizer: the grouped model's optimizer.
+
+        Returns:
+            One state dict per seed, its tensors copied to the CPU (the single-run
+            checkpoint format).
+        """
         full = optimizer.state_dict()
-        states = []
-        for k in range(self.seeds):
-            per_param = {}
-            for index, entry in full["state"].items():
-                per_param[index] = {
-                    key: _seed_slice(value, 0, self.seeds, k).to("cpu", copy=True)
-                    if isinstance(value, torch.Tensor) and value.dim() > 0
-                    else (value.to("cpu", copy=True) if isinstance(value, torch.Tensor) else value)
-                    for key, value in entry.items()
-                }
-            states.append({"state": per_param, "param_groups": copy.deepcopy(full["param_groups"])})
-        return states
+        return [_seed_optimizer_state(full, self.seeds, k) for k in range(self.seeds)]
 
     def load_optimizer_states(self, optimizer: torch.optim.Optimizer, states: list[dict]):
-        """Load K per-seed optimizer states (as :meth:`optimizer_states` gives them)."""
-        params = list(self.module.parameters())
-        merged = {}
-        for index in states[0]["state"]:
-            entry = {}
-            for key, value in states[0]["state"][index].items():
-                if isinstance(value, torch.Tensor) and value.dim() > 0:
-                    joined = torch.cat([s["state"][index][key] for s in states], 0)
-                    # Same strides as the parameter (channels_last), as Adam would create.
-                    param = params[index]
-                    entry[key] = torch.empty_like(param, dtype=joined.dtype).copy_(joined)
-                else:
-                    entry[key] = value
-            merged[index] = entry
+        """Load K per-seed optimizer states into the grouped optimizer.
+
+        Args:
+            optimizer: the grouped model's optimizer.
+            states: one state dict per seed, as :meth:`optimizer_states` gives them.
+        """
+        merged = _grouped_optimizer_state(states, list(self.module.parameters()))
         optimizer.load_state_dict({"state": merged, "param_groups": states[0]["param_groups"]})
 
     def model_states(self, copy: bool = True) -> list[dict]:
-        """Each seed's ``state_dict()``, copied to the CPU (views would save whole groups)."""
+        """Each seed's ``state_dict()``, copied to the CPU (views would save whole groups).
+
+        Args:
+            copy: ignored: the states are always copies (a ``ModelSet`` argument).
+
+        Returns:
+            One state dict per seed, as a single run of it would save.
+        """
         return [
             {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             for model in self.seed_models
         ]
+
+
+def _seed_optimizer_state(full: dict, seeds: int, seed: int) -> dict:
+    """Seed ``seed``'s part of a grouped optimizer's ``state_dict()`` ``full``, on the CPU."""
+    per_param = {}
+    for index, entry in full["state"].items():
+        per_param[index] = {
+            key: _seed_slice(value, 0, seeds, seed).to("cpu", copy=True)
+            if isinstance(value, torch.Tensor) and value.dim() > 0
+            else (value.to("cpu", copy=True) if isinstance(value, torch.Tensor) else value)
+            for key, value in entry.items()
+        }
+    return {"state": per_param, "param_groups": copy.deepcopy(full["param_groups"])}
+
+
+def _grouped_optimizer_state(states: list[dict], params: list[nn.Parameter]) -> dict:
+    """The grouped optimizer's ``state`` from the seeds' ``states``, joined along dim 0."""
+    merged = {}
+    for index in states[0]["state"]:
+        entry = {}
+        for key, value in states[0]["state"][index].items():
+            if isinstance(value, torch.Tensor) and value.dim() > 0:
+                joined = torch.cat([s["state"][index][key] for s in states], 0)
+                # Same strides as the parameter (channels_last), as Adam would create.
+                param = params[index]
+                entry[key] = torch.empty_like(param, dtype=joined.dtype).copy_(joined)
+            else:
+                entry[key] = value
+        merged[index] = entry
+    return merged
 
 
 def seed_batches(
@@ -298,6 +366,22 @@ def seed_batches(
     ``generators[k]``: the same permutation, the same crops and flips, the same order
     (each generator draws its permutation, then its augmentation). All seeds' images are
     gathered, augmented and normalised together.
+
+    Args:
+        images: uint8 training images ``[N, 3, H, W]``.
+        labels: their labels ``[N]``.
+        batch_size: images per seed in each batch.
+        generators: one seeded generator per seed.
+        augment_images: random crops and flips (per seed, per image).
+        epoch_images: train on the first this many of each seed's permutation.
+
+    Returns:
+        An iterator of ``(x, y)``: ``x [B, K*3, H, W]`` normalised, ``y [B, K]``.
+
+    >>> images = torch.randint(0, 256, (10, 3, 4, 4), dtype=torch.uint8)
+    >>> generators = [torch.Generator().manual_seed(s) for s in (1, 2)]
+    >>> [tuple(y.shape) for _, y in seed_batches(images, torch.arange(10), 4, generators)]
+    [(4, 2), (4, 2), (2, 2)]
     """
     n = labels.numel()
     device = images.device
@@ -322,7 +406,17 @@ def seed_batches(
 
 
 def group_key(config: RunConfig) -> tuple[str, str]:
-    """Configs with equal keys differ at most by seed (and label): they can train together."""
+    """Configs with equal keys differ at most by seed (and label): they can train together.
+
+    Args:
+        config: a run.
+
+    Returns:
+        The hash of the config at seed 0, and its device.
+
+    >>> group_key(RunConfig("conv4", 2, seed=1)) == group_key(RunConfig("conv4", 2, seed=7))
+    True
+    """
     return config_hash(config.replace(seed=0)), config.device
 
 
@@ -339,9 +433,29 @@ def train_seeds(
 ) -> list[dict]:
     """Train several seeds of one configuration as one grouped model on ``data.device``.
 
-    ``configs`` must be equal but for their seeds (distinct). Returns one ``train_run``
-    result per config, in order; ``resume``/``checkpoint`` carry one ``train_run`` state
-    per config, all at the same epoch. A single config is simply ``train_run``.
+    A single config is simply ``train_run``.
+
+    Args:
+        configs: runs equal but for their seeds (distinct).
+        data: the dataset, on the device the seeds train on.
+        resume: one ``train_run`` state per config, all at the same epoch.
+        checkpoint: called with one ``train_run`` state per config.
+        checkpoint_interval_s: the least time between checkpoints.
+        progress: show an epoch bar (``None``: when stderr is a terminal).
+        on_epoch_end: ``on_epoch_end(epoch, records)``, one record per config.
+        execution: layout and compilation (``prunestab.train.Execution``).
+
+    Returns:
+        One ``train_run`` result per config, in order.
+
+    Raises:
+        ValueError: the configs differ by more than their seeds, or repeat a seed; or
+            ``resume`` holds states at different epochs.
+        prunestab.preempt.Preempted: a stop was requested after checkpointing.
+
+    Example (``tests/test_batched.py`` compares it with ``train_run`` per seed)::
+
+        results = train_seeds([config.replace(seed=s) for s in range(4)], data)
     """
     configs = list(configs)
     if len({group_key(c) for c in configs}) != 1:

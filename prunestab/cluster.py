@@ -20,14 +20,19 @@ submitted again after ``max_retries`` failures; ``prunestab status`` lists it.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import shutil
 import socket
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import submitit
+from submitit.slurm.slurm import SlurmJob
 
 from prunestab import preempt
 from prunestab.config import RunConfig, config_hash
@@ -58,8 +63,22 @@ ALIVE_STATES = (
 
 @dataclass(frozen=True)
 class ClusterOptions:
-    """How a sweep is submitted. ``sbatch``: extra ``#SBATCH`` options as ``KEY=VALUE``
-    (``account=abc``, ``qos=high``, ``constraint=a100``)."""
+    """How a sweep is submitted: the executor, the log folder and each task's resources.
+
+    ``sbatch``: extra ``#SBATCH`` options as ``KEY=VALUE`` (``account=abc``, ``qos=high``,
+    ``constraint=a100``).
+
+    Raises:
+        ValueError: an unknown executor, a count below its least value, or an ``sbatch``
+        line that is not ``KEY=VALUE``; the message names the field and what is allowed.
+
+    >>> ClusterOptions(executor="submitit-local", runs_per_task=2).runs_per_task
+    2
+    >>> ClusterOptions(executor="pbs")
+    Traceback (most recent call last):
+    ...
+    ValueError: executor='pbs'; allowed: slurm, submitit-local
+    """
 
     executor: str = "slurm"
     log_dir: str = "store/submitit"
@@ -87,6 +106,17 @@ class ClusterOptions:
         self.extra_sbatch()  # validates the KEY=VALUE lines
 
     def extra_sbatch(self) -> dict[str, str]:
+        """The extra ``#SBATCH`` options as submitit's ``slurm_additional_parameters``.
+
+        Returns:
+            ``{key: value}``, a leading ``--`` dropped from each key.
+
+        Raises:
+            ValueError: a line is not ``KEY=VALUE``.
+
+        >>> ClusterOptions(sbatch=("--account=abc", "qos = high")).extra_sbatch()
+        {'account': 'abc', 'qos': 'high'}
+        """
         extra = {}
         for line in self.sbatch:
             key, sep, value = line.partition("=")
@@ -129,9 +159,6 @@ class SweepTask:
         this one, which only supervises: when a preemption signal reaches this process
         (submitit calls :meth:`checkpoint`), or every process of the task, the workers
         finish their current epoch, checkpoint it, release their leases and return."""
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         context = multiprocessing.get_context("spawn")
         stop = context.Event()
         workers = min(self.runs_at_once, len(self.configs))
@@ -200,14 +227,20 @@ class SweepTask:
             return digest, f"failed: {type(err).__name__}: {err} (log {log})"
         return digest, "computed"
 
-    def checkpoint(self, *args, **kwargs):
+    def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
         """submitit's preemption/timeout hook (the signal reached this process): ask the
         workers to stop after their current epoch with a checkpoint, wait for them at
         most ``stop_grace_s`` (a worker still running then is terminated: its run
         resumes from its last periodic checkpoint, and the requeued task takes over its
-        lease at once), then requeue this same task; finished runs are skipped there."""
-        import submitit
+        lease at once), then requeue this same task; finished runs are skipped there.
 
+        Args:
+            args: what submitit passes (ignored).
+            kwargs: what submitit passes (ignored).
+
+        Returns:
+            The requeue of this same task.
+        """
         _stop_workers(self.stop_grace_s)
         return submitit.helpers.DelayedSubmission(self)
 
@@ -217,8 +250,6 @@ _SUPERVISED: dict = {}
 
 
 def _stop_workers(grace_s: float) -> None:
-    from concurrent.futures import wait
-
     if not _SUPERVISED:
         return
     _SUPERVISED["stop"].set()
@@ -230,8 +261,6 @@ def _stop_workers(grace_s: float) -> None:
 
 def _log_path() -> str | None:
     try:
-        import submitit
-
         return str(submitit.JobEnvironment().paths.stdout)
     except Exception:  # not inside a submitit job
         return None
@@ -251,6 +280,12 @@ class Submission:
     jobs: tuple = ()  # submitit Job objects (job.result() waits for a task's outcomes)
 
     def report(self) -> str:
+        """A few lines for a terminal: what was submitted, where its logs go, what not.
+
+        >>> print(Submission(("77_0", "77_1"), "logs", 2, 1, (), (), ()).report())
+        2 run(s) submitted as 2 task(s): 77 (array of 2 tasks); 1 already stored, 0 running, 0 queued in earlier jobs, 0 failed too often.
+        logs: logs/77_<task>_0_log.out (and .err)
+        """
         lines = [
             f"{self.submitted} run(s) submitted"
             + (
@@ -283,7 +318,22 @@ def _job_range(ids: Sequence[str]) -> str:
 
 
 def job_alive(submission: dict) -> bool:
-    """Whether the job a run was queued in can still run it."""
+    """Whether the job a run was queued in can still run it.
+
+    A submitit-local job is alive while its process is (on this host; another host's
+    record is trusted); a SLURM job while ``sacct`` reports one of :data:`ALIVE_STATES`
+    (or cannot be asked: the record is kept rather than the run submitted twice).
+
+    Args:
+        submission: the run's queue record (``RunStore.mark_queued``): ``executor``,
+            ``job_id``, ``log_dir``, ``host``.
+
+    Returns:
+        ``False`` only when the job is known to be gone.
+
+    >>> job_alive({"executor": "submitit-local", "job_id": "1", "host": "elsewhere.invalid"})
+    True
+    """
     job = str(submission.get("job_id", ""))
     if submission.get("executor") == "submitit-local":
         if submission.get("host") != socket.gethostname():
@@ -296,8 +346,6 @@ def job_alive(submission: dict) -> bool:
             return True
         return True
     try:
-        from submitit.slurm.slurm import SlurmJob
-
         state = SlurmJob(folder=submission["log_dir"], job_id=job).state
     except Exception:  # sacct unreachable: keep the record rather than resubmit
         return True
@@ -310,16 +358,77 @@ def submit(
     options: ClusterOptions,
     data: str | None = None,
     profile: str | None = None,
-    alive=job_alive,
+    alive: Callable[[dict], bool] = job_alive,
     keep_model: Callable[[RunConfig], bool] = lambda config: False,
 ) -> Submission:
-    """Submit the runs of ``configs`` that need computing (module docstring);
-    ``keep_model(config)`` says which runs keep their final weights and their probe."""
-    import submitit
+    """Submit the runs of ``configs`` that need computing, as one job array.
 
+    A run is submitted unless it is stored, being computed (a fresh lease), queued in a
+    job that ``alive`` says can still run it, or failed ``options.max_retries`` times
+    (the module docstring); each submitted run is marked queued in its folder.
+
+    Args:
+        configs: the runs wanted (repeats are submitted once).
+        store: the run store the tasks compute into.
+        options: the executor and the job's resources.
+        data: the CIFAR-10 folder the tasks load (``None``: their default place).
+        profile: the profile name recorded in each result.
+        alive: whether the job of a run's queue record can still run it.
+        keep_model: which runs keep their final weights and their probe (a figure
+            decides, e.g. Figure A1's).
+
+    Returns:
+        The :class:`Submission`: job ids, log folder, and what was left out and why.
+
+    Raises:
+        ValueError: ``--executor slurm`` where ``sbatch`` or ``srun`` is not on ``PATH``
+        (the message names the executors allowed here).
+    """
     distinct = list({config_hash(c): c for c in configs}.values())
-    todo, stored, running, queued, failed = [], 0, [], [], []
-    for config in distinct:
+    triage = _triage(distinct, store, options, alive, keep_model)
+    log_dir = Path(options.log_dir).resolve()
+    jobs: list = []
+    if triage.todo:
+        executor = _executor(options, log_dir)
+        k = options.runs_per_task
+        chunks = [triage.todo[i : i + k] for i in range(0, len(triage.todo), k)]
+        tasks = [_sweep_task(chunk, store, options, data, profile, keep_model) for chunk in chunks]
+        with executor.batch():
+            jobs = [executor.submit(task) for task in tasks]
+        _mark_queued(store, options, log_dir, jobs, chunks)
+    return Submission(
+        tuple(str(job.job_id) for job in jobs),
+        str(log_dir),
+        len(triage.todo),
+        triage.stored,
+        tuple(triage.running),
+        tuple(triage.queued),
+        tuple(triage.failed),
+        tuple(jobs),
+    )
+
+
+@dataclass
+class _Triage:
+    """The runs of a sweep by what :func:`submit` does with them."""
+
+    todo: list[RunConfig] = field(default_factory=list)
+    stored: int = 0
+    running: list[str] = field(default_factory=list)
+    queued: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def _triage(
+    configs: Sequence[RunConfig],
+    store: RunStore,
+    options: ClusterOptions,
+    alive: Callable[[dict], bool],
+    keep_model: Callable[[RunConfig], bool],
+) -> _Triage:
+    """Sort ``configs`` by their state in ``store``: to submit, or why not."""
+    triage = _Triage()
+    for config in configs:
         state = run_state(
             store,
             config,
@@ -330,86 +439,101 @@ def submit(
         )
         name = f"{state.hash} {state.label}, seed {state.seed}"
         if state.state == "done":
-            stored += 1
+            triage.stored += 1
         elif state.state == "running":
-            running.append(f"{name} ({state.where})")
+            triage.running.append(f"{name} ({state.where})")
         elif state.state == "queued":
-            queued.append(f"{name} ({state.where})")
+            triage.queued.append(f"{name} ({state.where})")
         elif state.state == "failed":
-            failed.append(
+            triage.failed.append(
                 f"{name}: {state.failures} failures, last {state.last_error}"
                 + (f", log {state.log}" if state.log else "")
             )
         else:
-            todo.append(config)
-    log_dir = Path(options.log_dir).resolve()
-    job_ids: list[str] = []
-    if todo:
-        if options.executor == "slurm":
-            missing = [tool for tool in ("sbatch", "srun") if shutil.which(tool) is None]
-            if missing:
-                raise ValueError(
-                    f"--executor slurm: {' and '.join(missing)} not found on PATH; allowed "
-                    "here: --executor local (this machine) or submitit-local (detached "
-                    "processes); run the slurm one on the cluster's login node"
-                )
-        cluster = "local" if options.executor == "submitit-local" else options.executor
-        executor = submitit.AutoExecutor(folder=str(log_dir), cluster=cluster)
-        parameters = dict(
-            name=options.job_name,
-            timeout_min=options.time_min,
-            cpus_per_task=options.cpus_per_task,
-            gpus_per_node=options.gpus_per_task,
+            triage.todo.append(config)
+    return triage
+
+
+def _executor(options: ClusterOptions, log_dir: Path) -> submitit.AutoExecutor:
+    """submitit's executor for ``options``, its job's resources set.
+
+    Raises:
+        ValueError: the SLURM tools are missing for ``executor="slurm"``.
+    """
+    if options.executor == "slurm":
+        missing = [tool for tool in ("sbatch", "srun") if shutil.which(tool) is None]
+        if missing:
+            raise ValueError(
+                f"--executor slurm: {' and '.join(missing)} not found on PATH; allowed "
+                "here: --executor local (this machine) or submitit-local (detached "
+                "processes); run the slurm one on the cluster's login node"
+            )
+    cluster = "local" if options.executor == "submitit-local" else options.executor
+    executor = submitit.AutoExecutor(folder=str(log_dir), cluster=cluster)
+    parameters = dict(
+        name=options.job_name,
+        timeout_min=options.time_min,
+        cpus_per_task=options.cpus_per_task,
+        gpus_per_node=options.gpus_per_task,
+    )
+    if options.executor == "slurm":
+        parameters.update(
+            slurm_array_parallelism=options.array_parallelism,
+            slurm_additional_parameters=options.extra_sbatch(),
         )
-        if options.executor == "slurm":
-            parameters.update(
-                slurm_array_parallelism=options.array_parallelism,
-                slurm_additional_parameters=options.extra_sbatch(),
-            )
-            if options.partition:
-                parameters["slurm_partition"] = options.partition
-        executor.update_parameters(**parameters)
-        k = options.runs_per_task
-        chunks = [todo[i : i + k] for i in range(0, len(todo), k)]
-        tasks = [
-            SweepTask(
-                [c.to_dict() for c in chunk],
-                str(Path(store.root).resolve()),
-                None if data is None else str(Path(data).resolve()),
-                profile,
-                runs_at_once=k,
-                max_retries=options.max_retries,
-                lease_ttl_s=store.lease_ttl_s,
-                keep_model=tuple(config_hash(c) for c in chunk if keep_model(c)),
-            )
-            for chunk in chunks
-        ]
-        with executor.batch():
-            jobs = [executor.submit(task) for task in tasks]
-        for job, chunk in zip(jobs, chunks, strict=True):
-            job_ids.append(str(job.job_id))
-            for config in chunk:
-                store.mark_queued(
-                    config,
-                    {
-                        "executor": options.executor,
-                        "job_id": str(job.job_id),
-                        "log_dir": str(log_dir),
-                        "host": socket.gethostname(),
-                        "submitted": time.time(),
-                    },
-                )
-    return Submission(
-        tuple(job_ids),
-        str(log_dir),
-        len(todo),
-        stored,
-        tuple(running),
-        tuple(queued),
-        tuple(failed),
-        tuple(jobs) if todo else (),
+        if options.partition:
+            parameters["slurm_partition"] = options.partition
+    executor.update_parameters(**parameters)
+    return executor
+
+
+def _sweep_task(
+    chunk: list[RunConfig],
+    store: RunStore,
+    options: ClusterOptions,
+    data: str | None,
+    profile: str | None,
+    keep_model: Callable[[RunConfig], bool],
+) -> SweepTask:
+    """The array task that computes ``chunk``, with absolute paths (tasks run elsewhere)."""
+    return SweepTask(
+        [c.to_dict() for c in chunk],
+        str(Path(store.root).resolve()),
+        None if data is None else str(Path(data).resolve()),
+        profile,
+        runs_at_once=options.runs_per_task,
+        max_retries=options.max_retries,
+        lease_ttl_s=store.lease_ttl_s,
+        keep_model=tuple(config_hash(c) for c in chunk if keep_model(c)),
     )
 
 
+def _mark_queued(
+    store: RunStore,
+    options: ClusterOptions,
+    log_dir: Path,
+    jobs: list,
+    chunks: list[list[RunConfig]],
+) -> None:
+    """Record in each submitted run's folder the job that will compute it."""
+    for job, chunk in zip(jobs, chunks, strict=True):
+        for config in chunk:
+            store.mark_queued(
+                config,
+                {
+                    "executor": options.executor,
+                    "job_id": str(job.job_id),
+                    "log_dir": str(log_dir),
+                    "host": socket.gethostname(),
+                    "submitted": time.time(),
+                },
+            )
+
+
 def tasks_needed(n_runs: int, runs_per_task: int) -> int:
+    """The array tasks that ``n_runs`` runs need at ``runs_per_task`` runs per task.
+
+    >>> tasks_needed(5, 2)
+    3
+    """
     return math.ceil(n_runs / runs_per_task)

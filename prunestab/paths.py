@@ -15,6 +15,15 @@ def repository_root(start: Path | None = None) -> Path | None:
 
     A notebook opened from ``notebooks/`` and papermill run from the root find the same
     folder, so they share one run store.
+
+    Args:
+        start: the folder to look up from (default: the working directory).
+
+    Returns:
+        The repository's root, or ``None``.
+
+    >>> repository_root(Path("/")) is None
+    True
     """
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
@@ -34,6 +43,16 @@ def default_store_path(
     ``results/`` for a profile in ``published`` (or none named) and ``store/<profile>/``
     for any other. A relative ``store`` is taken from ``root`` when one is given.
 
+    Args:
+        store: the store asked for (``--store``), if any.
+        profile: the profile whose runs it holds, if any.
+        root: the repository root (default: found from the working directory).
+
+    Returns:
+        The store's folder (not created).
+
+    >>> default_store_path("elsewhere", "smoke", root="/repo")
+    PosixPath('/repo/elsewhere')
     >>> default_store_path("elsewhere", "smoke")
     PosixPath('elsewhere')
     """

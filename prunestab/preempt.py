@@ -36,12 +36,20 @@ class Preempted(RuntimeError):
 
 def request(signum: int | None = None, frame: Any = None) -> None:
     """Ask this process's training to stop at the end of its current epoch (a signal
-    handler, also callable directly)."""
+    handler, also callable directly).
+
+    Args:
+        signum: the signal received (unused; a handler's signature).
+        frame: the interrupted frame (unused).
+    """
     _requested.set()
 
 
 def requested() -> bool:
     """Whether a stop was requested here, or by the supervisor's shared event.
+
+    Returns:
+        ``True`` once :func:`request` ran in this process or the shared event is set.
 
     >>> requested()
     False
@@ -55,6 +63,10 @@ def listen(shared: Any = None) -> None:
     Args:
         shared: a ``multiprocessing`` ``Event`` the supervising process sets when only it
             received the signal (``None``: signals alone).
+
+    Example (what ``prunestab.cluster`` gives its worker processes)::
+
+        ProcessPoolExecutor(jobs, initializer=listen, initargs=(stop_event,))
     """
     global _shared
     _shared = shared

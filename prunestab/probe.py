@@ -95,13 +95,31 @@ def normalized_bn_activations(
 
 
 def initial_model(config: RunConfig) -> torch.nn.Module:
-    """The model exactly as the run ``config`` started (the same seed-derived init)."""
+    """The model exactly as the run ``config`` started (the same seed-derived init).
+
+    Args:
+        config: the run (its ``model``, ``width`` and ``seed``).
+
+    Returns:
+        The model on the CPU, in the default layout.
+
+    >>> config = RunConfig("conv4", epochs=1, width=0.125)
+    >>> a, b = initial_model(config), initial_model(config)
+    >>> torch.equal(next(a.parameters()), next(b.parameters()))
+    True
+    """
     torch.manual_seed(derive_seed(config.seed, "init"))
     return build(config.model, config.width)
 
 
 def ks_distance(values: np.ndarray) -> float:
     """Kolmogorov-Smirnov distance of ``values`` to N(0, 1).
+
+    Args:
+        values: a sample.
+
+    Returns:
+        The largest gap between the sample's and N(0, 1)'s cumulative distributions.
 
     >>> round(ks_distance(np.array([0.0])), 3)
     0.5
@@ -137,6 +155,11 @@ def measure(
         ``batch_images``, ``bins`` (``count``, ``range``), ``bn_layers`` (per layer:
         ``name``, ``values``, ``ks_before``, ``ks_after``, ``counts_before``,
         ``counts_after``) and ``scores`` (per prunable layer: ``name``, ``l2``, ``ebn``).
+
+    Example (``runner.execute`` stores it as the run's ``probe.json``)::
+
+        probe = measure(config, outcome["model_state"], dataset, OWN_WEIGHTS)
+        probe["bn_layers"][-1]["ks_after"]
     """
     images = normalize(dataset.train_images[:BATCH_IMAGES]).cpu().float()
     trained = build(config.model, config.width)

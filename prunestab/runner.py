@@ -44,6 +44,7 @@ from typing import Any
 import torch
 
 from prunestab import probe
+from prunestab.batched import group_key, train_seeds
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import CIFAR10, load_cifar10
 from prunestab.store import ResultExistsError, RunLockedError, RunStore
@@ -51,13 +52,28 @@ from prunestab.train import Execution, train_run
 
 
 class DataCache:
-    """Loaded datasets by (root, data config, device), shared by the runs of a sweep."""
+    """Loaded datasets by (root, data config, device), shared by the runs of a sweep.
+
+    Args:
+        root: the folder holding CIFAR-10 (``None``: ``prunestab.data``'s default place).
+    """
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:
         self.root = root
         self._loaded: dict[tuple, CIFAR10] = {}
 
     def get(self, config: RunConfig) -> CIFAR10:
+        """``config``'s dataset (its ``data`` and ``device``), loaded on first use.
+
+        Args:
+            config: the run.
+
+        Returns:
+            The dataset, the same object for every config with the same data and device.
+
+        Raises:
+            DataNotFoundError: no CIFAR-10 under the root (the message says how to get it).
+        """
         key = (str(self.root), config.data, config.device)
         if key not in self._loaded:
             self._loaded[key] = load_cifar10(self.root, config=config.data, device=config.device)
@@ -65,7 +81,15 @@ class DataCache:
 
 
 def environment() -> dict[str, Any]:
-    """Software and hardware that produced a result."""
+    """Software and hardware that produced a result.
+
+    Returns:
+        ``python``, ``torch``, ``platform``, ``cpu_threads``, ``git_commit`` (``None``
+        outside a git checkout) and, with CUDA, ``cuda_device``.
+
+    >>> sorted(environment())[:3]
+    ['cpu_threads', 'git_commit', 'platform']
+    """
     env = {
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -126,7 +150,17 @@ def _segments(resume: dict | None) -> list[dict]:
 
 
 def json_safe(value: Any) -> Any:
-    """NaN/inf floats become ``None`` so result files are strict JSON."""
+    """NaN/inf floats become ``None`` so result files are strict JSON.
+
+    Args:
+        value: a JSON-like value (dicts, lists, tuples, floats ...).
+
+    Returns:
+        The same structure, tuples as lists, non-finite floats as ``None``.
+
+    >>> json_safe({"mean": float("nan"), "runs": (1, 2.5)})
+    {'mean': None, 'runs': [1, 2.5]}
+    """
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
@@ -180,14 +214,23 @@ def execute(
 ) -> dict:
     """The stored result of ``config``, computing (or resuming) it if needed.
 
-    ``data``: a loaded dataset, a :class:`DataCache`, or ``None`` to load from the default
-    place. ``profile`` is recorded in the result. ``keep_model`` also saves the final
-    weights as ``model.pt`` beside the result, and what is measured on them as
-    ``probe.json`` (``prunestab.probe``: Figure A1's VGG19). A stored result without its
-    probe has it measured from the kept weights or, where those are missing too (model
-    files are not committed), from a retrain of the run; its result file is kept as it
-    is, and the probe says which weights it measured.
-    ``execution`` chooses layout and compilation (``prunestab.train.Execution``).
+    A stored result without the probe ``keep_model`` asks for has it measured from the
+    kept weights or, where those are missing too (model files are not committed), from a
+    retrain of the run; its result file is kept as it is, and the probe says which
+    weights it measured.
+
+    Args:
+        config: the run.
+        store: the run store.
+        data: a loaded dataset, a :class:`DataCache`, or ``None`` to load from the
+            default place.
+        profile: recorded in the result.
+        progress: show an epoch bar (``None``: when stderr is a terminal).
+        checkpoint_interval_s: the least time between checkpoints.
+        keep_model: also save the final weights as ``model.pt`` beside the result, and
+            what is measured on them as ``probe.json`` (``prunestab.probe``).
+        on_epoch_end: ``on_epoch_end(epoch, record)`` after each epoch trained here.
+        execution: layout and compilation (``prunestab.train.Execution``).
 
     Returns:
         The result dict as stored (``config``, ``hash``, ``profile``, ``dataset``,
@@ -299,7 +342,21 @@ RETRAINED_WEIGHTS = (
 
 def is_stored(store: RunStore, config: RunConfig, keep_model: bool = False) -> bool:
     """Whether ``config``'s result (and, with ``keep_model``, the probe of its final
-    weights, ``prunestab.probe``) is stored: asking for it computes nothing."""
+    weights, ``prunestab.probe``) is stored: asking for it computes nothing.
+
+    Args:
+        store: the run store.
+        config: the run.
+        keep_model: the probe must be stored too.
+
+    Returns:
+        ``True`` when :func:`execute` would only read.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     is_stored(RunStore(folder), RunConfig("conv4", epochs=1))
+    False
+    """
     return store.is_complete(config) and (not keep_model or store.load_probe(config) is not None)
 
 
@@ -343,8 +400,20 @@ class Options:
     def execute(
         self, config: RunConfig, store: RunStore, data, keep_model: bool
     ) -> tuple[dict, bool]:
-        """:func:`execute` with these options: the result, and whether it was trained
-        here (``False`` when it was found stored)."""
+        """:func:`execute` with these options.
+
+        Args:
+            config: the run.
+            store: the run store.
+            data: a dataset, a :class:`DataCache` or ``None`` (as :func:`execute`).
+            keep_model: keep the final weights and their probe.
+
+        Returns:
+            The result, and whether it was trained here (``False`` when found stored).
+
+        Raises:
+            RunLockedError: another process is computing this run now.
+        """
         return _compute(config, store, data, self, keep_model)
 
 
@@ -373,17 +442,39 @@ def execute_many(
     ``batch_seeds`` the configs that differ only by seed trained together as one grouped
     model, ``max_group`` at a time (:func:`_execute_grouped`, best on GPUs).
     ``on_result(config, result, computed)`` is called as each result becomes available
-    (``computed``: trained by this call).
+    (``computed``: trained by this call). Runs another process holds are waited for, and
+    computed here if their holder dies.
+
+    Args:
+        configs: the runs (repeats are computed once).
+        store: the run store.
+        data: a dataset, a :class:`DataCache` or ``None`` (as :func:`execute`); with
+            ``jobs`` > 1 a folder only (each worker loads its own copy).
+        batch_seeds: train the seeds of a configuration side by side.
+        max_group: at most this many seeds side by side (``None``: all).
+        profile: recorded in each result.
+        progress: show epoch bars (``None``: when stderr is a terminal).
+        checkpoint_interval_s: the least time between checkpoints.
+        keep_model: which runs keep their final weights and their probe.
+        on_result: called with each result as it is available.
+        execution: layout and compilation (``prunestab.train.Execution``).
+        jobs: worker processes.
+
+    Returns:
+        The results, in the order of ``configs``.
+
+    Raises:
+        ValueError: ``max_group`` or ``jobs`` below 1, ``jobs`` > 1 with ``batch_seeds``,
+            or ``jobs`` > 1 with a loaded dataset (each message says what is allowed).
+        DataNotFoundError: no CIFAR-10 where the loader looks; any error of a run is
+            raised too (from workers, once the runs in flight are stored).
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     execute_many([], RunStore(folder))
+    []
     """
-    if max_group is not None and max_group < 1:
-        raise ValueError(f"max_group={max_group}; allowed: a positive number of seeds")
-    if not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs={jobs!r}; allowed: a positive number of worker processes")
-    if jobs > 1 and batch_seeds:
-        raise ValueError(
-            "jobs > 1 with batch_seeds: choose one; allowed: worker processes (jobs, best on "
-            "CPUs) or seeds side by side in one process (batch_seeds, best on GPUs)"
-        )
+    _check_strategy(batch_seeds, max_group, jobs)
     options = Options(profile, progress, checkpoint_interval_s, execution)
     results: dict[str, dict] = {}
 
@@ -404,14 +495,33 @@ def execute_many(
     elif batch_seeds:
         _execute_grouped(pending, store, data, options, max_group, keep_model, deliver)
     else:
-        elsewhere = []
-        for config in pending:
-            try:
-                deliver(config, *options.execute(config, store, data, keep_model(config)))
-            except RunLockedError:
-                elsewhere.append(config)
-        _await_elsewhere(elsewhere, store, data, options, keep_model, deliver)
+        _execute_in_turn(pending, store, data, options, keep_model, deliver)
     return [results[config_hash(c)] for c in configs]
+
+
+def _check_strategy(batch_seeds: bool, max_group: int | None, jobs: int) -> None:
+    """Raise ``ValueError`` for :func:`execute_many`'s strategy options out of range."""
+    if max_group is not None and max_group < 1:
+        raise ValueError(f"max_group={max_group}; allowed: a positive number of seeds")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs={jobs!r}; allowed: a positive number of worker processes")
+    if jobs > 1 and batch_seeds:
+        raise ValueError(
+            "jobs > 1 with batch_seeds: choose one; allowed: worker processes (jobs, best on "
+            "CPUs) or seeds side by side in one process (batch_seeds, best on GPUs)"
+        )
+
+
+def _execute_in_turn(configs, store, data, options, keep_model, deliver) -> None:
+    """:func:`execute` each config in this process, one after another; then wait for
+    those another process holds."""
+    elsewhere = []
+    for config in configs:
+        try:
+            deliver(config, *options.execute(config, store, data, keep_model(config)))
+        except RunLockedError:
+            elsewhere.append(config)
+    _await_elsewhere(elsewhere, store, data, options, keep_model, deliver)
 
 
 #: Seconds between looks at runs that another process is computing.
@@ -465,8 +575,6 @@ def _execute_grouped(pending, store, data, options, max_group, keep_model, deliv
     """Train the pending seeds of each configuration side by side (``prunestab.batched``),
     at most ``max_group`` at a time; seeds whose checkpoints stop at different epochs
     resume in separate groups. The store keeps one result and checkpoint per seed."""
-    from prunestab.batched import group_key
-
     families: dict[tuple, list[RunConfig]] = {}
     for config in pending:
         families.setdefault(group_key(config), []).append(config)
@@ -496,8 +604,6 @@ def _execute_grouped(pending, store, data, options, max_group, keep_model, deliv
 
 def _train_group(members, store, data, options, keep_model, deliver) -> None:
     """One grouped training of seeds resuming from the same epoch, stored seed by seed."""
-    from prunestab.batched import train_seeds
-
     group = [config for config, _ in members]
     states = [state for _, state in members]
     segments = [_segments(state) for state in states]
@@ -597,7 +703,11 @@ def _execute_in_workers(
 
 
 def visible_gpus() -> list[str]:
-    """The GPUs this process may use: ``$CUDA_VISIBLE_DEVICES`` if set, else all."""
+    """The GPUs this process may use: ``$CUDA_VISIBLE_DEVICES`` if set, else all.
+
+    Returns:
+        Their ids as ``CUDA_VISIBLE_DEVICES`` lists them (indices, or UUIDs).
+    """
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
     if listed is not None:
         return [g.strip() for g in listed.split(",") if g.strip()]
@@ -605,7 +715,18 @@ def visible_gpus() -> list[str]:
 
 
 def gpu_for_slot(slot: int, gpus: Sequence[str]) -> str:
-    """Worker ``slot``'s GPU: workers are dealt round-robin over ``gpus``."""
+    """Worker ``slot``'s GPU: workers are dealt round-robin over ``gpus``.
+
+    Args:
+        slot: the worker's 0-based start order.
+        gpus: the GPUs to deal (:func:`visible_gpus`).
+
+    Returns:
+        One of ``gpus``.
+
+    >>> [gpu_for_slot(slot, ["0", "1"]) for slot in range(3)]
+    ['0', '1', '0']
+    """
     return gpus[slot % len(gpus)]
 
 

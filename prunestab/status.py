@@ -44,9 +44,34 @@ def run_state(
     alive=None,
     keep_model: bool = False,
 ) -> RunState:
-    """``config``'s state in ``store``. ``alive(submission) -> bool`` says whether a
-    queued job still exists (default: trust the record); with ``keep_model`` a run is
-    done only once the probe of its final weights is stored too (``runner.is_stored``)."""
+    """``config``'s state in ``store``: one of :data:`STATES`, with what explains it.
+
+    Done: its result (and, with ``keep_model``, the probe of its final weights,
+    ``runner.is_stored``) is stored. Running or stale: a process holds its lease, whose
+    heartbeat is fresh (or, stale, older than ``ttl`` or its holder dead on this host).
+    Failed: ``max_retries`` failures recorded. Queued: a job that ``alive`` does not
+    declare gone was given it. To do: none of these.
+
+    Args:
+        store: the run store.
+        config: the run.
+        ttl: seconds after which a lease's heartbeat is stale (default:
+            ``prunestab.lease.default_ttl()``).
+        max_retries: failures after which the run is not submitted again.
+        now: the time to judge heartbeats at (default: now).
+        alive: ``alive(submission) -> bool``, whether a queued job still exists (default:
+            trust the record).
+        keep_model: the run must keep its final weights' probe.
+
+    Returns:
+        The :class:`RunState`; ``hash`` holds the config hash's first 16 digits.
+
+    >>> import tempfile
+    >>> from prunestab.config import RunConfig
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     run_state(RunStore(folder), RunConfig("conv4", epochs=1)).state
+    'to do'
+    """
     ttl = default_ttl() if ttl is None else ttl
     now = time.time() if now is None else now
     base = dict(hash=config_hash(config)[:16], label=config.display_label(), seed=config.seed)
@@ -105,13 +130,32 @@ def grid_status(
 
 
 def counts(states: Sequence[RunState]) -> dict[str, int]:
+    """How many runs are in each state, every state of :data:`STATES` listed in order.
+
+    >>> counts([RunState("ab", "L", 0, "done"), RunState("cd", "L", 1, "done")])["done"]
+    2
+    """
     found = Counter(s.state for s in states)
     return {state: found.get(state, 0) for state in STATES}
 
 
 def render(figure: str, profile: str, states: Sequence[RunState], verbose: bool = False) -> str:
     """A few lines for a terminal: the counts, then every run that is not done or to do
-    (all of them with ``verbose``)."""
+    (all of them with ``verbose``).
+
+    Args:
+        figure: the figure's name, for the heading.
+        profile: the profile's name, for the heading.
+        states: the runs' states (:func:`figure_status`).
+        verbose: list every run.
+
+    Returns:
+        The text, without a final newline.
+
+    >>> print(render("fig1", "quick", [RunState("ab12", "prune_L", 0, "running", where="host1")]))
+    fig1 (quick): 1 runs: 0 done, 1 running
+      running  ab12  prune_L, seed 0  (host1)
+    """
     total = counts(states)
     lines = [
         f"{figure} ({profile}): {len(states)} runs: "
@@ -139,6 +183,20 @@ def render(figure: str, profile: str, states: Sequence[RunState], verbose: bool 
 
 
 def as_json(figure: str, profile: str, states: Sequence[RunState]) -> dict:
+    """The states as a JSON-ready dict (``prunestab status --json``).
+
+    Args:
+        figure: the figure's name.
+        profile: the profile's name.
+        states: the runs' states.
+
+    Returns:
+        ``figure``, ``profile``, ``counts`` (:func:`counts`) and ``runs`` (each state's
+        fields).
+
+    >>> as_json("fig1", "quick", [])["counts"]["to do"]
+    0
+    """
     return {
         "figure": figure,
         "profile": profile,

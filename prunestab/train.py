@@ -70,7 +70,22 @@ CPU_CHANNELS_LAST_MODELS = frozenset({"vgg11", "vgg19", "resnet18"})
 
 
 def derive_seed(seed: int, *keys: object) -> int:
-    """A 63-bit seed for one purpose (``"shuffle", epoch`` ...) derived from the run seed."""
+    """A 63-bit seed for one purpose (``"shuffle", epoch`` ...) derived from the run seed.
+
+    Args:
+        seed: the run's seed (``RunConfig.seed``).
+        keys: what the seed is for, e.g. ``"init"``, ``"shuffle", epoch`` or
+            ``"select", epoch, layer``; joined with ``seed`` as text, so ``1`` and ``"1"``
+            give the same seed.
+
+    Returns:
+        A non-negative integer below ``2**63``, for ``torch.Generator.manual_seed``.
+
+    >>> derive_seed(0, "shuffle", 3)
+    6492327720777525038
+    >>> derive_seed(0, "shuffle", 3) != derive_seed(1, "shuffle", 3)
+    True
+    """
     text = ":".join(str(k) for k in (seed, *keys))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
 
@@ -80,6 +95,17 @@ def learning_rate(config: RunConfig, epoch: int) -> float:
 
     Equivalent to ``MultiStepLR`` stepped once per epoch after pruning; computed directly
     so a resumed run needs no scheduler state.
+
+    Args:
+        config: the run (its ``optimizer``'s ``lr``, ``lr_milestones`` and ``lr_decay``).
+        epoch: the 0-based epoch.
+
+    Returns:
+        The learning rate for every step of ``epoch``.
+
+    >>> config = RunConfig("vgg11", epochs=325)
+    >>> [learning_rate(config, epoch) for epoch in (0, 149, 150)]
+    [0.001, 0.001, 0.0001]
     """
     opt = config.optimizer
     passed = sum(1 for milestone in opt.lr_milestones if milestone <= epoch)
@@ -93,6 +119,16 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
     it roughly doubles convolution throughput, and fp32 everywhere else: CPUs without
     bf16 units run it slower than fp32, and fp32 keeps CPU results comparable with the
     authors'. Explicit ``"fp32"``/``"bf16"`` are kept as asked.
+
+    Args:
+        precision: ``RunConfig.precision``: ``"auto"``, ``"fp32"`` or ``"bf16"``.
+        device: where the run trains.
+
+    Returns:
+        ``"fp32"`` or ``"bf16"``.
+
+    >>> resolve_precision("auto", "cpu"), resolve_precision("bf16", "cpu")
+    ('fp32', 'bf16')
     """
     if precision != "auto":
         return precision
@@ -125,6 +161,18 @@ class Execution:
     fold_batchnorm: bool = True
 
     def memory_format(self, model: str, device: torch.device | str) -> torch.memory_format:
+        """The layout of activations (and of the model's tensors) for ``model`` on ``device``.
+
+        Args:
+            model: the model's name (``RunConfig.model``).
+            device: where the run trains.
+
+        Returns:
+            ``torch.channels_last`` or ``torch.contiguous_format``.
+
+        >>> Execution().memory_format("vgg11", "cpu"), Execution().memory_format("conv4", "cpu")
+        (torch.channels_last, torch.contiguous_format)
+        """
         use = self.channels_last
         if use is None:
             kind = torch.device(device).type
@@ -133,6 +181,11 @@ class Execution:
 
     @property
     def compile_backend(self) -> str | None:
+        """The ``torch.compile`` backend asked for, or ``None`` for eager runs.
+
+        >>> Execution(compile=True).compile_backend, PLAIN.compile_backend
+        ('inductor', None)
+        """
         if self.compile is True:
             return "inductor"
         return self.compile or None
@@ -144,12 +197,26 @@ PLAIN = Execution(channels_last=False, compile=False, fold_batchnorm=False)
 
 @dataclass(frozen=True)
 class Evaluation:
-    accuracy: float  # percent
+    """One model's top-1 ``accuracy`` (percent) and mean cross-entropy ``loss`` on a set."""
+
+    accuracy: float
     loss: float
 
 
 def autocast(precision: str, device: torch.device):
-    """bf16 autocast for ``precision="bf16"`` (resolved), else nothing."""
+    """bf16 autocast for ``precision="bf16"`` (resolved), else nothing.
+
+    Args:
+        precision: a resolved precision (:func:`resolve_precision`): ``"fp32"`` or ``"bf16"``.
+        device: where the forward pass runs.
+
+    Returns:
+        A context manager.
+
+    >>> with autocast("fp32", torch.device("cpu")):
+    ...     (torch.ones(2, 2) @ torch.ones(2, 2)).dtype
+    torch.float32
+    """
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return nullcontext()
@@ -161,13 +228,42 @@ def make_optimizer(parameters, config: RunConfig, device: torch.device) -> torch
     On GPUs the fused implementation updates every parameter in one kernel instead of
     about ten kernels per parameter tensor. Adam without weight decay is elementwise, so
     a grouped model's parameters (``prunestab.batched``) get exactly each seed's update.
+
+    Args:
+        parameters: the parameters to train.
+        config: the run (its ``optimizer.lr``).
+        device: where they train (fused on CUDA).
+
+    Returns:
+        The optimizer; :func:`train_group` sets its rate every epoch (:func:`learning_rate`).
+
+    >>> optimizer = make_optimizer(nn.Linear(2, 2).parameters(), RunConfig("vgg11", 1), torch.device("cpu"))
+    >>> optimizer.defaults["lr"], optimizer.defaults["weight_decay"]
+    (0.001, 0)
     """
     fused = True if device.type == "cuda" else None
     return torch.optim.Adam(parameters, lr=config.optimizer.lr, fused=fused)
 
 
 def init_model(config: RunConfig, device: torch.device, memory_format: torch.memory_format):
-    """The run's model at initialisation: seeded by ``derive_seed(seed, "init")``."""
+    """The run's model at initialisation: seeded by ``derive_seed(seed, "init")``.
+
+    Args:
+        config: the run (its ``model``, ``width`` and ``seed``).
+        device: where the model is placed.
+        memory_format: the layout of its tensors (:meth:`Execution.memory_format`).
+
+    Returns:
+        The model; the same config gives the same weights.
+
+    Raises:
+        ValueError: the model name is unknown (``prunestab.models.build``).
+
+    >>> config = RunConfig("conv4", epochs=1, width=0.125)
+    >>> a, b = (init_model(config, torch.device("cpu"), torch.contiguous_format) for _ in "ab")
+    >>> all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    True
+    """
     torch.manual_seed(derive_seed(config.seed, "init"))
     return build(config.model, config.width).to(device, memory_format=memory_format)
 
@@ -178,6 +274,17 @@ def compile_module(module: nn.Module, backend: str | None) -> nn.Module:
     ``dynamic=False``: the few batch sizes of a run (the batch, the epoch's last batch,
     the evaluation batch) each get a static graph, compiled once, instead of one dynamic
     graph that inductor optimises less well. Train and eval mode are two more graphs.
+
+    Args:
+        module: the module to run.
+        backend: a ``torch.compile`` backend (:attr:`Execution.compile_backend`) or ``None``.
+
+    Returns:
+        The module to call: compiled lazily, on its first call.
+
+    >>> net = nn.Linear(2, 2)
+    >>> compile_module(net, None) is net
+    True
     """
     if backend is None:
         return module
@@ -189,6 +296,7 @@ class ModelSet(Protocol):
 
     ``module`` maps a batch to logits ``[B, seeds * classes]``; ``seed_models[k]`` is seed
     ``k``'s model (sharing its tensors with ``module``), which pruning and noise act on.
+    Two realisations: :class:`SingleModel` (one seed) and ``prunestab.batched.SeedGroup``.
     """
 
     seeds: int
@@ -203,23 +311,44 @@ class ModelSet(Protocol):
         generators: list[torch.Generator],
         augment_images: bool,
         epoch_images: int | None,
-    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of ``module``'s batches; seed ``k`` shuffles with ``generators[k]``
+        (arguments as ``prunestab.data.train_batches``)."""
+        ...
 
-    def eval_input(self, x: torch.Tensor) -> torch.Tensor: ...
+    def eval_input(self, x: torch.Tensor) -> torch.Tensor:
+        """``module``'s input for an evaluation batch ``x`` that every seed sees."""
+        ...
 
-    def share_masks(self, pruner: Pruner) -> None: ...
+    def share_masks(self, pruner: Pruner) -> None:
+        """Let each seed model see its part of the masks ``pruner`` put on ``module``."""
+        ...
 
-    def optimizer_view(self, optimizer: torch.optim.Optimizer, seed: int) -> Any: ...
+    def optimizer_view(self, optimizer: torch.optim.Optimizer, seed: int) -> Any:
+        """What seed ``seed``'s pruner edits: an object whose ``state`` maps its
+        parameters to their optimizer state (views of ``optimizer``'s)."""
+        ...
 
-    def optimizer_states(self, optimizer: torch.optim.Optimizer) -> list[dict]: ...
+    def optimizer_states(self, optimizer: torch.optim.Optimizer) -> list[dict]:
+        """Per seed, the ``state_dict()`` an optimizer of its own would have."""
+        ...
 
-    def load_optimizer_states(self, optimizer: torch.optim.Optimizer, states: list[dict]): ...
+    def load_optimizer_states(self, optimizer: torch.optim.Optimizer, states: list[dict]):
+        """Load per-seed states as :meth:`optimizer_states` gives them."""
+        ...
 
-    def model_states(self, copy: bool) -> list[dict]: ...
+    def model_states(self, copy: bool) -> list[dict]:
+        """Per seed, its model's ``state_dict()`` (on the CPU with ``copy``)."""
+        ...
 
 
 class SingleModel:
-    """The one-seed :class:`ModelSet`: the model itself."""
+    """The one-seed :class:`ModelSet`: the model itself.
+
+    >>> single = SingleModel(nn.Linear(2, 3))
+    >>> single.seeds, single.seed_models[0] is single.module
+    (1, True)
+    """
 
     seeds = 1
 
@@ -228,26 +357,32 @@ class SingleModel:
         self.seed_models = [model]
 
     def train_batches(self, images, labels, batch_size, generators, augment_images, epoch_images):
+        """``prunestab.data.train_batches`` with the one generator."""
         return train_batches(
             images, labels, batch_size, generators[0], augment_images, epoch_images
         )
 
     def eval_input(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` itself."""
         return x
 
     def share_masks(self, pruner: Pruner) -> None:
         """Nothing to share: the seed's pruner finds the masks on the model itself."""
 
     def optimizer_view(self, optimizer: torch.optim.Optimizer, seed: int) -> Any:
+        """The optimizer itself."""
         return optimizer
 
     def optimizer_states(self, optimizer: torch.optim.Optimizer) -> list[dict]:
+        """``[optimizer.state_dict()]``."""
         return [optimizer.state_dict()]
 
     def load_optimizer_states(self, optimizer: torch.optim.Optimizer, states: list[dict]):
+        """Load ``states[0]``."""
         optimizer.load_state_dict(states[0])
 
     def model_states(self, copy: bool) -> list[dict]:
+        """``[model.state_dict()]``: its own tensors, or CPU copies with ``copy``."""
         state = self.module.state_dict()
         if copy:
             state = {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
@@ -261,7 +396,20 @@ def _parameter_dtype(module: nn.Module) -> torch.dtype:
 
 
 def model_input(x: torch.Tensor, dtype: torch.dtype, memory_format) -> torch.Tensor:
-    """A batch in the model's dtype and layout (no copy when it already is)."""
+    """A batch in the model's dtype and layout (no copy when it already is).
+
+    Args:
+        x: a normalised batch ``[B, C, H, W]``.
+        dtype: the model's parameter dtype.
+        memory_format: the model's layout (:meth:`Execution.memory_format`).
+
+    Returns:
+        ``x`` converted, or ``x`` itself.
+
+    >>> x = torch.zeros(2, 3, 4, 4)
+    >>> model_input(x, torch.float32, torch.contiguous_format) is x
+    True
+    """
     return x.to(dtype=dtype, memory_format=memory_format)
 
 
@@ -292,6 +440,29 @@ def evaluate_seeds(
     A network in eval mode treats each image on its own, so the part's accuracies are
     exactly those of evaluating its images alone; its mean losses agree to rounding (the
     per-image losses are summed in another grouping).
+
+    Args:
+        models: the seeds (:class:`SingleModel` or ``prunestab.batched.SeedGroup``).
+        forward: the module to call: ``models.module``, compiled or folded.
+        images: uint8 images ``[N, 3, H, W]`` on the model's device.
+        labels: their int64 labels ``[N]``.
+        precision: a resolved precision (:func:`resolve_precision`).
+        memory_format: the model's layout.
+        part: positions among ``images`` of a subset to report too, or ``None``.
+
+    Returns:
+        One :class:`Evaluation` per seed over all images, and one per seed over ``part``
+        (``None`` without ``part``).
+
+    >>> torch.manual_seed(0) and None
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(12, 10))
+    >>> images = torch.randint(0, 256, (6, 3, 2, 2), dtype=torch.uint8)
+    >>> labels = torch.arange(6)
+    >>> whole, part = evaluate_seeds(
+    ...     SingleModel(net), net, images, labels, "fp32", torch.contiguous_format, torch.tensor([0, 1])
+    ... )
+    >>> len(whole), len(part), 0 <= whole[0].accuracy <= 100
+    (1, 1, True)
     """
     forward.eval()
     k = models.seeds
@@ -339,7 +510,25 @@ def evaluate(
     precision: str = "fp32",
     memory_format: torch.memory_format = torch.contiguous_format,
 ) -> Evaluation:
-    """Eval-mode top-1 accuracy (%) and mean loss of one model over the whole set."""
+    """Eval-mode top-1 accuracy (%) and mean loss of one model over the whole set.
+
+    Args:
+        model: the model (left in eval mode).
+        images: uint8 images ``[N, 3, H, W]`` on the model's device.
+        labels: their int64 labels ``[N]``.
+        precision: a resolved precision (:func:`resolve_precision`).
+        memory_format: the model's layout.
+
+    Returns:
+        The model's :class:`Evaluation`.
+
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(12, 10))
+    >>> nn.init.zeros_(net[1].weight) is not None and nn.init.zeros_(net[1].bias) is not None
+    True
+    >>> result = evaluate(net, torch.zeros(10, 3, 2, 2, dtype=torch.uint8), torch.arange(10))
+    >>> result.accuracy, round(result.loss, 4)  # equal logits: the first class, loss ln 10
+    (10.0, 2.3026)
+    """
     single = SingleModel(model)
     return evaluate_seeds(single, model, images, labels, precision, memory_format)[0][0]
 
@@ -416,10 +605,35 @@ def train_run(
 ) -> dict:
     """Train one run; return its per-epoch records, per-event records and summary.
 
-    ``resume`` is a state previously passed to ``checkpoint``; ``checkpoint`` is called at
-    most every ``checkpoint_interval_s`` seconds (and after the last epoch is not needed:
-    the caller stores the result). ``on_epoch_end(epoch, record)`` is for tests and UIs.
-    ``execution`` chooses layout and compilation (default: :class:`Execution()`).
+    Args:
+        config: the run.
+        data: the dataset, on the device the run trains on.
+        resume: a state previously passed to ``checkpoint``; training continues from it
+            exactly as it would have gone on.
+        checkpoint: called with a resumable state at most every ``checkpoint_interval_s``
+            seconds (not after the last epoch: the caller stores the result).
+        checkpoint_interval_s: the least time between checkpoints.
+        progress: show an epoch bar (``None``: when stderr is a terminal).
+        on_epoch_end: ``on_epoch_end(epoch, record)`` after each epoch, for tests and UIs.
+        execution: layout and compilation (default: ``Execution()``); never the results.
+
+    Returns:
+        ``epochs`` (one record per epoch: ``train_loss``, ``train_acc``, ``test_acc``,
+        ``pre_test_acc`` and ``instability`` on pruning epochs ...), ``events`` (one
+        record per pruning or noise event), ``summary`` (the figures' aggregates),
+        ``train_seconds``, ``execution`` (the settings used) and ``model_state`` (the
+        final weights).
+
+    Raises:
+        ValueError: the pruning schedule does not fit the model (``Pruner`` names both).
+        prunestab.preempt.Preempted: a stop was requested in this process
+            (``prunestab.preempt.listen``); the epoch was checkpointed first.
+
+    Example (``tests/test_train.py`` runs such tiny configs on a fake CIFAR-10)::
+
+        data = load_cifar10(config=DataConfig(train_subset=200, test_subset=100))
+        result = train_run(RunConfig("vgg11", epochs=6, width=0.125), data)
+        result["summary"]["final_test_acc"]
     """
     execution = execution or Execution()
     memory_format = execution.memory_format(config.model, data.device)
@@ -448,15 +662,30 @@ def train_group(
     single loop behind :func:`train_run` (one seed) and ``prunestab.batched.train_seeds``
     (a grouped model); each seed keeps its own generators, intervention, events and
     records, and the result holds one :func:`train_run`-style result per config.
+
+    Args:
+        configs: one run per seed of ``models``, equal but for the seed.
+        models: the seeds' models (:class:`SingleModel` or ``prunestab.batched.SeedGroup``).
+        data: the dataset, on the models' device.
+        options: resume, checkpoints, progress and execution (:class:`RunOptions`).
+
+    Returns:
+        One :func:`train_run` result per config, in order.
+
+    Raises:
+        ValueError: ``options.resume`` holds states at different epochs, or the pruning
+            schedule does not fit the model.
+        prunestab.preempt.Preempted: ``options.should_stop()`` answered ``True``; the
+            epoch was checkpointed first.
     """
     loop = _Training(configs, models, data, options or RunOptions())
     for epoch in range(loop.start_epoch, loop.config.epochs):
         records = loop.train_epoch(epoch)
-        events = loop.events_at.get(epoch, [])
+        events = loop.interventions.at(epoch)
         if events:
-            loop.evaluate_before_events(records)
+            loop.measurement.before_events(records)
             loop.apply_events(epoch, events)
-        loop.evaluate_after_epoch(epoch, records, events)
+        loop.measurement.after_epoch(epoch, records, events, loop.interventions.pruned_counts())
         loop.end_epoch(epoch, records)
     return loop.results()
 
@@ -479,49 +708,34 @@ def _folded_eval(module: nn.Module, execution: Execution) -> FoldedEval | None:
 
 
 class _Training:
-    """The state of one :func:`train_group` call and its named steps."""
+    """One :func:`train_group` call: its pieces of state and the loop's named steps.
+
+    The pieces: :class:`_Interventions` (each seed's pruning or noise and its events),
+    :class:`_Optimization` (Adam and its step count), :class:`_History` (the records and
+    the time they took), :class:`_Compute` (how the module runs), :class:`_Measurement`
+    (the evaluations the paper reads) and :class:`_Checkpoints` (when to save or stop).
+    They are built in this order; a resumed run loads its state before the module is
+    compiled or folded.
+    """
 
     def __init__(self, configs, models: ModelSet, data: CIFAR10, options: RunOptions) -> None:
         self.configs, self.models, self.data, self.options = configs, models, data, options
         self.config = config = configs[0]
         self.k = models.seeds
-        self.execution = options.execution or Execution()
-        self.device = device = data.device
-        self.precision = resolve_precision(config.precision, device)
-        self.memory_format = self.execution.memory_format(config.model, device)
-        self.dtype = _parameter_dtype(models.module)
-        self.gradient_pruner, self.interventions = _interventions(config, models)
-        events = self.interventions[0].events() if self.interventions else []
-        self.events_at: dict[int, list] = {}
-        for event in events:
-            self.events_at.setdefault(event.epoch, []).append(event)
-        self.optimizer = make_optimizer(models.module.parameters(), config, device)
-        self.noise_generators = [
-            torch.Generator(device=device).manual_seed(derive_seed(c.seed, "noise"))
-            for c in configs
-        ]
-        self.epoch_records: list[list[dict]] = [[] for _ in range(self.k)]
-        self.event_records: list[list[dict]] = [[] for _ in range(self.k)]
-        self.start_epoch, self.step, self.seconds_before = 0, 0, [0.0] * self.k
+        self.interventions = _Interventions(configs, models, data.device)
+        self.optimization = _Optimization(config, models, data.device)
+        self.history = _History(self.k)
+        self.start_epoch = 0
         if options.resume is not None:
             self._resume(options.resume)
-        self.forward = compile_module(models.module, self.execution.compile_backend)
-        self.folded = _folded_eval(models.module, self.execution)
-        self.n_train = data.train_labels.numel()
+        self.compute = _Compute(config, models, options.execution or Execution(), data.device)
+        self.measurement = _Measurement(config, data, self.compute, self.interventions.last_epoch)
+        n_train = data.train_labels.numel()
         # Images trained per epoch: all of them, or the epoch's draw (DataConfig.epoch_images).
-        self.n_epoch = min(self.n_train, config.data.epoch_images or self.n_train)
-        # The summary picks its best epoch from the last pruning event on (and Figure 2
-        # reads its gap there): eval-mode training accuracy is only needed from then on.
-        self.train_eval_from = max((event.epoch for event in events), default=0)
-        self.full_test_from = max(self.train_eval_from, config.data.full_test_from)
-        self.instability_set = data.instability_set()
-        self.separate_final_set = data.instability_images is not None
-        show = sys.stderr.isatty() if options.progress is None else options.progress
-        label = config.display_label() + (f" ({self.k} seeds)" if self.k > 1 else "")
-        self.bar = tqdm(
-            total=config.epochs, initial=self.start_epoch, desc=label, disable=not show, leave=False
-        )
-        self.started = self.last_checkpoint = time.monotonic()
+        self.n_epoch = min(n_train, config.data.epoch_images or n_train)
+        self.bar = _progress_bar(config, self.k, self.start_epoch, options.progress)
+        self.history.started = now = time.monotonic()
+        self.checkpoints = _Checkpoints(options, now)
 
     def _resume(self, states: list[dict]) -> None:
         epochs_done = {state["epoch"] for state in states}
@@ -529,36 +743,22 @@ class _Training:
             raise ValueError(f"resume states are at epochs {sorted(epochs_done)}; allowed: one")
         for model, state in zip(self.models.seed_models, states, strict=True):
             model.load_state_dict(state["model"])
-        self.models.load_optimizer_states(self.optimizer, [state["optimizer"] for state in states])
+        self.optimization.load_states(states)
         for i, state in enumerate(states):
-            if self.interventions:
-                self.interventions[i].load_state_dict(state["noise"])
-            self.noise_generators[i].set_state(state["noise_generator"])
-            self.epoch_records[i] = list(state["epoch_records"])
-            self.event_records[i] = list(state["event_records"])
-            self.seconds_before[i] = state["train_seconds"]
-        self.start_epoch, self.step = states[0]["epoch"], states[0]["step"]
-
-    def evaluate(
-        self, images: torch.Tensor, labels: torch.Tensor, part: torch.Tensor | None = None
-    ) -> tuple[list[Evaluation], list[Evaluation] | None]:
-        """Each seed's evaluation on ``images``, and on the images at ``part`` among them."""
-        forward = self.forward if self.folded is None else self.folded.refresh()
-        return evaluate_seeds(
-            self.models, forward, images, labels, self.precision, self.memory_format, part
-        )
+            self.interventions.load_state(i, state)
+            self.history.load_state(i, state)
+        self.start_epoch = states[0]["epoch"]
 
     def train_epoch(self, epoch: int) -> list[dict]:
         """One epoch of training steps; the records of its running loss and accuracy."""
-        for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(self.config, epoch)
-        self.forward.train()
+        self.optimization.set_learning_rate(epoch)
+        self.compute.forward.train()
         shuffles = [
             torch.Generator().manual_seed(derive_seed(c.seed, "shuffle", epoch))
             for c in self.configs
         ]
-        loss_sum = torch.zeros(self.k, device=self.device, dtype=torch.float64)
-        correct = torch.zeros(self.k, device=self.device, dtype=torch.int64)
+        loss_sum = torch.zeros(self.k, device=self.data.device, dtype=torch.float64)
+        correct = torch.zeros(self.k, device=self.data.device, dtype=torch.int64)
         batches = self.models.train_batches(
             self.data.train_images,
             self.data.train_labels,
@@ -584,66 +784,284 @@ class _Training:
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimizer step; each seed's mean loss and correct count (on the device)."""
-        for intervention, generator in zip(self.interventions, self.noise_generators, strict=False):
-            intervention.before_step(generator)
-        with autocast(self.precision, self.device):
-            out = self.forward(model_input(x, self.dtype, self.memory_format))
-        if self.k == 1:
-            loss = F.cross_entropy(_full_precision(out), y)
-            seed_losses, hits = loss.detach(), (out.argmax(1) == y).sum()
-        else:
-            # Each seed's mean loss; their sum gives each seed's parameters exactly the
-            # gradient of its own loss (the seeds share no parameter).
-            logits = _split_logits(out, self.k)
-            per_seed = F.cross_entropy(logits.transpose(1, 2), y, reduction="none").mean(0)
-            loss, seed_losses = per_seed.sum(), per_seed.detach()
-            hits = (logits.argmax(2) == y).sum(0)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.gradient_pruner is not None:
-            self.gradient_pruner.mask_gradients()
-        self.optimizer.step()
-        self.step += 1
+        self.interventions.before_step()
+        loss, seed_losses, hits = _training_loss(self.compute.logits(x), y, self.k)
+        self.optimization.update(loss, self.interventions.mask_gradients)
         return seed_losses, hits
-
-    def evaluate_before_events(self, records: list[dict]) -> None:
-        results = self.evaluate(*self.instability_set)[0]
-        for record, result in zip(records, results, strict=True):
-            record["pre_test_acc"], record["pre_test_loss"] = result.accuracy, result.loss
 
     def apply_events(self, epoch: int, events: list) -> None:
         """Each seed's intervention (pruning or noise) at each of this epoch's events."""
+        optimizer = self.optimization.optimizer
+        self.history.add_events(self.interventions.apply(epoch, events, optimizer))
+
+    def end_epoch(self, epoch: int, records: list[dict]) -> None:
+        """Keep the records, show progress, and checkpoint when it is due."""
+        self.history.add_epoch(records)
+        self.bar.update(1)
+        self.bar.set_postfix(
+            test=f"{records[0]['test_acc']:.1f}", train=f"{records[0]['train_acc']:.1f}"
+        )
+        if self.options.on_epoch_end is not None:
+            self.options.on_epoch_end(epoch, records)
+        self.checkpoints.after_epoch(
+            epoch + 1, self.config.epochs, lambda now: self.states(epoch + 1, now)
+        )
+
+    def states(self, next_epoch: int, now: float) -> list[dict]:
+        """One resumable :func:`train_run` state per seed."""
+        model_states = self.models.model_states(copy=self.k > 1)
+        optimizer_states = self.optimization.states()
+        return [
+            {
+                "epoch": next_epoch,
+                "step": self.optimization.step,
+                "model": model_states[i],
+                "optimizer": optimizer_states[i],
+                **self.interventions.state(i),
+                **self.history.state(i, now),
+            }
+            for i in range(self.k)
+        ]
+
+    def results(self) -> list[dict]:
+        """One :func:`train_run` result per seed: the records, summary and settings used."""
+        self.bar.close()
+        now = time.monotonic()
+        report = self.compute.report()
+        model_states = self.models.model_states(copy=self.k > 1)
+        return [
+            self.history.result(i, self.config, now)
+            | {"execution": report, "model_state": model_states[i]}
+            for i in range(self.k)
+        ]
+
+
+def _progress_bar(config: RunConfig, seeds: int, start_epoch: int, progress: bool | None) -> tqdm:
+    """The epoch bar: shown on a terminal unless ``progress`` says otherwise."""
+    show = sys.stderr.isatty() if progress is None else progress
+    label = config.display_label() + (f" ({seeds} seeds)" if seeds > 1 else "")
+    return tqdm(total=config.epochs, initial=start_epoch, desc=label, disable=not show, leave=False)
+
+
+def _training_loss(
+    out: torch.Tensor, y: torch.Tensor, seeds: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The loss to differentiate, each seed's mean loss (detached) and correct count."""
+    if seeds == 1:
+        loss = F.cross_entropy(_full_precision(out), y)
+        return loss, loss.detach(), (out.argmax(1) == y).sum()
+    # Each seed's mean loss; their sum gives each seed's parameters exactly the gradient of
+    # its own loss (the seeds share no parameter).
+    logits = _split_logits(out, seeds)
+    per_seed = F.cross_entropy(logits.transpose(1, 2), y, reduction="none").mean(0)
+    return per_seed.sum(), per_seed.detach(), (logits.argmax(2) == y).sum(0)
+
+
+class _Interventions:
+    """Each seed's pruning or noise: the events by epoch, the generators its noise draws
+    from, and the masking of pruned units' gradients in the trained module."""
+
+    def __init__(self, configs: Sequence[RunConfig], models: ModelSet, device) -> None:
+        self.configs, self.models = configs, models
+        self.gradient_pruner, self.per_seed = _interventions(configs[0], models)
+        events = self.per_seed[0].events() if self.per_seed else []
+        self._at: dict[int, list] = {}
+        for event in events:
+            self._at.setdefault(event.epoch, []).append(event)
+        self.last_epoch = max((event.epoch for event in events), default=0)
+        self.generators = [
+            torch.Generator(device=device).manual_seed(derive_seed(c.seed, "noise"))
+            for c in configs
+        ]
+
+    def at(self, epoch: int) -> list:
+        """The events at the end of ``epoch`` (empty on most epochs)."""
+        return self._at.get(epoch, [])
+
+    def before_step(self) -> None:
+        for intervention, generator in zip(self.per_seed, self.generators, strict=False):
+            intervention.before_step(generator)
+
+    def mask_gradients(self) -> None:
+        if self.gradient_pruner is not None:
+            self.gradient_pruner.mask_gradients()
+
+    def apply(self, epoch: int, events: list, optimizer: torch.optim.Optimizer) -> list[list]:
+        """Apply ``events`` to every seed; each seed's event records, in event order."""
+        records: list[list[dict]] = [[] for _ in self.configs]
         for event in events:
             for i, config in enumerate(self.configs):
                 selection = torch.Generator().manual_seed(
                     derive_seed(config.seed, "select", epoch, event.layer)
                 )
-                optimizer = self.models.optimizer_view(self.optimizer, i)
-                record = self.interventions[i].apply(
-                    event, optimizer, selection, self.noise_generators[i]
+                view = self.models.optimizer_view(optimizer, i)
+                records[i].append(
+                    self.per_seed[i].apply(event, view, selection, self.generators[i])
                 )
-                self.event_records[i].append(record)
+        return records
 
-    def evaluate_after_epoch(self, epoch: int, records: list[dict], events: list) -> None:
+    def pruned_counts(self) -> list[list[int]]:
+        """Each seed's units removed so far per layer (empty lists without pruning)."""
+        if not self.per_seed:
+            return [[] for _ in self.configs]
+        return [intervention.pruned_counts() for intervention in self.per_seed]
+
+    def state(self, seed: int) -> dict:
+        noise = self.per_seed[seed].state_dict() if self.per_seed else {}
+        return {"noise": noise, "noise_generator": self.generators[seed].get_state()}
+
+    def load_state(self, seed: int, state: dict) -> None:
+        if self.per_seed:
+            self.per_seed[seed].load_state_dict(state["noise"])
+        self.generators[seed].set_state(state["noise_generator"])
+
+
+class _Optimization:
+    """Adam over the trained module, its step count and each epoch's learning rate."""
+
+    def __init__(self, config: RunConfig, models: ModelSet, device: torch.device) -> None:
+        self.config, self.models = config, models
+        self.optimizer = make_optimizer(models.module.parameters(), config, device)
+        self.step = 0
+
+    def set_learning_rate(self, epoch: int) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.config, epoch)
+
+    def update(self, loss: torch.Tensor, mask_gradients: Callable[[], None]) -> None:
+        """One step on ``loss``; pruned units' gradients are masked before it."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        mask_gradients()
+        self.optimizer.step()
+        self.step += 1
+
+    def states(self) -> list[dict]:
+        return self.models.optimizer_states(self.optimizer)
+
+    def load_states(self, states: list[dict]) -> None:
+        self.models.load_optimizer_states(self.optimizer, [state["optimizer"] for state in states])
+        self.step = states[0]["step"]
+
+
+class _History:
+    """Each seed's records, per epoch and per event, and the training time they took (a
+    group's wall time is shared equally by its seeds)."""
+
+    def __init__(self, seeds: int) -> None:
+        self.epochs: list[list[dict]] = [[] for _ in range(seeds)]
+        self.events: list[list[dict]] = [[] for _ in range(seeds)]
+        self.seconds_before = [0.0] * seeds
+        self.started = time.monotonic()
+
+    def add_epoch(self, records: list[dict]) -> None:
+        for seed, record in enumerate(records):
+            self.epochs[seed].append(record)
+
+    def add_events(self, records: list[list[dict]]) -> None:
+        for seed, seed_records in enumerate(records):
+            self.events[seed].extend(seed_records)
+
+    def train_seconds(self, seed: int, now: float) -> float:
+        return self.seconds_before[seed] + (now - self.started) / len(self.epochs)
+
+    def state(self, seed: int, now: float) -> dict:
+        return {
+            "epoch_records": self.epochs[seed],
+            "event_records": self.events[seed],
+            "train_seconds": self.train_seconds(seed, now),
+        }
+
+    def load_state(self, seed: int, state: dict) -> None:
+        self.epochs[seed] = list(state["epoch_records"])
+        self.events[seed] = list(state["event_records"])
+        self.seconds_before[seed] = state["train_seconds"]
+
+    def result(self, seed: int, config: RunConfig, now: float) -> dict:
+        return {
+            "epochs": self.epochs[seed],
+            "events": self.events[seed],
+            "summary": _summarize(config, self.epochs[seed]),
+            "train_seconds": self.train_seconds(seed, now),
+        }
+
+
+class _Compute:
+    """How the seeds' module runs on the device (:class:`Execution`: speed, not results):
+    precision, memory layout, the compiled forward and the folded evaluation network."""
+
+    def __init__(
+        self, config: RunConfig, models: ModelSet, execution: Execution, device: torch.device
+    ) -> None:
+        self.models, self.execution, self.device = models, execution, device
+        self.precision = resolve_precision(config.precision, device)
+        self.memory_format = execution.memory_format(config.model, device)
+        self.dtype = _parameter_dtype(models.module)
+        self.forward = compile_module(models.module, execution.compile_backend)
+        self.folded = _folded_eval(models.module, execution)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The trained module's logits for a training batch ``x``."""
+        with autocast(self.precision, self.device):
+            return self.forward(model_input(x, self.dtype, self.memory_format))
+
+    def evaluate(
+        self, images: torch.Tensor, labels: torch.Tensor, part: torch.Tensor | None = None
+    ) -> tuple[list[Evaluation], list[Evaluation] | None]:
+        """Each seed's evaluation on ``images``, and on the images at ``part`` among them."""
+        forward = self.forward if self.folded is None else self.folded.refresh()
+        return evaluate_seeds(
+            self.models, forward, images, labels, self.precision, self.memory_format, part
+        )
+
+    def report(self) -> dict:
+        """The execution settings a result records."""
+        return {
+            "precision": self.precision,
+            "channels_last": self.memory_format == torch.channels_last,
+            "compile": self.execution.compile_backend,
+            "fold_batchnorm": self.folded is not None,
+            "seeds_trained_together": self.models.seeds,
+        }
+
+
+class _Measurement:
+    """The evaluations the paper reads: the instability set before and after each epoch's
+    events (Section 3), and what the summary reads (the full test set, the validation
+    set, eval-mode training accuracy)."""
+
+    def __init__(
+        self, config: RunConfig, data: CIFAR10, compute: _Compute, last_event_epoch: int
+    ) -> None:
+        self.config, self.data, self.compute = config, data, compute
+        self.n_train = data.train_labels.numel()
+        # The summary picks its best epoch from the last pruning event on (and Figure 2
+        # reads its gap there): eval-mode training accuracy is only needed from then on.
+        self.train_eval_from = last_event_epoch
+        self.full_test_from = max(last_event_epoch, config.data.full_test_from)
+        self.instability_set = data.instability_set()
+        self.separate_final_set = data.instability_images is not None
+
+    def before_events(self, records: list[dict]) -> None:
+        """Record each seed's instability-set accuracy before the epoch's events."""
+        results = self.compute.evaluate(*self.instability_set)[0]
+        for record, result in zip(records, results, strict=True):
+            record["pre_test_acc"], record["pre_test_loss"] = result.accuracy, result.loss
+
+    def after_epoch(
+        self, epoch: int, records: list[dict], events: list, pruned_counts: list[list[int]]
+    ) -> None:
         """Test accuracy after the epoch (and its events), plus what the summary reads."""
-        full = validation = train_eval = None
-        if self.separate_final_set and (
-            epoch >= self.full_test_from or epoch == self.config.epochs - 1
-        ):
-            # The instability set is part of the test set: one pass over the test set
-            # gives both (its accuracies exactly; one pass fewer on every such epoch).
-            positions = self.data.instability_positions
-            full, post = self.evaluate(self.data.test_images, self.data.test_labels, positions)
-            if post is None:
-                post = self.evaluate(*self.instability_set)[0]
-        else:
-            post = self.evaluate(*self.instability_set)[0]
+        post, full = self._test_sets(epoch)
+        validation = train_eval = None
         if self.data.validation_labels.numel():
-            validation = self.evaluate(self.data.validation_images, self.data.validation_labels)[0]
+            validation = self.compute.evaluate(
+                self.data.validation_images, self.data.validation_labels
+            )[0]
         if self.config.data.train_eval_images and epoch >= self.train_eval_from:
             n = min(self.config.data.train_eval_images, self.n_train)
             images, labels = self.data.train_images[:n], self.data.train_labels[:n]
-            train_eval = self.evaluate(images, labels)[0]
+            train_eval = self.compute.evaluate(images, labels)[0]
         for i, record in enumerate(records):
             record["test_acc"], record["test_loss"] = post[i].accuracy, post[i].loss
             if full is not None:
@@ -654,76 +1072,50 @@ class _Training:
                 record["instability"] = abs(drop)
                 record["relative_instability"] = 100.0 * drop / max(record["pre_test_acc"], 1e-12)
                 record["pruned_layers"] = [event.layer for event in events]
-            record["pruned_units"] = (
-                self.interventions[i].pruned_counts() if self.interventions else []
-            )
+            record["pruned_units"] = pruned_counts[i]
             if validation is not None:
                 record["validation_acc"] = validation[i].accuracy
             if train_eval is not None:
                 record["train_eval_acc"] = train_eval[i].accuracy
 
-    def end_epoch(self, epoch: int, records: list[dict]) -> None:
-        """Keep the records, show progress, and checkpoint when it is due."""
-        for i, record in enumerate(records):
-            self.epoch_records[i].append(record)
-        self.bar.update(1)
-        self.bar.set_postfix(
-            test=f"{records[0]['test_acc']:.1f}", train=f"{records[0]['train_acc']:.1f}"
-        )
-        if self.options.on_epoch_end is not None:
-            self.options.on_epoch_end(epoch, records)
+    def _test_sets(self, epoch: int) -> tuple[list[Evaluation], list[Evaluation] | None]:
+        """The instability set's evaluations, and the full test set's where it is separate
+        and the summary reads it (``None`` elsewhere)."""
+        if not self.separate_final_set or (
+            epoch < self.full_test_from and epoch != self.config.epochs - 1
+        ):
+            return self.compute.evaluate(*self.instability_set)[0], None
+        # The instability set is part of the test set: one pass over the test set gives
+        # both (its accuracies exactly; one pass fewer on every such epoch).
+        positions = self.data.instability_positions
+        full, post = self.compute.evaluate(self.data.test_images, self.data.test_labels, positions)
+        if post is None:
+            post = self.compute.evaluate(*self.instability_set)[0]
+        return post, full
+
+
+class _Checkpoints:
+    """When to save a resumable state and when to stop: every ``checkpoint_interval_s``
+    seconds, and at once when ``should_stop()`` answers ``True`` (never after the last
+    epoch: the caller stores the result)."""
+
+    def __init__(self, options: RunOptions, now: float) -> None:
+        self.options, self.last = options, now
+
+    def after_epoch(
+        self, next_epoch: int, epochs: int, states: Callable[[float], list[dict]]
+    ) -> None:
+        """Checkpoint ``states(now)`` when due; raise ``Preempted`` when asked to stop."""
+        options = self.options
         now = time.monotonic()
-        more = epoch + 1 < self.config.epochs
-        stop = more and self.options.should_stop is not None and self.options.should_stop()
-        due = now - self.last_checkpoint >= self.options.checkpoint_interval_s
-        if self.options.checkpoint is not None and more and (due or stop):
-            self.options.checkpoint(self.states(epoch + 1, now))
-            self.last_checkpoint = now
+        more = next_epoch < epochs
+        stop = more and options.should_stop is not None and options.should_stop()
+        due = now - self.last >= options.checkpoint_interval_s
+        if options.checkpoint is not None and more and (due or stop):
+            options.checkpoint(states(now))
+            self.last = now
         if stop:
-            raise preempt.Preempted(epoch + 1)
-
-    def states(self, next_epoch: int, now: float) -> list[dict]:
-        """One resumable :func:`train_run` state per seed."""
-        model_states = self.models.model_states(copy=self.k > 1)
-        optimizer_states = self.models.optimizer_states(self.optimizer)
-        return [
-            {
-                "epoch": next_epoch,
-                "step": self.step,
-                "model": model_states[i],
-                "optimizer": optimizer_states[i],
-                "noise": self.interventions[i].state_dict() if self.interventions else {},
-                "noise_generator": self.noise_generators[i].get_state(),
-                "epoch_records": self.epoch_records[i],
-                "event_records": self.event_records[i],
-                "train_seconds": self.seconds_before[i] + (now - self.started) / self.k,
-            }
-            for i in range(self.k)
-        ]
-
-    def results(self) -> list[dict]:
-        self.bar.close()
-        elapsed = time.monotonic() - self.started
-        report = {
-            "precision": self.precision,
-            "channels_last": self.memory_format == torch.channels_last,
-            "compile": self.execution.compile_backend,
-            "fold_batchnorm": self.folded is not None,
-            "seeds_trained_together": self.k,
-        }
-        model_states = self.models.model_states(copy=self.k > 1)
-        return [
-            {
-                "epochs": self.epoch_records[i],
-                "events": self.event_records[i],
-                "summary": _summarize(self.config, self.epoch_records[i]),
-                # A group's wall time is shared equally by its seeds.
-                "train_seconds": self.seconds_before[i] + elapsed / self.k,
-                "execution": report,
-                "model_state": model_states[i],
-            }
-            for i in range(self.k)
-        ]
+            raise preempt.Preempted(next_epoch)
 
 
 def _interventions(config: RunConfig, models: ModelSet) -> tuple[Pruner | None, list]:
