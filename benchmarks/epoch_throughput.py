@@ -45,8 +45,8 @@ from torchvision import transforms
 
 from prunestab.config import DataConfig, OptimizerConfig, RunConfig
 from prunestab.data import CIFAR10, MEAN, STD, DataNotFoundError, DatasetInfo, load_cifar10
-from prunestab.paper.registry import FIGURES, figure_grid
 from prunestab.models import build
+from prunestab.paper.registry import FIGURES, figure_grid
 from prunestab.train import Execution, resolve_precision, train_run
 
 MODELS = ("conv4", "vgg11", "resnet18", "vgg19")

@@ -244,7 +244,7 @@ def execute(
 
     Example (a store of finished runs answers without training)::
 
-        from prunestab.figures import figure_grid
+        from prunestab.paper.registry import figure_grid
         config = figure_grid("fig1", "quick")[0]
         result = execute(config, RunStore("results"))
         result["summary"]["final_test_acc"]

@@ -19,7 +19,8 @@ PAPER_TOP = {
 TOOLKIT = {
     "arguments", "batched", "cluster", "config", "data", "folding", "lease", "migrations",
     "models", "noise", "paths", "preempt", "probe", "pruning", "runner", "runs", "schedule",
-    "stats", "status", "store", "train", "verdicts",
+    "stats", "status", "store", "store_attempts", "store_files", "store_folder", "store_locks",
+    "store_results", "train", "verdicts",
 }  # fmt: skip
 LONGEST_FUNCTION = 80
 LONGEST_CLASS = 180
@@ -130,11 +131,30 @@ def test_the_paper_keeps_one_module_per_figure_and_chapter_each_in_the_registry(
         assert (PACKAGE.parent / chapter.notebook).exists(), chapter.notebook
 
 
+def _docstring_lines(node: ast.AST) -> int:
+    """Lines of the docstrings inside ``node`` (its own and its methods')."""
+    found = 0
+    for inner in ast.walk(node):
+        body = getattr(inner, "body", None)
+        if (
+            isinstance(inner, (ast.ClassDef, ast.FunctionDef))
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            found += body[0].end_lineno - body[0].lineno + 1
+    return found
+
+
 def test_no_class_or_function_is_too_long_to_read():
+    """Code lines, docstrings excluded: contract docstrings are asked of every public
+    function and must not push code apart."""
     too_long = []
     for name, path in _modules().items():
         for node in ast.walk(ast.parse(path.read_text())):
             limit = {ast.ClassDef: LONGEST_CLASS, ast.FunctionDef: LONGEST_FUNCTION}.get(type(node))
-            if limit and node.end_lineno - node.lineno + 1 > limit:
-                too_long.append(f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines")
+            lines = node.end_lineno - node.lineno + 1 - _docstring_lines(node) if limit else 0
+            if limit and lines > limit:
+                too_long.append(f"{name}.{node.name}: {lines} lines")
     assert too_long == []
