@@ -238,8 +238,9 @@ def plan(root: Path, parameters: dict, only: tuple[str, ...] | None = None) -> l
             spec = figure(name)
             seeds = spec.seeds or parameters.get("seeds")
             grid = spec.configs(parameters["profile"], seeds, parameters.get("device", "cpu"))
-            configs.update({config_hash(c): c for c in grid})
-            keeps |= {config_hash(c) for c in grid} if spec.keeps_weights else set()
+            hashed = {config_hash(c): c for c in grid}
+            configs.update(hashed)
+            keeps |= set(hashed) if spec.keeps_weights else set()
         todo = tuple(c for h, c in configs.items() if not is_stored(store, c, h in keeps))
         plans.append(Plan(relative, len(configs) - len(todo), len(todo), todo, frozenset(keeps)))
     return plans

@@ -86,7 +86,8 @@ def test_a_lease_is_watched_for_two_of_its_holders_heartbeat_intervals(tmp_path)
         holder.release()
 
 
-def test_a_killed_holder_on_this_host_is_taken_over_at_once(tmp_path):
+def _holder_in_another_process(tmp_path):
+    """A process on this host that holds the lease at ``tmp_path`` until killed."""
     code = (
         "import sys, time\n"
         "from prunestab.lease import Lease\n"
@@ -96,6 +97,11 @@ def test_a_killed_holder_on_this_host_is_taken_over_at_once(tmp_path):
     )
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_a_killed_holder_on_this_host_is_taken_over_at_once(tmp_path):
+    holder = _holder_in_another_process(tmp_path)
     with pytest.raises(LeaseHeldError):
         Lease(tmp_path, ttl=3600, heartbeat=False).acquire()
     holder.send_signal(signal.SIGKILL)
@@ -107,15 +113,7 @@ def test_a_killed_holder_left_unreaped_is_taken_over_at_once(tmp_path):
     """A holder killed with its parent is reparented to PID 1, which in many containers
     (CI's among them) never reaps it: it stays a zombie, and ``kill(pid, 0)`` still
     succeeds on it. It holds nothing and must not make a requeued task wait its TTL."""
-    code = (
-        "import sys, time\n"
-        "from prunestab.lease import Lease\n"
-        f"Lease({str(tmp_path)!r}, ttl=3600).acquire()\n"
-        "print('held', flush=True)\n"
-        "time.sleep(600)\n"
-    )
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "held"
+    holder = _holder_in_another_process(tmp_path)
     holder.send_signal(signal.SIGKILL)
     deadline = time.time() + 30
     while _state(holder.pid) != "Z":  # dead, and not reaped (no wait() here)
