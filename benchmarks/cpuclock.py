@@ -1,16 +1,20 @@
 """A pytest plugin that prints each test's CPU time, which load on the machine barely moves.
 
-CPU time is user + system time of the test process and of the children it waited for
-(spawned workers included), so on a busy machine it still says what a test costs; with
-``OMP_NUM_THREADS=1`` it bounds the test's wall time on an idle machine from above.
+CPU time is user + system time of the test process, of the children it waited for, and
+of multiprocessing's fork server with the workers it forked
+(``prunestab.runner.worker_context``), so on a busy machine it still says what a test
+costs; with ``OMP_NUM_THREADS=1`` it bounds the test's wall time on an idle machine from above.
 
     OMP_NUM_THREADS=1 PYTHONPATH=.:benchmarks python -m pytest -q -m "not slow" -p cpuclock
 """
 
 from __future__ import annotations
 
+import multiprocessing.forkserver
+import os
 import resource
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +24,21 @@ _rows: list[tuple[float, float, str]] = []
 def _cpu() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + _forkserver()
+
+
+def _forkserver() -> float:
+    """CPU of multiprocessing's fork server and the workers it forked and reaped: they are
+    not this process's waited-for children until it exits, so rusage misses them."""
+    pid = multiprocessing.forkserver._forkserver._forkserver_pid
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks
 
 
 @pytest.hookimpl(hookwrapper=True)

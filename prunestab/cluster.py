@@ -20,7 +20,6 @@ submitted again after ``max_retries`` failures; ``prunestab status`` lists it.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import shutil
 import socket
@@ -37,7 +36,7 @@ from submitit.slurm.slurm import SlurmJob
 from prunestab import preempt
 from prunestab.config import RunConfig, config_hash
 from prunestab.lease import job_id as current_job
-from prunestab.runner import DataCache, execute
+from prunestab.runner import DataCache, execute, inherit_environment, worker_context
 from prunestab.status import DEFAULT_MAX_RETRIES, run_state
 from prunestab.store import RunLockedError, RunStore
 
@@ -159,11 +158,14 @@ class SweepTask:
         this one, which only supervises: when a preemption signal reaches this process
         (submitit calls :meth:`checkpoint`), or every process of the task, the workers
         finish their current epoch, checkpoint it, release their leases and return."""
-        context = multiprocessing.get_context("spawn")
+        context = worker_context()
         stop = context.Event()
         workers = min(self.runs_at_once, len(self.configs))
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=preempt.listen, initargs=(stop,)
+            workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(stop, dict(os.environ)),
         ) as pool:
             jobs = [pool.submit(self._one, c) for c in self.configs]
             _SUPERVISED.update(stop=stop, jobs=jobs, pool=pool)
@@ -247,6 +249,13 @@ class SweepTask:
 
 #: The running task's workers (this process supervises at most one task at a time).
 _SUPERVISED: dict = {}
+
+
+def _start_worker(stop, environ: dict[str, str]) -> None:
+    """A task's worker: the task's environment, and its signals (or ``stop``, set by the
+    supervisor) turned into a stop after the current epoch."""
+    inherit_environment(environ)
+    preempt.listen(stop)
 
 
 def _stop_workers(grace_s: float) -> None:

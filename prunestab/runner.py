@@ -527,6 +527,45 @@ def _execute_in_turn(configs, store, data, options, keep_model, deliver) -> None
 #: Seconds between looks at runs that another process is computing.
 POLL_S = 5.0
 
+#: What a worker process needs imported; the fork server imports it once (:func:`worker_context`).
+WORKER_PRELOAD = ("prunestab.runner", "prunestab.cluster")
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """How prunestab starts worker processes: forked from a fork server on Linux, else spawned.
+
+    A worker must not be a fork of its caller: a forked copy of an OpenMP or CUDA runtime
+    the caller has started can hang. A spawned worker is safe but starts a fresh
+    interpreter that imports torch and prunestab again, about 2 s of CPU per worker. A
+    fork server is one fresh process that imports them once (``WORKER_PRELOAD``) and
+    never trains, so forking it is safe; each worker is then a fork of it, in
+    milliseconds (Python 3.14 made it Linux's default start method for the same
+    reason). Its workers inherit the server's environment, not the caller's current one:
+    worker initializers call :func:`inherit_environment` first.
+
+    Returns:
+        A ``multiprocessing`` context: ``"forkserver"`` with ``WORKER_PRELOAD`` on Linux;
+        ``"spawn"`` elsewhere (macOS system libraries are not fork-safe; Windows has no
+        fork).
+    """
+    if not sys.platform.startswith("linux"):
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(WORKER_PRELOAD))
+    return context
+
+
+def inherit_environment(environ: dict[str, str]) -> None:
+    """Give this worker its caller's environment, as it was when the pool started.
+
+    Args:
+        environ: the caller's ``dict(os.environ)``; this process's environment becomes
+            exactly that (``$PRUNESTAB_DATA``, ``$CUDA_VISIBLE_DEVICES`` ... as the caller
+            has them, not as they were when the fork server started).
+    """
+    os.environ.clear()
+    os.environ.update(environ)
+
 
 def _await_elsewhere(configs, store, data, options, keep_model, deliver) -> None:
     """Runs another process holds (another sweep, another machine): wait for their
@@ -656,20 +695,19 @@ def _execute_in_workers(
     threads. On one GPU, several workers keep it busier than one run at batch 128; with
     several GPUs (``device="cuda"``), each worker is pinned to one of them in turn
     (``CUDA_VISIBLE_DEVICES``).
-    Workers are spawned (not forked: a forked copy of an initialised OpenMP or CUDA
-    runtime can hang), each loads the data once, and the run store's locks keep two
-    processes off one run. Every result is stored by its worker before it is delivered;
+    Workers start from :func:`worker_context` (never a fork of this process), each loads
+    the data once, and the run store's locks keep two processes off one run. Every result is stored by its worker before it is delivered;
     a failure in one run stops the sweep after the runs in flight, which are kept.
     """
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    context = multiprocessing.get_context("spawn")
+    context = worker_context()
     gpus = visible_gpus() if any(c.device == "cuda" for c in configs) else []
     slots = context.Value("i", 0)
     with ProcessPoolExecutor(
         jobs,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(threads, slots, gpus if len(gpus) > 1 else []),
+        initargs=(threads, slots, gpus if len(gpus) > 1 else [], dict(os.environ)),
     ) as pool:
         queue = list(configs)
         elsewhere: list[RunConfig] = []
@@ -730,9 +768,10 @@ def gpu_for_slot(slot: int, gpus: Sequence[str]) -> str:
     return gpus[slot % len(gpus)]
 
 
-def _start_worker(threads: int, slots, gpus: Sequence[str]) -> None:
-    """A worker's setup: its CPU threads, and, with several GPUs, one GPU of its own
-    (``CUDA_VISIBLE_DEVICES``, set before CUDA starts in this process)."""
+def _start_worker(threads: int, slots, gpus: Sequence[str], environ: dict[str, str]) -> None:
+    """A worker's setup: the caller's environment, its CPU threads, and, with several
+    GPUs, one GPU of its own (``CUDA_VISIBLE_DEVICES``, set before CUDA starts here)."""
+    inherit_environment(environ)
     torch.set_num_threads(threads)
     if gpus:
         with slots.get_lock():

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import torch
@@ -114,7 +115,7 @@ def test_the_cuda_path_matches_the_cpu_path(tmp_path, tiny_cifar):
 
 
 def test_worker_processes_store_the_same_runs_as_one_process(tmp_path, tiny_cifar):
-    """``jobs=2``: two spawned workers, one thread each; results agree with a sequential
+    """``jobs=2``: two worker processes, one thread each; results agree with a sequential
     sweep: the same events, and the first epoch's losses to 1e-4 (thread counts change
     float32 summation order, and later epochs of these near-chance tiny runs diverge
     chaotically, by how much depends on the CPU)."""
@@ -140,6 +141,23 @@ def test_worker_processes_store_the_same_runs_as_one_process(tmp_path, tiny_cifa
         assert x["train_loss"] == pytest.approx(y["train_loss"], rel=1e-4)
     again = execute_many(grid, RunStore(tmp_path / "p"), data, jobs=2, progress=False)
     assert again == parallel  # stored: nothing recomputed
+
+
+def test_workers_read_the_callers_environment_as_it_is_when_the_sweep_starts(
+    tmp_path, tiny_cifar, monkeypatch
+):
+    """Workers are forked from a fork server that may have started long before (here, or
+    an earlier sweep of this process) with another environment; they still read
+    ``$PRUNESTAB_DATA`` as the caller has it now, as spawned workers would."""
+    context = runner.worker_context()
+    with ProcessPoolExecutor(1, mp_context=context) as pool:  # the fork server runs now
+        assert pool.submit(os.getenv, "PRUNESTAB_DATA").result() != str(tiny_cifar)
+    monkeypatch.setenv("PRUNESTAB_DATA", str(tiny_cifar))
+    with ProcessPoolExecutor(1, mp_context=context) as pool:  # what the server gives
+        assert pool.submit(os.getenv, "PRUNESTAB_DATA").result() != str(tiny_cifar)
+    grid = figure_grid("fig1", "smoke", seeds=1)[:2]
+    results = execute_many(grid, RunStore(tmp_path), DataCache(None), jobs=2, progress=False)
+    assert [r["dataset"]["root"] for r in results] == [str(tiny_cifar)] * 2
 
 
 def test_a_failing_worker_stops_the_sweep_with_its_error(tmp_path):
