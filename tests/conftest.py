@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_runs import SHORT_DATA
 
 from prunestab.config import DataConfig
 from prunestab.data import BASE_FOLDER, ENV_VAR, load_cifar10, resolve_root
@@ -89,6 +90,12 @@ def tiny_cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny(tiny_cifar: Path):
     """The fake CIFAR-10 loaded on the CPU, whole (200 training, 100 test images)."""
     return load_cifar10(tiny_cifar, config=DataConfig(train_subset=200, test_subset=100))
+
+
+@pytest.fixture(scope="session")
+def short_data(tiny_cifar: Path):
+    """The data of ``tiny_runs.short_config``: 100 training and 50 test images."""
+    return load_cifar10(tiny_cifar, config=SHORT_DATA)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ every pruned unit must then be identical, and losses, scores and weights equal t
 In float32 the same differences (1e-7) are amplified by training until they flip single
 test images, which says nothing about correctness.
 
-The runs are as short as still shows every part of a run (3 epochs of the tiny VGG11,
+The runs are as short as still shows every part of a run (3 epochs of the short_data VGG11,
 ``SHORT``): each layer pruned twice on staggered epochs, so events follow events on
 already-masked layers, a noise window runs after an event, and the learning rate drops
 once. Most comparisons group two seeds; one groups three.
@@ -17,7 +17,7 @@ import math
 
 import pytest
 import torch
-from tiny_runs import SHORT, short_config
+from tiny_runs import SHORT, resnet18_config, short_config
 
 from prunestab.batched import SeedGroup, seed_batches, train_seeds
 from prunestab.config import (
@@ -108,10 +108,10 @@ def assert_same_runs(singles, group):
         pytest.param({"pruning": None}, (0, 1), id="vgg11-unpruned"),
     ],
 )
-def test_grouped_seeds_equal_their_single_runs(tiny, float64, changes, seeds):
+def test_grouped_seeds_equal_their_single_runs(short_data, float64, changes, seeds):
     configs = [_config(seed=s, **changes) for s in seeds]
-    singles = [train_run(c, tiny, progress=False) for c in configs]
-    group = train_seeds(configs, tiny, progress=False)
+    singles = [train_run(c, short_data, progress=False) for c in configs]
+    group = train_seeds(configs, short_data, progress=False)
     assert_same_runs(singles, group)
     assert group[0]["execution"]["seeds_trained_together"] == len(seeds)
     if configs[0].pruning is not None and configs[0].noise is None:
@@ -123,7 +123,7 @@ def test_grouped_seeds_read_the_instability_set_from_the_whole_test_pass(tiny_ci
     """The budget profiles' data: instability on a part of the test set, which the last
     epochs read from their pass over the whole test set, per seed."""
     data_config = DataConfig(
-        train_subset=200, test_subset=100, instability_test_subset=40, full_test_from=1
+        train_subset=100, test_subset=50, instability_test_subset=20, full_test_from=1
     )
     data = load_cifar10(tiny_cifar, config=data_config)
     configs = [_config(seed=s, epochs=4, data=data_config) for s in (0, 1)]
@@ -134,20 +134,16 @@ def test_grouped_seeds_read_the_instability_set_from_the_whole_test_pass(tiny_ci
     assert [r["epoch"] for r in group[1]["epochs"] if "full_test_acc" in r] == [2, 3]
 
 
-def test_grouped_resnet18_cuts_each_seeds_own_shortcuts(tiny, float64):
-    schedule = PruningSchedule((1, 1, 1, 1), (2, 2, 2, 2), (0.3, 0.3, 0.3, 0.9), 1)
-    configs = [
-        _config("resnet18", seed=s, epochs=3, pruning=PruningConfig(schedule, target="largest"))
-        for s in (0, 1)
-    ]
-    singles = [train_run(c, tiny, progress=False) for c in configs]
-    group = train_seeds(configs, tiny, progress=False)
+def test_grouped_resnet18_cuts_each_seeds_own_shortcuts(short_data, float64):
+    configs = [resnet18_config(seed=s) for s in (0, 1)]
+    singles = [train_run(c, short_data, progress=False) for c in configs]
+    group = train_seeds(configs, short_data, progress=False)
     assert_same_runs(singles, group)
     assert any("shortcut_mask" in k for k in group[0]["model_state"])
 
 
 def test_grouped_conv4_with_augmentation_and_a_linear_layer(tiny_cifar, float64):
-    data_config = DataConfig(train_subset=200, test_subset=100, augment=True)
+    data_config = DataConfig(train_subset=100, test_subset=50, augment=True)
     data = load_cifar10(tiny_cifar, config=data_config)
     schedule = PruningSchedule((0,), (1,), (0.5,), 1)
     configs = [
@@ -161,9 +157,9 @@ def test_grouped_conv4_with_augmentation_and_a_linear_layer(tiny_cifar, float64)
     assert_same_runs(singles, group)
 
 
-def test_pruned_weights_and_adam_moments_stay_zero_in_the_grouped_model(tiny):
+def test_pruned_weights_and_adam_moments_stay_zero_in_the_grouped_model(short_data):
     configs = [_config(seed=s) for s in (0, 1)]
-    group = train_seeds(configs, tiny, progress=False)
+    group = train_seeds(configs, short_data, progress=False)
     for result in group:
         state = result["model_state"]
         for layer in ("features.15", "features.25"):  # VGG11's first and last pruned convs
@@ -211,21 +207,21 @@ def test_seed_views_share_storage_with_the_grouped_model():
     assert not (grouped[:n] == 7.0).any() and not (grouped[2 * n :] == 7.0).any()
 
 
-def test_train_seeds_refuses_configs_that_differ_by_more_than_seed(tiny):
+def test_train_seeds_refuses_configs_that_differ_by_more_than_seed(short_data):
     with pytest.raises(ValueError, match="differ only by seed"):
-        train_seeds([_config(seed=0), _config(seed=1, epochs=6)], tiny, progress=False)
+        train_seeds([_config(seed=0), _config(seed=1, epochs=6)], short_data, progress=False)
     with pytest.raises(ValueError, match="repeated seeds"):
-        train_seeds([_config(seed=0), _config(seed=0)], tiny, progress=False)
+        train_seeds([_config(seed=0), _config(seed=0)], short_data, progress=False)
 
 
-def test_a_batched_sweep_stores_one_result_per_seed(tmp_path, tiny, float64):
+def test_a_batched_sweep_stores_one_result_per_seed(tmp_path, short_data, float64):
     store = RunStore(tmp_path / "store")
     configs = [_config(seed=s) for s in (0, 1, 2)]
     seen = []
     results = execute_many(
         configs,
         store,
-        tiny,
+        short_data,
         batch_seeds=True,
         max_group=2,
         progress=False,
@@ -236,11 +232,11 @@ def test_a_batched_sweep_stores_one_result_per_seed(tmp_path, tiny, float64):
     assert [r["execution"]["seeds_trained_together"] for r in results] == [2, 2, 1]
     for config, result in zip(configs, results, strict=True):
         # A single run of the same config finds the batched result: they are one run.
-        assert execute(config, store, tiny, progress=False) == result
-        single = train_run(config, tiny, progress=False)
+        assert execute(config, store, short_data, progress=False) == result
+        single = train_run(config, short_data, progress=False)
         single.pop("model_state")
         assert_close(single["epochs"], result["epochs"])
-    again = execute_many(configs, store, tiny, batch_seeds=True, progress=False)
+    again = execute_many(configs, store, short_data, batch_seeds=True, progress=False)
     assert again == results
 
 
@@ -248,7 +244,7 @@ class Interrupt(Exception):
     pass
 
 
-def test_an_interrupted_group_resumes_as_a_group(tmp_path, tiny, float64):
+def test_an_interrupted_group_resumes_as_a_group(tmp_path, short_data, float64):
     store = RunStore(tmp_path / "store")
     configs = [_config(seed=s) for s in (0, 1)]
     saved = []
@@ -263,15 +259,15 @@ def test_an_interrupted_group_resumes_as_a_group(tmp_path, tiny, float64):
     store.save_checkpoint = save_then_stop
     with pytest.raises(Interrupt):
         execute_many(
-            configs, store, tiny, batch_seeds=True, progress=False, checkpoint_interval_s=0.0
+            configs, store, short_data, batch_seeds=True, progress=False, checkpoint_interval_s=0.0
         )
     assert not any(store.is_complete(c) for c in configs)
     assert all(store.load_checkpoint(c)["epoch"] == 2 for c in configs)
     store.save_checkpoint = original
-    resumed = execute_many(configs, store, tiny, batch_seeds=True, progress=False)
+    resumed = execute_many(configs, store, short_data, batch_seeds=True, progress=False)
     assert [r["resumed_from_epoch"] for r in resumed] == [2, 2]
     assert [[s["from_epoch"] for s in r["segments"]] for r in resumed] == [[0, 2], [0, 2]]
-    uninterrupted = train_seeds(configs, tiny, progress=False)
+    uninterrupted = train_seeds(configs, short_data, progress=False)
     for result, reference in zip(resumed, uninterrupted, strict=True):
         assert_close(result["epochs"], reference["epochs"])
         assert_close(result["events"], reference["events"])

@@ -15,12 +15,11 @@ import math
 
 import pytest
 import torch
-from tiny_runs import short_config, tiny_config
+from tiny_runs import resnet18_config, short_config, tiny_config
 from torch._dynamo.utils import counters
 
-from prunestab.config import DataConfig, PruningConfig
+from prunestab.config import DataConfig
 from prunestab.data import load_cifar10
-from prunestab.schedule import PruningSchedule
 from prunestab.train import PLAIN, Execution, resolve_precision, train_run
 
 
@@ -38,13 +37,10 @@ def _same(a: dict, b: dict, rel: float, acc_points: float) -> None:
 
 
 @pytest.mark.parametrize("model", ["vgg11", "resnet18"])
-def test_fast_and_plain_paths_agree_to_rounding_in_float64(tiny, float64, model):
-    config = short_config()
-    if model == "resnet18":
-        schedule = PruningSchedule((1, 1, 1, 1), (2, 2, 2, 2), (0.3, 0.3, 0.3, 0.9), 1)
-        config = short_config(model, pruning=PruningConfig(schedule, target="largest"))
-    fast = train_run(config, tiny, progress=False)
-    plain = train_run(config, tiny, progress=False, execution=PLAIN)
+def test_fast_and_plain_paths_agree_to_rounding_in_float64(short_data, float64, model):
+    config = short_config() if model == "vgg11" else resnet18_config()
+    fast = train_run(config, short_data, progress=False)
+    plain = train_run(config, short_data, progress=False, execution=PLAIN)
     assert fast["execution"]["channels_last"] and not plain["execution"]["channels_last"]
     _same(fast, plain, rel=1e-8, acc_points=0)
 
@@ -62,7 +58,7 @@ def test_fast_and_plain_paths_agree_within_tolerance_in_float32(tiny):
     assert counts == [[e["layer"], e["count"]] for e in plain["events"]]
 
 
-def test_compiled_training_equals_eager_and_pruning_never_recompiles(tiny, float64):
+def test_compiled_training_equals_eager_and_pruning_never_recompiles(short_data, float64):
     """``aot_eager`` traces and guards like inductor, without generating C++ (fast in CI)."""
     compiled = Execution(compile="aot_eager")
     graphs = {}
@@ -70,13 +66,13 @@ def test_compiled_training_equals_eager_and_pruning_never_recompiles(tiny, float
         torch._dynamo.reset()
         counters.clear()
         config = short_config(pruning=pruning)
-        result = train_run(config, tiny, progress=False, execution=compiled)
+        result = train_run(config, short_data, progress=False, execution=compiled)
         graphs[name] = counters["stats"]["unique_graphs"]
         assert result["execution"]["compile"] == "aot_eager"
     # One graph for training, one for evaluation; six pruning events (two per layer, on
     # three epochs) add none.
     assert graphs == {"unpruned": 2, "pruned": 2}
-    eager = train_run(short_config(), tiny, progress=False)
+    eager = train_run(short_config(), short_data, progress=False)
     _same(result, eager, rel=1e-8, acc_points=0)
 
 
