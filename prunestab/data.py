@@ -69,18 +69,23 @@ _SELECTION_SEEDS = {
 class DataNotFoundError(RuntimeError):
     """CIFAR-10 is not where we looked; ``str(err)`` tells the user how to provide it.
 
-    Raised by :func:`locate` and :func:`load_cifar10`. The message names the folder
-    looked at, the argument, ``$PRUNESTAB_DATA`` and the default folder, why a download
-    failed (if one was tried) and the three ways to provide the data.
+    Raised by :func:`locate` and :func:`load_cifar10`.
+
+    Args:
+        message: names the folder looked at, the argument, ``$PRUNESTAB_DATA`` and the
+            default folder, why a download failed (if one was tried) and the three ways to
+            provide the data.
     """
 
 
 class DatasetVariantWarning(UserWarning):
     """The files are not the official CIFAR-10 (e.g. the JPEG re-encoded offline copy).
 
-    Emitted by :func:`verify_checksums`, naming the files whose md5 differs; the data are
-    still loaded and results record ``variant="modified"``. The test suite ignores it
-    (``pyproject.toml``).
+    Emitted by :func:`verify_checksums`; the data are still loaded and results record
+    ``variant="modified"``. The test suite ignores it (``pyproject.toml``).
+
+    Args:
+        message: names the folder and the files whose md5 differs.
     """
 
 

@@ -88,6 +88,10 @@ class EmptyEventsWarning(UserWarning):
     Issued by :func:`warn_empty_events` (a warning, not an error: the run is still
     valid, with fewer effective events than the paper's schedule). Silence it with
     ``warnings.simplefilter("ignore", EmptyEventsWarning)``.
+
+    Args:
+        message: the run's :meth:`~RunConfig.display_label`, then its
+            :func:`empty_event_report` sentence for one layer.
     """
 
 
