@@ -72,9 +72,18 @@ _SHARED = {"num_batches_tracked"}
 class SeedLinear(nn.Module):
     """K linear layers applied to K feature groups: ``[B, K*in] -> [B, K*out]``.
 
-    ``weight`` is ``[K*out, in]`` and ``bias`` ``[K*out]``: seed ``k``'s
-    ``nn.Linear`` weight is rows ``k*out .. (k+1)*out``, so the seeds' tensors are
-    contiguous slices, like a grouped convolution's.
+    Args:
+        seeds: K, the number of seeds (feature groups).
+        in_features, out_features: the sizes of each seed's ``nn.Linear``.
+        bias: whether the layers have a bias.
+
+    Attributes:
+        weight: ``[K*out, in]``; seed ``k``'s ``nn.Linear`` weight is rows
+            ``k*out .. (k+1)*out``, so the seeds' tensors are contiguous slices, like a
+            grouped convolution's. Not initialised: the grouped model fills it with the
+            seeds' weights.
+        bias: ``[K*out]``, seed ``k``'s in the same rows; ``None`` without a bias.
+        seeds, in_features, out_features: as given.
 
     >>> layer = SeedLinear(seeds=2, in_features=3, out_features=4, bias=True)
     >>> layer(torch.zeros(5, 2 * 3)).shape

@@ -291,6 +291,12 @@ class Submission:
     def report(self) -> str:
         """A few lines for a terminal: what was submitted, where its logs go, what not.
 
+        Returns:
+            Newline-joined lines: the runs submitted (with the job ids, when any) and those
+            already stored, running, queued in earlier jobs or failed too often; the log
+            files' pattern when tasks were submitted; one ``not resubmitted:`` line per
+            entry of ``failed``.
+
         >>> print(Submission(("77_0", "77_1"), "logs", 2, 1, (), (), ()).report())
         2 run(s) submitted as 2 task(s): 77 (array of 2 tasks); 1 already stored, 0 running, 0 queued in earlier jobs, 0 failed too often.
         logs: logs/77_<task>_0_log.out (and .err)
@@ -541,6 +547,13 @@ def _mark_queued(
 
 def tasks_needed(n_runs: int, runs_per_task: int) -> int:
     """The array tasks that ``n_runs`` runs need at ``runs_per_task`` runs per task.
+
+    Args:
+        n_runs: the runs to submit.
+        runs_per_task: runs one array task executes, at least 1.
+
+    Returns:
+        ``ceil(n_runs / runs_per_task)``.
 
     >>> tasks_needed(5, 2)
     3

@@ -271,9 +271,10 @@ class PruningConfig:
     def label(self) -> str:
         """Short name for legends: the score's symbol and the paper's target subscript.
 
-        ``l2``, ``E[BN]``, ``E[BN]±`` (``ebn_signed``) or ``|w|`` (``magnitude``), then
-        ``prune_S``/``prune_L``/``prune_R`` (Section 3.1's subscripts) or ``prune_D0`` ..
-        ``prune_D9`` for the percentile targets (Figure 2).
+        Returns:
+            ``l2``, ``E[BN]``, ``E[BN]±`` (``ebn_signed``) or ``|w|`` (``magnitude``), a
+            space, then ``prune_S``/``prune_L``/``prune_R`` (Section 3.1's subscripts) or
+            ``prune_D0`` .. ``prune_D9`` for the percentile targets (Figure 2).
         """
         score = {"l2": "l2", "ebn": "E[BN]", "ebn_signed": "E[BN]±", "magnitude": "|w|"}
         return f"{score[self.score]} prune_{TARGET_LABELS[self.target]}"

@@ -69,18 +69,23 @@ _SELECTION_SEEDS = {
 class DataNotFoundError(RuntimeError):
     """CIFAR-10 is not where we looked; ``str(err)`` tells the user how to provide it.
 
-    Raised by :func:`locate` and :func:`load_cifar10`. The message names the folder
-    looked at, the argument, ``$PRUNESTAB_DATA`` and the default folder, why a download
-    failed (if one was tried) and the three ways to provide the data.
+    Raised by :func:`locate` and :func:`load_cifar10`.
+
+    Args:
+        message: names the folder looked at, the argument, ``$PRUNESTAB_DATA`` and the
+            default folder, why a download failed (if one was tried) and the three ways to
+            provide the data.
     """
 
 
 class DatasetVariantWarning(UserWarning):
     """The files are not the official CIFAR-10 (e.g. the JPEG re-encoded offline copy).
 
-    Emitted by :func:`verify_checksums`, naming the files whose md5 differs; the data are
-    still loaded and results record ``variant="modified"``. The test suite ignores it
-    (``pyproject.toml``).
+    Emitted by :func:`verify_checksums`; the data are still loaded and results record
+    ``variant="modified"``. The test suite ignores it (``pyproject.toml``).
+
+    Args:
+        message: names the folder and the files whose md5 differs.
     """
 
 
@@ -405,6 +410,52 @@ def _complement(n: int, indices: torch.Tensor) -> torch.Tensor:
     return torch.nonzero(keep).flatten()
 
 
+@dataclass(frozen=True, eq=False)
+class _Selection:
+    """The images a :class:`DataConfig` keeps, as int64 indices (CPU): ``train`` and
+    ``validation`` into the training files, ``test`` and ``instability`` into the test file;
+    ``instability_positions``, the instability images' places within ``test``."""
+
+    train: torch.Tensor
+    validation: torch.Tensor
+    test: torch.Tensor
+    instability: torch.Tensor | None
+    instability_positions: torch.Tensor | None
+
+
+def _select(
+    config: DataConfig, train_labels: torch.Tensor, test_labels: torch.Tensor
+) -> _Selection:
+    """The validation split, then the subsets, each class-balanced (:func:`load_cifar10`);
+    raises ``ValueError`` as :func:`load_cifar10` says."""
+    n_train = train_labels.numel()
+    if config.validation_size >= n_train:
+        raise ValueError(
+            f"DataConfig.validation_size={config.validation_size}; allowed: fewer than the "
+            f"{n_train} training images"
+        )
+    validation = _balanced_choice(
+        train_labels, config.validation_size, "validation_size", "training images"
+    )
+    rest = _complement(n_train, validation)
+    if config.train_subset is not None:
+        what = f"training images left after validation_size={config.validation_size}"
+        rest = rest[_balanced_choice(train_labels[rest], config.train_subset, "train_subset", what)]
+    test = torch.arange(test_labels.numel())
+    if config.test_subset is not None:
+        test = _balanced_choice(test_labels, config.test_subset, "test_subset", "test images")
+    instability = part = None
+    if config.instability_test_subset is not None:
+        part = _balanced_choice(
+            test_labels[test],
+            config.instability_test_subset,
+            "instability_test_subset",
+            "images of the test subset",
+        )
+        instability = test[part]
+    return _Selection(rest, validation, test, instability, part)
+
+
 def load_cifar10(
     root: str | os.PathLike | None = None,
     *,
@@ -448,32 +499,9 @@ def load_cifar10(
     folder = found / BASE_FOLDER
     train_images, train_labels = _read_split(folder, TRAIN_FILES)
     test_images, test_labels = _read_split(folder, (TEST_FILE,))
-
-    n_train = train_labels.numel()
-    if config.validation_size >= n_train:
-        raise ValueError(
-            f"DataConfig.validation_size={config.validation_size}; allowed: fewer than the "
-            f"{n_train} training images"
-        )
-    validation = _balanced_choice(
-        train_labels, config.validation_size, "validation_size", "training images"
-    )
-    rest = _complement(n_train, validation)
-    if config.train_subset is not None:
-        what = f"training images left after validation_size={config.validation_size}"
-        rest = rest[_balanced_choice(train_labels[rest], config.train_subset, "train_subset", what)]
-    test = torch.arange(test_labels.numel())
-    if config.test_subset is not None:
-        test = _balanced_choice(test_labels, config.test_subset, "test_subset", "test images")
-    instability = None
-    if config.instability_test_subset is not None:
-        part = _balanced_choice(
-            test_labels[test],
-            config.instability_test_subset,
-            "instability_test_subset",
-            "images of the test subset",
-        )
-        instability = test[part]
+    chosen = _select(config, train_labels, test_labels)
+    rest, validation, test = chosen.train, chosen.validation, chosen.test
+    instability, part = chosen.instability, chosen.instability_positions
 
     device = torch.device(device)
     info = DatasetInfo(

@@ -12,6 +12,12 @@ once at the event (before the post-event evaluation, so the instability is measu
 then again before each of the next ``steps`` training steps; after that the units are
 released and train freely. Repeated Gaussian noise accumulates, as in the authors' code.
 
+Choosing: :class:`NoiseInjector` chooses an event's units with
+:func:`~prunestab.pruning.choose_units` by its ``pruning`` config, among the units not
+targeted before, so every event noises units no earlier event noised (as pruning never
+takes a unit twice). It builds a :class:`~prunestab.pruning.Pruner` of that config for the
+events and layers; its masks are registered on the model but stay all ones.
+
 Counting: the paper's "0/50/1500 batches" counted every forward call of the noised layer,
 test batches included; the authors' runs therefore noised 0/51/1106 *training* batches
 (book/authors_code.md, section 6). We count training steps only, so ``steps`` is exactly the number of
@@ -33,7 +39,7 @@ import torch
 from torch import nn
 
 from prunestab.config import NoiseConfig, PruningConfig
-from prunestab.pruning import Pruner, event_record
+from prunestab.pruning import Pruner, choose_units, event_record
 from prunestab.schedule import PruningEvent
 
 
@@ -56,12 +62,9 @@ class NoiseInjector:
     """Targets units like a :class:`Pruner` would, and noises them instead of masking.
 
     An :class:`~prunestab.pruning.Intervention`: :meth:`apply` noises an event's units
-    and opens their window; :meth:`before_step` keeps the open windows noised.
-
-    Units are chosen by a :class:`~prunestab.pruning.Pruner` of ``pruning`` (its masks are
-    registered on the model but stay all ones), among the units not targeted before, so
-    every event noises units no earlier event noised (as pruning never takes a unit
-    twice). Its resumable state (targeted units, open windows) is :meth:`state_dict`.
+    and opens their window; :meth:`before_step` keeps the open windows noised. How units
+    are chosen: module docstring. Its resumable state (targeted units, open windows) is
+    :meth:`state_dict`.
 
     Args:
         model: the model to noise (a ``prunestab.models`` model).
@@ -92,8 +95,8 @@ class NoiseInjector:
             raise ValueError(
                 f"noise injection needs structured pruning, got structure={pruning.structure!r}"
             )
-        # The pruner only scores and chooses here; its masks stay all ones and are never
-        # applied, because noised units keep training.
+        # The pruner only lists the events and holds the config units are chosen by; its
+        # masks stay all ones and are never applied, because noised units keep training.
         self.selector = Pruner(model, pruning)
         self.layers = self.selector.layers
         self.noise = noise
@@ -135,17 +138,18 @@ class NoiseInjector:
 
         Raises:
             ValueError: ``event.count`` exceeds the units not yet targeted, or the score
-                does not apply to the layer (as :meth:`~prunestab.pruning.Pruner.choose`).
+                does not apply to the layer (as :func:`~prunestab.pruning.choose_units`).
         """
-        chosen, scores = self.selector.choose(
-            event, selection_generator, candidates=~self.targeted[event.layer]
+        layer, candidates = self.layers[event.layer], ~self.targeted[event.layer]
+        chosen, scores = choose_units(
+            layer, self.selector.config, event.count, candidates, selection_generator
         )
         units = chosen.to(self.targeted[event.layer].device)
         self.targeted[event.layer][units] = True
         self._apply(event.layer, units, noise_generator)
         if self.noise.steps > 0:
             self.windows.append(NoiseWindow(event.layer, units, self.noise.steps))
-        record = event_record(event, self.layers[event.layer], chosen, scores, include_units=True)
+        record = event_record(event, layer, chosen, scores, include_units=True)
         record["noise"] = self.noise.label
         return record
 
@@ -168,18 +172,7 @@ class NoiseInjector:
 
     def _apply(self, layer_index: int, units: torch.Tensor, generator: torch.Generator) -> None:
         module = self.layers[layer_index].module
-        if self.noise.kind == "zeroing":
-            module.weight[units] = 0
-            if module.bias is not None:
-                module.bias[units] = 0
-            return
-        # The first untargeted filter, found on the device: ``nonzero()`` would make the
-        # host wait for the GPU before every noised training step.
-        first = torch.argmax((~self.targeted[layer_index]).to(torch.uint8))
-        sigma = module.weight[first].std()
-        shape = (units.numel(),) + tuple(module.weight.shape[1:])
-        noise = torch.randn(shape, generator=generator, device=module.weight.device)
-        module.weight[units] += sigma * noise.to(module.weight.dtype)
+        _noise_units(self.noise.kind, module, units, self.targeted[layer_index], generator)
 
     def open_windows(self) -> int:
         """The number of windows whose noise is still re-applied before each step."""
@@ -236,3 +229,26 @@ class NoiseInjector:
             ``[]``.
         """
         return []
+
+
+def _noise_units(
+    kind: str,
+    module: nn.Module,
+    units: torch.Tensor,
+    targeted: torch.Tensor,
+    generator: torch.Generator,
+) -> None:
+    """Zero ``units`` of ``module`` (weight and bias), or add ``N(0, sigma^2)`` to their
+    weights, ``sigma`` the std of the first filter not in ``targeted`` (module docstring)."""
+    if kind == "zeroing":
+        module.weight[units] = 0
+        if module.bias is not None:
+            module.bias[units] = 0
+        return
+    # The first untargeted filter, found on the device: ``nonzero()`` would make the
+    # host wait for the GPU before every noised training step.
+    first = torch.argmax((~targeted).to(torch.uint8))
+    sigma = module.weight[first].std()
+    shape = (units.numel(),) + tuple(module.weight.shape[1:])
+    noise = torch.randn(shape, generator=generator, device=module.weight.device)
+    module.weight[units] += sigma * noise.to(module.weight.dtype)

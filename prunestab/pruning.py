@@ -9,8 +9,10 @@ Adam; book/authors_code.md, section 2):
 
 * at the pruning event the unit's parameters *and* their Adam moments are zeroed;
 * after every backward pass the pruned entries' gradients are zeroed
-  (:meth:`Pruner.mask_gradients`), so Adam's moments stay 0 and its update
-  ``lr * m / (sqrt(v) + eps)`` is exactly 0 for them;
+  (:meth:`Pruner.mask_gradients`; parameters without a gradient are skipped), so Adam's
+  moments stay 0 and its update ``lr * m / (sqrt(v) + eps)`` is exactly 0 for them: a
+  pruned unit never comes back (A.3: "does not allow previously pruned weights to reenter
+  the network");
 * structured pruning masks the conv/linear weight and bias and the following
   BatchNorm's gamma and beta, so the channel's output is 0 in train and eval mode
   whatever the running statistics; in ResNet18 the shortcut into a pruned ``conv2``
@@ -34,7 +36,7 @@ from torch import nn
 
 from prunestab.config import PERCENTILE_TARGETS, TARGETS, PruningConfig, RunConfig
 from prunestab.models import PrunableLayer, prunable_layer_names, prunable_unit_counts
-from prunestab.schedule import PruningEvent
+from prunestab.schedule import PruningEvent, empty_events
 
 _SQRT_2PI = math.sqrt(2 * math.pi)
 
@@ -86,6 +88,10 @@ class EmptyEventsWarning(UserWarning):
     Issued by :func:`warn_empty_events` (a warning, not an error: the run is still
     valid, with fewer effective events than the paper's schedule). Silence it with
     ``warnings.simplefilter("ignore", EmptyEventsWarning)``.
+
+    Args:
+        message: the run's :meth:`~RunConfig.display_label`, then its
+            :func:`empty_event_report` sentence for one layer.
     """
 
 
@@ -116,7 +122,7 @@ def empty_event_report(config: RunConfig) -> list[str]:
         return []
     schedule = config.pruning.schedule
     units = prunable_unit_counts(config.model, config.width, config.pruning.structure)
-    empty = schedule.empty_events(units)
+    empty = empty_events(schedule, units)
     names = prunable_layer_names(config.model, config.width)
     return [
         f"{config.model} at width {config.width:g}, layer {layer} ({names[layer]}): {count} of its "
@@ -242,12 +248,94 @@ def select_units(
     raise ValueError(f"target={target!r}; allowed: {', '.join(TARGETS)}")
 
 
+def choose_units(
+    layer: PrunableLayer,
+    config: PruningConfig,
+    count: int,
+    candidates: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``count`` units of ``layer`` that ``config`` targets, and all units' scores.
+
+    :func:`unit_scores` by ``config.score``, then :func:`select_units` by
+    ``config.target`` among ``candidates``: a :class:`Pruner` passes the units still
+    unpruned (no re-entry), noise injection the units it has not targeted yet. Nothing is
+    changed.
+
+    Args:
+        layer: the prunable layer (``model.prunable_layers()[l]``).
+        config: its ``score`` and ``target`` are used.
+        count: units to choose (an event's ``count``).
+        candidates: bool, per unit of the layer (flattened like the scores), true for the
+            units that may be chosen.
+        generator: the seeded generator a ``random`` target draws with.
+
+    Returns:
+        ``(chosen, scores)``: flat int64 indices on the CPU (:func:`select_units`) and the
+        layer's float64 scores (:func:`unit_scores`).
+
+    Raises:
+        ValueError: the score does not apply to the layer (E[BN] without BatchNorm), or
+            ``count`` exceeds the candidates left.
+
+    >>> from prunestab.models import build
+    >>> from prunestab.schedule import PruningSchedule
+    >>> layer = build("vgg11", 0.125).prunable_layers()[0]
+    >>> config = PruningConfig(PruningSchedule((0,) * 4, (0,) * 4, (0.5,) * 4, 1))
+    >>> chosen, scores = choose_units(layer, config, 3, torch.ones(64, dtype=torch.bool))
+    >>> chosen.shape, scores.shape
+    (torch.Size([3]), torch.Size([64]))
+    """
+    scores = unit_scores(layer, config.score)
+    chosen = select_units(scores, candidates, count, config.target, generator)
+    return chosen, scores
+
+
 @dataclass(frozen=True, eq=False)
 class _Masked:
     """A parameter and the mask (broadcastable to it) that holds its pruned entries at 0."""
 
     param: nn.Parameter
     mask: torch.Tensor
+
+
+def _attach_masks(layer: PrunableLayer, structured: bool, mask_batchnorm: bool) -> list[_Masked]:
+    """Register ``layer``'s mask buffer (all ones) unless one is there already (another
+    Pruner's), and pair it with each parameter it holds at zero."""
+    module = layer.module
+    if not structured:
+        if "weight_mask" not in module._buffers:
+            # Contiguous whatever the weight's layout (channels_last on GPUs), so that
+            # ``view(-1)`` indexes weights in the order ``weight.flatten()`` scores them.
+            mask = torch.ones_like(module.weight, memory_format=torch.contiguous_format)
+            module.register_buffer("weight_mask", mask)
+        return [_Masked(module.weight, module.weight_mask)]
+    if "unit_mask" not in module._buffers:
+        module.register_buffer("unit_mask", torch.ones(layer.n_units, device=module.weight.device))
+    mask = module.unit_mask
+    shape = (-1,) + (1,) * (module.weight.dim() - 1)
+    masked = [_Masked(module.weight, mask.view(shape))]
+    if module.bias is not None:
+        masked.append(_Masked(module.bias, mask))
+    if mask_batchnorm and layer.batchnorm is not None:
+        masked += [_Masked(layer.batchnorm.weight, mask), _Masked(layer.batchnorm.bias, mask)]
+    return masked
+
+
+def _apply_masks(
+    masked: list[_Masked], layer: PrunableLayer, optimizer: torch.optim.Optimizer | None
+) -> None:
+    """Multiply the parameters of ``layer`` (and its BatchNorm) among ``masked`` by their
+    masks, and, given an optimizer, their per-parameter state too."""
+    layer_params = {id(p) for p in layer.module.parameters()}
+    if layer.batchnorm is not None:
+        layer_params |= {id(p) for p in layer.batchnorm.parameters()}
+    for entry in masked:
+        if id(entry.param) not in layer_params:
+            continue
+        entry.param.mul_(entry.mask)
+        if optimizer is not None:
+            _mask_optimizer_state(optimizer, entry)
 
 
 class Intervention(Protocol):
@@ -323,8 +411,7 @@ class Pruner:
     """Applies a :class:`PruningConfig` to a model: masks, events, gradient masking.
 
     An :class:`Intervention`: :meth:`apply` prunes. Its masks are buffers of the model, so
-    its own resumable state is empty. Construction raises ``ValueError`` if the schedule's
-    layer count differs from the model's prunable layers (naming them).
+    its own resumable state is empty.
 
     Construction registers the masks (all ones) on the model's prunable modules, or reuses
     masks already registered there (another Pruner's); nothing is pruned until
@@ -336,7 +423,8 @@ class Pruner:
         config: what to prune, how to score and which units to target.
 
     Raises:
-        ValueError: the schedule has a different number of layers than the model prunes.
+        ValueError: the schedule has a different number of layers than the model prunes
+            (the message names the model's layers).
 
     >>> from prunestab.models import build
     >>> from prunestab.schedule import PruningSchedule
@@ -360,29 +448,7 @@ class Pruner:
         self.structured = config.structure == "structured"
         self._masked: list[_Masked] = []
         for layer in self.layers:
-            self._masked += self._attach(layer)
-
-    def _attach(self, layer: PrunableLayer) -> list[_Masked]:
-        module = layer.module
-        if not self.structured:
-            if "weight_mask" not in module._buffers:
-                # Contiguous whatever the weight's layout (channels_last on GPUs), so that
-                # ``view(-1)`` indexes weights in the order ``weight.flatten()`` scores them.
-                mask = torch.ones_like(module.weight, memory_format=torch.contiguous_format)
-                module.register_buffer("weight_mask", mask)
-            return [_Masked(module.weight, module.weight_mask)]
-        if "unit_mask" not in module._buffers:
-            module.register_buffer(
-                "unit_mask", torch.ones(layer.n_units, device=module.weight.device)
-            )
-        mask = module.unit_mask
-        shape = (-1,) + (1,) * (module.weight.dim() - 1)
-        masked = [_Masked(module.weight, mask.view(shape))]
-        if module.bias is not None:
-            masked.append(_Masked(module.bias, mask))
-        if self.config.mask_batchnorm and layer.batchnorm is not None:
-            masked += [_Masked(layer.batchnorm.weight, mask), _Masked(layer.batchnorm.bias, mask)]
-        return masked
+            self._masked += _attach_masks(layer, self.structured, config.mask_batchnorm)
 
     def units_per_layer(self) -> tuple[int, ...]:
         """Units the schedule counts: filters/neurons, or weights when unstructured.
@@ -421,38 +487,6 @@ class Pruner:
         """
         return [int((self.layer_mask(i) == 0).sum()) for i in range(len(self.layers))]
 
-    def choose(
-        self,
-        event: PruningEvent,
-        generator: torch.Generator | None = None,
-        candidates: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The units an event targets and all units' scores.
-
-        Candidates default to the units still unpruned (no re-entry); noise injection
-        passes the units it has not targeted yet. Nothing is changed.
-
-        Args:
-            event: the event; its ``layer`` and ``count`` are used.
-            generator: the seeded generator a ``random`` target draws with.
-            candidates: bool, per unit of the layer (flattened like the scores), true for
-                the units that may be chosen; ``None``: the unpruned units.
-
-        Returns:
-            ``(chosen, scores)``: flat int64 indices on the CPU (:func:`select_units`)
-            and the layer's float64 scores (:func:`unit_scores`).
-
-        Raises:
-            ValueError: the score does not apply to the layer (E[BN] without BatchNorm),
-                or ``event.count`` exceeds the candidates left.
-        """
-        layer = self.layers[event.layer]
-        scores = unit_scores(layer, self.config.score)
-        if candidates is None:
-            candidates = self.layer_mask(event.layer) != 0
-        chosen = select_units(scores, candidates, event.count, self.config.target, generator)
-        return chosen, scores
-
     @torch.no_grad()
     def prune(
         self,
@@ -461,11 +495,6 @@ class Pruner:
         generator: torch.Generator | None = None,
     ) -> dict:
         """Remove ``event.count`` units of one layer; return the event's record.
-
-        The record holds the layer, the count, the mean score of the removed units (the
-        authors' "average pruned magnitude", Figure 2) and, for structured pruning, the
-        removed filter/neuron indices (unstructured events record counts only: thousands
-        of weight indices per event would swamp the result file).
 
         The chosen entries are set to 0 in the mask, in the masked parameters (weight,
         bias, and the BatchNorm's gamma and beta when ``mask_batchnorm``) and, given an
@@ -478,26 +507,20 @@ class Pruner:
             generator: the seeded generator a ``random`` target draws with.
 
         Returns:
-            The event's record (:func:`event_record`).
+            The event's record (:func:`event_record`; with the removed filter/neuron
+            indices only for structured pruning).
 
         Raises:
-            ValueError: as :meth:`choose`.
+            ValueError: as :func:`choose_units` (among the units still unpruned: no
+                re-entry).
         """
         layer = self.layers[event.layer]
-        chosen, scores = self.choose(event, generator)
         mask = self.layer_mask(event.layer)
+        chosen, scores = choose_units(layer, self.config, event.count, mask != 0, generator)
         mask.view(-1)[chosen.to(mask.device)] = 0
         if self.structured and layer.block is not None:
             layer.block.shortcut_mask.view(-1)[chosen.to(mask.device)] = 0
-        layer_params = {id(p) for p in layer.module.parameters()}
-        if layer.batchnorm is not None:
-            layer_params |= {id(p) for p in layer.batchnorm.parameters()}
-        for entry in self._masked:
-            if id(entry.param) not in layer_params:
-                continue
-            entry.param.mul_(entry.mask)
-            if optimizer is not None:
-                _mask_optimizer_state(optimizer, entry)
+        _apply_masks(self._masked, layer, optimizer)
         return event_record(event, layer, chosen, scores, include_units=self.structured)
 
     def apply(self, event, optimizer, selection, noise) -> dict:
@@ -512,7 +535,7 @@ class Pruner:
             The event's record.
 
         Raises:
-            ValueError: as :meth:`choose`.
+            ValueError: as :meth:`prune`.
         """
         return self.prune(event, optimizer, selection)
 
@@ -540,12 +563,8 @@ class Pruner:
 
     @torch.no_grad()
     def mask_gradients(self) -> None:
-        """Zero pruned entries' gradients; call between ``backward()`` and ``step()``.
-
-        With zero gradients Adam's moments stay 0 at the pruned entries (zeroed at the
-        event), so its update there is exactly 0 and a pruned unit never comes back (A.3:
-        "does not allow previously pruned weights to reenter the network"). Parameters
-        without a gradient are skipped.
+        """Zero pruned entries' gradients (parameters without one are skipped); call between
+        ``backward()`` and ``step()`` so Adam never moves a pruned entry (module docstring).
         """
         for entry in self._masked:
             if entry.param.grad is not None:
@@ -559,7 +578,8 @@ def event_record(
     scores: torch.Tensor,
     include_units: bool,
 ) -> dict:
-    """What a result file keeps of one pruning (or noise) event.
+    """What a result file keeps of one pruning (or noise) event: among others the mean score
+    of the removed units, the authors' "average pruned magnitude" (Figure 2).
 
     Args:
         event: the event carried out.

@@ -58,6 +58,12 @@ class Run:
 def nan_if_none(value: float | None) -> float:
     """``value`` as a float, NaN for ``None`` (a quantity a run did not record).
 
+    Args:
+        value: a recorded number, or ``None``.
+
+    Returns:
+        ``float(value)``, or ``nan`` for ``None``.
+
     >>> nan_if_none(None), nan_if_none(3)
     (nan, 3.0)
     """

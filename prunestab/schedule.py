@@ -3,7 +3,10 @@
 A schedule names, for each pruned layer ``l``, the epoch at which pruning starts
 (``start_epochs[l]``), the epoch at which it ends (``end_epochs[l]``), the fraction of
 the layer's units removed by the end (``fractions[l]``), and one inter-pruning retrain
-period shared by all layers (``retrain_period``, the paper's ``r``).
+period shared by all layers (``retrain_period``, the paper's ``r``). These are the paper's
+``s``, ``e``, ``p`` and ``r`` (Appendix A.3: "a series of epochs at which pruning starts
+``s``, ... ends ``e``, ... fractions of parameters to remove ``p``, and an
+inter-pruning-iteration retrain period ``r``").
 
 Decisions where the paper is silent, taken from the authors' code (book/authors_code.md, section 4):
 
@@ -13,12 +16,23 @@ Decisions where the paper is silent, taken from the authors' code (book/authors_
   ``N - F = floor(p N)``; after its ``i``-th of ``n`` events it has lost
   ``floor((N - F) i / n)`` units in total. Per-event counts therefore differ by at most
   one, which is the paper's "same number of parameters per pruning iteration" up to
-  rounding.
+  rounding. ``F`` is computed exactly (``Fraction`` of the fraction's decimal text, so
+  0.7 * 512 is not rounded up by float error).
+* With few units, ``floor((N - F) i / n)`` can stay equal from one event to the next
+  (fewer units to remove than events): those epochs remove no unit and are left out of
+  the events (:func:`empty_events` counts them), so the layer has fewer effective events
+  than the paper's.
 * The iterative pruning rate of a layer is ``p / n``; figures state the largest rate over
-  the layers (A.3: "our figures state the largest iterative pruning rate").
+  the layers (A.3: "our figures state the largest iterative pruning rate that was used in
+  any of the layers"; A.3.1 rounds it to the nearest integer percent in the legends).
 
-A one-shot pruning (Figure 3's "One Shot at epoch 246") is a schedule whose start and end
-epochs are equal.
+A one-shot pruning (Figure 3's "One Shot at epoch 246": the model "pruned all its targeted
+parameters at once on epoch 246", A.3.3) is a schedule whose start and end epochs are
+equal, one event per layer.
+
+A schedule on a shorter epoch axis (the reduced profiles; the paper has one axis) comes
+from one scaling rule: :func:`scale_epoch` for epochs, :func:`scale_period` for the
+retrain period, :func:`scale_schedule` for a whole schedule.
 """
 
 from __future__ import annotations
@@ -31,13 +45,13 @@ from fractions import Fraction
 def scale_epoch(epoch: int, factor: float) -> int:
     """A (0-based) epoch of the paper's axis on an axis stretched by ``factor``: rounded
     down, so an event or milestone never moves later than its share of the run. The one
-    rule for epochs, used by :meth:`PruningSchedule.scaled` and by the profiles (the paper
+    rule for epochs, used by :func:`scale_schedule` and by the profiles (the paper
     has one axis; scaling it is our decision for the reduced profiles).
 
     Args:
         epoch: a 0-based epoch on the paper's axis (a pruning start/end or an lr milestone).
         factor: the stretch, e.g. 0.02 for a 325-epoch axis shrunk to 6.5 epochs; not
-            checked here (:meth:`PruningSchedule.scaled` refuses ``factor <= 0``).
+            checked here (:func:`scale_schedule` refuses ``factor <= 0``).
 
     Returns:
         ``floor(epoch * factor)``.
@@ -65,6 +79,38 @@ def scale_period(period: int, factor: float) -> int:
     (1, 40)
     """
     return max(1, round(period * factor))
+
+
+def scale_schedule(schedule: PruningSchedule, factor: float) -> PruningSchedule:
+    """The same schedule on an epoch axis stretched by ``factor`` (profiles, not the paper).
+
+    Start and end epochs are rounded down (:func:`scale_epoch`; an end never before its
+    start) and the retrain period to the nearest integer, at least 1 (:func:`scale_period`),
+    so the number of events per layer, and hence the per-event rates, stay as close to the
+    original as the shorter axis allows. Fractions are unchanged.
+
+    Args:
+        schedule: the schedule on the paper's axis.
+        factor: the stretch of the epoch axis, > 0 (1.0 returns an equal schedule).
+
+    Returns:
+        A new :class:`PruningSchedule`.
+
+    Raises:
+        ValueError: ``factor <= 0`` (the message names the factor).
+
+    >>> scale_schedule(PruningSchedule((3, 6), (150, 275), (0.3, 0.9), 40), 0.1)
+    PruningSchedule(start_epochs=(0, 0), end_epochs=(15, 27), fractions=(0.3, 0.9), retrain_period=4)
+    """
+    if factor <= 0:
+        raise ValueError(f"scale factor={factor!r}; allowed: a number > 0")
+    starts = tuple(scale_epoch(s, factor) for s in schedule.start_epochs)
+    ends = tuple(
+        max(s, scale_epoch(e, factor)) for s, e in zip(starts, schedule.end_epochs, strict=True)
+    )
+    return PruningSchedule(
+        starts, ends, schedule.fractions, scale_period(schedule.retrain_period, factor)
+    )
 
 
 @dataclass(frozen=True)
@@ -97,10 +143,8 @@ class PruningEvent:
 class PruningSchedule:
     """Per-layer start/end epochs and fractions, and a shared retrain period (A.3).
 
-    The paper's ``s``, ``e``, ``p`` and ``r`` (Appendix A.3: "a series of epochs at which
-    pruning starts ``s``, ... ends ``e``, ... fractions of parameters to remove ``p``, and
-    an inter-pruning-iteration retrain period ``r``"); how they become events is the
-    module docstring's rules. Lists are accepted and stored as tuples.
+    The paper's ``s``, ``e``, ``p`` and ``r``; how they become events is the module
+    docstring's rules. Lists are accepted and stored as tuples.
 
     Attributes:
         start_epochs: per layer, the 0-based epoch of its first event.
@@ -134,31 +178,7 @@ class PruningSchedule:
             value = getattr(self, name)
             if not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))
-        n = len(self.start_epochs)
-        if n == 0:
-            raise ValueError("PruningSchedule.start_epochs is empty; give one epoch per layer")
-        if len(self.end_epochs) != n or len(self.fractions) != n:
-            raise ValueError(
-                "PruningSchedule needs one start epoch, end epoch and fraction per layer; got "
-                f"start_epochs={self.start_epochs}, end_epochs={self.end_epochs}, "
-                f"fractions={self.fractions}"
-            )
-        if not isinstance(self.retrain_period, int) or self.retrain_period < 1:
-            raise ValueError(
-                f"PruningSchedule.retrain_period={self.retrain_period!r}; "
-                "allowed: an integer >= 1 (epochs between pruning events)"
-            )
-        for layer, (s, e, p) in enumerate(
-            zip(self.start_epochs, self.end_epochs, self.fractions, strict=True)
-        ):
-            if not isinstance(s, int) or s < 0:
-                raise ValueError(f"start_epochs[{layer}]={s!r}; allowed: an integer >= 0")
-            if not isinstance(e, int) or e < s:
-                raise ValueError(
-                    f"end_epochs[{layer}]={e!r}; allowed: an integer >= start_epochs[{layer}]={s}"
-                )
-            if not 0.0 <= p < 1.0:
-                raise ValueError(f"fractions[{layer}]={p!r}; allowed: 0 <= fraction < 1")
+        _validate_schedule(self)
 
     @property
     def n_layers(self) -> int:
@@ -173,7 +193,7 @@ class PruningSchedule:
 
         Returns:
             ``range(start_epochs[layer], end_epochs[layer] + 1, retrain_period)``; some of
-            these may remove no unit (:meth:`empty_events`).
+            these may remove no unit (:func:`empty_events`).
 
         >>> list(PruningSchedule((6,), (275,), (0.9,), 40).event_epochs(0))
         [6, 46, 86, 126, 166, 206, 246]
@@ -199,15 +219,13 @@ class PruningSchedule:
 
         Returns:
             ``fractions[layer] / n_events(layer)``: the nominal rate; at small widths some
-            events remove nothing and the effective rate is larger (:meth:`empty_events`).
+            events remove nothing and the effective rate is larger (:func:`empty_events`).
         """
         return self.fractions[layer] / self.n_events(layer)
 
     def max_iterative_rate(self) -> float:
-        """The largest per-event rate over the layers, as the paper's legends state it.
-
-        A.3: "our figures state the largest iterative pruning rate that was used in any of
-        the layers"; A.3.1 rounds it to the nearest integer percent in the legends.
+        """The largest per-event rate over the layers, as the paper's legends state it (A.3;
+        module docstring).
 
         Returns:
             ``max(iterative_rate(l))`` over the layers, a fraction (0.1286 for 12.86%).
@@ -228,11 +246,8 @@ class PruningSchedule:
         return max(max(self.event_epochs(layer)) for layer in range(self.n_layers))
 
     def kept_at_end(self, layer: int, n_units: int) -> int:
-        """Units of ``layer`` left after its last event: ``ceil((1 - p) N)``.
-
-        Computed exactly (``Fraction`` of the fraction's decimal text, so 0.7 * 512 is not
-        rounded up by float error). The paper gives ``p``, not the rounding; we keep the
-        ceiling, as the authors' code did (book/authors_code.md, section 4).
+        """Units of ``layer`` left after its last event: ``ceil((1 - p) N)``, computed
+        exactly; the paper gives ``p``, not the rounding (module docstring).
 
         Args:
             layer: the layer's position in the schedule.
@@ -248,12 +263,8 @@ class PruningSchedule:
         return math.ceil(keep)
 
     def events(self, units_per_layer: tuple[int, ...] | list[int]) -> list[PruningEvent]:
-        """Every pruning event in epoch order, with exact per-event unit counts.
-
-        After its ``i``-th of ``n`` events a layer has lost ``floor((N - F) i / n)`` units
-        (module docstring), so per-event counts differ by at most one: the paper's "same
-        number of parameters per pruning iteration" (A.3) up to rounding. Epochs that would
-        remove no unit are left out.
+        """Every pruning event in epoch order, with exact per-event unit counts (the module
+        docstring's rounding rule); epochs that would remove no unit are left out.
 
         Args:
             units_per_layer: per layer, its number of prunable units ``N``: filters or
@@ -278,80 +289,14 @@ class PruningSchedule:
         events: list[PruningEvent] = []
         for layer, n_units in enumerate(units_per_layer):
             total = n_units - self.kept_at_end(layer, n_units)
-            epochs = self.event_epochs(layer)
-            n = len(epochs)
-            previous = 0
-            for i, epoch in enumerate(epochs, start=1):
-                cumulative = total * i // n
-                if cumulative > previous:
-                    events.append(
-                        PruningEvent(epoch, layer, cumulative - previous, cumulative, i, n)
-                    )
-                previous = cumulative
+            events += _layer_events(layer, total, self.event_epochs(layer))
         events.sort(key=lambda ev: (ev.epoch, ev.layer))
         return events
 
-    def empty_events(self, units_per_layer: tuple[int, ...] | list[int]) -> tuple[int, ...]:
-        """Per layer, how many of its scheduled epochs prune nothing.
-
-        With few units, ``floor((N - F) i / n)`` can stay equal from one event to the next
-        (fewer units to remove than events): those epochs remove no unit and are not in
-        :meth:`events`, so the layer has fewer effective events than the paper's.
-
-        Args:
-            units_per_layer: as for :meth:`events`.
-
-        Returns:
-            Per layer, its scheduled epochs minus its events (0: every epoch prunes).
-
-        Raises:
-            ValueError: as :meth:`events`.
-
-        >>> PruningSchedule((0,), (9,), (0.5,), 1).empty_events([8])
-        (6,)
-        """
-        effective = [0] * self.n_layers
-        for event in self.events(units_per_layer):
-            effective[event.layer] += 1
-        return tuple(self.n_events(layer) - effective[layer] for layer in range(self.n_layers))
-
-    def scaled(self, factor: float) -> PruningSchedule:
-        """The same schedule on an epoch axis stretched by ``factor`` (profiles, not the paper).
-
-        Start and end epochs are rounded down (:func:`scale_epoch`; an end never before its
-        start) and the retrain period to the nearest integer, at least 1
-        (:func:`scale_period`), so the number of events per layer, and hence the per-event
-        rates, stay as close to the original as the shorter axis allows. Fractions are
-        unchanged.
-
-        Args:
-            factor: the stretch of the epoch axis, > 0 (1.0 returns an equal schedule).
-
-        Returns:
-            A new :class:`PruningSchedule`.
-
-        Raises:
-            ValueError: ``factor <= 0`` (the message names the factor).
-
-        >>> PruningSchedule((3, 6), (150, 275), (0.3, 0.9), 40).scaled(0.1)
-        PruningSchedule(start_epochs=(0, 0), end_epochs=(15, 27), fractions=(0.3, 0.9), retrain_period=4)
-        """
-        if factor <= 0:
-            raise ValueError(f"scale factor={factor!r}; allowed: a number > 0")
-        starts = tuple(scale_epoch(s, factor) for s in self.start_epochs)
-        ends = tuple(
-            max(s, scale_epoch(e, factor)) for s, e in zip(starts, self.end_epochs, strict=True)
-        )
-        return PruningSchedule(
-            starts, ends, self.fractions, scale_period(self.retrain_period, factor)
-        )
-
     @classmethod
     def one_shot(cls, epoch: int, fractions: tuple[float, ...]) -> PruningSchedule:
-        """All of each layer's fraction removed at the end of ``epoch`` (Figure 3).
-
-        Figure 3's "One Shot" model "pruned all its targeted parameters at once on epoch
-        246" (A.3.3): start and end epochs equal, one event per layer.
+        """All of each layer's fraction removed at the end of ``epoch`` (Figure 3's "One
+        Shot"; module docstring).
 
         Args:
             epoch: the 0-based epoch at whose end every layer is pruned.
@@ -370,3 +315,72 @@ class PruningSchedule:
         """
         n = len(fractions)
         return cls((epoch,) * n, (epoch,) * n, tuple(fractions), 1)
+
+
+def empty_events(
+    schedule: PruningSchedule, units_per_layer: tuple[int, ...] | list[int]
+) -> tuple[int, ...]:
+    """Per layer, how many of its scheduled epochs prune nothing (with fewer units to
+    remove than events; module docstring).
+
+    Args:
+        schedule: the schedule.
+        units_per_layer: as for :meth:`PruningSchedule.events`.
+
+    Returns:
+        Per layer, its scheduled epochs minus its events (0: every epoch prunes).
+
+    Raises:
+        ValueError: as :meth:`PruningSchedule.events`.
+
+    >>> empty_events(PruningSchedule((0,), (9,), (0.5,), 1), [8])
+    (6,)
+    """
+    effective = [0] * schedule.n_layers
+    for event in schedule.events(units_per_layer):
+        effective[event.layer] += 1
+    return tuple(schedule.n_events(layer) - effective[layer] for layer in range(schedule.n_layers))
+
+
+def _validate_schedule(schedule: PruningSchedule) -> None:
+    """Raise ``ValueError`` naming the field, layer and what is allowed, as
+    :class:`PruningSchedule` documents; ``schedule``'s fields are already tuples."""
+    n = len(schedule.start_epochs)
+    if n == 0:
+        raise ValueError("PruningSchedule.start_epochs is empty; give one epoch per layer")
+    if len(schedule.end_epochs) != n or len(schedule.fractions) != n:
+        raise ValueError(
+            "PruningSchedule needs one start epoch, end epoch and fraction per layer; got "
+            f"start_epochs={schedule.start_epochs}, end_epochs={schedule.end_epochs}, "
+            f"fractions={schedule.fractions}"
+        )
+    if not isinstance(schedule.retrain_period, int) or schedule.retrain_period < 1:
+        raise ValueError(
+            f"PruningSchedule.retrain_period={schedule.retrain_period!r}; "
+            "allowed: an integer >= 1 (epochs between pruning events)"
+        )
+    for layer, (s, e, p) in enumerate(
+        zip(schedule.start_epochs, schedule.end_epochs, schedule.fractions, strict=True)
+    ):
+        if not isinstance(s, int) or s < 0:
+            raise ValueError(f"start_epochs[{layer}]={s!r}; allowed: an integer >= 0")
+        if not isinstance(e, int) or e < s:
+            raise ValueError(
+                f"end_epochs[{layer}]={e!r}; allowed: an integer >= start_epochs[{layer}]={s}"
+            )
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"fractions[{layer}]={p!r}; allowed: 0 <= fraction < 1")
+
+
+def _layer_events(layer: int, total: int, epochs: range) -> list[PruningEvent]:
+    """``layer``'s events removing ``total`` units over its scheduled ``epochs``: after the
+    ``i``-th of ``n`` it has lost ``total * i // n``; epochs that remove none are left out."""
+    events = []
+    n = len(epochs)
+    previous = 0
+    for i, epoch in enumerate(epochs, start=1):
+        cumulative = total * i // n
+        if cumulative > previous:
+            events.append(PruningEvent(epoch, layer, cumulative - previous, cumulative, i, n))
+        previous = cumulative
+    return events

@@ -132,6 +132,13 @@ def grid_status(
 def counts(states: Sequence[RunState]) -> dict[str, int]:
     """How many runs are in each state, every state of :data:`STATES` listed in order.
 
+    Args:
+        states: the runs' states (:class:`RunState`).
+
+    Returns:
+        ``{state: count}`` for every state of :data:`STATES`, in that order, 0 for those
+        no run is in.
+
     >>> counts([RunState("ab", "L", 0, "done"), RunState("cd", "L", 1, "done")])["done"]
     2
     """

@@ -127,10 +127,15 @@ class StoreLayout:
         return RunFolder.of(self.root, config)
 
     def run_dir(self, config: RunConfig) -> Path:
-        """``root / "{model}-{first 16 hex digits of config_hash}"``: ``config``'s folder.
+        """``config``'s folder (:meth:`folder`'s path), whether or not it exists yet.
 
-        ``device`` and ``label`` are not hashed, so a CPU result answers a GPU request and
-        two figures that name the same run differently share it.
+        Args:
+            config: the run; its ``device`` and ``label`` are not hashed, so a CPU result
+                answers a GPU request and two figures that name the same run differently
+                share it.
+
+        Returns:
+            ``root / "{model}-{first 16 hex digits of config_hash}"``.
         """
         return self.folder(config).path
 

@@ -147,13 +147,16 @@ class Execution:
     floating-point tolerance (``tests/test_fast_path.py`` states it) and record the
     settings used.
 
-    ``channels_last``: ``None`` chooses per device and model (always on CUDA; on CPUs for
-    :data:`CPU_CHANNELS_LAST_MODELS`). ``compile``: ``False``; ``True`` for
-    ``torch.compile`` with inductor; or the name of another ``torch.compile`` backend
-    (tests use ``"aot_eager"``, which traces and guards exactly like inductor but does
-    not generate code). ``fold_batchnorm``: evaluate with each BatchNorm folded into the
-    convolution before it (``prunestab.folding``; eager runs only, about 1.3x faster
-    evaluation on CPUs, logits equal to rounding).
+    Attributes:
+        channels_last: activations and weights in channels-last layout; ``None`` chooses
+            per device and model (always on CUDA; on CPUs for
+            :data:`CPU_CHANNELS_LAST_MODELS`; :meth:`memory_format`).
+        compile: ``False``; ``True`` for ``torch.compile`` with inductor; or the name of
+            another ``torch.compile`` backend (tests use ``"aot_eager"``, which traces and
+            guards exactly like inductor but does not generate code).
+        fold_batchnorm: evaluate with each BatchNorm folded into the convolution before
+            it (``prunestab.folding``; eager runs only, about 1.3x faster evaluation on
+            CPUs, logits equal to rounding).
     """
 
     channels_last: bool | None = None
@@ -182,6 +185,10 @@ class Execution:
     @property
     def compile_backend(self) -> str | None:
         """The ``torch.compile`` backend asked for, or ``None`` for eager runs.
+
+        Returns:
+            ``"inductor"`` for ``compile=True``, the backend's name when ``compile`` names
+            one, ``None`` when it is ``False`` (or empty).
 
         >>> Execution(compile=True).compile_backend, PLAIN.compile_backend
         ('inductor', None)
@@ -294,9 +301,14 @@ def compile_module(module: nn.Module, backend: str | None) -> nn.Module:
 class ModelSet(Protocol):
     """What :func:`train_group` trains: ``seeds`` models realised as one module.
 
-    ``module`` maps a batch to logits ``[B, seeds * classes]``; ``seed_models[k]`` is seed
-    ``k``'s model (sharing its tensors with ``module``), which pruning and noise act on.
     Two realisations: :class:`SingleModel` (one seed) and ``prunestab.batched.SeedGroup``.
+
+    Attributes:
+        seeds: the number of seeds ``K``.
+        module: the module trained and evaluated; it maps a batch to logits
+            ``[B, seeds * classes]``.
+        seed_models: seed ``k``'s model at ``k``, sharing its tensors with ``module``;
+            pruning and noise act on these.
     """
 
     seeds: int
@@ -344,6 +356,14 @@ class ModelSet(Protocol):
 
 class SingleModel:
     """The one-seed :class:`ModelSet`: the model itself.
+
+    Args:
+        model: the model to train.
+
+    Attributes:
+        seeds: 1.
+        module: ``model``.
+        seed_models: ``[model]``.
 
     >>> single = SingleModel(nn.Linear(2, 3))
     >>> single.seeds, single.seed_models[0] is single.module
@@ -573,14 +593,21 @@ def _mean(values: list[float]) -> float:
 class RunOptions:
     """How a training call behaves around the experiment (none of it changes results).
 
-    ``resume``: states previously passed to ``checkpoint`` (one per seed); ``checkpoint``
-    is called with one state per seed at most every ``checkpoint_interval_s`` seconds
-    (not after the last epoch: the caller stores the result); ``on_epoch_end(epoch,
-    records)`` is for tests and UIs; ``execution`` chooses layout and compilation;
-    ``should_stop()`` is asked after every epoch but the last: when it answers ``True``
-    the epoch is checkpointed at once and ``prunestab.preempt.Preempted`` raised (by
-    default it is ``prunestab.preempt.requested``, ``False`` unless a cluster worker was
-    signalled).
+    Attributes:
+        resume: states previously passed to ``checkpoint`` (one per seed); ``None``:
+            start from epoch 0.
+        checkpoint: called with one resumable state per seed at most every
+            ``checkpoint_interval_s`` seconds (not after the last epoch: the caller stores
+            the result); ``None``: no checkpoints.
+        checkpoint_interval_s: the least time between checkpoints, in seconds.
+        progress: show an epoch bar (``None``: when stderr is a terminal).
+        on_epoch_end: ``on_epoch_end(epoch, records)`` after each epoch (one record per
+            seed), for tests and UIs.
+        execution: layout and compilation (``None``: ``Execution()``).
+        should_stop: asked after every epoch but the last; when it answers ``True`` the
+            epoch is checkpointed at once and ``prunestab.preempt.Preempted`` raised (by
+            default ``prunestab.preempt.requested``, ``False`` unless a cluster worker was
+            signalled; ``None``: never stop early).
     """
 
     resume: list[dict] | None = None

@@ -22,6 +22,7 @@ TOOLKIT = {
     "stats", "status", "store", "store_attempts", "store_files", "store_folder", "store_locks",
     "store_results", "train", "verdicts",
 }  # fmt: skip
+#: Raw lines (``end_lineno - lineno + 1``), docstrings included.
 LONGEST_FUNCTION = 80
 LONGEST_CLASS = 180
 
@@ -131,30 +132,16 @@ def test_the_paper_keeps_one_module_per_figure_and_chapter_each_in_the_registry(
         assert (PACKAGE.parent / chapter.notebook).exists(), chapter.notebook
 
 
-def _docstring_lines(node: ast.AST) -> int:
-    """Lines of the docstrings inside ``node`` (its own and its methods')."""
-    found = 0
-    for inner in ast.walk(node):
-        body = getattr(inner, "body", None)
-        if (
-            isinstance(inner, (ast.ClassDef, ast.FunctionDef))
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            found += body[0].end_lineno - body[0].lineno + 1
-    return found
-
-
 def test_no_class_or_function_is_too_long_to_read():
-    """Code lines, docstrings excluded: contract docstrings are asked of every public
-    function and must not push code apart."""
+    """Raw lines, from ``def``/``class`` to the last line, docstrings and comments
+    included (the issue's "no class over 180 lines and no function over 80"); methods
+    count as functions. A long docstring is a sign that prose about the module's concept
+    belongs in the module docstring."""
     too_long = []
     for name, path in _modules().items():
         for node in ast.walk(ast.parse(path.read_text())):
             limit = {ast.ClassDef: LONGEST_CLASS, ast.FunctionDef: LONGEST_FUNCTION}.get(type(node))
-            lines = node.end_lineno - node.lineno + 1 - _docstring_lines(node) if limit else 0
+            lines = node.end_lineno - node.lineno + 1 if limit else 0
             if limit and lines > limit:
                 too_long.append(f"{name}.{node.name}: {lines} lines")
     assert too_long == []

@@ -2,7 +2,7 @@
 
 import pytest
 
-from prunestab.schedule import PruningSchedule
+from prunestab.schedule import PruningSchedule, scale_schedule
 
 VGG11 = dict(
     start_epochs=(3, 4, 5, 6), end_epochs=(150, 150, 150, 275), fractions=(0.3, 0.3, 0.3, 0.9)
@@ -75,7 +75,7 @@ def test_one_shot_is_a_single_event():
 
 
 def test_scaled_keeps_fractions_and_event_counts_when_possible():
-    schedule = PruningSchedule(retrain_period=40, **VGG11).scaled(0.2)
+    schedule = scale_schedule(PruningSchedule(retrain_period=40, **VGG11), 0.2)
     assert schedule.retrain_period == 8
     assert tuple(schedule.n_events(layer) for layer in range(4)) == (4, 4, 4, 7)
     assert schedule.fractions == (0.3, 0.3, 0.3, 0.9)

@@ -15,7 +15,7 @@ from prunestab.config import OptimizerConfig, PruningConfig, RunConfig
 from prunestab.paper.claim import ClaimSpec
 from prunestab.profiles import Profile, get_profile
 from prunestab.pruning import warn_empty_events
-from prunestab.schedule import PruningSchedule
+from prunestab.schedule import PruningSchedule, scale_schedule
 
 PAPER_EPOCHS = 325
 PAPER_MILESTONES = (150, 300)
@@ -124,7 +124,7 @@ def schedule(profile: Profile, retrain_period: int, **layers) -> PruningSchedule
         The :class:`PruningSchedule`, scaled unless the profile keeps the paper's axis.
     """
     paper = PruningSchedule(retrain_period=retrain_period, **layers)
-    return paper if profile.epoch_scale == 1.0 else paper.scaled(profile.epoch_scale)
+    return paper if profile.epoch_scale == 1.0 else scale_schedule(paper, profile.epoch_scale)
 
 
 def base_config(
