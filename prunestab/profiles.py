@@ -66,7 +66,7 @@ What each profile's runs cost, estimated and measured, is in the reproduction no
 of its runs.
 
 ``smoke`` exists for tests and CI: seconds per run, results meaningless. It shrinks the
-epoch axis (``epoch_scale``; ``PruningSchedule.scaled``) instead.
+epoch axis (``epoch_scale``; ``schedule.scale_schedule``) instead.
 """
 
 from __future__ import annotations

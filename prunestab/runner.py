@@ -528,7 +528,9 @@ def _execute_in_turn(configs, store, data, options, keep_model, deliver) -> None
 POLL_S = 5.0
 
 #: What a worker process needs imported; the fork server imports it once (:func:`worker_context`).
-WORKER_PRELOAD = ("prunestab.runner", "prunestab.cluster")
+#: ``torchvision.datasets`` holds the official checksums ``data.verify_checksums`` reads (its
+#: import, about 1 s of CPU, is deferred there so that commands which load no data skip it).
+WORKER_PRELOAD = ("prunestab.runner", "prunestab.cluster", "torchvision.datasets")
 
 
 def worker_context() -> multiprocessing.context.BaseContext:

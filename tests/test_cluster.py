@@ -8,10 +8,12 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from tiny_runs import SHORT_DATA
 
 from prunestab.cli import main
 from prunestab.cluster import ClusterOptions, SweepTask, submit
@@ -164,6 +166,91 @@ def test_a_preempted_task_is_requeued_and_resumes_from_its_checkpoint(tmp_path, 
     assert store.load(config)["resumed_from_epoch"] is not None
 
 
+REACHES = ["the task's process", "every process of the task"]
+
+
+def _two_run_task(tmp_path: Path, tiny_cifar: Path) -> tuple[list, RunStore, SweepTask]:
+    """``--runs-per-task 2``: two 20-epoch smoke runs on 100 images, checkpointed only on
+    preemption."""
+    unpruned = [c for c in figure_grid("fig1", "smoke", 2) if c.pruning is None]
+    configs = [
+        c.replace(epochs=20, data=SHORT_DATA) for c in unpruned if c.model == unpruned[0].model
+    ]
+    assert [c.seed for c in configs] == [0, 1]
+    task = SweepTask(
+        [c.to_dict() for c in configs],
+        str(tmp_path / "store"),
+        str(tiny_cifar),
+        "smoke",
+        runs_at_once=2,
+        checkpoint_interval_s=3600.0,  # no periodic checkpoint: only the preemption's
+    )
+    return configs, RunStore(tmp_path / "store"), task
+
+
+def _holders_past_epoch_2(store: RunStore, configs: list, running) -> list:
+    """Wait until both runs have finished epoch 2; their lease holders."""
+    from prunestab.lease import read as read_lease
+
+    deadline = time.time() + 300
+    leases = [store.run_dir(c) / ".lease" for c in configs]
+    while True:
+        holders = [read_lease(p) for p in leases]
+        if all(h is not None and (h.epoch or 0) >= 2 for h in holders):
+            return holders
+        assert running() and time.time() < deadline, "runs did not start"
+        time.sleep(0.05)
+
+
+def _checkpointed_released_then_resumed(store: RunStore, configs: list, task: SweepTask):
+    """Each run checkpointed mid-way, released its lease and recorded no failure; the
+    requeued task resumes both from exactly those checkpoints."""
+    epochs = {}
+    for config in configs:
+        state = store.load_checkpoint(config)
+        assert state is not None and 2 <= state["epoch"] < 20
+        epochs[config_hash(config)] = state["epoch"]
+        assert store.lease_holder(config) is None  # released, not left for the TTL
+        assert store.failures(config) == [] and not store.is_complete(config)
+    requeued = task.checkpoint()  # what submitit calls: the same task, requeued
+    assert requeued.function is task
+    assert requeued.function() == {config_hash(c): "computed" for c in configs}
+    for config in configs:
+        assert store.load(config)["resumed_from_epoch"] == epochs[config_hash(config)]
+
+
+@pytest.mark.parametrize("reaches", REACHES)
+def test_a_task_stopped_as_submitit_stops_it_checkpoints_releases_and_resumes(
+    tmp_path, tiny_cifar, reaches
+):
+    """The task runs here (in a thread), and this process does what submitit's SIGUSR2
+    handler does, ``task.checkpoint()``; when the signal reaches every process of the
+    task, the workers receive it too. Each run checkpoints the epoch it is in, releases
+    its lease, is not a failure, and the requeued task resumes it from there. The same
+    with a real signal to a real supervising process: the slow test below."""
+    configs, store, task = _two_run_task(tmp_path, tiny_cifar)
+    errors = []
+
+    def run_task() -> None:
+        try:
+            task()
+        except RuntimeError as err:
+            errors.append(str(err))
+
+    supervisor = threading.Thread(target=run_task)
+    supervisor.start()
+    holders = _holders_past_epoch_2(store, configs, supervisor.is_alive)
+    if reaches == "every process of the task":
+        for holder in holders:
+            assert holder.pid != os.getpid()  # a worker's, never this process's
+            os.kill(holder.pid, signal.SIGUSR2)
+    task.checkpoint()
+    supervisor.join(120)
+    assert not supervisor.is_alive()
+    assert len(errors) == 1 and "runs preempted (each resumes from its checkpoint)" in errors[0]
+    _checkpointed_released_then_resumed(store, configs, task)
+
+
 SUPERVISOR = """
 import pickle, signal, sys, time
 task = pickle.loads({task!r})
@@ -180,40 +267,23 @@ task()
 """
 
 
-@pytest.mark.parametrize("reaches", ["the task's process", "every process of the task"])
+@pytest.mark.slow
+@pytest.mark.parametrize("reaches", REACHES)
 def test_a_preempted_task_checkpoints_and_releases_every_run_within_the_warning(
     tmp_path, tiny_cifar, reaches
 ):
-    """``--runs-per-task 2``: SIGUSR2 reaches the task's main process only (submitit's
-    handler), or every process (``scancel --signal``, SLURM's preemption). Either way
-    each run checkpoints the epoch it is in, releases its lease and is not recorded as a
-    failure, the task exits well within SLURM's 90 s warning, and the requeued task
-    resumes both runs from exactly those checkpoints."""
+    """A real supervising process and a real SIGUSR2, to the task's main process only
+    (submitit's handler), or to every process (``scancel --signal``, SLURM's preemption):
+    the task exits well within SLURM's 90 s warning, with each run checkpointed and
+    released, and the requeued task resumes both runs from exactly those checkpoints."""
     import pickle
 
-    from prunestab.lease import read as read_lease
-
-    unpruned = [c for c in figure_grid("fig1", "smoke", 2) if c.pruning is None]
-    configs = [c.replace(epochs=20) for c in unpruned if c.model == unpruned[0].model]
-    assert [c.seed for c in configs] == [0, 1]
-    store = RunStore(tmp_path / "store")
-    task = SweepTask(
-        [c.to_dict() for c in configs],
-        str(tmp_path / "store"),
-        str(tiny_cifar),
-        "smoke",
-        runs_at_once=2,
-        checkpoint_interval_s=3600.0,  # no periodic checkpoint: only the preemption's
-    )
+    configs, store, task = _two_run_task(tmp_path, tiny_cifar)
     code = SUPERVISOR.format(task=pickle.dumps(task))
     supervisor = subprocess.Popen(
         [sys.executable, "-c", code], start_new_session=True, stdout=subprocess.PIPE, text=True
     )
-    deadline = time.time() + 300
-    leases = [store.run_dir(c) / ".lease" for c in configs]
-    while not all((h := read_lease(p)) is not None and (h.epoch or 0) >= 2 for p in leases):
-        assert supervisor.poll() is None and time.time() < deadline, "runs did not start"
-        time.sleep(0.05)
+    _holders_past_epoch_2(store, configs, lambda: supervisor.poll() is None)
     sent = time.monotonic()
     if reaches == "the task's process":
         supervisor.send_signal(signal.SIGUSR2)
@@ -221,17 +291,7 @@ def test_a_preempted_task_checkpoints_and_releases_every_run_within_the_warning(
         os.killpg(supervisor.pid, signal.SIGUSR2)
     supervisor.wait(timeout=120)
     assert time.monotonic() - sent < 30
-    epochs = {}
-    for config in configs:
-        state = store.load_checkpoint(config)
-        assert state is not None and 2 <= state["epoch"] < 20
-        epochs[config_hash(config)] = state["epoch"]
-        assert store.lease_holder(config) is None  # released, not left for the TTL
-        assert store.failures(config) == [] and not store.is_complete(config)
-    outcomes = task.checkpoint().function()  # the requeued task
-    assert outcomes == {config_hash(c): "computed" for c in configs}
-    for config in configs:
-        assert store.load(config)["resumed_from_epoch"] == epochs[config_hash(config)]
+    _checkpointed_released_then_resumed(store, configs, task)
 
 
 def test_a_failing_run_is_recorded_and_not_retried_forever(tmp_path, capsys):

@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import torch
+from tiny_runs import SHORT_DATA, tiny_config
 
 from prunestab import runner
 from prunestab.config import config_hash
@@ -21,13 +22,19 @@ from prunestab.runner import DataCache, execute, execute_many
 from prunestab.store import RunStore
 
 
-def _smoke_config():
-    grid = figure_grid("fig1", "smoke", seeds=1)
-    return next(c for c in grid if c.model == "vgg11" and c.label == "prune_L 13%")
+def _config(**changes):
+    """A pruned VGG11 run of 6 epochs on 100 images (``tiny_runs``): every path of the
+    runner in a fraction of a second of training."""
+    return tiny_config(data=SHORT_DATA, **changes)
+
+
+def _grid(n: int) -> list:
+    """``n`` distinct runs: seeds of :func:`_config`."""
+    return [_config(seed=seed) for seed in range(n)]
 
 
 def test_a_run_is_written_once_and_then_read_back(tmp_path, tiny_cifar):
-    store, config, trained = RunStore(tmp_path), _smoke_config(), []
+    store, config, trained = RunStore(tmp_path), _config(), []
     data = DataCache(tiny_cifar)
     first = execute(
         config,
@@ -47,7 +54,7 @@ def test_a_run_is_written_once_and_then_read_back(tmp_path, tiny_cifar):
 
 
 def test_a_failing_run_keeps_its_checkpoint_and_resumes_to_the_same_result(tmp_path, tiny_cifar):
-    config, data = _smoke_config(), DataCache(tiny_cifar)
+    config, data = _config(), DataCache(tiny_cifar)
     reference = execute(config, RunStore(tmp_path / "a"), data, progress=False)
 
     def crash(epoch, record):
@@ -72,7 +79,7 @@ def test_a_failing_run_keeps_its_checkpoint_and_resumes_to_the_same_result(tmp_p
 
 def test_a_killed_process_resumes(tmp_path, tiny_cifar):
     """SIGKILL mid-run (no cleanup at all), then the run finishes from its checkpoint."""
-    config = _smoke_config()
+    config = _config()
     store = RunStore(tmp_path)
     child = textwrap.dedent(f"""
         import time
@@ -101,7 +108,7 @@ def test_a_killed_process_resumes(tmp_path, tiny_cifar):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU on this machine")
 def test_the_cuda_path_matches_the_cpu_path(tmp_path, tiny_cifar):
-    config = _smoke_config().replace(precision="fp32")  # "auto" would be bf16 on the GPU
+    config = _config().replace(precision="fp32")  # "auto" would be bf16 on the GPU
     cpu = execute(config, RunStore(tmp_path / "cpu"), DataCache(tiny_cifar), progress=False)
     gpu = execute(
         config.replace(device="cuda"),
@@ -119,7 +126,7 @@ def test_worker_processes_store_the_same_runs_as_one_process(tmp_path, tiny_cifa
     sweep: the same events, and the first epoch's losses to 1e-4 (thread counts change
     float32 summation order, and later epochs of these near-chance tiny runs diverge
     chaotically, by how much depends on the CPU)."""
-    grid = [c for c in figure_grid("fig1", "smoke", seeds=2) if c.model == "vgg11"][:4]
+    grid = [_config(seed=s, **c) for s in (0, 1) for c in ({}, {"pruning": None})]
     data = DataCache(tiny_cifar)
     seen = []
     parallel = execute_many(
@@ -155,7 +162,7 @@ def test_workers_read_the_callers_environment_as_it_is_when_the_sweep_starts(
     monkeypatch.setenv("PRUNESTAB_DATA", str(tiny_cifar))
     with ProcessPoolExecutor(1, mp_context=context) as pool:  # what the server gives
         assert pool.submit(os.getenv, "PRUNESTAB_DATA").result() != str(tiny_cifar)
-    grid = figure_grid("fig1", "smoke", seeds=1)[:2]
+    grid = _grid(2)
     results = execute_many(grid, RunStore(tmp_path), DataCache(None), jobs=2, progress=False)
     assert [r["dataset"]["root"] for r in results] == [str(tiny_cifar)] * 2
 
@@ -183,7 +190,7 @@ def test_a_run_another_process_holds_is_waited_for_then_delivered(
     from prunestab import runner
 
     monkeypatch.setattr(runner, "POLL_S", 0.2)
-    grid = figure_grid("fig1", "smoke", seeds=1)[:3]
+    grid = _grid(3)
     store = RunStore(tmp_path)
     held, release = threading.Event(), threading.Event()
 
@@ -285,12 +292,14 @@ def test_a_missing_probe_is_measured_from_kept_weights_without_training(
     assert store.load_probe(config) == first
 
 
-def test_missing_weights_and_probe_are_recomputed_without_touching_the_result(tmp_path, tiny_cifar):
+def test_missing_weights_and_probe_are_recomputed_without_touching_the_result(
+    kept_run, tmp_path, tiny_cifar
+):
     """As in a clone of an older store: the result is kept as it is, a retrain gives the
     weights, and the probe says that it measured a retrain."""
-    (config,) = figure_grid("figA1", "smoke", 1)
-    store, data = RunStore(tmp_path), DataCache(tiny_cifar)
-    first = execute(config, store, data, progress=False, keep_model=True)
+    config, store = _copy_of(kept_run, tmp_path)
+    data = DataCache(tiny_cifar)
+    first = store.load(config)
     weights = store.load_model(config)
     store.model_path(config).unlink()
     store.probe_path(config).unlink()
@@ -324,7 +333,7 @@ def test_a_run_stored_after_the_sweep_looked_is_delivered_as_stored(
     trained here, in one process or in a worker."""
     from prunestab import runner
 
-    grid = figure_grid("fig1", "smoke", seeds=1)[:2]
+    grid = _grid(2)
     store, data = RunStore(tmp_path), DataCache(tiny_cifar)
     first = execute(grid[0], store, data, progress=False)
 
@@ -355,7 +364,7 @@ def test_a_run_whose_lease_is_taken_over_stops_and_leaves_the_folder_to_the_take
     from prunestab.lease import LEASE_FILE, Holder, read
     from prunestab.store import RunLockedError
 
-    config, store = _smoke_config(), RunStore(tmp_path)
+    config, store = _config(), RunStore(tmp_path)
     taker = Holder("taker", "node-9", 77, "123_4", 0.0, 0.0)
     beats, real = [], runner._beat_or_stop
 
@@ -393,7 +402,7 @@ def test_a_run_finished_first_by_the_holder_it_took_over_from_is_stored_not_fail
     (computed=False) instead of raising "already exists" and counting a failure."""
     from prunestab import runner
 
-    store, config = RunStore(tmp_path), _smoke_config()
+    store, config = RunStore(tmp_path), _config()
     elsewhere = RunStore(tmp_path / "elsewhere")
     execute(config, elsewhere, DataCache(tiny_cifar), profile="smoke", progress=False)
     theirs = elsewhere.load(config)
