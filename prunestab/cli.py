@@ -26,7 +26,7 @@ from pathlib import Path
 
 from prunestab.arguments import add_cluster_arguments, cluster_options, positive_int
 from prunestab.book import main as book_main
-from prunestab.cluster import job_alive, submit
+from prunestab.cluster import JobLiveness, submit
 from prunestab.config import TARGET_LABELS, RunConfig, config_hash
 from prunestab.data import DataNotFoundError
 from prunestab.paper import fig5
@@ -358,14 +358,14 @@ def _sweep(args, figures: Sequence[str], store: RunStore, data, progress, execut
 
 
 def _status(args: argparse.Namespace, figures: Sequence[str], store: RunStore) -> int:
-    reports = []
+    reports, alive = [], JobLiveness()
     for name in figures:
         spec = figure(name)
         states = grid_status(
             spec.configs(args.profile, args.seeds),
             store,
             max_retries=args.max_retries,
-            alive=job_alive,
+            alive=alive,
             keep_model=lambda config, keep=spec.keeps_weights: keep,
         )
         reports.append((name, states))

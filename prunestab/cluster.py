@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import submitit
-from submitit.slurm.slurm import SlurmJob
+from submitit.slurm.slurm import SlurmInfoWatcher
 
 from prunestab import preempt
 from prunestab.config import RunConfig, config_hash
@@ -332,39 +332,71 @@ def _job_range(ids: Sequence[str]) -> str:
     return ", ".join(ids)
 
 
-def job_alive(submission: dict) -> bool:
-    """Whether the job a run was queued in can still run it.
+class JobLiveness:
+    """Whether the job a run was queued in can still run it, asking SLURM once per array.
+
+    One object answers for one look at the store (a sweep's triage, a status report):
+    ``sacct`` is asked about a job array the first time one of its tasks is asked about,
+    and that answer serves every task of the array. (submitit's shared watcher asks
+    ``sacct`` again for each task id it has not seen: a sweep over a 170-run array called
+    it 170 times.)
 
     A submitit-local job is alive while its process is (on this host; another host's
-    record is trusted); a SLURM job while ``sacct`` reports one of :data:`ALIVE_STATES`
-    (or cannot be asked: the record is kept rather than the run submitted twice).
+    record is trusted); a SLURM job while ``sacct`` reports one of :data:`ALIVE_STATES`,
+    ``UNKNOWN`` included (``sacct`` could not be asked, or does not know the job yet):
+    the record is kept rather than the run submitted twice.
 
-    Args:
-        submission: the run's queue record (``RunStore.mark_queued``): ``executor``,
-            ``job_id``, ``log_dir``, ``host``.
-
-    Returns:
-        ``False`` only when the job is known to be gone.
-
-    >>> job_alive({"executor": "submitit-local", "job_id": "1", "host": "elsewhere.invalid"})
+    >>> JobLiveness()({"executor": "submitit-local", "job_id": "1", "host": "elsewhere.invalid"})
     True
     """
-    job = str(submission.get("job_id", ""))
-    if submission.get("executor") == "submitit-local":
-        if submission.get("host") != socket.gethostname():
-            return True  # another machine's process: trust the record
-        try:
-            os.kill(int(job.split("_")[0]), 0)
-        except (ValueError, ProcessLookupError):
-            return False
-        except PermissionError:
-            return True
-        return True
+
+    def __init__(self) -> None:
+        self._watcher = SlurmInfoWatcher()
+        self._asked: set[str] = set()
+
+    def __call__(self, submission: dict) -> bool:
+        """Whether the job of ``submission`` can still run its run.
+
+        Args:
+            submission: the run's queue record (``RunStore.mark_queued``): ``executor``,
+                ``job_id``, ``host``.
+
+        Returns:
+            ``False`` only when the job is known to be gone.
+        """
+        job = str(submission.get("job_id", ""))
+        if submission.get("executor") == "submitit-local":
+            return _local_job_alive(job, submission.get("host"))
+        return self.slurm_state(job).upper().split()[0] in ALIVE_STATES
+
+    def slurm_state(self, job_id: str) -> str:
+        """SLURM's state of ``job_id`` (``"123"`` or an array task ``"123_4"``).
+
+        Args:
+            job_id: the job, as submitit names it.
+
+        Returns:
+            The state ``sacct`` reported for it when its array was first asked about
+            here, or ``"UNKNOWN"``.
+        """
+        array = job_id.split("_")[0]
+        if array not in self._asked:
+            self._asked.add(array)
+            self._watcher.register_job(job_id)
+            self._watcher.update()  # one sacct call for every array registered so far
+        return self._watcher.get_state(job_id, mode="cache")
+
+
+def _local_job_alive(job: str, host: str | None) -> bool:
+    if host != socket.gethostname():
+        return True  # another machine's process: trust the record
     try:
-        state = SlurmJob(folder=submission["log_dir"], job_id=job).state
-    except Exception:  # sacct unreachable: keep the record rather than resubmit
+        os.kill(int(job.split("_")[0]), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
         return True
-    return state.upper().split()[0] in ALIVE_STATES
+    return True
 
 
 def submit(
@@ -373,7 +405,7 @@ def submit(
     options: ClusterOptions,
     data: str | None = None,
     profile: str | None = None,
-    alive: Callable[[dict], bool] = job_alive,
+    alive: Callable[[dict], bool] | None = None,
     keep_model: Callable[[RunConfig], bool] = lambda config: False,
 ) -> Submission:
     """Submit the runs of ``configs`` that need computing, as one job array.
@@ -388,7 +420,8 @@ def submit(
         options: the executor and the job's resources.
         data: the CIFAR-10 folder the tasks load (``None``: their default place).
         profile: the profile name recorded in each result.
-        alive: whether the job of a run's queue record can still run it.
+        alive: whether the job of a run's queue record can still run it (default: a
+            new :class:`JobLiveness`).
         keep_model: which runs keep their final weights and their probe (a figure
             decides, e.g. Figure A1's).
 
@@ -400,7 +433,7 @@ def submit(
         (the message names the executors allowed here).
     """
     distinct = list({config_hash(c): c for c in configs}.values())
-    triage = _triage(distinct, store, options, alive, keep_model)
+    triage = _triage(distinct, store, options, alive or JobLiveness(), keep_model)
     log_dir = Path(options.log_dir).resolve()
     jobs: list = []
     if triage.todo:

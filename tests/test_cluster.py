@@ -57,7 +57,7 @@ def _fake_slurm(tmp_path: Path, state: str) -> dict:
     )
     (bin_dir / "srun").write_text("#!/bin/sh\nexit 0\n")
     (bin_dir / "sacct").write_text(
-        "#!/bin/sh\necho 'JobID|State|NodeList'\n"
+        f"#!/bin/sh\necho called >> {tmp_path / 'sacct-calls'}\necho 'JobID|State|NodeList'\n"
         + "".join(f"echo '4242_{i}|{state}|node1'\n" for i in range(200))
     )
     for tool in ("sbatch", "srun", "sacct"):
@@ -73,6 +73,8 @@ def test_the_slurm_submission_is_one_array_with_the_options_asked(tmp_path, monk
         "fig4",
         "--profile",
         "paper",
+        "--seeds",
+        "1",
         "--executor",
         "slurm",
         "--store",
@@ -88,7 +90,7 @@ def test_the_slurm_submission_is_one_array_with_the_options_asked(tmp_path, monk
         "--cpus-per-task",
         "8",
         "--array-parallelism",
-        "16",
+        "3",
         "--runs-per-task",
         "4",
         "--sbatch",
@@ -98,14 +100,14 @@ def test_the_slurm_submission_is_one_array_with_the_options_asked(tmp_path, monk
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    runs = len({config_hash(c) for c in figure_grid("fig4", "paper")})
+    runs = len({config_hash(c) for c in figure_grid("fig4", "paper", 1)})
     tasks = -(-runs // 4)
     assert f"{runs} run(s) submitted as {tasks} task(s): 4242 (array of {tasks} tasks)" in out
     assert "logs: " in out and "prunestab status fig4" in out
     (script,) = fake["kept"].iterdir()
     text = script.read_text()
     for line in (
-        f"#SBATCH --array=0-{tasks - 1}%16",
+        f"#SBATCH --array=0-{tasks - 1}%3",
         "#SBATCH --partition=gpu",
         "#SBATCH --time=600",
         "#SBATCH --gpus-per-node=1",
@@ -113,11 +115,13 @@ def test_the_slurm_submission_is_one_array_with_the_options_asked(tmp_path, monk
         "#SBATCH --account=lab",
     ):
         assert line in text, line
-    # A second sweep while the array is pending submits nothing.
+    # A second sweep while the array is pending submits nothing, asking sacct once for
+    # the whole array (not once per task).
     assert main(argv) == 0
     assert f"0 run(s) submitted; 0 already stored, 0 running, {runs} queued" in (
         capsys.readouterr().out
     )
+    assert (tmp_path / "sacct-calls").read_text().count("called") == 1
     # Once SLURM says the array failed, the runs are submitted again.
     monkeypatch.setenv("PATH", _fake_slurm(tmp_path, "FAILED")["PATH"])
     assert main(argv) == 0
