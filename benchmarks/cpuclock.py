@@ -57,6 +57,9 @@ def pytest_terminal_summary(terminalreporter) -> None:
     )
     for cpu, wall, nodeid in rows[:30]:
         write(f"{cpu:8.2f} s CPU {wall:8.2f} s wall  {nodeid}")
+    write("== Waiting: wall minus CPU time, the most (sleeps, timeouts, other processes) ==")
+    for cpu, wall, nodeid in sorted(rows, key=lambda r: r[0] - r[1])[:15]:
+        write(f"{wall - cpu:8.2f} s waiting {cpu:8.2f} s CPU  {nodeid}")
     by_file: dict[str, float] = {}
     for cpu, _, nodeid in rows:
         by_file[nodeid.split("::")[0]] = by_file.get(nodeid.split("::")[0], 0.0) + cpu

@@ -16,6 +16,12 @@ from tiny_runs import SHORT_DATA
 from prunestab.config import DataConfig
 from prunestab.data import BASE_FOLDER, ENV_VAR, load_cifar10, resolve_root
 
+# The tests train tiny models (width 0.125, batches of 50), for which one thread is faster
+# than torch's default of one per core: its OpenMP workers spin between the many small ops.
+# On a loaded 2-core machine, tests/test_batched.py and tests/test_fast_path.py took 155 s
+# of CPU with two threads and 29 s with one. Worker processes set their own.
+torch.set_num_threads(1)
+
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 PREPARE_SCRIPT = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "prepare_cifar10.py"

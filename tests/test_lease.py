@@ -184,10 +184,8 @@ def test_a_holder_stalled_mid_heartbeat_cannot_overwrite_a_takeover(tmp_path, mo
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no lease, no heartbeat left
 
 
-def _race(folder: str, start: float, outcomes, done) -> None:
-    time.sleep(max(0.0, start - time.time() - 0.05))
-    while time.time() < start:  # the last 50 ms spun: the racers start within microseconds
-        pass
+def _race(folder: str, ready, outcomes, done) -> None:
+    ready.wait(120)  # every racer started: they are released together
     try:
         Lease(folder, ttl=3600, heartbeat=False).acquire()
     except LeaseHeldError:
@@ -200,10 +198,9 @@ def _race(folder: str, start: float, outcomes, done) -> None:
 @pytest.mark.parametrize("round_", range(5))
 def test_of_processes_racing_for_one_lease_exactly_one_wins(tmp_path, round_):
     context = multiprocessing.get_context("spawn")
-    outcomes, done = context.Queue(), context.Event()
-    start = time.time() + 2.0
+    outcomes, done, ready = context.Queue(), context.Event(), context.Barrier(4)
     racers = [
-        context.Process(target=_race, args=(str(tmp_path), start, outcomes, done)) for _ in range(4)
+        context.Process(target=_race, args=(str(tmp_path), ready, outcomes, done)) for _ in range(4)
     ]
     for p in racers:
         p.start()
