@@ -36,7 +36,7 @@ from submitit.slurm.slurm import SlurmInfoWatcher
 from prunestab import preempt
 from prunestab.config import RunConfig, config_hash
 from prunestab.lease import job_id as current_job
-from prunestab.runner import DataCache, execute, inherit_environment, worker_context
+from prunestab.runner import DataCache, execute, prepare_worker, worker_context, worker_threads
 from prunestab.status import DEFAULT_MAX_RETRIES, run_state
 from prunestab.store import RunLockedError, RunStore
 
@@ -165,7 +165,7 @@ class SweepTask:
             workers,
             mp_context=context,
             initializer=_start_worker,
-            initargs=(stop, dict(os.environ)),
+            initargs=(stop, dict(os.environ), worker_threads(workers)),
         ) as pool:
             jobs = [pool.submit(self._one, c) for c in self.configs]
             _SUPERVISED.update(stop=stop, jobs=jobs, pool=pool)
@@ -251,10 +251,11 @@ class SweepTask:
 _SUPERVISED: dict = {}
 
 
-def _start_worker(stop, environ: dict[str, str]) -> None:
-    """A task's worker: the task's environment, and its signals (or ``stop``, set by the
-    supervisor) turned into a stop after the current epoch."""
-    inherit_environment(environ)
+def _start_worker(stop, environ: dict[str, str], threads: int) -> None:
+    """A task's worker: the task's environment, its share of the task's cores, and its
+    signals (or ``stop``, set by the supervisor) turned into a stop after the current
+    epoch."""
+    prepare_worker(environ, threads)
     preempt.listen(stop)
 
 

@@ -543,7 +543,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
     never trains, so forking it is safe; each worker is then a fork of it, in
     milliseconds (Python 3.14 made it Linux's default start method for the same
     reason). Its workers inherit the server's environment, not the caller's current one:
-    worker initializers call :func:`inherit_environment` first.
+    worker initializers call :func:`prepare_worker` first.
 
     Returns:
         A ``multiprocessing`` context: ``"forkserver"`` with ``WORKER_PRELOAD`` on Linux;
@@ -557,16 +557,37 @@ def worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def inherit_environment(environ: dict[str, str]) -> None:
-    """Give this worker its caller's environment, as it was when the pool started.
+def worker_threads(workers: int) -> int:
+    """CPU threads for each of ``workers`` processes that share this process's cores.
+
+    The cores are those this process may run on (its affinity: a SLURM allocation or a
+    container's cpuset, not the whole node), shared equally. Torch's default, a thread
+    per core in every process, would oversubscribe them ``workers`` times, and OpenMP
+    threads that spin while they wait then slow every worker down.
 
     Args:
-        environ: the caller's ``dict(os.environ)``; this process's environment becomes
-            exactly that (``$PRUNESTAB_DATA``, ``$CUDA_VISIBLE_DEVICES`` ... as the caller
-            has them, not as they were when the fork server started).
+        workers: processes training at once, >= 1.
+
+    Returns:
+        ``cores // workers``, at least 1.
+    """
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return max(1, (len(cores) if cores else os.cpu_count() or 1) // workers)
+
+
+def prepare_worker(environ: dict[str, str], threads: int) -> None:
+    """A worker process's first step: its caller's environment and its share of threads.
+
+    Args:
+        environ: the caller's ``dict(os.environ)`` when the pool started; this process's
+            environment becomes exactly that (``$PRUNESTAB_DATA``,
+            ``$CUDA_VISIBLE_DEVICES`` ... as the caller has them, not as they were when
+            the fork server started).
+        threads: torch's CPU threads here (:func:`worker_threads`).
     """
     os.environ.clear()
     os.environ.update(environ)
+    torch.set_num_threads(threads)
 
 
 def _await_elsewhere(configs, store, data, options, keep_model, deliver) -> None:
@@ -694,14 +715,14 @@ def _execute_in_workers(
     Small models at batch 128 use two CPU cores poorly: two single-threaded runs at once
     train about 1.3x (VGG11) to 1.2x (ResNet18) more images per second on a 2-core
     machine than one run on both cores. Each worker therefore gets ``cores // jobs``
-    threads. On one GPU, several workers keep it busier than one run at batch 128; with
+    threads (:func:`worker_threads`). On one GPU, several workers keep it busier than one run at batch 128; with
     several GPUs (``device="cuda"``), each worker is pinned to one of them in turn
     (``CUDA_VISIBLE_DEVICES``).
     Workers start from :func:`worker_context` (never a fork of this process), each loads
     the data once, and the run store's locks keep two processes off one run. Every result is stored by its worker before it is delivered;
     a failure in one run stops the sweep after the runs in flight, which are kept.
     """
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = worker_threads(jobs)
     context = worker_context()
     gpus = visible_gpus() if any(c.device == "cuda" for c in configs) else []
     slots = context.Value("i", 0)
@@ -773,8 +794,7 @@ def gpu_for_slot(slot: int, gpus: Sequence[str]) -> str:
 def _start_worker(threads: int, slots, gpus: Sequence[str], environ: dict[str, str]) -> None:
     """A worker's setup: the caller's environment, its CPU threads, and, with several
     GPUs, one GPU of its own (``CUDA_VISIBLE_DEVICES``, set before CUDA starts here)."""
-    inherit_environment(environ)
-    torch.set_num_threads(threads)
+    prepare_worker(environ, threads)
     if gpus:
         with slots.get_lock():
             slot = slots.value
