@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_runs import SHORT_DATA
+from tiny_runs import RESNET_DATA, SHORT_DATA
 
 from prunestab.config import DataConfig
 from prunestab.data import BASE_FOLDER, ENV_VAR, load_cifar10, resolve_root
@@ -102,6 +102,12 @@ def tiny(tiny_cifar: Path):
 def short_data(tiny_cifar: Path):
     """The data of ``tiny_runs.short_config``: 100 training and 50 test images."""
     return load_cifar10(tiny_cifar, config=SHORT_DATA)
+
+
+@pytest.fixture(scope="session")
+def resnet_data(tiny_cifar: Path):
+    """The data of ``tiny_runs.resnet18_config``: 50 training and 25 test images."""
+    return load_cifar10(tiny_cifar, config=RESNET_DATA)
 
 
 @pytest.fixture

@@ -134,10 +134,10 @@ def test_grouped_seeds_read_the_instability_set_from_the_whole_test_pass(tiny_ci
     assert [r["epoch"] for r in group[1]["epochs"] if "full_test_acc" in r] == [2, 3]
 
 
-def test_grouped_resnet18_cuts_each_seeds_own_shortcuts(short_data, float64):
+def test_grouped_resnet18_cuts_each_seeds_own_shortcuts(resnet_data, float64):
     configs = [resnet18_config(seed=s) for s in (0, 1)]
-    singles = [train_run(c, short_data, progress=False) for c in configs]
-    group = train_seeds(configs, short_data, progress=False)
+    singles = [train_run(c, resnet_data, progress=False) for c in configs]
+    group = train_seeds(configs, resnet_data, progress=False)
     assert_same_runs(singles, group)
     assert any("shortcut_mask" in k for k in group[0]["model_state"])
 

@@ -37,10 +37,12 @@ def _same(a: dict, b: dict, rel: float, acc_points: float) -> None:
 
 
 @pytest.mark.parametrize("model", ["vgg11", "resnet18"])
-def test_fast_and_plain_paths_agree_to_rounding_in_float64(short_data, float64, model):
-    config = short_config() if model == "vgg11" else resnet18_config()
-    fast = train_run(config, short_data, progress=False)
-    plain = train_run(config, short_data, progress=False, execution=PLAIN)
+def test_fast_and_plain_paths_agree_to_rounding_in_float64(short_data, resnet_data, float64, model):
+    config, data = (
+        (short_config(), short_data) if model == "vgg11" else (resnet18_config(), resnet_data)
+    )
+    fast = train_run(config, data, progress=False)
+    plain = train_run(config, data, progress=False, execution=PLAIN)
     assert fast["execution"]["channels_last"] and not plain["execution"]["channels_last"]
     _same(fast, plain, rel=1e-8, acc_points=0)
 

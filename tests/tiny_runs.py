@@ -40,11 +40,17 @@ def short_config(model: str = "vgg11", **changes) -> RunConfig:
 
 
 # ResNet18 costs the most per image: every layer pruned at the end of epochs 0 and 1 (the
-# second event on masked layers, shortcuts included).
+# second event on masked layers, shortcuts included), on 50 images in two steps of 25.
 RESNET_SHORT = PruningSchedule((0, 0, 0, 0), (1, 1, 1, 1), (0.3, 0.3, 0.3, 0.9), 1)
+RESNET_DATA = DataConfig(train_subset=50, test_subset=25)
 
 
 def resnet18_config(**changes) -> RunConfig:
-    """ResNet18 in 2 epochs on ``RESNET_SHORT`` and ``SHORT_DATA``."""
-    resnet = {"epochs": 2, "pruning": PruningConfig(RESNET_SHORT, target="largest")}
+    """ResNet18 in 2 epochs on ``RESNET_SHORT`` and ``RESNET_DATA`` (fixture ``resnet_data``)."""
+    resnet = {
+        "epochs": 2,
+        "data": RESNET_DATA,
+        "optimizer": OptimizerConfig(batch_size=25, lr_milestones=(2,)),
+        "pruning": PruningConfig(RESNET_SHORT, target="largest"),
+    }
     return short_config("resnet18", **{**resnet, **changes})
