@@ -339,8 +339,8 @@ class JobLiveness:
     One object answers for one look at the store (a sweep's triage, a status report):
     ``sacct`` is asked about a job array the first time one of its tasks is asked about,
     and that answer serves every task of the array. (submitit's shared watcher asks
-    ``sacct`` again for each task id it has not seen: a sweep over a 170-run array called
-    it 170 times.)
+    ``sacct`` again for each task id it has not seen: a second sweep of Figure 4's 260
+    paper runs called it 260 times.)
 
     A submitit-local job is alive while its process is (on this host; another host's
     record is trusted); a SLURM job while ``sacct`` reports one of :data:`ALIVE_STATES`,

@@ -16,7 +16,7 @@ import pytest
 from tiny_runs import SHORT_DATA
 
 from prunestab.cli import main
-from prunestab.cluster import ClusterOptions, SweepTask, submit
+from prunestab.cluster import ClusterOptions, JobLiveness, SweepTask, submit
 from prunestab.config import config_hash
 from prunestab.paper.registry import figure_grid
 from prunestab.status import grid_status
@@ -126,6 +126,15 @@ def test_the_slurm_submission_is_one_array_with_the_options_asked(tmp_path, monk
     monkeypatch.setenv("PATH", _fake_slurm(tmp_path, "FAILED")["PATH"])
     assert main(argv) == 0
     assert f"{runs} run(s) submitted" in capsys.readouterr().out
+
+
+def test_a_job_that_sacct_cannot_be_asked_about_is_trusted_to_run(tmp_path, monkeypatch):
+    """No sacct (or a failing one): the queue record is kept rather than the run
+    submitted twice; a job SLURM reports as failed is not alive."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert JobLiveness()({"executor": "slurm", "job_id": "4242_3"}) is True
+    monkeypatch.setenv("PATH", _fake_slurm(tmp_path, "FAILED")["PATH"])
+    assert JobLiveness()({"executor": "slurm", "job_id": "4242_3"}) is False
 
 
 def test_bad_cluster_options_are_named(tmp_path, monkeypatch, capsys):
