@@ -63,11 +63,11 @@ def main() -> None:
     args = parser.parse_args()
     root = str(write_fake_cifar10(Path(tempfile.mkdtemp()), train_per_class=2, test_per_class=1))
 
-    forkserver = worker_context()
+    started = time.perf_counter()
+    forkserver = worker_context()  # starts the fork server, imports included
     if forkserver.get_start_method() != "forkserver":
         sys.exit(f"this platform starts workers with {forkserver.get_start_method()!r}")
-    started = time.perf_counter()
-    _pool(forkserver, 1, root)  # starts the fork server, imports included
+    _pool(forkserver, 1, root)
     server_start = time.perf_counter() - started
 
     rows = {}

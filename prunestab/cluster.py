@@ -255,8 +255,8 @@ def _start_worker(stop, environ: dict[str, str], threads: int) -> None:
     """A task's worker: the task's environment, its share of the task's cores, and its
     signals (or ``stop``, set by the supervisor) turned into a stop after the current
     epoch."""
+    preempt.listen(stop)  # before prepare_worker unblocks the signals it handles
     prepare_worker(environ, threads)
-    preempt.listen(stop)
 
 
 def _stop_workers(grace_s: float) -> None:

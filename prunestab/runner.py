@@ -29,8 +29,10 @@ import dataclasses
 import functools
 import math
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import platform
+import signal
 import subprocess
 import sys
 import time
@@ -43,7 +45,7 @@ from typing import Any
 
 import torch
 
-from prunestab import probe
+from prunestab import preempt, probe
 from prunestab.batched import group_key, train_seeds
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import CIFAR10, load_cifar10
@@ -543,7 +545,10 @@ def worker_context() -> multiprocessing.context.BaseContext:
     never trains, so forking it is safe; each worker is then a fork of it, in
     milliseconds (Python 3.14 made it Linux's default start method for the same
     reason). Its workers inherit the server's environment, not the caller's current one:
-    worker initializers call :func:`prepare_worker` first.
+    worker initializers call :func:`prepare_worker` first. The server starts with the
+    preemption signals (``preempt.SIGNALS``) blocked: a cluster that signals every
+    process of a task must not end it, since the pool learns of its workers' exits
+    through it (without it the pool breaks, and its workers are left running).
 
     Returns:
         A ``multiprocessing`` context: ``"forkserver"`` with ``WORKER_PRELOAD`` on Linux;
@@ -554,6 +559,11 @@ def worker_context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(WORKER_PRELOAD))
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, preempt.SIGNALS)
+    try:
+        multiprocessing.forkserver.ensure_running()  # once per process; inherits the mask
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     return context
 
 
@@ -576,7 +586,8 @@ def worker_threads(workers: int) -> int:
 
 
 def prepare_worker(environ: dict[str, str], threads: int) -> None:
-    """A worker process's first step: its caller's environment and its share of threads.
+    """A worker process's first step: the preemption signals unblocked, its caller's
+    environment, and its share of threads.
 
     Args:
         environ: the caller's ``dict(os.environ)`` when the pool started; this process's
@@ -585,6 +596,7 @@ def prepare_worker(environ: dict[str, str], threads: int) -> None:
             the fork server started).
         threads: torch's CPU threads here (:func:`worker_threads`).
     """
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, preempt.SIGNALS)  # blocked in the fork server
     os.environ.clear()
     os.environ.update(environ)
     torch.set_num_threads(threads)

@@ -7,10 +7,11 @@ every pruned unit must then be identical, and losses, scores and weights equal t
 In float32 the same differences (1e-7) are amplified by training until they flip single
 test images, which says nothing about correctness.
 
-The runs are as short as still shows every part of a run (3 epochs of the short_data VGG11,
-``SHORT``): each layer pruned twice on staggered epochs, so events follow events on
-already-masked layers, a noise window runs after an event, and the learning rate drops
-once. Most comparisons group two seeds; one groups three.
+The runs are as short as still shows every part of a run (3 epochs of the tiny VGG11 on
+100 images, ``SHORT``): each layer pruned twice on staggered epochs, so events follow
+events on already-masked layers, a noise window runs after an event, and the learning
+rate drops once. Most comparisons group two seeds; one groups three. ResNet18's
+comparison (2 epochs on 50 images, no rate drop) shows its shortcuts cut per seed.
 """
 
 import math

@@ -241,7 +241,7 @@ def test_a_task_stopped_as_submitit_stops_it_checkpoints_releases_and_resumes(
 ):
     """The task runs here (in a thread), and this process does what submitit's SIGUSR2
     handler does, ``task.checkpoint()``; when the signal reaches every process of the
-    task, the workers receive it too. Each run checkpoints the epoch it is in, releases
+    task, the workers and the fork server they came from receive it too. Each run checkpoints the epoch it is in, releases
     its lease, is not a failure, and the requeued task resumes it from there. The same
     with a real signal to a real supervising process: the slow test below."""
     configs, store, task = _two_run_task(tmp_path, tiny_cifar)
@@ -256,15 +256,30 @@ def test_a_task_stopped_as_submitit_stops_it_checkpoints_releases_and_resumes(
     supervisor = threading.Thread(target=run_task)
     supervisor.start()
     holders = _holders_past_epoch_2(store, configs, supervisor.is_alive)
-    if reaches == "every process of the task":
-        for holder in holders:
-            assert holder.pid != os.getpid()  # a worker's, never this process's
-            os.kill(holder.pid, signal.SIGUSR2)
+    workers = [holder.pid for holder in holders]
+    if reaches == "every process of the task":  # the workers and the fork server
+        server = _parent(workers[0])
+        assert os.getpid() not in (*workers, server) and _parent(workers[1]) == server
+        for pid in (*workers, server):
+            os.kill(pid, signal.SIGUSR2)
     task.checkpoint()
     supervisor.join(120)
     assert not supervisor.is_alive()
     assert len(errors) == 1 and "runs preempted (each resumes from its checkpoint)" in errors[0]
+    _gone(workers)  # the pool ended them: none is left running
     _checkpointed_released_then_resumed(store, configs, task)
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _gone(pids: list[int]) -> None:
+    deadline = time.time() + 30
+    for pid in pids:
+        while Path(f"/proc/{pid}").exists():
+            assert time.time() < deadline, f"worker {pid} still running"
+            time.sleep(0.05)
 
 
 SUPERVISOR = """
