@@ -36,7 +36,7 @@ from submitit.slurm.slurm import SlurmInfoWatcher
 from prunestab import preempt
 from prunestab.config import RunConfig, config_hash
 from prunestab.lease import job_id as current_job
-from prunestab.runner import DataCache, execute, prepare_worker, worker_context, worker_threads
+from prunestab.runner import DataCache, execute, prepare_worker, worker_context, worker_setup
 from prunestab.status import DEFAULT_MAX_RETRIES, run_state
 from prunestab.store import RunLockedError, RunStore
 
@@ -161,11 +161,12 @@ class SweepTask:
         context = worker_context()
         stop = context.Event()
         workers = min(self.runs_at_once, len(self.configs))
+        cuda = any(c.get("device") == "cuda" for c in self.configs)
         with ProcessPoolExecutor(
             workers,
             mp_context=context,
             initializer=_start_worker,
-            initargs=(stop, dict(os.environ), worker_threads(workers)),
+            initargs=(stop, *worker_setup(context, workers, cuda)),
         ) as pool:
             jobs = [pool.submit(self._one, c) for c in self.configs]
             _SUPERVISED.update(stop=stop, jobs=jobs, pool=pool)
@@ -251,12 +252,12 @@ class SweepTask:
 _SUPERVISED: dict = {}
 
 
-def _start_worker(stop, environ: dict[str, str], threads: int) -> None:
-    """A task's worker: the task's environment, its share of the task's cores, and its
-    signals (or ``stop``, set by the supervisor) turned into a stop after the current
-    epoch."""
+def _start_worker(stop, *setup) -> None:
+    """A task's worker: its signals (or ``stop``, set by the supervisor) turned into a
+    stop after the current epoch, then the setup every worker gets
+    (``runner.prepare_worker``: environment, share of cores, its own GPU)."""
     preempt.listen(stop)  # before prepare_worker unblocks the signals it handles
-    prepare_worker(environ, threads)
+    prepare_worker(*setup)
 
 
 def _stop_workers(grace_s: float) -> None:

@@ -585,21 +585,54 @@ def worker_threads(workers: int) -> int:
     return max(1, (len(cores) if cores else os.cpu_count() or 1) // workers)
 
 
-def prepare_worker(environ: dict[str, str], threads: int) -> None:
-    """A worker process's first step: the preemption signals unblocked, its caller's
-    environment, and its share of threads.
+def worker_setup(context, workers: int, cuda: bool) -> tuple:
+    """What each of ``workers`` pool processes needs to start (:func:`prepare_worker`'s
+    arguments): this process's environment now, a share of its cores, and, for CUDA runs
+    on several GPUs, a counter that deals them one GPU each.
+
+    Args:
+        context: the pool's ``multiprocessing`` context (:func:`worker_context`).
+        workers: processes in the pool, >= 1.
+        cuda: whether the runs train on CUDA.
+
+    Returns:
+        ``(environ, threads, slots, gpus)``; ``gpus`` is empty unless there are several
+        (:func:`visible_gpus`).
+    """
+    gpus = visible_gpus() if cuda else []
+    return (
+        dict(os.environ),
+        worker_threads(workers),
+        context.Value("i", 0),
+        gpus if len(gpus) > 1 else [],
+    )
+
+
+def prepare_worker(environ: dict[str, str], threads: int, slots, gpus: Sequence[str]) -> None:
+    """A worker process's first step (a pool's initializer, with :func:`worker_setup`'s
+    arguments): the preemption signals unblocked, its caller's environment, its share of
+    threads, and, with several GPUs, one GPU of its own.
 
     Args:
         environ: the caller's ``dict(os.environ)`` when the pool started; this process's
             environment becomes exactly that (``$PRUNESTAB_DATA``,
             ``$CUDA_VISIBLE_DEVICES`` ... as the caller has them, not as they were when
-            the fork server started).
+            the fork server started; libraries the server loaded read theirs then, e.g.
+            OpenMP's ``OMP_*``).
         threads: torch's CPU threads here (:func:`worker_threads`).
+        slots: a shared counter of the workers started so far.
+        gpus: the GPUs dealt round-robin (:func:`gpu_for_slot`; ``CUDA_VISIBLE_DEVICES``
+            is set before CUDA starts here); empty: no pinning.
     """
     signal.pthread_sigmask(signal.SIG_UNBLOCK, preempt.SIGNALS)  # blocked in the fork server
     os.environ.clear()
     os.environ.update(environ)
     torch.set_num_threads(threads)
+    if gpus:
+        with slots.get_lock():
+            slot = slots.value
+            slots.value += 1
+        os.environ["CUDA_VISIBLE_DEVICES"] = gpu_for_slot(slot, gpus)
 
 
 def _await_elsewhere(configs, store, data, options, keep_model, deliver) -> None:
@@ -727,22 +760,21 @@ def _execute_in_workers(
     Small models at batch 128 use two CPU cores poorly: two single-threaded runs at once
     train about 1.3x (VGG11) to 1.2x (ResNet18) more images per second on a 2-core
     machine than one run on both cores. Each worker therefore gets ``cores // jobs``
-    threads (:func:`worker_threads`). On one GPU, several workers keep it busier than one run at batch 128; with
-    several GPUs (``device="cuda"``), each worker is pinned to one of them in turn
-    (``CUDA_VISIBLE_DEVICES``).
-    Workers start from :func:`worker_context` (never a fork of this process), each loads
-    the data once, and the run store's locks keep two processes off one run. Every result is stored by its worker before it is delivered;
-    a failure in one run stops the sweep after the runs in flight, which are kept.
+    threads (:func:`worker_threads`). On one GPU, several workers keep it busier than
+    one run at batch 128; with several GPUs (``device="cuda"``), each worker is pinned to
+    one of them in turn (:func:`worker_setup`). Workers start from :func:`worker_context`
+    (never a fork of this process), each loads the data once, and the run store's locks
+    keep two processes off one run. Every result is stored by its worker before it is
+    delivered; a failure in one run stops the sweep after the runs in flight, which are
+    kept.
     """
-    threads = worker_threads(jobs)
     context = worker_context()
-    gpus = visible_gpus() if any(c.device == "cuda" for c in configs) else []
-    slots = context.Value("i", 0)
+    cuda = any(c.device == "cuda" for c in configs)
     with ProcessPoolExecutor(
         jobs,
         mp_context=context,
-        initializer=_start_worker,
-        initargs=(threads, slots, gpus if len(gpus) > 1 else [], dict(os.environ)),
+        initializer=prepare_worker,
+        initargs=worker_setup(context, jobs, cuda),
     ) as pool:
         queue = list(configs)
         elsewhere: list[RunConfig] = []
@@ -801,17 +833,6 @@ def gpu_for_slot(slot: int, gpus: Sequence[str]) -> str:
     ['0', '1', '0']
     """
     return gpus[slot % len(gpus)]
-
-
-def _start_worker(threads: int, slots, gpus: Sequence[str], environ: dict[str, str]) -> None:
-    """A worker's setup: the caller's environment, its CPU threads, and, with several
-    GPUs, one GPU of its own (``CUDA_VISIBLE_DEVICES``, set before CUDA starts here)."""
-    prepare_worker(environ, threads)
-    if gpus:
-        with slots.get_lock():
-            slot = slots.value
-            slots.value += 1
-        os.environ["CUDA_VISIBLE_DEVICES"] = gpu_for_slot(slot, gpus)
 
 
 def _execute_job(

@@ -167,6 +167,21 @@ def test_workers_read_the_callers_environment_as_it_is_when_the_sweep_starts(
     assert [r["dataset"]["root"] for r in results] == [str(tiny_cifar)] * 2
 
 
+def test_each_worker_of_a_pool_on_several_gpus_gets_one_of_its_own(monkeypatch):
+    """The setup both the local sweep's and a cluster task's workers start with: workers
+    are dealt the visible GPUs in turn, and share the cores."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    context = runner.worker_context()
+    environ, threads, slots, gpus = runner.worker_setup(context, 2, cuda=True)
+    assert gpus == ["3", "5"] and threads == max(1, len(os.sched_getaffinity(0)) // 2)
+    seen = []
+    for _ in range(3):  # three workers starting, in this process
+        runner.prepare_worker(environ, torch.get_num_threads(), slots, gpus)
+        seen.append(os.environ["CUDA_VISIBLE_DEVICES"])
+    assert seen == ["3", "5", "3"]
+    assert runner.worker_setup(context, 2, cuda=False)[3] == []
+
+
 def test_a_failing_worker_stops_the_sweep_with_its_error(tmp_path):
     grid = figure_grid("fig1", "smoke", seeds=1)[:3]
     store = RunStore(tmp_path / "runs")
