@@ -20,7 +20,6 @@ submitted again after ``max_retries`` failures; ``prunestab status`` lists it.
 from __future__ import annotations
 
 import math
-import os
 import shutil
 import socket
 import time
@@ -36,6 +35,7 @@ from submitit.slurm.slurm import SlurmInfoWatcher
 from prunestab import preempt
 from prunestab.config import RunConfig, config_hash
 from prunestab.lease import job_id as current_job
+from prunestab.lease import process_exited
 from prunestab.runner import DataCache, execute, prepare_worker, worker_context, worker_setup
 from prunestab.status import DEFAULT_MAX_RETRIES, run_state
 from prunestab.store import RunLockedError, RunStore
@@ -393,12 +393,10 @@ def _local_job_alive(job: str, host: str | None) -> bool:
     if host != socket.gethostname():
         return True  # another machine's process: trust the record
     try:
-        os.kill(int(job.split("_")[0]), 0)
-    except (ValueError, ProcessLookupError):
+        pid = int(job.split("_")[0])
+    except ValueError:
         return False
-    except PermissionError:
-        return True
-    return True
+    return not process_exited(pid)
 
 
 def submit(

@@ -188,15 +188,32 @@ def dead_here(holder: Holder) -> bool:
     >>> dead_here(Holder("ab12", socket.gethostname(), os.getpid(), None, 0.0, 0.0))
     False
     """
-    if holder.host != socket.gethostname() or holder.pid <= 0:
+    return holder.host == socket.gethostname() and process_exited(holder.pid)
+
+
+def process_exited(pid: int) -> bool:
+    """Whether process ``pid`` of this host has exited: it is gone, or a zombie.
+
+    A process this user may not signal counts as running.
+
+    Args:
+        pid: a process id of this host (<= 0: never a process, ``False``).
+
+    Returns:
+        ``True`` if no such process runs.
+
+    >>> process_exited(os.getpid())
+    False
+    """
+    if pid <= 0:
         return False
     try:
-        os.kill(holder.pid, 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
         return False
-    return _zombie(holder.pid)
+    return _zombie(pid)
 
 
 def _zombie(pid: int) -> bool:

@@ -137,6 +137,27 @@ def test_a_job_that_sacct_cannot_be_asked_about_is_trusted_to_run(tmp_path, monk
     assert JobLiveness()({"executor": "slurm", "job_id": "4242_3"}) is False
 
 
+def test_a_local_job_whose_process_exited_unreaped_is_not_alive():
+    """A submitit-local job is alive while its process runs; one that exited but was never
+    reaped (a zombie, as where PID 1 reaps no orphans) is gone, as for a lease holder."""
+    import socket
+
+    here = socket.gethostname()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.time() + 30
+    while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.time() < deadline
+        time.sleep(0.05)
+    try:
+        alive = JobLiveness()
+        assert (
+            alive({"executor": "submitit-local", "job_id": str(child.pid), "host": here}) is False
+        )
+        assert alive({"executor": "submitit-local", "job_id": str(os.getpid()), "host": here})
+    finally:
+        child.wait()
+
+
 def test_bad_cluster_options_are_named(tmp_path, monkeypatch, capsys):
     store = ["--store", str(tmp_path / "store"), "--log-dir", str(tmp_path / "logs")]
     assert main(["sweep", "fig4", "--executor", "slurm", "--sbatch", "account", *store]) == 2
