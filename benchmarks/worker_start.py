@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from conftest import write_fake_cifar10  # noqa: E402
 
+from prunestab.arguments import positive_int  # noqa: E402
 from prunestab.data import verify_checksums  # noqa: E402
 from prunestab.runner import worker_context  # noqa: E402
 
@@ -58,8 +59,8 @@ def _pool(context, workers: int, root: str) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=positive_int, default=2)
+    parser.add_argument("--repeats", type=positive_int, default=3)
     args = parser.parse_args()
     root = str(write_fake_cifar10(Path(tempfile.mkdtemp()), train_per_class=2, test_per_class=1))
 
