@@ -18,6 +18,7 @@ from tiny_runs import SHORT_DATA
 from prunestab.cli import main
 from prunestab.cluster import ClusterOptions, JobLiveness, SweepTask, submit
 from prunestab.config import config_hash
+from prunestab.lease import process_exited
 from prunestab.paper.registry import figure_grid
 from prunestab.status import grid_status
 from prunestab.store import RunStore
@@ -298,7 +299,7 @@ def _parent(pid: int) -> int:
 def _gone(pids: list[int]) -> None:
     deadline = time.time() + 30
     for pid in pids:
-        while Path(f"/proc/{pid}").exists():
+        while not process_exited(pid):
             assert time.time() < deadline, f"worker {pid} still running"
             time.sleep(0.05)
 
