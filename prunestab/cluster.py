@@ -378,8 +378,9 @@ class JobLiveness:
             job_id: the job, as submitit names it.
 
         Returns:
-            The state ``sacct`` reported for it when its array was first asked about
-            here, or ``"UNKNOWN"``.
+            Its state in ``sacct``'s latest answer to this object (asked when an array
+            is first asked about, for every unfinished array asked about so far), or
+            ``"UNKNOWN"``.
         """
         array = job_id.split("_")[0]
         if array not in self._asked:
