@@ -87,3 +87,25 @@ def test_state_roundtrip_keeps_targets_and_windows():
     other.load_state_dict(state)
     assert [t.tolist() for t in other.targeted] == [t.tolist() for t in injector.targeted]
     assert [w.steps_left for w in other.windows] == [9, 9, 9, 9]
+
+
+def test_a_one_step_zeroing_window_is_the_same_run_as_zeroing_once(short_data):
+    """Figure 5 at the paper's proportions (book/budget.md) scales "Zeroing 50" to 1 step at
+    ``steps2600``: the re-zeroing before the first step finds the units still zero, so the
+    run is "Zeroing 0" step for step. A 2-step window is a different run."""
+    from tiny_runs import SHORT, short_config
+
+    from prunestab.train import train_run
+
+    base = short_config(pruning=PruningConfig(SHORT, "structured", "l2", "largest", False))
+    runs = {
+        steps: train_run(base.replace(noise=NoiseConfig("zeroing", steps)), short_data, progress=False)
+        for steps in (0, 1, 2)
+    }
+
+    def trace(result):
+        keys = ("train_loss", "train_acc", "test_acc", "pre_test_acc")
+        return [[r.get(k) for k in keys] for r in result["epochs"]]
+
+    assert trace(runs[1]) == trace(runs[0])
+    assert trace(runs[2]) != trace(runs[0])
