@@ -275,8 +275,7 @@ for figure, central in CENTRAL_PROFILES.items():
                     for w, (steps, ours, paper) in windows.items()
                     if w
                 )
-                + ". Figure 5 at the paper's proportions is pre-registered on the protocol page "
-                "and not yet run."
+                + ". Its claims at the paper's proportions follow below."
             )
         )
     found = claims.evaluate(figure, have, central)
@@ -323,38 +322,56 @@ if profile != "smoke":
             for w, r in ((narrow_w, runs["steps10400"]), (wide_w, wide_runs))
         ]
         display(HTML(f'<table class="claims">{head_criteria}{"".join(crit)}</table>'))
-        lines = []
-        for w in (narrow_w, wide_w):
-            for key, name in claims.MEASURES.items():
-                lines.append(
-                    (f"width {w:g}", f"prune_L 13% - unpruned ({name})", test.difference[w][key])
-                )
-            for label, evidence in test.versus_unpruned[w].items():
-                if label != "prune_L 13%":
-                    lines.append((f"width {w:g}", f"{label} - unpruned (last epoch)", evidence))
-            lines.append(
-                (
-                    f"width {w:g}",
-                    "r(instability, best after), configuration means",
-                    test.correlation[w],
-                )
-            )
-        for key, name in claims.MEASURES.items():
-            lines.append(("0.5 vs 0.25", f"interaction ({name})", test.interaction[key]))
-        body = "".join(
-            f"<tr><td>{a}</td><td>{b}</td><td>{e.text}</td><td>{e.verdict}</td></tr>"
-            for a, b, e in lines
-        )
-        display(
-            HTML(
-                '<table class="claims"><tr><th>setting</th><th>comparison</th><th>estimate</th>'
-                f"<th>verdict</th></tr>{body}</table>"
-            )
-        )
+        display(HTML(tables.evidence_table(budget.width_test_rows(test))))
         display(
             Markdown(
                 "Robustness of the correlations (does not decide): "
                 + "; ".join(f"width {w:g}: {test.robustness[w].text}" for w in (narrow_w, wide_w))
+            )
+        )
+
+# %% [markdown]
+# ## Figure 5 at the paper's proportions
+#
+# Pre-registered on 2026-12-04 ([protocol](../book/budget), "Figure 5 at the paper's
+# proportions"), before any of its runs: at `steps2600` the stored noise windows are the
+# paper's step counts cut to the retrain period, so "50" is 15.6% of the 320 steps between
+# a layer's events and "1500" all of them, against the paper's 0.32% and 9.6%. Scaled to
+# the paper's fractions they are 1 and 31 steps: 20 new runs (zeroing and Gaussian noise
+# at both windows, 5 seeds), sharing unpruned, prune$_L$ and the 0-step windows with the
+# stored grid. Figure 5's claims are decided on both grids by the same rules and shown
+# side by side; the scaled verdicts never replace the stored ones. Nothing is decided
+# until all 20 runs are stored. A 1-step zeroing window is the same computation as
+# zeroing once (the re-zeroing before the first step finds the units still zero), so at
+# this budget the scaled "Zeroing 50" is "Zeroing 0"; the table under the verdicts checks
+# that on the runs.
+
+# %% tags=["hide-input"]
+if profile != "smoke":
+    display(Markdown(budget.window_status(store)))
+    unscaled_runs, scaled_runs = budget.window_runs(store)
+    new_runs = budget.window_added(unscaled_runs, scaled_runs)
+    if new_runs:
+        display(
+            Markdown(
+                f"Stored so far: {len(new_runs)} runs, {budget.core_hours(new_runs):.1f} "
+                "core-hours."
+            )
+        )
+    if len(new_runs) == budget.window_new_runs():
+        window = budget.window_test(unscaled_runs, scaled_runs)
+        columns = {
+            "windows cut (50 and 320 steps)": window.unscaled,
+            "paper's proportions (1 and 31 steps)": window.scaled,
+        }
+        display(HTML(tables.claims_by_profile(columns, ["fig5"])))
+        display(HTML(tables.claims_table(window.scaled)))
+        display(
+            HTML(
+                tables.html_table(
+                    ["seed", "largest test-accuracy difference, scaled Zeroing 50 vs Zeroing 0"],
+                    [[seed, f"{d:.2f} points"] for seed, d in window.same_as_zeroing_once.items()],
+                )
             )
         )
 

@@ -51,6 +51,7 @@ import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, explorers, plots, tables
+from prunestab.paper import budget
 from prunestab.paper.common import Label
 from prunestab.paper.fig5 import NOISE_STEPS as FIG5_NOISE_STEPS
 from prunestab.paper.fig5 import noise_window_fractions
@@ -80,8 +81,10 @@ if differ:  # at the paper profile the windows are the paper's: nothing to warn 
                 if w
             )
             + ": the paper's step counts, cut to the retrain period, so the noise lasts a far "
-            "larger part of it. Figure 5 with windows at the paper's proportions is pre-registered "
-            '(<a href="../book/budget.html">protocol</a>) and not yet run.</p></div>'
+            "larger part of it. "
+            + tables.sentence(budget.window_status(store))
+            + ' (<a href="../book/budget.html">protocol</a>, <a href="budget_study.html">'
+            "results</a>).</p></div>"
         )
     )
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import os
-import re
 
 import matplotlib.pyplot as plt
 
@@ -15,7 +14,7 @@ from prunestab.paper import budget
 from prunestab.paper.budget import CENTRAL_PROFILES
 from prunestab.paper.registry import CHAPTERS, figure_grid
 from prunestab.profiles import BUDGET_PROFILES, PUBLISHED, default_store
-from prunestab.tables import badge
+from prunestab.tables import badge, sentence
 
 
 def verdict_counts(found) -> dict[str, int]:
@@ -169,8 +168,11 @@ def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None
             '<a href="budget.html">its protocol</a>).</em></p>'
             + _readings_html(points, runs)
             + "<p><strong>Absent, or too small?</strong> "
-            + re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(budget.width_status(store)))
+            + sentence(budget.width_status(store))
             + " The reading of each outcome is fixed in the protocol before the runs.</p>"
+            + "<p><strong>Figure 5's noise windows.</strong> "
+            + sentence(budget.window_status(store))
+            + "</p>"
         )
     )
 
@@ -182,5 +184,5 @@ def _readings_html(points, runs) -> str:
         said = budget.reading(
             point, len(runs[point.profile]), len(figure_grid("budget", point.profile))
         )
-        items.append(re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(said)))
+        items.append(sentence(said))
     return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>" if items else ""

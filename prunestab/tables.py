@@ -11,9 +11,11 @@ may lack.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Collection, Mapping, Sequence
 
 from prunestab.paper.claim import Claim
+from prunestab.verdicts import Evidence
 
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -35,6 +37,15 @@ def html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
         for row in rows
     )
     return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def sentence(text: str) -> str:
+    """A sentence of the library's (Markdown code spans in backticks) as HTML.
+
+    >>> sentence("`steps2600`: 3 < 5")
+    '<code>steps2600</code>: 3 &lt; 5'
+    """
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 def badge(verdict: str, text: str | None = None) -> str:
@@ -65,6 +76,23 @@ def claims_table(claims: Sequence[Claim]) -> str:
         rows.append(f"<tr>{tds}<td>{badge(c.verdict)}</td></tr>")
     head = "".join(f"<th>{h}</th>" for h in ("figure", "claim", "paper", "ours", "n", "verdict"))
     return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def evidence_table(rows: Sequence[tuple[str, str, Evidence]]) -> str:
+    """One row per comparison: setting, comparison, estimate with its interval, verdict.
+
+    >>> from prunestab.verdicts import ordering
+    >>> table = evidence_table([("width 0.5", "a - b", ordering([3.0, 4.0], [1.0, 2.0]))])
+    >>> table.count("<tr>"), 'class="verdict verdict-' in table
+    (2, True)
+    """
+    body = "".join(
+        f"<tr><td>{html.escape(setting)}</td><td>{html.escape(comparison)}</td>"
+        f"<td>{html.escape(e.text)}</td><td>{badge(e.verdict)}</td></tr>"
+        for setting, comparison, e in rows
+    )
+    head = "".join(f"<th>{h}</th>" for h in ("setting", "comparison", "estimate", "verdict"))
+    return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def claims_by_profile(

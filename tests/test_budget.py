@@ -357,3 +357,82 @@ def test_figure5_at_the_papers_proportions_adds_exactly_its_20_scaled_noise_runs
     }
     assert noise_window_fractions("steps2600")[50][:2] == (50, 50 / 320)
     assert noise_window_fractions("paper")[1500][1] == pytest.approx(1500 / 15640)
+
+
+def test_width_test_rows_name_every_preregistered_comparison_once():
+    from prunestab import tables
+
+    narrow, wide = _width_runs(-0.9, -0.9)
+    rows = budget.width_test_rows(budget.width_test(narrow, wide))
+    said = [(setting, comparison) for setting, comparison, _ in rows]
+    assert len(said) == len(set(said)) == 2 * (2 + 3 + 1) + 2
+    for width in ("width 0.25", "width 0.5"):
+        assert (width, "prune_L 13% - unpruned (last epoch)") in said
+        assert (width, "prune_L 13% - unpruned (best after the last pruning event)") in said
+        assert (width, "l2 prune_S 1% - unpruned (last epoch)") in said
+    assert said[-2:] == [
+        ("0.5 vs 0.25", "interaction (last epoch)"),
+        ("0.5 vs 0.25", "interaction (best after the last pruning event)"),
+    ]
+    html = tables.evidence_table(rows)
+    assert html.count("<tr>") == len(rows) + 1 and "verdict-contradicted" in html
+
+
+def _window_runs(prune_l: float, zeroing50: float, scaled_zeroing50: float):
+    """Figure 5's grid at steps2600 and its proportional grid: unpruned at 66, prune_L
+    ``prune_l`` points from it, Zeroing 50 ``zeroing50`` points (the scaled one
+    ``scaled_zeroing50``), the other windows level with unpruned; seeds 0.2 apart."""
+    from prunestab.paper.fig5 import FIGURE, proportional_grid
+
+    def shift(config, scaled):
+        if config.label == "prune_L":
+            return prune_l
+        if config.label == "zeroing50":
+            return scaled_zeroing50 if scaled else zeroing50
+        return 0.0
+
+    def runs(grid, scaled):
+        accuracy = {c: 66.0 + shift(c, scaled) + 0.2 * (c.seed - 2) for c in grid}
+        return [_run(c, accuracy[c], test=accuracy[c]) for c in grid]
+
+    return runs(FIGURE.configs("steps2600"), False), runs(proportional_grid(), True)
+
+
+def test_figure5_windows_read_the_preregistered_outcomes():
+    """Part C's reading (book/budget.md): a verdict that changes with the window, no
+    pruning effect to match, or no change."""
+    # Pruning helps by 2 points; Zeroing 50 matches it at the cut windows, but at the
+    # paper's proportions it is Zeroing 0, level with unpruned.
+    unscaled, scaled = _window_runs(2.0, 2.0, 0.0)
+    test = budget.window_test(unscaled, scaled)
+    assert (
+        sorted(r.config.noise.steps for r in budget.window_added(unscaled, scaled))
+        == [1] * 10 + [31] * 10
+    )
+    changed = test.changed()
+    assert {claim for claim, _, _ in changed} == {
+        c.claim for c in test.scaled if c.claim.startswith("Zeroing noise held for 50 steps")
+    }
+    assert {(old, new) for _, old, new in changed} == {("reproduced", "contradicted")}
+    assert budget.window_reading(test).startswith("the windows' length matters at `steps2600`")
+    assert test.effect["final_test_acc"].verdict == "reproduced"
+    assert test.same_as_zeroing_once == {seed: 0.0 for seed in range(5)}
+    off = budget.window_test(*_window_runs(2.0, 2.0, 0.5)).same_as_zeroing_once
+    assert off == {seed: pytest.approx(0.5) for seed in range(5)}
+    # No pruning effect: nothing can match it, whatever the window.
+    test = budget.window_test(*_window_runs(0.0, 0.0, 0.0))
+    assert test.changed() == []
+    assert "cannot test the noise claims at all, whatever the window" in budget.window_reading(test)
+    # An effect, and the same verdicts on both grids.
+    test = budget.window_test(*_window_runs(2.0, 0.0, 0.0))
+    assert (
+        budget.window_reading(test) == "no verdict changes with the windows' length at `steps2600`"
+    )
+
+
+def test_figure5_windows_decide_nothing_until_all_20_runs_are_stored(tmp_path):
+    from prunestab.store import RunStore
+
+    assert budget.window_new_runs() == 20
+    said = budget.window_status(RunStore(tmp_path))
+    assert "0 of its 20 new runs stored; nothing is decided until all are" in said

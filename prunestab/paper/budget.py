@@ -17,7 +17,7 @@ import numpy as np
 
 from prunestab.config import RunConfig, config_hash
 from prunestab.paper import fig1, fig5
-from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, values
+from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, MEASURES, Claim, values
 from prunestab.paper.common import Chapter, Figure, Label, base_config
 from prunestab.profiles import BUDGET_PROFILES, Profile, default_store, get_profile
 from prunestab.runs import Run, by_label
@@ -576,6 +576,29 @@ WIDTH_READINGS = (
 )
 
 
+def width_test_rows(test: WidthTest) -> list[tuple[str, str, Evidence]]:
+    """The width test's comparisons as the chapter's table rows (setting, comparison,
+    evidence): per width, prune_L 13% - unpruned on both measures, every other pruned
+    configuration - unpruned, the grouped correlation; then the interaction on both."""
+    rows = []
+    for width in (WIDTH_NARROW, WIDTH_TEST[1]):
+        setting = f"width {width:g}"
+        for key in (LAST_EPOCH, BEST_AFTER):
+            rows.append(
+                (setting, f"prune_L 13% - unpruned ({MEASURES[key]})", test.difference[width][key])
+            )
+        for label, evidence in test.versus_unpruned[width].items():
+            if label != Label.PRUNE_L_13:
+                rows.append((setting, f"{label} - unpruned ({MEASURES[LAST_EPOCH]})", evidence))
+        rows.append(
+            (setting, "r(instability, best after), configuration means", test.correlation[width])
+        )
+    both = f"{WIDTH_TEST[1]:g} vs {WIDTH_NARROW:g}"
+    for key in (LAST_EPOCH, BEST_AFTER):
+        rows.append((both, f"interaction ({MEASURES[key]})", test.interaction[key]))
+    return rows
+
+
 def width_reading(d: str, i: str) -> str:
     """The pre-registered meaning of the primary verdicts ``d`` (prune_L 13% - unpruned at
     width 0.5) and ``i`` (the width x pruning interaction).
@@ -610,4 +633,125 @@ def width_status(store: str | os.PathLike | RunStore | None = None) -> str:
         f"prune_L 13% - unpruned at width {WIDTH_TEST[1]:g} is {d.verdict} ({d.text}); the "
         f"width x pruning interaction is {i.verdict} ({i.text}). Pre-registered reading: "
         f"{width_reading(d.verdict, i.verdict)}."
+    )
+
+
+# --- Figure 5 at the paper's proportions (book/budget.md, pre-registered 2026-12-04) ------
+
+#: Where Figure 5's windows are rescaled: the profile of its central verdicts.
+WINDOWS_PROFILE = CENTRAL_PROFILES["fig5"]
+
+
+def window_runs(
+    store: str | os.PathLike | RunStore | None = None,
+) -> tuple[list[Run], list[Run]]:
+    """Figure 5's stored runs at ``WINDOWS_PROFILE``: (its own grid's, with the paper's
+    step counts cut to the retrain period; those of ``fig5.proportional_grid``, windows at
+    the paper's proportions, which share unpruned, prune_L and the 0-step windows), each
+    refused like a budget's if the protocol does not cover them."""
+    runs_store = store if isinstance(store, RunStore) else default_store(store, WINDOWS_PROFILE)
+    unscaled = stored_runs("fig5", WINDOWS_PROFILE, runs_store)
+    scaled = []
+    for config in fig5.proportional_grid(WINDOWS_PROFILE):
+        result = runs_store.load(config)
+        if result is not None:
+            scaled.append(Run(config, result))
+    check_comparable(unscaled + scaled, WINDOWS_PROFILE)
+    return unscaled, scaled
+
+
+def window_new_runs() -> int:
+    """How many runs the proportional grid adds to Figure 5's own (20 at ``steps2600``)."""
+    own = {config_hash(c) for c in fig5.FIGURE.configs(WINDOWS_PROFILE)}
+    return sum(config_hash(c) not in own for c in fig5.proportional_grid(WINDOWS_PROFILE))
+
+
+def window_added(unscaled: Sequence[Run], scaled: Sequence[Run]) -> list[Run]:
+    """The runs of ``scaled`` that ``unscaled`` does not have: the rescaled windows'."""
+    shared = {config_hash(r.config) for r in unscaled}
+    return [r for r in scaled if config_hash(r.config) not in shared]
+
+
+@dataclass(frozen=True)
+class WindowTest:
+    """Figure 5's claims at ``WINDOWS_PROFILE`` decided twice, by the same rules: on the
+    stored windows (``unscaled``) and on windows at the paper's proportions (``scaled``).
+
+    ``effect[measure]``: prune_L - unpruned (Welch), which every "matches prune_L" claim
+    needs (``verdicts.matches_effect``); the runs are the same in both grids.
+    ``same_as_zeroing_once``: per seed, the largest absolute difference of any epoch's
+    test accuracy between the scaled "Zeroing 50" (1 step) and "Zeroing 0", which the
+    implementation makes the same computation (``tests/test_noise.py``).
+    """
+
+    unscaled: list[Claim]
+    scaled: list[Claim]
+    effect: dict[str, Evidence]
+    same_as_zeroing_once: dict[int, float]
+
+    def changed(self) -> list[tuple[str, str, str]]:
+        """(claim, unscaled verdict, scaled verdict) for each claim whose verdict differs."""
+        before = {c.claim: c.verdict for c in self.unscaled}
+        return [
+            (c.claim, before[c.claim], c.verdict)
+            for c in self.scaled
+            if c.claim in before and before[c.claim] != c.verdict
+        ]
+
+
+def window_test(unscaled: Sequence[Run], scaled: Sequence[Run]) -> WindowTest:
+    """Decide Figure 5's claims on both grids; see :class:`WindowTest`."""
+
+    def decide(runs: Sequence[Run]) -> list[Claim]:
+        decided = (spec.decide(runs, WINDOWS_PROFILE) for spec in fig5.CLAIMS)
+        return [claim for claim in decided if claim is not None]
+
+    groups = by_label(scaled)
+    prune_l, unpruned = groups.get(Label.PRUNE_L, []), groups.get(Label.UNPRUNED, [])
+    effect = {
+        key: ordering(values(prune_l, key), values(unpruned, key))
+        for key in (LAST_EPOCH, BEST_AFTER)
+    }
+    once = {r.config.seed: r for r in groups.get(Label.noise("zeroing", 0), [])}
+    same = {}
+    for run in groups.get(Label.noise("zeroing", 50), []):
+        if run.config.seed in once:
+            pairs = zip(run.result["epochs"], once[run.config.seed].result["epochs"], strict=True)
+            same[run.config.seed] = max(abs(a["test_acc"] - b["test_acc"]) for a, b in pairs)
+    return WindowTest(decide(unscaled), decide(scaled), effect, same)
+
+
+def window_reading(test: WindowTest) -> str:
+    """The pre-registered reading (book/budget.md): a verdict that changes with the
+    window says its length matters at this budget; where prune_L cannot be told from
+    unpruned on either measure, no "matches prune_L" claim can be decided, whatever the
+    window; otherwise the window's length changes no verdict."""
+    changed = test.changed()
+    if changed:
+        return f"the windows' length matters at `{WINDOWS_PROFILE}`: " + "; ".join(
+            f'"{claim}" is {old} with the windows cut and {new} at the paper\'s proportions'
+            for claim, old, new in changed
+        )
+    if all(e.verdict == INCONCLUSIVE for e in test.effect.values()):
+        return (
+            f"prune_L cannot be told from unpruned at `{WINDOWS_PROFILE}` on either measure, "
+            "so this budget cannot test the noise claims at all, whatever the window"
+        )
+    return f"no verdict changes with the windows' length at `{WINDOWS_PROFILE}`"
+
+
+def window_status(store: str | os.PathLike | RunStore | None = None) -> str:
+    """One sentence on Figure 5 at the paper's proportions: how many of its new runs are
+    stored and, once all are, the pre-registered reading."""
+    unscaled, scaled = window_runs(store)
+    new = window_added(unscaled, scaled)
+    planned = window_new_runs()
+    head = f"Figure 5 at the paper's proportions (`{WINDOWS_PROFILE}`, pre-registered 2026-12-04)"
+    if len(new) < planned:
+        return (
+            f"{head}: {len(new)} of its {planned} new runs stored; nothing is decided until "
+            "all are."
+        )
+    return (
+        f"{head}, all {planned} new runs stored: {window_reading(window_test(unscaled, scaled))}."
     )
