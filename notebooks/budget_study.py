@@ -358,13 +358,9 @@ if profile != "smoke":
                 "core-hours."
             )
         )
-    if len(new_runs) == budget.window_new_runs():
-        window = budget.window_test(unscaled_runs, scaled_runs)
-        columns = {
-            "windows cut (50 and 320 steps)": window.unscaled,
-            "paper's proportions (1 and 31 steps)": window.scaled,
-        }
-        display(HTML(tables.claims_by_profile(columns, ["fig5"])))
+    window = budget.stored_window_test(store)
+    if window is not None:
+        display(HTML(tables.claims_by_profile(window.columns(), ["fig5"])))
         display(HTML(tables.claims_table(window.scaled)))
         display(
             HTML(

@@ -338,6 +338,7 @@ def test_width_status_decides_nothing_until_all_25_runs_are_stored(tmp_path):
 
     said = budget.width_status(RunStore(tmp_path))
     assert "0 of 25 runs stored; nothing is decided until all are" in said
+    assert budget.stored_width_test(RunStore(tmp_path)) is None
 
 
 def test_figure5_at_the_papers_proportions_adds_exactly_its_20_scaled_noise_runs():
@@ -416,6 +417,7 @@ def test_figure5_windows_read_the_preregistered_outcomes():
     assert {(old, new) for _, old, new in changed} == {("reproduced", "contradicted")}
     assert budget.window_reading(test).startswith("the windows' length matters at `steps2600`")
     assert test.effect["final_test_acc"].verdict == "reproduced"
+    assert list(test.columns().values()) == [test.unscaled, test.scaled]
     assert test.same_as_zeroing_once == {seed: 0.0 for seed in range(5)}
     off = budget.window_test(*_window_runs(2.0, 2.0, 0.5)).same_as_zeroing_once
     assert off == {seed: pytest.approx(0.5) for seed in range(5)}
@@ -436,3 +438,42 @@ def test_figure5_windows_decide_nothing_until_all_20_runs_are_stored(tmp_path):
     assert budget.window_new_runs() == 20
     said = budget.window_status(RunStore(tmp_path))
     assert "0 of its 20 new runs stored; nothing is decided until all are" in said
+    assert budget.stored_window_test(RunStore(tmp_path)) is None
+
+
+def _store(tmp_path, runs):
+    """A run store holding ``runs`` (made-up results, as the runner would write them)."""
+    from prunestab.config import config_hash
+    from prunestab.store import RunStore
+
+    store = RunStore(tmp_path)
+    for run in runs:
+        stamp = {"config": run.config.to_dict(), "hash": config_hash(run.config)}
+        store.save_result(run.config, run.result | stamp)
+    return store
+
+
+def test_both_follow_ups_decide_from_the_store_once_complete(tmp_path):
+    """Read back from a store, as the chapters read them: one run short, nothing is
+    decided; complete, the pre-registered reading."""
+    narrow, wide = _width_runs(-0.9, -0.9)
+    store = _store(tmp_path / "width", narrow + wide[1:])
+    assert "24 of 25 runs stored" in budget.width_status(store)
+    store = _store(tmp_path / "width-all", narrow + wide)
+    assert budget.stored_width_test(store).difference[0.5]["final_test_acc"].verdict == (
+        "contradicted"
+    )
+    assert budget.width_status(store).endswith(
+        "Pre-registered reading: the deficit persists at width 0.5: the negative result "
+        "survives its strongest confounder at this budget."
+    )
+    unscaled, scaled = _window_runs(2.0, 2.0, 0.0)
+    added = budget.window_added(unscaled, scaled)
+    store = _store(tmp_path / "windows", unscaled + added[:-1])
+    assert "19 of its 20 new runs stored" in budget.window_status(store)
+    assert budget.stored_window_test(store) is None
+    store = _store(tmp_path / "windows-all", unscaled + added)
+    assert budget.window_status(store).startswith(
+        "Figure 5 at the paper's proportions (`steps2600`, pre-registered 2026-12-04), all 20 "
+        "new runs stored: the windows' length matters at `steps2600`"
+    )

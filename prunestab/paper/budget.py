@@ -636,6 +636,14 @@ def width_status(store: str | os.PathLike | RunStore | None = None) -> str:
     )
 
 
+def stored_width_test(store: str | os.PathLike | RunStore | None = None) -> WidthTest | None:
+    """The width test on the stored runs, once all of its runs are stored; else ``None``."""
+    wide = width_test_runs(store)
+    if len(wide) < len(width_test_grid()):
+        return None
+    return width_test(stored_runs("budget", WIDTH_TEST[0], store), wide)
+
+
 # --- Figure 5 at the paper's proportions (book/budget.md, pre-registered 2026-12-04) ------
 
 #: Where Figure 5's windows are rescaled: the profile of its central verdicts.
@@ -688,6 +696,13 @@ class WindowTest:
     scaled: list[Claim]
     effect: dict[str, Evidence]
     same_as_zeroing_once: dict[int, float]
+
+    def columns(self) -> dict[str, list[Claim]]:
+        """Both sets of verdicts under the names the book's tables give them."""
+        return {
+            "windows cut (50 and 320 steps)": self.unscaled,
+            "paper's proportions (1 and 31 steps)": self.scaled,
+        }
 
     def changed(self) -> list[tuple[str, str, str]]:
         """(claim, unscaled verdict, scaled verdict) for each claim whose verdict differs."""
@@ -755,3 +770,11 @@ def window_status(store: str | os.PathLike | RunStore | None = None) -> str:
     return (
         f"{head}, all {planned} new runs stored: {window_reading(window_test(unscaled, scaled))}."
     )
+
+
+def stored_window_test(store: str | os.PathLike | RunStore | None = None) -> WindowTest | None:
+    """Figure 5's claims on both grids, once all the new runs are stored; else ``None``."""
+    unscaled, scaled = window_runs(store)
+    if len(window_added(unscaled, scaled)) < window_new_runs():
+        return None
+    return window_test(unscaled, scaled)
