@@ -189,7 +189,7 @@ if profile != "smoke":
     )
     width = budget.stored_width_test(store)
     if width is not None:
-        display(HTML(tables.evidence_table(budget.width_test_rows(width))))
+        display(HTML(tables.width_report(width)))
     window = budget.stored_window_test(store)
     if window is not None:
         display(HTML(tables.claims_by_profile(window.columns(), ["fig5"])))

@@ -83,8 +83,8 @@ if differ:  # at the paper profile the windows are the paper's: nothing to warn 
             + ": the paper's step counts, cut to the retrain period, so the noise lasts a far "
             "larger part of it. "
             + tables.sentence(budget.window_status(store))
-            + ' (<a href="../book/budget.html">protocol</a>, <a href="budget_study.html">'
-            "results</a>).</p></div>"
+            + ' See the <a href="../book/budget.html">protocol</a> and <a href="budget_study.html">'
+            "the budget study</a>.</p></div>"
         )
     )
 

@@ -14,7 +14,7 @@ from prunestab.paper import budget
 from prunestab.paper.budget import CENTRAL_PROFILES
 from prunestab.paper.registry import CHAPTERS, figure_grid
 from prunestab.profiles import BUDGET_PROFILES, PUBLISHED, default_store
-from prunestab.tables import badge, sentence
+from prunestab.tables import badge, sentence, width_report
 
 
 def verdict_counts(found) -> dict[str, int]:
@@ -155,6 +155,7 @@ def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None
     plots.budget_tradeoff(points, budget.PAPER_R_VGG11)
     plt.show()
     stored = sum(len(r) for r in runs.values())
+    width = budget.stored_width_test(store)
     total = sum(len(figure_grid("budget", name)) for name in BUDGET_PROFILES)
     display(
         HTML(
@@ -170,6 +171,7 @@ def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None
             + "<p><strong>Absent, or too small?</strong> "
             + sentence(budget.width_status(store))
             + " The reading of each outcome is fixed in the protocol before the runs.</p>"
+            + ("" if width is None else width_report(width))
             + "<p><strong>Figure 5's noise windows.</strong> "
             + sentence(budget.window_status(store))
             + "</p>"

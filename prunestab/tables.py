@@ -11,9 +11,18 @@ may lack.
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 
+from prunestab.paper.budget import (
+    WIDTH_NARROW,
+    WIDTH_TEST,
+    Criteria,
+    WidthTest,
+    width_test_grid,
+    width_test_rows,
+)
 from prunestab.paper.claim import Claim
 from prunestab.verdicts import Evidence
 
@@ -93,6 +102,79 @@ def evidence_table(rows: Sequence[tuple[str, str, Evidence]]) -> str:
     )
     head = "".join(f"<th>{h}</th>" for h in ("setting", "comparison", "estimate", "verdict"))
     return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def shown(value: float, spec: str, unit: str = "") -> str:
+    """A number formatted by ``spec`` (with ``unit``), or "-" where it is NaN (not known).
+
+    >>> shown(0.5, ".0%"), shown(float("nan"), ".1f")
+    ('50%', '-')
+    """
+    return "-" if math.isnan(value) else format(value, spec) + unit
+
+
+def criteria_table(rows: Sequence[tuple[str, Criteria, int]]) -> str:
+    """The budget protocol's criteria, one row per (name, criteria, planned unpruned runs).
+
+    The SD across unpruned runs is shown only once all of a row's planned unpruned runs
+    are stored ("-" before: from two or three runs it is too uncertain to read).
+
+    >>> from prunestab.paper.budget import criteria
+    >>> criteria_table([("steps650", criteria([], "steps650"), 5)]).count("<tr>")
+    2
+    """
+
+    body = []
+    for name, c, planned_unpruned in rows:
+        marks = c.verdicts
+        spread = c.final_test_sd if c.unpruned_runs >= planned_unpruned else math.nan
+        recovered = (
+            f"{shown(c.events_recovered, '.0%')} of {c.recovery_events}"
+            if c.recovery_events
+            else "-"
+        )
+        cells = [
+            name,
+            c.unpruned_runs,
+            f"{shown(c.train_acc_before_decay, '.1f', '%')} ({marks['fits before the decay']})",
+            f"{shown(c.gap_at_last_epoch, '.1f')} ({marks['over-fits']})",
+            f"{shown(c.final_test_se, '.2f')} ({marks['precise']})",
+            shown(spread, ".2f"),
+            recovered,
+            shown(c.median_recovery_epochs, "g"),
+        ]
+        body.append("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in CRITERIA_COLUMNS)
+    return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+#: The criteria table's columns.
+CRITERIA_COLUMNS = (
+    "profile",
+    "unpruned runs",
+    "train acc. at epoch 150",
+    "gap at the end (points)",
+    "SE of a final accuracy",
+    "SD across unpruned runs",
+    "13% events recovered",
+    "median epochs to recover (recovered events)",
+)
+
+
+def width_report(test: WidthTest) -> str:
+    """The width test's report (book/budget.md, items 1-5): per width the criteria, then
+    every comparison with its verdict, then the correlations' robustness view."""
+    narrow, wide = WIDTH_NARROW, WIDTH_TEST[1]
+    planned = sum(c.pruning is None for c in width_test_grid())
+    crit = criteria_table(
+        [(f"{WIDTH_TEST[0]}, width {w:g}", test.criteria[w], planned) for w in (narrow, wide)]
+    )
+    robust = "; ".join(f"width {w:g}: {test.robustness[w].text}" for w in (narrow, wide))
+    return (
+        crit
+        + evidence_table(width_test_rows(test))
+        + f"<p>Robustness of the correlations (does not decide): {html.escape(robust)}</p>"
+    )
 
 
 def claims_by_profile(

@@ -286,21 +286,23 @@ def test_runs_outside_the_protocol_are_refused_not_mixed_into_a_verdict():
     budget.check_comparable(gpu, "quick")  # the protocol covers the budget profiles only
 
 
-def _width_runs(gap_narrow: float, gap_wide: float) -> tuple[list, list]:
+def _width_runs(gap_narrow: float, gap_wide: float, train_wide: float = 100.0) -> tuple:
     """Both widths' budget grids at steps10400, prune_L 13% ``gap`` points from unpruned,
-    every other pruned configuration 0.5 below unpruned, seeds spread by 0.2 points."""
+    every other pruned configuration 0.5 below unpruned, seeds spread by 0.2 points; the
+    width-0.5 runs' training accuracy ``train_wide``."""
     from prunestab.paper.budget import width_test_grid
 
-    def runs(grid, gap, base):
+    def runs(grid, gap, base, train):
         out = []
         for c in grid:
             shift = 0.0 if c.label == "unpruned" else gap if c.label == "prune_L 13%" else -0.5
             instability = {"prune_L 13%": 3.0, "prune_S 13%": 1.7}.get(c.label, 0.3)
-            out.append(_run(c, base + shift + 0.2 * (c.seed - 2), instability + 0.01 * c.seed))
+            accuracy = base + shift + 0.2 * (c.seed - 2)
+            out.append(_run(c, accuracy, instability + 0.01 * c.seed, train=train))
         return out
 
-    return runs(figure_grid("budget", "steps10400", 5), gap_narrow, 74.5), runs(
-        width_test_grid(), gap_wide, 77.0
+    return runs(figure_grid("budget", "steps10400", 5), gap_narrow, 74.5, 100.0), runs(
+        width_test_grid(), gap_wide, 77.0, train_wide
     )
 
 
@@ -377,12 +379,21 @@ def test_width_test_rows_name_every_preregistered_comparison_once():
     ]
     html = tables.evidence_table(rows)
     assert html.count("<tr>") == len(rows) + 1 and "verdict-contradicted" in html
+    test = budget.width_test(narrow, wide)
+    rows = budget.width_test_rows(test)
+    assert rows[0][2] is test.difference[0.25]["final_test_acc"]
+    assert rows[1][2] is test.difference[0.25]["best_test_acc_after_pruning"]
+    assert rows[6][2] is test.difference[0.5]["final_test_acc"]
+    assert rows[-1][2] is test.interaction["best_test_acc_after_pruning"]
+    report = tables.width_report(test)
+    assert report.count("<table") == 2 and "steps10400, width 0.5" in report
 
 
-def _window_runs(prune_l: float, zeroing50: float, scaled_zeroing50: float):
+def _window_runs(prune_l: float, zeroing50: float, scaled_zeroing50: float, scaled_g1500=0.0):
     """Figure 5's grid at steps2600 and its proportional grid: unpruned at 66, prune_L
     ``prune_l`` points from it, Zeroing 50 ``zeroing50`` points (the scaled one
-    ``scaled_zeroing50``), the other windows level with unpruned; seeds 0.2 apart."""
+    ``scaled_zeroing50``), the scaled Gaussian 1500 ``scaled_g1500``, the other windows
+    level with unpruned; seeds 0.2 apart."""
     from prunestab.paper.fig5 import FIGURE, proportional_grid
 
     def shift(config, scaled):
@@ -390,6 +401,8 @@ def _window_runs(prune_l: float, zeroing50: float, scaled_zeroing50: float):
             return prune_l
         if config.label == "zeroing50":
             return scaled_zeroing50 if scaled else zeroing50
+        if config.label == "gaussian1500" and scaled:
+            return scaled_g1500
         return 0.0
 
     def runs(grid, scaled):
@@ -425,6 +438,27 @@ def test_figure5_windows_read_the_preregistered_outcomes():
     test = budget.window_test(*_window_runs(0.0, 0.0, 0.0))
     assert test.changed() == []
     assert "cannot test the noise claims at all, whatever the window" in budget.window_reading(test)
+    # No pruning effect, and a verdict that changes: both parts are said.
+    test = budget.window_test(*_window_runs(0.0, 0.0, 0.0, scaled_g1500=3.0))
+    said = budget.window_reading(test)
+    assert said.startswith("the windows' length matters") and "at all, whatever the" in said
+    # An effect on one measure only: the other measure's "matches" claims cannot be decided.
+    unscaled, scaled = _window_runs(2.0, 2.0, 2.0)
+    for run in scaled + unscaled:
+        if run.label in ("unpruned", "prune_L"):
+            run.result["summary"]["best_test_acc_after_pruning"] = 66.0 + 0.2 * (
+                run.config.seed - 2
+            )
+    test = budget.window_test(unscaled, scaled)
+    assert budget.window_reading(test) == (
+        "prune_L cannot be told from unpruned on best after the last pruning event, so no "
+        '"matches prune_L" claim on best after the last pruning event can be decided, '
+        "whatever the window"
+    )
+    assert test.columns().keys() == {
+        "windows cut (50 and 320 steps)",
+        "paper's proportions (1 and 31 steps)",
+    }
     # An effect, and the same verdicts on both grids.
     test = budget.window_test(*_window_runs(2.0, 0.0, 0.0))
     assert (
@@ -437,7 +471,10 @@ def test_figure5_windows_decide_nothing_until_all_20_runs_are_stored(tmp_path):
 
     assert budget.window_new_runs() == 20
     said = budget.window_status(RunStore(tmp_path))
-    assert "0 of its 20 new runs stored; nothing is decided until all are" in said
+    assert (
+        "0 of its 20 new runs stored, and 40 of Figure 5's own runs there are missing; nothing "
+        "is decided until all are" in said
+    )
     assert budget.stored_window_test(RunStore(tmp_path)) is None
 
 
@@ -467,10 +504,20 @@ def test_both_follow_ups_decide_from_the_store_once_complete(tmp_path):
         "Pre-registered reading: the deficit persists at width 0.5: the negative result "
         "survives its strongest confounder at this budget."
     )
+    narrow, wide = _width_runs(-0.9, -0.9, train_wide=97.0)
+    store = _store(tmp_path / "width-unfit", narrow + wide)
+    assert budget.width_status(store).endswith(
+        'The width-0.5 unpruned runs also fail "fits before the decay" (97.0% training '
+        "accuracy at epoch 150, against 99%): width 0.5 reduces but does not remove the "
+        "capacity confound."
+    )
     unscaled, scaled = _window_runs(2.0, 2.0, 0.0)
     added = budget.window_added(unscaled, scaled)
     store = _store(tmp_path / "windows", unscaled + added[:-1])
     assert "19 of its 20 new runs stored" in budget.window_status(store)
+    assert budget.stored_window_test(store) is None
+    store = _store(tmp_path / "windows-own", unscaled[1:] + added)
+    assert "20 of its 20 new runs stored, and 1 of Figure 5's own" in budget.window_status(store)
     assert budget.stored_window_test(store) is None
     store = _store(tmp_path / "windows-all", unscaled + added)
     assert budget.window_status(store).startswith(

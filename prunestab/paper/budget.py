@@ -499,7 +499,8 @@ class WidthTest:
     that difference at 0.5 minus at 0.25 (``verdicts.interaction``); ``versus_unpruned
     [width][label]``: each pruned configuration - unpruned, last-epoch accuracy;
     ``correlation[width]``: the grouped correlation of mean instability with the best
-    accuracy after the last event, with ``robustness[width]``.
+    accuracy after the last event, with ``robustness[width]``; ``criteria[width]``: the
+    protocol's criteria (:func:`criteria`).
     """
 
     difference: dict[float, dict[str, Evidence]]
@@ -507,6 +508,7 @@ class WidthTest:
     versus_unpruned: dict[float, dict[str, Evidence]]
     correlation: dict[float, Evidence]
     robustness: dict[float, Robustness]
+    criteria: dict[float, Criteria]
 
 
 def width_test(narrow: Sequence[Run], wide: Sequence[Run]) -> WidthTest:
@@ -542,7 +544,11 @@ def width_test(narrow: Sequence[Run], wide: Sequence[Run]) -> WidthTest:
         )
         for key in (LAST_EPOCH, BEST_AFTER)
     }
-    return WidthTest(difference, interactions, versus, corr, robust)
+    met = {
+        WIDTH_NARROW: criteria(narrow, WIDTH_TEST[0]),
+        WIDTH_TEST[1]: criteria(wide, WIDTH_TEST[0]),
+    }
+    return WidthTest(difference, interactions, versus, corr, robust, met)
 
 
 #: The pre-registered reading of the width test (book/budget.md): (verdict of D, the
@@ -616,24 +622,34 @@ def width_reading(d: str, i: str) -> str:
 
 def width_status(store: str | os.PathLike | RunStore | None = None) -> str:
     """One sentence on the width test: how many of its runs are stored, and, once all
-    are, the pre-registered reading of its primary verdicts."""
+    are, the pre-registered reading of its primary verdicts, with the protocol's caveat
+    where the width-0.5 unpruned runs still fail "fits before the decay"."""
     wide = width_test_runs(store)
-    planned = len(width_test_grid())
+    planned, width = len(width_test_grid()), WIDTH_TEST[1]
     if len(wide) < planned:
         return (
-            f"Width test (`{WIDTH_TEST[0]}` at width {WIDTH_TEST[1]:g}, pre-registered "
+            f"Width test (`{WIDTH_TEST[0]}` at width {width:g}, pre-registered "
             f"2026-12-04): {len(wide)} of {planned} runs stored; nothing is decided until "
             "all are."
         )
     test = width_test(stored_runs("budget", WIDTH_TEST[0], store), wide)
-    d = test.difference[WIDTH_TEST[1]][LAST_EPOCH]
+    d = test.difference[width][LAST_EPOCH]
     i = test.interaction[LAST_EPOCH]
-    return (
-        f"Width test (`{WIDTH_TEST[0]}`, all {planned} runs at width {WIDTH_TEST[1]:g}): "
-        f"prune_L 13% - unpruned at width {WIDTH_TEST[1]:g} is {d.verdict} ({d.text}); the "
+    said = (
+        f"Width test (`{WIDTH_TEST[0]}`, all {planned} runs at width {width:g}): "
+        f"prune_L 13% - unpruned at width {width:g} is {d.verdict} ({d.text}); the "
         f"width x pruning interaction is {i.verdict} ({i.text}). Pre-registered reading: "
         f"{width_reading(d.verdict, i.verdict)}."
     )
+    fits = test.criteria[width]
+    if fits.verdicts["fits before the decay"] == "not met":
+        said += (
+            f' The width-{width:g} unpruned runs also fail "fits before the decay" '
+            f"({fits.train_acc_before_decay:.1f}% training accuracy at epoch 150, against "
+            f"{FITS_BEFORE_DECAY:g}%): width {width:g} reduces but does not remove the "
+            "capacity confound."
+        )
+    return said
 
 
 def stored_width_test(store: str | os.PathLike | RunStore | None = None) -> WidthTest | None:
@@ -680,6 +696,17 @@ def window_added(unscaled: Sequence[Run], scaled: Sequence[Run]) -> list[Run]:
     return [r for r in scaled if config_hash(r.config) not in shared]
 
 
+def window_missing(unscaled: Sequence[Run], scaled: Sequence[Run]) -> tuple[int, int]:
+    """(new runs not yet stored, of the 20; Figure 5's own runs not stored, which both
+    grids need): nothing is decided until both are 0."""
+    own = len(fig5.FIGURE.configs(WINDOWS_PROFILE)) - len(unscaled)
+    return window_new_runs() - len(window_added(unscaled, scaled)), own
+
+
+#: How a measure's "matches prune_L" claim reads where prune_L has no effect to match.
+_NO_EFFECT = 'no "matches prune_L" claim on {} can be decided, whatever the window'
+
+
 @dataclass(frozen=True)
 class WindowTest:
     """Figure 5's claims at ``WINDOWS_PROFILE`` decided twice, by the same rules: on the
@@ -689,29 +716,49 @@ class WindowTest:
     needs (``verdicts.matches_effect``); the runs are the same in both grids.
     ``same_as_zeroing_once``: per seed, the largest absolute difference of any epoch's
     test accuracy between the scaled "Zeroing 50" (1 step) and "Zeroing 0", which the
-    implementation makes the same computation (``tests/test_noise.py``).
+    implementation makes the same computation (``tests/test_noise.py``); NaN where the
+    two runs' records cannot be compared. ``windows``: the window steps of each grid.
     """
 
     unscaled: list[Claim]
     scaled: list[Claim]
     effect: dict[str, Evidence]
     same_as_zeroing_once: dict[int, float]
+    windows: dict[str, tuple[int, ...]]
 
     def columns(self) -> dict[str, list[Claim]]:
         """Both sets of verdicts under the names the book's tables give them."""
+
+        def steps(grid: str) -> str:
+            return " and ".join(str(s) for s in self.windows[grid]) + " steps"
+
         return {
-            "windows cut (50 and 320 steps)": self.unscaled,
-            "paper's proportions (1 and 31 steps)": self.scaled,
+            f"windows cut ({steps('unscaled')})": self.unscaled,
+            f"paper's proportions ({steps('scaled')})": self.scaled,
         }
 
     def changed(self) -> list[tuple[str, str, str]]:
-        """(claim, unscaled verdict, scaled verdict) for each claim whose verdict differs."""
+        """(claim, unscaled verdict, scaled verdict) for each claim whose verdict differs,
+        "not decided" standing for a claim one grid does not decide."""
         before = {c.claim: c.verdict for c in self.unscaled}
+        after = {c.claim: c.verdict for c in self.scaled}
+        claims = list(dict.fromkeys([*before, *after]))
+        none = "not decided"
         return [
-            (c.claim, before[c.claim], c.verdict)
-            for c in self.scaled
-            if c.claim in before and before[c.claim] != c.verdict
+            (c, before.get(c, none), after.get(c, none))
+            for c in claims
+            if before.get(c, none) != after.get(c, none)
         ]
+
+
+def _largest_difference(a: Run, b: Run) -> float:
+    """The largest absolute difference of any epoch's test accuracy; NaN if the records
+    differ in length or hold a NaN."""
+    ea, eb = a.result["epochs"], b.result["epochs"]
+    if len(ea) != len(eb):
+        return math.nan
+    diffs = [abs(x["test_acc"] - y["test_acc"]) for x, y in zip(ea, eb, strict=True)]
+    return math.nan if any(math.isnan(d) for d in diffs) else max(diffs, default=math.nan)
 
 
 def window_test(unscaled: Sequence[Run], scaled: Sequence[Run]) -> WindowTest:
@@ -721,6 +768,9 @@ def window_test(unscaled: Sequence[Run], scaled: Sequence[Run]) -> WindowTest:
         decided = (spec.decide(runs, WINDOWS_PROFILE) for spec in fig5.CLAIMS)
         return [claim for claim in decided if claim is not None]
 
+    def windows(grid: Sequence[RunConfig]) -> tuple[int, ...]:
+        return tuple(sorted({c.noise.steps for c in grid if c.noise and c.noise.steps}))
+
     groups = by_label(scaled)
     prune_l, unpruned = groups.get(Label.PRUNE_L, []), groups.get(Label.UNPRUNED, [])
     effect = {
@@ -728,44 +778,63 @@ def window_test(unscaled: Sequence[Run], scaled: Sequence[Run]) -> WindowTest:
         for key in (LAST_EPOCH, BEST_AFTER)
     }
     once = {r.config.seed: r for r in groups.get(Label.noise("zeroing", 0), [])}
-    same = {}
-    for run in groups.get(Label.noise("zeroing", 50), []):
-        if run.config.seed in once:
-            pairs = zip(run.result["epochs"], once[run.config.seed].result["epochs"], strict=True)
-            same[run.config.seed] = max(abs(a["test_acc"] - b["test_acc"]) for a, b in pairs)
-    return WindowTest(decide(unscaled), decide(scaled), effect, same)
+    same = {
+        run.config.seed: _largest_difference(run, once[run.config.seed])
+        for run in groups.get(Label.noise("zeroing", 50), [])
+        if run.config.seed in once
+    }
+    steps = {
+        "unscaled": windows(fig5.FIGURE.configs(WINDOWS_PROFILE)),
+        "scaled": windows(fig5.proportional_grid(WINDOWS_PROFILE)),
+    }
+    return WindowTest(decide(unscaled), decide(scaled), effect, same, steps)
 
 
 def window_reading(test: WindowTest) -> str:
-    """The pre-registered reading (book/budget.md): a verdict that changes with the
-    window says its length matters at this budget; where prune_L cannot be told from
-    unpruned on either measure, no "matches prune_L" claim can be decided, whatever the
-    window; otherwise the window's length changes no verdict."""
+    """The pre-registered reading (book/budget.md), in parts: each verdict that changes
+    with the window (its length matters at this budget); where prune_L cannot be told
+    from unpruned, the "matches prune_L" claims that no window can decide (on both
+    measures: the protocol's "this budget cannot test the noise claims at all"); and, if
+    neither, that the window's length changes no verdict."""
+    parts = []
     changed = test.changed()
     if changed:
-        return f"the windows' length matters at `{WINDOWS_PROFILE}`: " + "; ".join(
-            f'"{claim}" is {old} with the windows cut and {new} at the paper\'s proportions'
-            for claim, old, new in changed
+        parts.append(
+            f"the windows' length matters at `{WINDOWS_PROFILE}`: "
+            + "; ".join(
+                f'"{claim}" is {old} with the windows cut and {new} at the paper\'s proportions'
+                for claim, old, new in changed
+            )
         )
-    if all(e.verdict == INCONCLUSIVE for e in test.effect.values()):
-        return (
+    no_effect = [key for key, e in test.effect.items() if e.verdict == INCONCLUSIVE]
+    if len(no_effect) == len(test.effect):
+        parts.append(
             f"prune_L cannot be told from unpruned at `{WINDOWS_PROFILE}` on either measure, "
             "so this budget cannot test the noise claims at all, whatever the window"
         )
-    return f"no verdict changes with the windows' length at `{WINDOWS_PROFILE}`"
+    elif no_effect:
+        parts.extend(
+            f"prune_L cannot be told from unpruned on {MEASURES[key]}, so "
+            + _NO_EFFECT.format(MEASURES[key])
+            for key in no_effect
+        )
+    if not parts:
+        parts.append(f"no verdict changes with the windows' length at `{WINDOWS_PROFILE}`")
+    return "; and ".join(parts)
 
 
 def window_status(store: str | os.PathLike | RunStore | None = None) -> str:
     """One sentence on Figure 5 at the paper's proportions: how many of its new runs are
-    stored and, once all are, the pre-registered reading."""
+    stored and, once all of both grids' runs are, the pre-registered reading."""
     unscaled, scaled = window_runs(store)
-    new = window_added(unscaled, scaled)
+    new, own = window_missing(unscaled, scaled)
     planned = window_new_runs()
     head = f"Figure 5 at the paper's proportions (`{WINDOWS_PROFILE}`, pre-registered 2026-12-04)"
-    if len(new) < planned:
+    if new or own:
+        lacking = f", and {own} of Figure 5's own runs there are missing" if own else ""
         return (
-            f"{head}: {len(new)} of its {planned} new runs stored; nothing is decided until "
-            "all are."
+            f"{head}: {planned - new} of its {planned} new runs stored{lacking}; nothing is "
+            "decided until all are."
         )
     return (
         f"{head}, all {planned} new runs stored: {window_reading(window_test(unscaled, scaled))}."
@@ -773,8 +842,8 @@ def window_status(store: str | os.PathLike | RunStore | None = None) -> str:
 
 
 def stored_window_test(store: str | os.PathLike | RunStore | None = None) -> WindowTest | None:
-    """Figure 5's claims on both grids, once all the new runs are stored; else ``None``."""
+    """Figure 5's claims on both grids, once all runs of both are stored; else ``None``."""
     unscaled, scaled = window_runs(store)
-    if len(window_added(unscaled, scaled)) < window_new_runs():
+    if any(window_missing(unscaled, scaled)):
         return None
     return window_test(unscaled, scaled)
