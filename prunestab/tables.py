@@ -219,7 +219,7 @@ def claims_by_profile(
                 extra = f"<br><small>{html.escape(note)}</small>" if note else ""
                 cells.append(f"<td>not yet decided{extra}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    head = "<th>figure</th><th>claim</th>" + "".join(f"<th>{p}</th>" for p in profiles)
+    head = "<th>figure</th><th>claim</th>" + "".join(f"<th>{html.escape(p)}</th>" for p in profiles)
     return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
