@@ -193,3 +193,4 @@ if profile != "smoke":
     window = budget.stored_window_test(store)
     if window is not None:
         display(HTML(tables.claims_by_profile(window.columns(), ["fig5"])))
+        display(HTML(tables.evidence_table(window.effect_rows())))

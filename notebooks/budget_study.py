@@ -321,6 +321,7 @@ if profile != "smoke":
     window = budget.stored_window_test(store)
     if window is not None:
         display(HTML(tables.claims_by_profile(window.columns(), ["fig5"])))
+        display(HTML(tables.evidence_table(window.effect_rows())))
         display(HTML(tables.claims_table(window.scaled)))
         same = [
             [seed, "not comparable" if math.isnan(d) else f"{d:.3g} points" if d else "identical"]

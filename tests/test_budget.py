@@ -431,6 +431,7 @@ def test_figure5_windows_read_the_preregistered_outcomes():
     assert budget.window_reading(test).startswith("the windows' length matters at `steps2600`")
     assert test.effect["final_test_acc"].verdict == "reproduced"
     assert list(test.columns().values()) == [test.unscaled, test.scaled]
+    assert [row[2] for row in test.effect_rows()] == list(test.effect.values())
     assert test.same_as_zeroing_once == {seed: 0.0 for seed in range(5)}
     off = budget.window_test(*_window_runs(2.0, 2.0, 0.5)).same_as_zeroing_once
     assert off == {seed: pytest.approx(0.5) for seed in range(5)}

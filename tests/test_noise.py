@@ -99,7 +99,9 @@ def test_a_one_step_zeroing_window_is_the_same_run_as_zeroing_once(short_data):
 
     base = short_config(pruning=PruningConfig(SHORT, "structured", "l2", "largest", False))
     runs = {
-        steps: train_run(base.replace(noise=NoiseConfig("zeroing", steps)), short_data, progress=False)
+        steps: train_run(
+            base.replace(noise=NoiseConfig("zeroing", steps)), short_data, progress=False
+        )
         for steps in (0, 1, 2)
     }
 

@@ -737,6 +737,14 @@ class WindowTest:
             f"paper's proportions ({steps('scaled')})": self.scaled,
         }
 
+    def effect_rows(self) -> list[tuple[str, str, Evidence]]:
+        """The effect every "matches prune_L" claim needs, as table rows (setting,
+        comparison, evidence), one per measure."""
+        return [
+            (WINDOWS_PROFILE, f"prune_L - unpruned ({MEASURES[key]})", evidence)
+            for key, evidence in self.effect.items()
+        ]
+
     def changed(self) -> list[tuple[str, str, str]]:
         """(claim, unscaled verdict, scaled verdict) for each claim whose verdict differs,
         "not decided" standing for a claim one grid does not decide."""
