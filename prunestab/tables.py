@@ -128,24 +128,20 @@ def criteria_table(rows: Sequence[tuple[str, Criteria, int]]) -> str:
     for name, c, planned_unpruned in rows:
         marks = c.verdicts
         spread = c.final_test_sd if c.unpruned_runs >= planned_unpruned else math.nan
-        recovered = (
-            f"{shown(c.events_recovered, '.0%')} of {c.recovery_events}"
-            if c.recovery_events
-            else "-"
+        events = c.recovery_events
+        body.append(
+            [
+                name,
+                c.unpruned_runs,
+                f"{shown(c.train_acc_before_decay, '.1f', '%')} ({marks['fits before the decay']})",
+                f"{shown(c.gap_at_last_epoch, '.1f')} ({marks['over-fits']})",
+                f"{shown(c.final_test_se, '.2f')} ({marks['precise']})",
+                shown(spread, ".2f"),
+                f"{shown(c.events_recovered, '.0%')} of {events}" if events else "-",
+                shown(c.median_recovery_epochs, "g"),
+            ]
         )
-        cells = [
-            name,
-            c.unpruned_runs,
-            f"{shown(c.train_acc_before_decay, '.1f', '%')} ({marks['fits before the decay']})",
-            f"{shown(c.gap_at_last_epoch, '.1f')} ({marks['over-fits']})",
-            f"{shown(c.final_test_se, '.2f')} ({marks['precise']})",
-            shown(spread, ".2f"),
-            recovered,
-            shown(c.median_recovery_epochs, "g"),
-        ]
-        body.append("<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in cells) + "</tr>")
-    head = "".join(f"<th>{h}</th>" for h in CRITERIA_COLUMNS)
-    return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    return html_table(CRITERIA_COLUMNS, body)
 
 
 #: The criteria table's columns.

@@ -144,11 +144,19 @@ def stored_runs(
 ) -> list[Run]:
     """The runs of ``figure`` at ``profile`` that are complete in the store (no training);
     at a budget profile, :func:`check_comparable` first."""
-    runs_store = store if isinstance(store, RunStore) else default_store(store, profile)
-    found = []
     if figure not in _GRIDS:
         raise ValueError(f"figure={figure!r}; allowed: {', '.join(_GRIDS)}")
-    for config in _GRIDS[figure].configs(profile):
+    return stored(_GRIDS[figure].configs(profile), profile, store)
+
+
+def stored(
+    configs: Sequence[RunConfig], profile: str, store: str | os.PathLike | RunStore | None = None
+) -> list[Run]:
+    """The runs of ``configs`` (at ``profile``) that are complete in the store, refused by
+    :func:`check_comparable` if the protocol does not cover them; nothing is trained."""
+    runs_store = store if isinstance(store, RunStore) else default_store(store, profile)
+    found = []
+    for config in configs:
         result = runs_store.load(config)
         if result is not None:
             found.append(Run(config, result))
@@ -479,15 +487,7 @@ WIDTH_NARROW = get_profile(WIDTH_TEST[0]).width
 def width_test_runs(store: str | os.PathLike | RunStore | None = None) -> list[Run]:
     """The width test's runs stored so far (:func:`width_test_grid`), refused like a
     budget's if the protocol does not cover them (:func:`check_comparable`)."""
-    profile = WIDTH_TEST[0]
-    runs_store = store if isinstance(store, RunStore) else default_store(store, profile)
-    found = []
-    for config in width_test_grid():
-        result = runs_store.load(config)
-        if result is not None:
-            found.append(Run(config, result))
-    check_comparable(found, profile)
-    return found
+    return stored(width_test_grid(), WIDTH_TEST[0], store)
 
 
 @dataclass(frozen=True)
@@ -675,12 +675,8 @@ def window_runs(
     refused like a budget's if the protocol does not cover them."""
     runs_store = store if isinstance(store, RunStore) else default_store(store, WINDOWS_PROFILE)
     unscaled = stored_runs("fig5", WINDOWS_PROFILE, runs_store)
-    scaled = []
-    for config in fig5.proportional_grid(WINDOWS_PROFILE):
-        result = runs_store.load(config)
-        if result is not None:
-            scaled.append(Run(config, result))
-    check_comparable(unscaled + scaled, WINDOWS_PROFILE)
+    scaled = stored(fig5.proportional_grid(WINDOWS_PROFILE), WINDOWS_PROFILE, runs_store)
+    check_comparable(unscaled + scaled, WINDOWS_PROFILE)  # one copy of CIFAR-10 for both
     return unscaled, scaled
 
 
