@@ -18,7 +18,7 @@ import math
 
 import pytest
 import torch
-from tiny_runs import SHORT, resnet18_config, short_config
+from tiny_runs import SHORT, SHORT_DATA, resnet18_config, short_config
 
 from prunestab.batched import SeedGroup, seed_batches, train_seeds
 from prunestab.config import (
@@ -34,6 +34,7 @@ from prunestab.store import RunStore
 from prunestab.train import train_run
 
 TOL = 1e-8
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
 def _config(model="vgg11", seed=0, **changes):
@@ -162,6 +163,36 @@ def test_pruned_weights_and_adam_moments_stay_zero_in_the_grouped_model(short_da
     configs = [_config(seed=s) for s in (0, 1)]
     group = train_seeds(configs, short_data, progress=False)
     for result in group:
+        state = result["model_state"]
+        for layer in ("features.15", "features.25"):  # VGG11's first and last pruned convs
+            mask = state[f"{layer}.unit_mask"].bool()
+            assert (~mask).any()
+            assert state[f"{layer}.weight"][~mask].abs().max() == 0
+            assert state[f"{layer}.bias"][~mask].abs().max() == 0
+
+
+@CUDA
+def test_grouped_seeds_equal_their_single_runs_on_cuda(tiny_cifar, float64):
+    """The GPU's path (cuDNN's grouped convolutions, the fused Adam, channels_last), in
+    float64 with autocast off, as on the CPU above: each seed its own single run."""
+    data = load_cifar10(tiny_cifar, config=SHORT_DATA, device="cuda")
+    configs = [_config(seed=s, device="cuda", precision="fp32") for s in (0, 1)]
+    singles = [train_run(c, data, progress=False) for c in configs]
+    group = train_seeds(configs, data, progress=False)
+    assert_same_runs(singles, group)
+    assert group[0]["execution"]["seeds_trained_together"] == 2
+
+
+@CUDA
+def test_pruned_weights_stay_zero_on_cuda_in_bf16_with_the_fused_adam(tiny_cifar):
+    """What the paper profile runs on a GPU (``precision="auto"``: bf16 autocast, fused
+    Adam): single and grouped, a pruned unit's weights and bias stay exactly zero."""
+    data = load_cifar10(tiny_cifar, config=SHORT_DATA, device="cuda")
+    single = train_run(_config(device="cuda"), data, progress=False)
+    group = train_seeds([_config(seed=s, device="cuda") for s in (0, 1)], data, progress=False)
+    expected = "bf16" if torch.cuda.is_bf16_supported() else "fp32"  # bf16: Ampere and later
+    assert single["execution"]["precision"] == group[0]["execution"]["precision"] == expected
+    for result in (single, *group):
         state = result["model_state"]
         for layer in ("features.15", "features.25"):  # VGG11's first and last pruned convs
             mask = state[f"{layer}.unit_mask"].bool()
