@@ -61,6 +61,16 @@ def assert_close(a, b, path="result"):
         assert a == b, f"{path}: {a} != {b}"
 
 
+def assert_pruned_units_zero(state):
+    """In VGG11's first and last pruned convs, some unit is masked, and every masked unit's
+    weights and bias are exactly zero."""
+    for layer in ("features.15", "features.25"):
+        mask = state[f"{layer}.unit_mask"].bool()
+        assert (~mask).any()
+        assert state[f"{layer}.weight"][~mask].abs().max() == 0
+        assert state[f"{layer}.bias"][~mask].abs().max() == 0
+
+
 def assert_same_runs(singles, group):
     for single, grouped in zip(singles, group, strict=True):
         for a, b in zip(single["epochs"], grouped["epochs"], strict=True):
@@ -163,12 +173,7 @@ def test_pruned_weights_and_adam_moments_stay_zero_in_the_grouped_model(short_da
     configs = [_config(seed=s) for s in (0, 1)]
     group = train_seeds(configs, short_data, progress=False)
     for result in group:
-        state = result["model_state"]
-        for layer in ("features.15", "features.25"):  # VGG11's first and last pruned convs
-            mask = state[f"{layer}.unit_mask"].bool()
-            assert (~mask).any()
-            assert state[f"{layer}.weight"][~mask].abs().max() == 0
-            assert state[f"{layer}.bias"][~mask].abs().max() == 0
+        assert_pruned_units_zero(result["model_state"])
 
 
 @CUDA
@@ -193,12 +198,7 @@ def test_pruned_weights_stay_zero_on_cuda_in_bf16_with_the_fused_adam(tiny_cifar
     expected = "bf16" if torch.cuda.is_bf16_supported() else "fp32"  # bf16: Ampere and later
     assert single["execution"]["precision"] == group[0]["execution"]["precision"] == expected
     for result in (single, *group):
-        state = result["model_state"]
-        for layer in ("features.15", "features.25"):  # VGG11's first and last pruned convs
-            mask = state[f"{layer}.unit_mask"].bool()
-            assert (~mask).any()
-            assert state[f"{layer}.weight"][~mask].abs().max() == 0
-            assert state[f"{layer}.bias"][~mask].abs().max() == 0
+        assert_pruned_units_zero(result["model_state"])
 
 
 @pytest.mark.parametrize("epoch_images", [None, 100])
