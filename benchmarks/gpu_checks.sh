@@ -9,11 +9,13 @@
 set -uo pipefail
 nvidia-smi -L
 python3 -c "import torch; print('torch', torch.__version__, '| CUDA', torch.version.cuda, '|', torch.cuda.get_device_name())"
+log=$(mktemp -t gpu_tests.XXXXXX.log)
+trap 'rm -f "$log"' EXIT
 python3 -m pytest -q -rs -p no:cacheprovider \
     tests/test_data.py tests/test_fast_path.py tests/test_runner.py tests/test_batched.py \
-    -k "cuda or gpu" 2>&1 | tee /tmp/gpu_tests.log
+    -k "cuda or gpu" 2>&1 | tee "$log"
 tests=${PIPESTATUS[0]}
-if grep -q "skipped" /tmp/gpu_tests.log; then tests=1; fi
+if grep -q "skipped" "$log"; then tests=1; fi
 python3 benchmarks/epoch_throughput.py --device cuda
 bench=$?
 echo "gpu_checks: tests exit ${tests}, benchmark exit ${bench}"
