@@ -93,19 +93,10 @@ if differ:  # at the paper profile the windows are the paper's: nothing to warn 
 
 # %% tags=["hide-input"]
 groups = analysis.by_label(runs)
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-for ax, kind in zip(axes, ("zeroing", "gaussian"), strict=True):
-    shown = {
-        k: analysis.curves(v)
-        for k, v in groups.items()
-        if k in (Label.UNPRUNED, Label.PRUNE_L) or k.startswith(kind)
-    }
-    plots.curves_with_ci(ax, shown)
-    ax.set_title(kind)
-    ax.legend(loc="best")
-axes[0].set_ylabel("test accuracy (%)")
-fig.suptitle(f"Figure 5 ({profile} profile): VGG11, noise instead of pruning")
-fig.tight_layout()
+plots.noise_curves(
+    {"": {k: analysis.curves(v) for k, v in groups.items()}},
+    f"Figure 5 ({profile} profile): VGG11, noise instead of pruning",
+)
 plt.show()
 
 # %% tags=["hide-input"]

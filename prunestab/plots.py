@@ -64,6 +64,30 @@ def curves_with_ci(
     ax.set_xlabel("epoch")
 
 
+def noise_curves(
+    rows: Mapping[str, Mapping[str, np.ndarray]], title: str, ylabel: str = "test accuracy (%)"
+) -> plt.Figure:
+    """Figure 5's layout: per row (one grid of runs, ``{row title: {label: [runs, epochs]}}``),
+    zeroing (left) and Gaussian noise (right), each beside unpruned and prune_L, with the
+    bootstrap band of the mean. A one-row mapping with an empty title is the paper's figure.
+    """
+    fig, axes = plt.subplots(len(rows), 2, figsize=(11, 4 * len(rows)), sharey=True, squeeze=False)
+    for row_axes, (row, groups) in zip(axes, rows.items(), strict=True):
+        for ax, kind in zip(row_axes, ("zeroing", "gaussian"), strict=True):
+            shown = {
+                k: v
+                for k, v in groups.items()
+                if k in (Label.UNPRUNED, Label.PRUNE_L) or k.startswith(kind)
+            }
+            curves_with_ci(ax, shown)
+            ax.set_title(f"{row}: {kind}" if row else kind)
+            ax.legend(loc="best")
+        row_axes[0].set_ylabel(ylabel)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def instability_scatter(
     ax: plt.Axes,
     groups: Mapping[str, tuple[np.ndarray, np.ndarray]],

@@ -429,6 +429,10 @@ def test_figure5_windows_read_the_preregistered_outcomes():
     }
     assert {(old, new) for _, old, new in changed} == {("reproduced", "contradicted")}
     assert budget.window_reading(test).startswith("the windows' length matters at `steps2600`")
+    assert budget.window_verdicts(test) == (
+        "of Figure 5's 6 claims, at the paper's proportions 2 reproduced, 2 contradicted, "
+        "2 inconclusive; with the windows cut, 4 reproduced, 0 contradicted, 2 inconclusive"
+    )
     assert test.effect["final_test_acc"].verdict == "reproduced"
     assert list(test.columns().values()) == [test.unscaled, test.scaled]
     assert [row[2] for row in test.effect_rows()] == list(test.effect.values())
@@ -439,6 +443,7 @@ def test_figure5_windows_read_the_preregistered_outcomes():
     test = budget.window_test(*_window_runs(0.0, 0.0, 0.0))
     assert test.changed() == []
     assert "cannot test the noise claims at all, whatever the window" in budget.window_reading(test)
+    assert budget.window_verdicts(test).endswith("6 inconclusive; with the windows cut, the same")
     # No pruning effect, and a verdict that changes: both parts are said.
     test = budget.window_test(*_window_runs(0.0, 0.0, 0.0, scaled_g1500=3.0))
     said = budget.window_reading(test)
@@ -525,3 +530,36 @@ def test_both_follow_ups_decide_from_the_store_once_complete(tmp_path):
         "Figure 5 at the paper's proportions (`steps2600`, pre-registered 2026-12-04), all 20 "
         "new runs stored: the windows' length matters at `steps2600`"
     )
+
+
+def test_figure5_windows_show_every_configurations_accuracy_on_both_grids():
+    """The accuracies behind both sets of verdicts, and Figure 5's layout for two grids:
+    the 8 configurations, each with the window it ran on each grid (labels name the
+    paper's windows), and one row of zeroing / Gaussian panels per grid."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from prunestab import plots
+    from prunestab.runs import by_label, curves
+
+    unscaled, scaled = _window_runs(2.0, 1.0, 0.0)
+    rows = budget.window_accuracy_rows(unscaled, scaled)
+    assert len(rows) == 8
+    table = {row[0]: row[1:] for row in rows}
+    assert table["zeroing50"][0] == "50 steps" and table["zeroing50"][2] == "1 step"
+    assert table["gaussian1500"][0] == "320 steps" and table["gaussian1500"][2] == "31 steps"
+    # seeds 0.2 apart around the configuration's level: mean 67.0 and 66.0, SD 0.32
+    assert table["zeroing50"][1] == "67.00 (SD 0.32, n = 5)"
+    assert table["zeroing50"][3] == "66.00 (SD 0.32, n = 5)"
+    assert table["prune_L"][1] == table["prune_L"][3] == "68.00 (SD 0.32, n = 5)"
+    fig = plots.noise_curves(
+        {
+            name: {k: curves(v) for k, v in by_label(runs).items()}
+            for name, runs in (("cut", unscaled), ("scaled", scaled))
+        },
+        "two grids",
+    )
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["cut: zeroing", "cut: gaussian", "scaled: zeroing", "scaled: gaussian"]
+    # each panel: unpruned, prune_L and its kind's three windows
+    assert [len(ax.get_lines()) for ax in fig.axes] == [5, 5, 5, 5]

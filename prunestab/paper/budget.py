@@ -794,6 +794,31 @@ def window_test(unscaled: Sequence[Run], scaled: Sequence[Run]) -> WindowTest:
     return WindowTest(decide(unscaled), decide(scaled), effect, same, steps)
 
 
+def window_accuracy_rows(
+    unscaled: Sequence[Run], scaled: Sequence[Run], key: str = LAST_EPOCH
+) -> list[list[str]]:
+    """Per configuration (labels name the paper's windows), its window and mean ``key``
+    (SD across seeds, runs) on each grid: the accuracies behind both sets of verdicts.
+
+    >>> window_accuracy_rows([], [])
+    []
+    """
+
+    def cells(runs: Sequence[Run] | None) -> list[str]:
+        if not runs:
+            return ["-", "not in this grid"]
+        config = runs[0].config
+        n = config.noise.steps if config.noise else None
+        steps = "-" if n is None else f"{n} step" + ("" if n == 1 else "s")
+        v = values(runs, key)
+        sd = f"{np.std(v, ddof=1):.2f}" if len(v) > 1 else "-"
+        return [steps, f"{np.mean(v):.2f} (SD {sd}, n = {len(v)})"]
+
+    cut, paper = by_label(unscaled), by_label(scaled)
+    labels = dict.fromkeys([*cut, *paper])
+    return [[label, *cells(cut.get(label)), *cells(paper.get(label))] for label in labels]
+
+
 def window_reading(test: WindowTest) -> str:
     """The pre-registered reading (book/budget.md), in parts: each verdict that changes
     with the window (its length matters at this budget); where prune_L cannot be told
@@ -827,6 +852,25 @@ def window_reading(test: WindowTest) -> str:
     return "; and ".join(parts)
 
 
+def window_verdicts(test: WindowTest) -> str:
+    """How the claims came out on both grids, counted per verdict (the reading names only
+    the verdicts that change; this says what they are).
+
+    The Gaussian claim ("helps but less than prune_L") is the one the new runs could
+    change, and it can be reproduced only if prune_L beats unpruned, so where prune_L has
+    no effect it can only come out contradicted or inconclusive."""
+
+    def counts(found: Sequence[Claim]) -> str:
+        return ", ".join(f"{sum(c.verdict == v for c in found)} {v}" for v in VERDICTS)
+
+    scaled, unscaled = counts(test.scaled), counts(test.unscaled)
+    same = "the same" if scaled == unscaled else unscaled
+    return (
+        f"of Figure 5's {len(test.scaled)} claims, at the paper's proportions {scaled}; "
+        f"with the windows cut, {same}"
+    )
+
+
 def window_status(store: str | os.PathLike | RunStore | None = None) -> str:
     """One sentence on Figure 5 at the paper's proportions: how many of its new runs are
     stored and, once all of both grids' runs are, the pre-registered reading."""
@@ -840,8 +884,10 @@ def window_status(store: str | os.PathLike | RunStore | None = None) -> str:
             f"{head}: {planned - new} of its {planned} new runs stored{lacking}; nothing is "
             "decided until all are."
         )
+    test = window_test(unscaled, scaled)
     return (
-        f"{head}, all {planned} new runs stored: {window_reading(window_test(unscaled, scaled))}."
+        f"{head}, all {planned} new runs stored: {window_reading(test)}. In numbers: "
+        f"{window_verdicts(test)}."
     )
 
 
