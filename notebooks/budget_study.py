@@ -291,6 +291,26 @@ if profile != "smoke":
         display(HTML(tables.width_report(test)))
 
 # %% [markdown]
+# **What the width test found** (written on 2026-12-04, once all 25 runs were stored; the
+# tables above are computed from them). The pre-registered reading is the table's last
+# row: prune$_L$ 13% − unpruned at width 0.5 is inconclusive (−0.02 points, 95% interval
+# −0.86 to +0.83) and so is the width × pruning interaction (+0.84 points, −0.08 to +1.75,
+# $p$ = 0.07; its test is slightly liberal, about 3% per direction in simulation, so if
+# anything the true $p$ is larger), so **we could not tell** whether the width-0.25 deficit
+# was capacity. What changed with width, described and not decided: at width 0.25 all four
+# pruned configurations are below unpruned with intervals excluding zero (−0.43 to −0.86
+# points); at width 0.5 none can be told from unpruned (−0.02 to −0.29 points, every
+# interval spanning zero), and unpruned itself rises from 74.5 to 80.0% in the mean. The
+# tradeoff did not appear either: prune$_L$ 13% is not above unpruned at width 0.5, and the
+# correlation of instability with accuracy over the four configuration means is
+# inconclusive at both widths (r = +0.39 and +0.29; Spearman's rho over the runs +0.15 and
+# +0.10, the robustness view, fixed in advance). The
+# precondition that the model fits its training set before the decay still fails at width
+# 0.5 (97.2% at epoch 150, against 99%; 94.9% at width 0.25), so width 0.5 reduces the
+# capacity confound without removing it. The width-0.25 negative result therefore stands
+# as measured, with capacity neither shown nor ruled out as its cause.
+
+# %% [markdown]
 # ## Figure 5 at the paper's proportions
 #
 # Pre-registered on 2026-12-04 ([protocol](../book/budget), "Figure 5 at the paper's

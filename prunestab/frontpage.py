@@ -164,8 +164,13 @@ def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None
             "paper's size? Left, prune<sub>L</sub> 13% minus unpruned (last-epoch test "
             "accuracy); right, Pearson's r between instability and accuracy over the pruned "
             "configurations' means; each with its "
-            f"95% interval, from {stored} of the study's {total} planned runs stored so far "
-            '(<a href="../notebooks/budget_study.html">the budget study</a>, '
+            "95% interval, from "
+            + (
+                f"all {total} of the study's planned runs "
+                if stored == total
+                else f"{stored} of the study's {total} planned runs stored so far "
+            )
+            + '(<a href="../notebooks/budget_study.html">the budget study</a>, '
             '<a href="budget.html">its protocol</a>).</em></p>'
             + _readings_html(points, runs)
             + "<p><strong>Absent, or too small?</strong> "
