@@ -394,8 +394,8 @@ if profile != "smoke":
 # inconclusive on both grids. The reason is the one stated before the runs: at `steps2600`
 # prune$_L$ does not differ from unpruned (−0.19 points on last-epoch accuracy, 95%
 # interval −0.88 to +0.50), so there is no pruning effect for zeroing to match, and
-# "Gaussian noise helps but less than prune$_L$" cannot be reproduced either, since noise
-# that beats unpruned would have to fall below a prune$_L$ that does not. On the scaled
+# "Gaussian noise helps but less than prune$_L$" can hardly be reproduced either: noise
+# that beats unpruned would have to fall below a prune$_L$ level with unpruned. On the scaled
 # grid, Gaussian noise for 31 steps ends 0.45 points above unpruned on last-epoch accuracy
 # (95% interval +0.07 to +0.83) and 0.64 *above* prune$_L$ (−0.04 to +1.33), where the
 # paper has it below; on the best accuracy after the last event it is 0.71 above prune$_L$

@@ -857,8 +857,8 @@ def window_verdicts(test: WindowTest) -> str:
     the verdicts that change; this says what they are).
 
     The Gaussian claim ("helps but less than prune_L") is the one the new runs could
-    change, and it can be reproduced only if prune_L beats unpruned, so where prune_L has
-    no effect it can only come out contradicted or inconclusive."""
+    change; it needs prune_L above Gaussian noise above unpruned, so where prune_L is
+    level with unpruned it can hardly be reproduced."""
 
     def counts(found: Sequence[Claim]) -> str:
         return ", ".join(f"{sum(c.verdict == v for c in found)} {v}" for v in VERDICTS)
