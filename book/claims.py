@@ -181,16 +181,16 @@ if profile != "smoke":
 
 # %% tags=["hide-input"]
 if profile != "smoke":
+    wide, follow_up = budget.width_follow_up(store), budget.window_follow_up(store)
     display(
         HTML(
-            f"<ul><li>{tables.sentence(budget.width_status(store))}</li>"
-            f"<li>{tables.sentence(budget.window_status(store))}</li></ul>"
+            f"<ul><li>{tables.sentence(wide.status)}</li>"
+            f"<li>{tables.sentence(follow_up.status)}</li></ul>"
         )
     )
-    width = budget.stored_width_test(store)
-    if width is not None:
-        display(HTML(tables.width_report(width)))
-    window = budget.stored_window_test(store)
+    if wide.test is not None:
+        display(HTML(tables.width_report(wide.test)))
+    window = follow_up.test
     if window is not None:
         display(HTML(tables.claims_by_profile(window.columns(), ["fig5"])))
         display(HTML(tables.evidence_table(window.effect_rows())))

@@ -277,18 +277,17 @@ for figure, central in CENTRAL_PROFILES.items():
 
 # %% tags=["hide-input"]
 if profile != "smoke":
-    wide_runs = budget.width_test_runs(store)
-    test = budget.stored_width_test(store)
-    display(Markdown(budget.width_status(store)))
-    if wide_runs:
+    wide = budget.width_follow_up(store)
+    display(Markdown(wide.status))
+    if wide.runs:
         display(
             Markdown(
-                f"{'Stored so far' if test is None else 'Cost'}: {len(wide_runs)} runs, "
-                f"{budget.core_hours(wide_runs):.1f} core-hours."
+                f"{'Stored so far' if wide.test is None else 'Cost'}: {len(wide.runs)} runs, "
+                f"{budget.core_hours(wide.runs):.1f} core-hours."
             )
         )
-    if test is not None:
-        display(HTML(tables.width_report(test)))
+    if wide.test is not None:
+        display(HTML(tables.width_report(wide.test)))
 
 # %% [markdown]
 # **What the width test found** (written on 2026-12-04, once all 25 runs were stored; the
@@ -331,19 +330,18 @@ if profile != "smoke":
 
 # %% tags=["hide-input"]
 if profile != "smoke":
-    display(Markdown(budget.window_status(store)))
-    unscaled_runs, scaled_runs = budget.window_runs(store)
-    new_runs = budget.window_added(unscaled_runs, scaled_runs)
-    window = budget.stored_window_test(store)
-    if new_runs:
+    follow_up = budget.window_follow_up(store)
+    window = follow_up.test
+    display(Markdown(follow_up.status))
+    if follow_up.added:
         display(
             Markdown(
-                f"{'Stored so far' if window is None else 'Cost'}: {len(new_runs)} runs, "
-                f"{budget.core_hours(new_runs):.1f} core-hours."
+                f"{'Stored so far' if window is None else 'Cost'}: {len(follow_up.added)} runs, "
+                f"{budget.core_hours(follow_up.added):.1f} core-hours."
             )
         )
     if window is not None:
-        grids = dict(zip(window.columns(), (unscaled_runs, scaled_runs), strict=True))
+        grids = dict(zip(window.columns(), (follow_up.unscaled, follow_up.scaled), strict=True))
         plots.noise_curves(
             {
                 name: {k: analysis.curves(v) for k, v in analysis.by_label(runs).items()}
@@ -353,7 +351,7 @@ if profile != "smoke":
             "proportions (bottom); labels name the paper's windows",
         )
         plt.show()
-        accuracy = budget.window_accuracy_rows(unscaled_runs, scaled_runs)
+        accuracy = budget.window_accuracy_rows(follow_up.unscaled, follow_up.scaled)
         display(
             HTML(
                 tables.html_table(

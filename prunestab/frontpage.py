@@ -155,7 +155,7 @@ def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None
     plots.budget_tradeoff(points, budget.PAPER_R_VGG11)
     plt.show()
     stored = sum(len(r) for r in runs.values())
-    width = budget.stored_width_test(store)
+    wide, window = budget.width_follow_up(store), budget.window_follow_up(store)
     total = sum(len(figure_grid("budget", name)) for name in BUDGET_PROFILES)
     display(
         HTML(
@@ -174,11 +174,11 @@ def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None
             '<a href="budget.html">its protocol</a>).</em></p>'
             + _readings_html(points, runs)
             + "<p><strong>Absent, or too small?</strong> "
-            + sentence(budget.width_status(store))
+            + sentence(wide.status)
             + " The reading of each outcome is fixed in the protocol before the runs.</p>"
-            + ("" if width is None else width_report(width))
+            + ("" if wide.test is None else width_report(wide.test))
             + "<p><strong>Figure 5's noise windows.</strong> "
-            + sentence(budget.window_status(store))
+            + sentence(window.status)
             + "</p>"
         )
     )

@@ -530,6 +530,12 @@ def test_both_follow_ups_decide_from_the_store_once_complete(tmp_path):
         "Figure 5 at the paper's proportions (`steps2600`, pre-registered 2026-12-04), all 20 "
         "new runs stored: the windows' length matters at `steps2600`"
     )
+    # One read gives the chapters everything: the runs, the test and the sentence.
+    follow_up = budget.window_follow_up(store)
+    assert len(follow_up.added) == 20 and len(follow_up.unscaled) == len(unscaled)
+    assert follow_up.test is not None and follow_up.status == budget.window_status(store)
+    wide_follow_up = budget.width_follow_up(tmp_path / "width-all")
+    assert len(wide_follow_up.runs) == 25 and wide_follow_up.test is not None
 
 
 def test_figure5_windows_show_every_configurations_accuracy_on_both_grids():

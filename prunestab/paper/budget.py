@@ -620,18 +620,30 @@ def width_reading(d: str, i: str) -> str:
     raise ValueError(f"d={d!r}, i={i!r}; allowed: verdicts from {', '.join(VERDICTS)}")
 
 
-def width_status(store: str | os.PathLike | RunStore | None = None) -> str:
-    """One sentence on the width test: how many of its runs are stored, and, once all
-    are, the pre-registered reading of its primary verdicts, with the protocol's caveat
-    where the width-0.5 unpruned runs still fail "fits before the decay"."""
+@dataclass(frozen=True)
+class WidthFollowUp:
+    """The width test as the store holds it, read once: its width-0.5 ``runs`` stored so
+    far, the ``test`` once all are stored (else ``None``) and the ``status`` sentence
+    (:func:`width_status`)."""
+
+    runs: list[Run]
+    test: WidthTest | None
+    status: str
+
+
+def width_follow_up(store: str | os.PathLike | RunStore | None = None) -> WidthFollowUp:
+    """Read the width test's runs once and say where it stands: how many of its runs are
+    stored and, once all are, the pre-registered reading of its primary verdicts, with the
+    protocol's caveat where the width-0.5 unpruned runs still fail "fits before the decay"."""
     wide = width_test_runs(store)
     planned, width = len(width_test_grid()), WIDTH_TEST[1]
     if len(wide) < planned:
-        return (
+        said = (
             f"Width test (`{WIDTH_TEST[0]}` at width {width:g}, pre-registered "
             f"2026-12-04): {len(wide)} of {planned} runs stored; nothing is decided until "
             "all are."
         )
+        return WidthFollowUp(wide, None, said)
     test = width_test(stored_runs("budget", WIDTH_TEST[0], store), wide)
     d = test.difference[width][LAST_EPOCH]
     i = test.interaction[LAST_EPOCH]
@@ -649,15 +661,17 @@ def width_status(store: str | os.PathLike | RunStore | None = None) -> str:
             f"{FITS_BEFORE_DECAY:g}%): width {width:g} reduces but does not remove the "
             "capacity confound."
         )
-    return said
+    return WidthFollowUp(wide, test, said)
+
+
+def width_status(store: str | os.PathLike | RunStore | None = None) -> str:
+    """One sentence on the width test (:func:`width_follow_up`'s ``status``)."""
+    return width_follow_up(store).status
 
 
 def stored_width_test(store: str | os.PathLike | RunStore | None = None) -> WidthTest | None:
     """The width test on the stored runs, once all of its runs are stored; else ``None``."""
-    wide = width_test_runs(store)
-    if len(wide) < len(width_test_grid()):
-        return None
-    return width_test(stored_runs("budget", WIDTH_TEST[0], store), wide)
+    return width_follow_up(store).test
 
 
 # --- Figure 5 at the paper's proportions (book/budget.md, pre-registered 2026-12-04) ------
@@ -871,29 +885,50 @@ def window_verdicts(test: WindowTest) -> str:
     )
 
 
-def window_status(store: str | os.PathLike | RunStore | None = None) -> str:
-    """One sentence on Figure 5 at the paper's proportions: how many of its new runs are
-    stored and, once all of both grids' runs are, the pre-registered reading."""
+@dataclass(frozen=True)
+class WindowFollowUp:
+    """Figure 5 at the paper's proportions as the store holds it, read once: both grids'
+    stored runs (``unscaled``, ``scaled``), the runs the rescaling adds (``added``), the
+    ``test`` once every run of both grids is stored (else ``None``) and the ``status``
+    sentence (:func:`window_status`)."""
+
+    unscaled: list[Run]
+    scaled: list[Run]
+    added: list[Run]
+    test: WindowTest | None
+    status: str
+
+
+def window_follow_up(store: str | os.PathLike | RunStore | None = None) -> WindowFollowUp:
+    """Read both grids once and say where Figure 5 at the paper's proportions stands: how
+    many of its new runs are stored and, once all of both grids' runs are, the
+    pre-registered reading and the verdicts per grid."""
     unscaled, scaled = window_runs(store)
+    added = window_added(unscaled, scaled)
     new, own = window_missing(unscaled, scaled)
     planned = window_new_runs()
     head = f"Figure 5 at the paper's proportions (`{WINDOWS_PROFILE}`, pre-registered 2026-12-04)"
     if new or own:
         lacking = f", and {own} of Figure 5's own runs there are missing" if own else ""
-        return (
+        said = (
             f"{head}: {planned - new} of its {planned} new runs stored{lacking}; nothing is "
             "decided until all are."
         )
+        return WindowFollowUp(unscaled, scaled, added, None, said)
     test = window_test(unscaled, scaled)
-    return (
+    said = (
         f"{head}, all {planned} new runs stored: {window_reading(test)}. In numbers: "
         f"{window_verdicts(test)}."
     )
+    return WindowFollowUp(unscaled, scaled, added, test, said)
+
+
+def window_status(store: str | os.PathLike | RunStore | None = None) -> str:
+    """One sentence on Figure 5 at the paper's proportions (:func:`window_follow_up`'s
+    ``status``)."""
+    return window_follow_up(store).status
 
 
 def stored_window_test(store: str | os.PathLike | RunStore | None = None) -> WindowTest | None:
     """Figure 5's claims on both grids, once all runs of both are stored; else ``None``."""
-    unscaled, scaled = window_runs(store)
-    if any(window_missing(unscaled, scaled)):
-        return None
-    return window_test(unscaled, scaled)
+    return window_follow_up(store).test
