@@ -61,9 +61,8 @@ runs = {name: budget.stored_runs("budget", name, store) for name in profiles}
 wide = None if profile == "smoke" else budget.width_check_run(store)
 wide_name = f"{WIDTH_CHECK[0]} at width {WIDTH_CHECK[1]:g}"
 lines = [
-    f"- `{name}`: {len(runs[name])} of {len(figure_grid('budget', name))} runs stored, "
-    f"{budget.steps_per_run(name):,} optimizer steps per run, "
-    f"{budget.core_hours(runs[name]):.1f} core-hours so far"
+    f"- `{name}`: {budget.spent(runs[name], len(figure_grid('budget', name)))}, "
+    f"{budget.steps_per_run(name):,} optimizer steps per run"
     for name in profiles
 ]
 if profile != "smoke":
@@ -280,12 +279,7 @@ if profile != "smoke":
     wide = budget.width_follow_up(store)
     display(Markdown(wide.status))
     if wide.runs:
-        display(
-            Markdown(
-                f"{'Stored so far' if wide.test is None else 'Cost'}: {len(wide.runs)} runs, "
-                f"{budget.core_hours(wide.runs):.1f} core-hours."
-            )
-        )
+        display(Markdown(f"Width test: {budget.spent(wide.runs, len(budget.width_test_grid()))}."))
     if wide.test is not None:
         display(HTML(tables.width_report(wide.test)))
 
@@ -334,12 +328,8 @@ if profile != "smoke":
     window = follow_up.test
     display(Markdown(follow_up.status))
     if follow_up.added:
-        display(
-            Markdown(
-                f"{'Stored so far' if window is None else 'Cost'}: {len(follow_up.added)} runs, "
-                f"{budget.core_hours(follow_up.added):.1f} core-hours."
-            )
-        )
+        planned = budget.window_new_runs()
+        display(Markdown(f"New runs: {budget.spent(follow_up.added, planned)}."))
     if window is not None:
         grids = dict(zip(window.columns(), (follow_up.unscaled, follow_up.scaled), strict=True))
         plots.noise_curves(

@@ -536,6 +536,9 @@ def test_both_follow_ups_decide_from_the_store_once_complete(tmp_path):
     assert follow_up.test is not None and follow_up.status == budget.window_status(store)
     wide_follow_up = budget.width_follow_up(tmp_path / "width-all")
     assert len(wide_follow_up.runs) == 25 and wide_follow_up.test is not None
+    assert budget.spent(follow_up.added, 20).startswith("all 20 runs stored, ")
+    assert budget.spent(wide_follow_up.runs[1:], 25).startswith("24 of 25 runs stored, ")
+    assert budget.spent(wide_follow_up.runs[1:], 25).endswith(" core-hours so far")
 
 
 def test_figure5_windows_show_every_configurations_accuracy_on_both_grids():

@@ -359,6 +359,19 @@ def core_hours(runs: Sequence[Run]) -> float:
     return seconds / 3600
 
 
+def spent(runs: Sequence[Run], planned: int) -> str:
+    """How far a grid of ``planned`` runs is and what it cost, for the chapters' status
+    lines: "so far" while runs are missing.
+
+    >>> spent([], 25)
+    '0 of 25 runs stored, 0.0 core-hours so far'
+    """
+    hours = f"{core_hours(runs):.1f} core-hours"
+    if len(runs) < planned:
+        return f"{len(runs)} of {planned} runs stored, {hours} so far"
+    return f"all {planned} runs stored, {hours}"
+
+
 def reading(point: BudgetPoint, stored: int, planned: int) -> str:
     """What one budget's point says, in words, by the same rules as the claims (each
     direction at 2.5%): the paper's direction, against it, or could not tell. A budget
