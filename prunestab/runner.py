@@ -486,7 +486,9 @@ def execute_many(
             on_result(config, result, computed)
 
     pending = _deliver_stored(configs, store, data, options, keep_model, deliver)
-    if jobs > 1 and len(pending) > 1:
+    # Even one pending run goes to a worker: a run trains with the same threads whatever
+    # else the sweep holds (cores // jobs each), since its numbers depend on them.
+    if jobs > 1 and pending:
         if data is not None and not isinstance(data, DataCache):
             raise ValueError(
                 "jobs > 1 needs the data as a folder (a DataCache or None), not a loaded "
