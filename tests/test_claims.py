@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from prunestab import claims, tables, verdicts
+from prunestab import claims, grouped, tables
 from prunestab.analysis import Run
 from prunestab.paper import figA1
 from prunestab.paper.registry import figure_grid
@@ -98,7 +98,7 @@ def test_a_weak_correlation_is_inconclusive_not_contradicted():
     rng = np.random.default_rng(5)
     deciles = np.repeat(np.arange(11), 3)
     gaps = 10 - 0.1 * deciles + rng.normal(0, 2, deciles.size)
-    evidence = verdicts.grouped_correlation(deciles, gaps, deciles, sign=-1)
+    evidence = grouped.grouped_correlation(deciles, gaps, deciles, sign=-1)
     assert evidence.verdict in (INCONCLUSIVE, REPRODUCED)
 
 
