@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -115,7 +115,7 @@ store = None
 from IPython.display import HTML, Markdown, display
 
 from prunestab import analysis, claims, tables
-from prunestab.paper import budget
+from prunestab.paper import budget, width, windows
 from prunestab.paper.budget import CENTRAL_PROFILES
 
 ORDER = ["fig1", "fig2", "fig3", "fig4", "fig5", "figA1", "figA2"]
@@ -181,7 +181,7 @@ if profile != "smoke":
 
 # %% tags=["hide-input"]
 if profile != "smoke":
-    wide, follow_up = budget.width_follow_up(store), budget.window_follow_up(store)
+    wide, follow_up = width.follow_up(store), windows.follow_up(store)
     display(
         HTML(
             f"<ul><li>{tables.sentence(wide.status)}</li>"
