@@ -194,7 +194,7 @@ def accuracy_rows(
     """Per configuration (labels name the paper's windows), its window and mean ``key``
     (SD across seeds, runs) on each grid: the accuracies behind both sets of verdicts.
 
-    >>> window_accuracy_rows([], [])
+    >>> accuracy_rows([], [])
     []
     """
 
