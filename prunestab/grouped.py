@@ -276,6 +276,15 @@ def _not_fitted(x, y, groups) -> Evidence:
     )
 
 
+def _fitted(
+    x: Sequence[float], y: Sequence[float], groups: Sequence[object], sign: int
+) -> SlopeFit | None:
+    """:func:`fit`, after refusing a ``sign`` other than 1 or -1."""
+    if sign not in (1, -1):
+        raise ValueError(f"sign={sign!r}; allowed: 1 (positive) or -1 (negative)")
+    return fit(x, y, groups)
+
+
 def grouped_correlation(
     x: Sequence[float],
     y: Sequence[float],
@@ -309,9 +318,7 @@ def grouped_correlation(
     >>> grouped_correlation(x, y, ["a", "a", "b", "b", "c", "c", "d", "d"]).verdict
     'reproduced'
     """
-    if sign not in (1, -1):
-        raise ValueError(f"sign={sign!r}; allowed: 1 (positive) or -1 (negative)")
-    found = fit(x, y, groups)
+    found = _fitted(x, y, groups, sign)
     if found is None:
         return _not_fitted(x, y, groups)
     p_for, p_against = found.p_values(sign)
@@ -350,9 +357,7 @@ def dose_response(
     >>> e.verdict, round(e.estimate, 2)
     ('reproduced', 1.0)
     """
-    if sign not in (1, -1):
-        raise ValueError(f"sign={sign!r}; allowed: 1 (positive) or -1 (negative)")
-    found = fit(x, y, groups)
+    found = _fitted(x, y, groups, sign)
     if found is None:
         return _not_fitted(x, y, groups)
     p_for, p_against = found.p_values(sign)
