@@ -34,11 +34,11 @@ from submitit.slurm.slurm import SlurmInfoWatcher
 
 from prunestab import preempt
 from prunestab.config import RunConfig, config_hash
-from prunestab.lease import job_id as current_job
-from prunestab.lease import process_exited
 from prunestab.runner import DataCache, execute, prepare_worker, worker_context, worker_setup
 from prunestab.status import DEFAULT_MAX_RETRIES, run_state
 from prunestab.store import RunLockedError, RunStore
+from prunestab.store.lease import job_id as current_job
+from prunestab.store.lease import process_exited
 
 #: ``slurm``: a SLURM job array; ``submitit-local``: the same tasks as detached processes
 #: on this machine (submitit's local executor; the cluster path without a cluster). The

@@ -213,7 +213,7 @@ class PruningConfig:
     units just above the P-th percentile of the scores, moving upward; Figure 2's D0..D9;
     its D10 is ``largest``). The names ``decile1..decile10`` are refused with a message
     giving their replacements (``decileJ`` is ``percentile{10 (J - 1)}``, ``decile10`` is
-    ``largest``); ``prunestab.migrations`` renames stored runs that use them.
+    ``largest``); ``prunestab.store.migrations`` renames stored runs that use them.
     ``mask_batchnorm``: a pruned filter's following BatchNorm gamma and beta are masked so
     its output is exactly zero. Figure 5's Prune_L leaves them active (as the authors'
     F5_0 did), so that pruning and zeroing noise differ only in permanence.

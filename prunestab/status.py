@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from prunestab.config import RunConfig, config_hash
-from prunestab.lease import dead_here, default_ttl, describe_age
 from prunestab.runner import is_stored
 from prunestab.store import RunStore
+from prunestab.store.lease import dead_here, default_ttl, describe_age
 
 #: A run's states, in the order they are reported.
 STATES = ("done", "running", "stale", "queued", "failed", "to do")
@@ -56,7 +56,7 @@ def run_state(
         store: the run store.
         config: the run.
         ttl: seconds after which a lease's heartbeat is stale (default:
-            ``prunestab.lease.default_ttl()``).
+            ``prunestab.store.lease.default_ttl()``).
         max_retries: failures after which the run is not submitted again.
         now: the time to judge heartbeats at (default: now).
         alive: ``alive(submission) -> bool``, whether a queued job still exists (default:

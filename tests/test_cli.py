@@ -304,7 +304,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_lease_temporaries(tmp_path, capsy
     .lease.*.tmp files behind."""
     import errno
 
-    from prunestab import lease
+    from prunestab.store import lease
 
     real_dump = lease.json.dump
 

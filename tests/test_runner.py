@@ -376,8 +376,8 @@ def test_a_run_whose_lease_is_taken_over_stops_and_leaves_the_folder_to_the_take
     """Another process judged this one dead and took its lease: this one stops at its
     next epoch without writing a checkpoint or a result, and keeps the taker's lease."""
     from prunestab import runner
-    from prunestab.lease import LEASE_FILE, Holder, read
     from prunestab.store import RunLockedError
+    from prunestab.store.lease import LEASE_FILE, Holder, read
 
     config, store = _config(), RunStore(tmp_path)
     taker = Holder("taker", "node-9", 77, "123_4", 0.0, 0.0)

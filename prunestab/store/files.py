@@ -5,7 +5,7 @@ place with ``os.replace``, so a reader sees the old file or the new one, never a
 one. A file that must never be overwritten (a result, a probe) is moved into place with
 ``link`` instead, which fails if the file exists, on NFS too. Files get the mode a plain
 ``open`` would give them (``0o666`` less the umask), so a group can share a store.
-Nothing here knows a run folder's layout; ``prunestab.store_folder`` names the files.
+Nothing here knows a run folder's layout; ``prunestab.store.folder`` names the files.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def write_once(path: str | os.PathLike[str], data: bytes) -> None:
     >>> write_once(path, b"[]")
     Traceback (most recent call last):
     ...
-    prunestab.store_files.ResultExistsError: ... a completed result is never overwritten ...
+    prunestab.store.files.ResultExistsError: ... a completed result is never overwritten ...
     """
     path = Path(path)
     tmp = _temporary_beside(path)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prunestab.store_files import read_json, write_json_atomic
-from prunestab.store_folder import RunFolder
+from prunestab.store.files import read_json, write_json_atomic
+from prunestab.store.folder import RunFolder
 
 
 def record_failure(folder: RunFolder, failure: dict[str, Any]) -> int:

@@ -7,7 +7,7 @@ here moves the affected folders to their new names and rewrites the config insid
 number is left as it was. A migration is idempotent: folders already migrated, or
 unaffected, are left alone.
 
-``python -m prunestab.migrations STORE`` applies every migration to a store.
+``python -m prunestab.store.migrations STORE`` applies every migration to a store.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from prunestab.config import RunConfig
-from prunestab.store_files import write_json_atomic
-from prunestab.store_folder import CONFIG_FILE, RESULT_FILE, RunFolder
+from prunestab.store.files import write_json_atomic
+from prunestab.store.folder import CONFIG_FILE, RESULT_FILE, RunFolder
 
 _OLD_DECILE = re.compile(r"^decile(\d+)$")
 
@@ -111,7 +111,7 @@ MIGRATIONS = (migrate_decile_targets,)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m prunestab.migrations STORE``: apply every migration to a store.
+    """``python -m prunestab.store.migrations STORE``: apply every migration to a store.
 
     Args:
         argv: the arguments after the program name (default ``sys.argv[1:]``): one,
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m prunestab.migrations STORE", file=sys.stderr)
+        print("usage: python -m prunestab.store.migrations STORE", file=sys.stderr)
         return 2
     for migration in MIGRATIONS:
         moved = migration(args[0])

@@ -1,6 +1,6 @@
 """Holding a run: its lease while it is computed, and the ``config.json`` that names it.
 
-The lease (``prunestab.lease``) is the only exclusion between processes and machines: no
+The lease (``prunestab.store.lease``) is the only exclusion between processes and machines: no
 ``flock``, which a hung holder would keep (blocking the takeover indefinitely), which a
 dead NFS node may keep, and which Lustre mounted ``noflock`` refuses (ENOSYS). A holder
 that died on this host is taken over at once; a stale one elsewhere, or a hung one here,
@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prunestab.lease import Holder, Lease, LeaseHeldError
-from prunestab.lease import read as read_lease
-from prunestab.store_files import read_json, write_json_atomic
-from prunestab.store_folder import RunFolder
+from prunestab.store.files import read_json, write_json_atomic
+from prunestab.store.folder import RunFolder
+from prunestab.store.lease import Holder, Lease, LeaseHeldError
+from prunestab.store.lease import read as read_lease
 
 
 class RunLockedError(RuntimeError):
@@ -28,7 +28,7 @@ class RunLocks:
 
     Args:
         lease_ttl_s: seconds without a heartbeat after which a lease is stale; ``None``:
-            ``$PRUNESTAB_LEASE_TTL_S``, else 600 (:func:`prunestab.lease.default_ttl`).
+            ``$PRUNESTAB_LEASE_TTL_S``, else 600 (:func:`prunestab.store.lease.default_ttl`).
 
     >>> import tempfile
     >>> from prunestab.config import RunConfig

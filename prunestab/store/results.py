@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from prunestab.store_files import ResultExistsError, read_json, write_once
-from prunestab.store_folder import RESULT_FILE, RunFolder
+from prunestab.store.files import ResultExistsError, read_json, write_once
+from prunestab.store.folder import RESULT_FILE, RunFolder
 
 
 class CorruptResultError(ValueError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prunestab.config import RunConfig, config_hash
-from prunestab.lease import LEASE_FILE
+from prunestab.store.lease import LEASE_FILE
 
 RESULT_FILE = "result.json"
 CONFIG_FILE = "config.json"
@@ -102,7 +102,7 @@ class RunFolder:
 
     @property
     def lease_file(self) -> Path:
-        """``.lease``: the holder of an active run (``prunestab.lease``)."""
+        """``.lease``: the holder of an active run (``prunestab.store.lease``)."""
         return self.path / LEASE_FILE
 
 

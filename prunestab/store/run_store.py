@@ -1,39 +1,6 @@
-"""The run store: one folder per run, named by the hash of its configuration.
-
-A run is a pure function of its :class:`~prunestab.config.RunConfig`, so its results are
-kept under ``root / f"{model}-{config_hash(config)[:16]}"`` and an identical run is found
-instead of recomputed (the open_lth layout). This module only stores; the runner decides
-what to compute. A run folder holds:
-
-* ``config.json``: the config of the first process that locked the run, plus ``"hash"``,
-  so a folder explains itself. ``device`` and ``label`` are not part of the hash, so
-  they record that first process's choice, not the only valid one;
-* ``.lease``: the holder of an active run (host, pid, SLURM job; its heartbeat and last
-  epoch in ``.lease.TOKEN.beat``; ``prunestab.lease``), which keeps processes and
-  machines apart, on NFS and Lustre too (no ``flock``); a holder that died leaves a
-  stale lease, taken over at once on its own host and elsewhere after its TTL and a
-  watch of two heartbeat intervals in which it did not change;
-* ``checkpoint.pt``: the latest resumable state of an unfinished run; ``model.pt``: the
-  final weights of a run that asks to keep them;
-* ``queued.json``: the cluster job it was last submitted to; ``failures.json``: each
-  failed attempt (time, host, job, error, log), which bounds retries;
-* ``result.json``: the completed result, and ``probe.json``: measurements of its final
-  weights. Each is written once and never overwritten.
-
-Every file is written to a temporary file in the same folder, fsynced, and moved into
-place with ``os.replace`` (the result with ``link``, which fails if one exists), so a
-reader sees the old file or the new one, never a partial one; an interrupted run resumes
-from its last checkpoint. The authors shared pickled logs between concurrent runs
-(book/authors_code.md, section 5); here concurrent processes are kept apart by the
-lease, and a completed result is immutable.
-
-:class:`RunStore` is the façade the rest of the package uses. Each of its methods hashes
-the config once into a :class:`~prunestab.store_folder.RunFolder` and hands it to the
-part that does the job: ``store_folder`` (names and paths), ``store_locks`` (leases and
-``config.json``), ``store_attempts`` (queue marks and failures), ``store_results``
-(``result.json``, ``probe.json`` and queries) and ``store_files`` (atomic writes, JSON
-and torch).
-"""
+"""The run store's façade: :class:`RunStore`, which hashes a run's config once into its
+:class:`~prunestab.store.folder.RunFolder` and hands it to the part that does the job
+(``prunestab.store`` describes a run folder and its parts)."""
 
 from __future__ import annotations
 
@@ -43,45 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from prunestab import store_attempts, store_results
 from prunestab.config import RunConfig
-from prunestab.lease import Holder
-from prunestab.store_files import (
-    ResultExistsError,
-    check_writable,
-    read_torch,
-    write_json_atomic,
-    write_torch_atomic,
-)
-from prunestab.store_folder import (
-    CHECKPOINT_FILE,
-    CONFIG_FILE,
-    FAILURES_FILE,
-    MODEL_FILE,
-    PROBE_FILE,
-    QUEUED_FILE,
-    RESULT_FILE,
-    RunFolder,
-    StoreLayout,
-)
-from prunestab.store_locks import RunLockedError, RunLocks
-from prunestab.store_results import CorruptResultError
-
-__all__ = [
-    "CHECKPOINT_FILE",
-    "CONFIG_FILE",
-    "FAILURES_FILE",
-    "MODEL_FILE",
-    "PROBE_FILE",
-    "QUEUED_FILE",
-    "RESULT_FILE",
-    "CorruptResultError",
-    "ResultExistsError",
-    "RunFolder",
-    "RunLockedError",
-    "RunStore",
-    "write_json_atomic",
-]
+from prunestab.store import attempts, results
+from prunestab.store.files import check_writable, read_torch, write_torch_atomic
+from prunestab.store.folder import StoreLayout
+from prunestab.store.lease import Holder
+from prunestab.store.locks import RunLocks
 
 
 class RunStore(StoreLayout):
@@ -89,8 +23,8 @@ class RunStore(StoreLayout):
 
     Each method's ``config`` is the run it concerns; it is hashed once per call, into
     :meth:`folder`'s :class:`RunFolder`, which a caller doing several things to one run
-    can build once and hand to the parts (:class:`RunLocks`, ``store_results``,
-    ``store_attempts``) itself. The paths (:meth:`run_dir`, :meth:`result_path` and the
+    can build once and hand to the parts (:class:`RunLocks`, ``results``,
+    ``attempts``) itself. The paths (:meth:`run_dir`, :meth:`result_path` and the
     like) come from :class:`StoreLayout`.
 
     Args:
@@ -120,7 +54,7 @@ class RunStore(StoreLayout):
 
     def check_writable(self) -> None:
         """Create the store's folder if needed and check that files can be written in it
-        (:func:`store_files.check_writable`), before anything is computed or submitted.
+        (:func:`prunestab.store.files.check_writable`), before anything is computed or submitted.
 
         Raises:
             ValueError: it cannot (read-only, full, not ours); names it and the reason.
@@ -158,20 +92,20 @@ class RunStore(StoreLayout):
 
     def record_failure(self, config: RunConfig, failure: dict[str, Any]) -> int:
         """Append ``failure`` (time, host, job, error, log) to the run's ``failures.json``;
-        returns how many it now records (:func:`store_attempts.record_failure`)."""
-        return store_attempts.record_failure(self.folder(config), failure)
+        returns how many it now records (:func:`attempts.record_failure`)."""
+        return attempts.record_failure(self.folder(config), failure)
 
     def failures(self, config: RunConfig) -> list[dict[str, Any]]:
         """Every failure recorded for the run, oldest first (``[]`` if none)."""
-        return store_attempts.failures(self.folder(config))
+        return attempts.failures(self.folder(config))
 
     def mark_queued(self, config: RunConfig, submission: dict[str, Any]) -> None:
         """Record that the run was submitted (executor, job id, log folder, time)."""
-        store_attempts.mark_queued(self.folder(config), submission)
+        attempts.mark_queued(self.folder(config), submission)
 
     def queued(self, config: RunConfig) -> dict[str, Any] | None:
         """The run's last submission (:meth:`mark_queued`), or ``None``."""
-        return store_attempts.queued(self.folder(config))
+        return attempts.queued(self.folder(config))
 
     def save_result(self, config: RunConfig, result: dict[str, Any]) -> Path:
         """Write ``result`` as the run's ``result.json``, once; returns its path.
@@ -180,10 +114,10 @@ class RunStore(StoreLayout):
 
         Raises:
             ValueError: ``result`` is not a JSON-serialisable dict with a ``"config"``
-                key (:func:`store_results.save_result`).
+                key (:func:`results.save_result`).
             ResultExistsError: the run already has a result; it is never overwritten.
         """
-        return store_results.save_result(self.folder(config), result)
+        return results.save_result(self.folder(config), result)
 
     def load(self, config: RunConfig) -> dict[str, Any] | None:
         """The run's completed result, or ``None`` if it has not completed.
@@ -192,7 +126,7 @@ class RunStore(StoreLayout):
             CorruptResultError: ``result.json`` does not parse or records another hash;
                 the message names the file, and nothing is deleted.
         """
-        return store_results.load_result(self.folder(config))
+        return results.load_result(self.folder(config))
 
     def is_complete(self, config: RunConfig) -> bool:
         """Whether the run has a valid result (:meth:`load`'s checks: a corrupt one
@@ -206,7 +140,7 @@ class RunStore(StoreLayout):
         Raises:
             ResultExistsError: the run already has a probe; it is never overwritten.
         """
-        return store_results.save_probe(self.folder(config), probe)
+        return results.save_probe(self.folder(config), probe)
 
     def load_probe(self, config: RunConfig) -> dict[str, Any] | None:
         """The run's stored probe, or ``None`` if there is none.
@@ -214,7 +148,7 @@ class RunStore(StoreLayout):
         Raises:
             CorruptResultError: ``probe.json`` does not parse or records another hash.
         """
-        return store_results.load_probe(self.folder(config))
+        return results.load_probe(self.folder(config))
 
     def save_checkpoint(self, config: RunConfig, state: dict[str, Any]) -> None:
         """Atomically replace the run's ``checkpoint.pt`` with ``state``, which should hold
@@ -246,7 +180,7 @@ class RunStore(StoreLayout):
 
     def iter_results(self) -> Iterator[dict[str, Any]]:
         """Every completed result under ``root``, in order of folder name."""
-        return store_results.iter_results(self.root)
+        return results.iter_results(self.root)
 
     def find(
         self, predicate: Callable[[dict[str, Any]], bool] | None = None, **equal: Any
@@ -258,6 +192,6 @@ class RunStore(StoreLayout):
         as JSON); ``predicate``, if given, must also return true for the whole result.
 
         Raises:
-            KeyError: a key the config does not have (:func:`store_results.find`).
+            KeyError: a key the config does not have (:func:`results.find`).
         """
-        return store_results.find(self.root, predicate, **equal)
+        return results.find(self.root, predicate, **equal)
