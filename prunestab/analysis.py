@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import torch
 
-from prunestab import plots, probe
+from prunestab import plots
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import DatasetVariantWarning
 from prunestab.paper import registry
@@ -27,6 +27,7 @@ from prunestab.runner import DataCache, execute_many, is_stored
 from prunestab.runs import Run, by_label, curves, nan_if_none, points, unique_runs, value_at_epoch
 from prunestab.stats import Correlation, pearson
 from prunestab.store import RunStore
+from prunestab.training import probe
 
 __all__ = [
     "Run",
@@ -70,7 +71,7 @@ def ensure_runs(
     time so far and left); ``None`` sends them to ``prunestab book``'s terminal when it
     runs the chapter (never onto the page), else to stderr.
     ``batch_seeds`` trains each configuration's missing seeds side by side as one model
-    (``prunestab.batched``); ``None`` does so on GPUs, where it pays, unless ``jobs`` > 1
+    (``prunestab.training.batched``); ``None`` does so on GPUs, where it pays, unless ``jobs`` > 1
     asks for that many worker processes instead (the faster choice on CPUs).
     """
     if batch_seeds is None:
@@ -261,7 +262,7 @@ def provenance_markdown(runs: Iterable[Run], profile: str) -> str:
 
 
 def stored_probe(run: Run, store: RunStore) -> dict:
-    """What was measured on ``run``'s final weights (``prunestab.probe``), as stored beside
+    """What was measured on ``run``'s final weights (``prunestab.training.probe``), as stored beside
     its result: :func:`ensure_runs` stores it for the runs that keep one.
 
     Raises:

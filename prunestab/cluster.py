@@ -10,7 +10,7 @@ sbatch file and SLURM runs it.
 
 A task that is preempted or reaches its time limit is requeued by submitit (its
 ``checkpoint`` hook returns the same task). The task's runs train in worker processes
-that listen for the warning signal (``prunestab.preempt``): each checkpoints the epoch it
+that listen for the warning signal (``prunestab.training.preempt``): each checkpoints the epoch it
 is in and releases its lease before the requeue, so every run resumes from that epoch,
 and a run another task finished meanwhile is skipped. A run that fails is
 recorded in its folder (``failures.json``: time, host, job, error, log path) and is not
@@ -32,13 +32,13 @@ from pathlib import Path
 import submitit
 from submitit.slurm.slurm import SlurmInfoWatcher
 
-from prunestab import preempt
 from prunestab.config import RunConfig, config_hash
 from prunestab.runner import DataCache, execute, prepare_worker, worker_context, worker_setup
 from prunestab.status import DEFAULT_MAX_RETRIES, run_state
 from prunestab.store import RunLockedError, RunStore
 from prunestab.store.lease import job_id as current_job
 from prunestab.store.lease import process_exited
+from prunestab.training import preempt
 
 #: ``slurm``: a SLURM job array; ``submitit-local``: the same tasks as detached processes
 #: on this machine (submitit's local executor; the cluster path without a cluster). The

@@ -193,7 +193,7 @@ def bn_histograms(layers: Sequence[Mapping], bins: int, value_range: Sequence[fl
     Args:
         layers: per layer, a mapping with ``name``, ``counts_before`` and ``counts_after``
             (histogram counts on ``bins`` equal bins over ``value_range``, as
-            ``prunestab.probe`` stores them).
+            ``prunestab.training.probe`` stores them).
         bins: the number of bins.
         value_range: ``(low, high)`` of the bins.
 

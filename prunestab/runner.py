@@ -17,7 +17,7 @@ it started from. The ``environment`` block describes the process that wrote the 
 
 ``execute_many`` does the same for a list of configs, either in worker processes
 (``jobs``: several runs at once, each worker with its share of the CPU threads), or
-training the seeds of each configuration side by side (``prunestab.batched``): the store
+training the seeds of each configuration side by side (``prunestab.training.batched``): the store
 still holds one result (and one checkpoint) per seed, so a batched run and a single run
 of the same config are interchangeable, and a group interrupted mid-way resumes as a
 group.
@@ -45,12 +45,12 @@ from typing import Any
 
 import torch
 
-from prunestab import preempt, probe
-from prunestab.batched import group_key, train_seeds
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import CIFAR10, load_cifar10
 from prunestab.store import ResultExistsError, RunLockedError, RunStore
-from prunestab.train import Execution, train_run
+from prunestab.training import preempt, probe
+from prunestab.training.batched import group_key, train_seeds
+from prunestab.training.loop import Execution, train_run
 
 
 class DataCache:
@@ -230,9 +230,9 @@ def execute(
         progress: show an epoch bar (``None``: when stderr is a terminal).
         checkpoint_interval_s: the least time between checkpoints.
         keep_model: also save the final weights as ``model.pt`` beside the result, and
-            what is measured on them as ``probe.json`` (``prunestab.probe``).
+            what is measured on them as ``probe.json`` (``prunestab.training.probe``).
         on_epoch_end: ``on_epoch_end(epoch, record)`` after each epoch trained here.
-        execution: layout and compilation (``prunestab.train.Execution``).
+        execution: layout and compilation (``prunestab.training.loop.Execution``).
 
     Returns:
         The result dict as stored (``config``, ``hash``, ``profile``, ``dataset``,
@@ -344,7 +344,7 @@ RETRAINED_WEIGHTS = (
 
 def is_stored(store: RunStore, config: RunConfig, keep_model: bool = False) -> bool:
     """Whether ``config``'s result (and, with ``keep_model``, the probe of its final
-    weights, ``prunestab.probe``) is stored: asking for it computes nothing.
+    weights, ``prunestab.training.probe``) is stored: asking for it computes nothing.
 
     Args:
         store: the run store.
@@ -392,7 +392,7 @@ def _store_outcome(store, config, dataset, outcome, resume, profile, keep_model,
 class Options:
     """What every run of a sweep is computed with (none of it changes results):
     ``profile`` (recorded in each result), ``progress`` bars, ``checkpoint_interval_s``,
-    and the ``execution`` layout/compilation (``prunestab.train.Execution``)."""
+    and the ``execution`` layout/compilation (``prunestab.training.loop.Execution``)."""
 
     profile: str | None = None
     progress: bool | None = None
@@ -459,7 +459,7 @@ def execute_many(
         checkpoint_interval_s: the least time between checkpoints.
         keep_model: which runs keep their final weights and their probe.
         on_result: called with each result as it is available.
-        execution: layout and compilation (``prunestab.train.Execution``).
+        execution: layout and compilation (``prunestab.training.loop.Execution``).
         jobs: worker processes.
 
     Returns:
@@ -681,7 +681,7 @@ def _deliver_stored(configs, store, data, options, keep_model, deliver) -> list[
 
 
 def _execute_grouped(pending, store, data, options, max_group, keep_model, deliver) -> None:
-    """Train the pending seeds of each configuration side by side (``prunestab.batched``),
+    """Train the pending seeds of each configuration side by side (``prunestab.training.batched``),
     at most ``max_group`` at a time; seeds whose checkpoints stop at different epochs
     resume in separate groups. The store keeps one result and checkpoint per seed."""
     families: dict[tuple, list[RunConfig]] = {}

@@ -220,7 +220,7 @@ def claims_by_profile(
 
 
 def probe_provenance(measured: Mapping, stored_test_acc: float) -> str:
-    """One paragraph saying which weights a stored probe measured (``prunestab.probe``)
+    """One paragraph saying which weights a stored probe measured (``prunestab.training.probe``)
     and how their test accuracy compares with the stored run's final one.
 
     Args:

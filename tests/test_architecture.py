@@ -17,10 +17,11 @@ PAPER_TOP = {
 }  # fmt: skip
 #: The toolkit: it may be used for another experiment without this paper.
 TOOLKIT = {
-    "arguments", "batched", "cluster", "config", "data", "folding", "models", "noise", "paths",
-    "preempt", "probe", "pruning", "runner", "runs", "schedule", "stats", "status", "store",
-    "store.attempts", "store.files", "store.folder", "store.lease", "store.locks",
-    "store.migrations", "store.results", "store.run_store", "train", "verdicts",
+    "arguments", "cluster", "config", "data", "models", "noise", "paths", "pruning", "runner",
+    "runs", "schedule", "stats", "status", "store", "store.attempts", "store.files",
+    "store.folder", "store.lease", "store.locks", "store.migrations", "store.results",
+    "store.run_store", "training", "training.batched", "training.folding", "training.loop",
+    "training.preempt", "training.probe", "verdicts",
 }  # fmt: skip
 #: Raw lines (``end_lineno - lineno + 1``), docstrings included.
 LONGEST_FUNCTION = 80

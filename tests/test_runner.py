@@ -262,8 +262,8 @@ def _copy_of(kept_run, tmp_path):
 def test_a_kept_run_stores_the_probe_of_its_own_final_weights(kept_run, tmp_path, tiny_cifar):
     """What Figure A1 and the E[BN] chapter read from the trained model is stored beside
     the result, measured on the final weights: once stored, asking again reads it."""
-    from prunestab import probe
     from prunestab.models import build
+    from prunestab.training import probe
 
     config, store = _copy_of(kept_run, tmp_path)
     data = DataCache(tiny_cifar)

@@ -2,7 +2,7 @@
 standard normal, before and after training.
 
 Its one run keeps its final weights; what the chapter reads from them (KS distances,
-histogram counts) is stored beside its result as ``probe.json`` (``prunestab.probe``).
+histogram counts) is stored beside its result as ``probe.json`` (``prunestab.training.probe``).
 """
 
 from __future__ import annotations

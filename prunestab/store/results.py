@@ -1,7 +1,7 @@
 """A run's JSON outcomes: its result and its probe, written once and read checked.
 
 ``result.json`` is the completed run and ``probe.json`` the measurements of its final
-weights (``prunestab.probe``). Each is written once and never overwritten (``link``
+weights (``prunestab.training.probe``). Each is written once and never overwritten (``link``
 fails if the file exists), and each records its config's full hash, which every read
 checks: a truncated file, or another run's file copied into this folder, is an error
 naming it, and nothing deletes or replaces it, since silently recomputing would hide
@@ -119,7 +119,7 @@ def save_probe(folder: RunFolder, probe: dict[str, Any]) -> Path:
 
     Args:
         folder: the run; its folder is created if needed.
-        probe: ``prunestab.probe.measure``'s measurements of the run's final weights,
+        probe: ``prunestab.training.probe.measure``'s measurements of the run's final weights,
             with ``"hash"``, the run's full hash, which :func:`load_probe` checks.
 
     Returns:

@@ -134,7 +134,7 @@ class RunStore(StoreLayout):
         return self.load(config) is not None
 
     def save_probe(self, config: RunConfig, probe: dict[str, Any]) -> Path:
-        """Write ``probe`` (``prunestab.probe.measure``'s) as the run's ``probe.json``,
+        """Write ``probe`` (``prunestab.training.probe.measure``'s) as the run's ``probe.json``,
         once; returns its path.
 
         Raises:

@@ -31,7 +31,7 @@ The fast path (how, not what: :class:`Execution` is not part of the config or it
   between ``backward`` and ``step``, so pruning never changes what a compiled graph
   guards on (no recompiles).
 
-:func:`train_run` trains one seed. ``prunestab.batched.train_seeds`` trains several seeds
+:func:`train_run` trains one seed. ``prunestab.training.batched.train_seeds`` trains several seeds
 of one configuration as one grouped model through the same loop (:func:`train_group`),
 and gives each seed the records :func:`train_run` would have given it.
 """
@@ -52,13 +52,13 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from prunestab import preempt
 from prunestab.config import RunConfig
 from prunestab.data import CIFAR10, eval_batches, train_batches
-from prunestab.folding import FoldedEval
 from prunestab.models import build
 from prunestab.noise import NoiseInjector
 from prunestab.pruning import Pruner
+from prunestab.training import preempt
+from prunestab.training.folding import FoldedEval
 
 EVAL_BATCH_SIZE = 500
 
@@ -155,7 +155,7 @@ class Execution:
             another ``torch.compile`` backend (tests use ``"aot_eager"``, which traces and
             guards exactly like inductor but does not generate code).
         fold_batchnorm: evaluate with each BatchNorm folded into the convolution before
-            it (``prunestab.folding``; eager runs only, about 1.3x faster evaluation on
+            it (``prunestab.training.folding``; eager runs only, about 1.3x faster evaluation on
             CPUs, logits equal to rounding).
     """
 
@@ -234,7 +234,7 @@ def make_optimizer(parameters, config: RunConfig, device: torch.device) -> torch
 
     On GPUs the fused implementation updates every parameter in one kernel instead of
     about ten kernels per parameter tensor. Adam without weight decay is elementwise, so
-    a grouped model's parameters (``prunestab.batched``) get exactly each seed's update.
+    a grouped model's parameters (``prunestab.training.batched``) get exactly each seed's update.
 
     Args:
         parameters: the parameters to train.
@@ -301,7 +301,7 @@ def compile_module(module: nn.Module, backend: str | None) -> nn.Module:
 class ModelSet(Protocol):
     """What :func:`train_group` trains: ``seeds`` models realised as one module.
 
-    Two realisations: :class:`SingleModel` (one seed) and ``prunestab.batched.SeedGroup``.
+    Two realisations: :class:`SingleModel` (one seed) and ``prunestab.training.batched.SeedGroup``.
 
     Attributes:
         seeds: the number of seeds ``K``.
@@ -462,7 +462,7 @@ def evaluate_seeds(
     per-image losses are summed in another grouping).
 
     Args:
-        models: the seeds (:class:`SingleModel` or ``prunestab.batched.SeedGroup``).
+        models: the seeds (:class:`SingleModel` or ``prunestab.training.batched.SeedGroup``).
         forward: the module to call: ``models.module``, compiled or folded.
         images: uint8 images ``[N, 3, H, W]`` on the model's device.
         labels: their int64 labels ``[N]``.
@@ -605,8 +605,8 @@ class RunOptions:
             seed), for tests and UIs.
         execution: layout and compilation (``None``: ``Execution()``).
         should_stop: asked after every epoch but the last; when it answers ``True`` the
-            epoch is checkpointed at once and ``prunestab.preempt.Preempted`` raised (by
-            default ``prunestab.preempt.requested``, ``False`` unless a cluster worker was
+            epoch is checkpointed at once and ``prunestab.training.preempt.Preempted`` raised (by
+            default ``prunestab.training.preempt.requested``, ``False`` unless a cluster worker was
             signalled; ``None``: never stop early).
     """
 
@@ -653,8 +653,8 @@ def train_run(
 
     Raises:
         ValueError: the pruning schedule does not fit the model (``Pruner`` names both).
-        prunestab.preempt.Preempted: a stop was requested in this process
-            (``prunestab.preempt.listen``); the epoch was checkpointed first.
+        prunestab.training.preempt.Preempted: a stop was requested in this process
+            (``prunestab.training.preempt.listen``); the epoch was checkpointed first.
 
     Example (``tests/test_train.py`` runs such tiny configs on a fake CIFAR-10)::
 
@@ -686,13 +686,13 @@ def train_group(
 
     The paper's loop, epoch by epoch: training steps, then the epoch's pruning (or noise)
     events between an evaluation before and after them, then the records. It is the
-    single loop behind :func:`train_run` (one seed) and ``prunestab.batched.train_seeds``
+    single loop behind :func:`train_run` (one seed) and ``prunestab.training.batched.train_seeds``
     (a grouped model); each seed keeps its own generators, intervention, events and
     records, and the result holds one :func:`train_run`-style result per config.
 
     Args:
         configs: one run per seed of ``models``, equal but for the seed.
-        models: the seeds' models (:class:`SingleModel` or ``prunestab.batched.SeedGroup``).
+        models: the seeds' models (:class:`SingleModel` or ``prunestab.training.batched.SeedGroup``).
         data: the dataset, on the models' device.
         options: resume, checkpoints, progress and execution (:class:`RunOptions`).
 
@@ -702,7 +702,7 @@ def train_group(
     Raises:
         ValueError: ``options.resume`` holds states at different epochs, or the pruning
             schedule does not fit the model.
-        prunestab.preempt.Preempted: ``options.should_stop()`` answered ``True``; the
+        prunestab.training.preempt.Preempted: ``options.should_stop()`` answered ``True``; the
             epoch was checkpointed first.
     """
     loop = _Training(configs, models, data, options or RunOptions())

@@ -5,7 +5,7 @@ signal chosen with ``--signal`` (submitit's SIGUSR2) before the time limit, then
 after a grace time. A process that calls :func:`listen` turns either signal into a
 request (and so does a shared event its supervisor sets, for signals that reach only the
 supervisor); training sees it at the end of the current epoch
-(``prunestab.train.RunOptions.should_stop``), writes a checkpoint of that epoch and
+(``prunestab.training.loop.RunOptions.should_stop``), writes a checkpoint of that epoch and
 raises :class:`Preempted`, and the runner releases the run's lease on the way out. The
 run then resumes from exactly that epoch wherever it is computed next.
 
