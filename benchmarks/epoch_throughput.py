@@ -47,7 +47,8 @@ from prunestab.config import DataConfig, OptimizerConfig, RunConfig
 from prunestab.data import CIFAR10, MEAN, STD, DataNotFoundError, DatasetInfo, load_cifar10
 from prunestab.models import build
 from prunestab.paper.registry import FIGURES, figure_grid
-from prunestab.training.loop import Execution, resolve_precision, train_run
+from prunestab.training.execution import Execution, resolve_precision
+from prunestab.training.loop import train_run
 
 MODELS = ("conv4", "vgg11", "resnet18", "vgg19")
 DEFAULT_MODELS = ("conv4", "vgg11", "resnet18")

@@ -43,7 +43,7 @@ from prunestab.profiles import PROFILES, default_store, get_profile, profile_of
 from prunestab.runner import DataCache, execute, execute_many
 from prunestab.status import DEFAULT_MAX_RETRIES, as_json, grid_status, render
 from prunestab.store import RunLockedError, RunStore
-from prunestab.training.loop import Execution
+from prunestab.training.execution import Execution
 
 TARGETS_BY_LABEL = {label: name for name, label in TARGET_LABELS.items()}
 NOISE_CHOICES = [f"{kind}{steps}" for kind in fig5.NOISE_KINDS for steps in fig5.NOISE_STEPS]

@@ -9,7 +9,7 @@ recomputed. Two fields are deliberately left out of the hash:
 * ``label``: a human name for plots; Figure 1 and Figure 4 share runs under other names.
 
 ``precision`` defaults to ``"auto"``: bf16 autocast on CUDA devices that support bf16,
-fp32 everywhere else (``prunestab.training.loop.resolve_precision``); the result records the
+fp32 everywhere else (``prunestab.training.execution.resolve_precision``); the result records the
 precision actually used. Because ``device`` is not hashed, ``"auto"`` keeps the CPU and
 GPU runs of one experiment under one hash, like the device itself: a CPU result (fp32)
 answers a GPU request and vice versa. Ask for ``"fp32"`` or ``"bf16"`` explicitly to make

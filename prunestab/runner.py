@@ -50,7 +50,8 @@ from prunestab.data import CIFAR10, load_cifar10
 from prunestab.store import ResultExistsError, RunLockedError, RunStore
 from prunestab.training import preempt, probe
 from prunestab.training.batched import group_key, train_seeds
-from prunestab.training.loop import Execution, train_run
+from prunestab.training.execution import Execution
+from prunestab.training.loop import train_run
 
 
 class DataCache:
@@ -232,7 +233,7 @@ def execute(
         keep_model: also save the final weights as ``model.pt`` beside the result, and
             what is measured on them as ``probe.json`` (``prunestab.training.probe``).
         on_epoch_end: ``on_epoch_end(epoch, record)`` after each epoch trained here.
-        execution: layout and compilation (``prunestab.training.loop.Execution``).
+        execution: layout and compilation (``prunestab.training.execution.Execution``).
 
     Returns:
         The result dict as stored (``config``, ``hash``, ``profile``, ``dataset``,
@@ -392,7 +393,7 @@ def _store_outcome(store, config, dataset, outcome, resume, profile, keep_model,
 class Options:
     """What every run of a sweep is computed with (none of it changes results):
     ``profile`` (recorded in each result), ``progress`` bars, ``checkpoint_interval_s``,
-    and the ``execution`` layout/compilation (``prunestab.training.loop.Execution``)."""
+    and the ``execution`` layout/compilation (``prunestab.training.execution.Execution``)."""
 
     profile: str | None = None
     progress: bool | None = None
@@ -459,7 +460,7 @@ def execute_many(
         checkpoint_interval_s: the least time between checkpoints.
         keep_model: which runs keep their final weights and their probe.
         on_result: called with each result as it is available.
-        execution: layout and compilation (``prunestab.training.loop.Execution``).
+        execution: layout and compilation (``prunestab.training.execution.Execution``).
         jobs: worker processes.
 
     Returns:

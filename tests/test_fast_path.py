@@ -20,7 +20,8 @@ from torch._dynamo.utils import counters
 
 from prunestab.config import DataConfig
 from prunestab.data import load_cifar10
-from prunestab.training.loop import PLAIN, Execution, resolve_precision, train_run
+from prunestab.training.execution import PLAIN, Execution, resolve_precision
+from prunestab.training.loop import train_run
 
 
 def _same(a: dict, b: dict, rel: float, acc_points: float) -> None:

@@ -26,7 +26,8 @@ convolution, so the kernels are the same; but vmap needs the stacked BatchNorm r
 statistics to be updated in place through batched tensors and functional calls, keeps
 functorch transforms in the hot loop (in the way of ``torch.compile``, channels_last and
 the fused Adam), and gives no ordinary module to prune. The grouped model is an ordinary
-``nn.Module``: every fast-path setting of ``prunestab.training.loop`` applies to it unchanged.
+``nn.Module``: every fast-path setting (``prunestab.training.execution``) applies to it
+unchanged.
 
 Each seed also keeps its own ordinary model (built and initialised exactly as
 ``train_run`` builds it), whose parameters, buffers and masks are *views* of the grouped
@@ -60,7 +61,10 @@ from prunestab.data import (
 )
 from prunestab.models import BasicBlock
 from prunestab.pruning import Pruner
-from prunestab.training.loop import Execution, RunOptions, SingleModel, init_model, train_group
+from prunestab.training.execution import Execution
+from prunestab.training.loop import RunOptions, train_group
+from prunestab.training.model_sets import SingleModel
+from prunestab.training.seeding import init_model
 
 # Tensors of a module that are not split along dim 0 between seeds: the ResNet shortcut
 # mask ``[1, C, 1, 1]`` is split along its channel dim.
@@ -452,7 +456,7 @@ def train_seeds(
         checkpoint_interval_s: the least time between checkpoints.
         progress: show an epoch bar (``None``: when stderr is a terminal).
         on_epoch_end: ``on_epoch_end(epoch, records)``, one record per config.
-        execution: layout and compilation (``prunestab.training.loop.Execution``).
+        execution: layout and compilation (``prunestab.training.execution.Execution``).
 
     Returns:
         One ``train_run`` result per config, in order.

@@ -29,7 +29,8 @@ from prunestab.config import RunConfig, config_hash
 from prunestab.data import CIFAR10, normalize
 from prunestab.models import build
 from prunestab.pruning import unit_scores
-from prunestab.training.loop import derive_seed, evaluate
+from prunestab.training.evaluation import evaluate
+from prunestab.training.seeding import derive_seed
 
 #: Version of the probe's layout; a reader refuses another.
 VERSION = 1
