@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from conftest import write_fake_cifar10  # noqa: E402
 
-from prunestab.arguments import positive_int  # noqa: E402
 from prunestab.data import verify_checksums  # noqa: E402
-from prunestab.runner import worker_context  # noqa: E402
+from prunestab.sweep.arguments import positive_int  # noqa: E402
+from prunestab.sweep.runner import worker_context  # noqa: E402
 
 
 def _ready(root: str) -> float:

@@ -47,7 +47,7 @@ from prunestab.paper.budget import CENTRAL_PROFILES, WIDTH_CHECK, width_check_co
 from prunestab.paper.fig5 import noise_window_fractions
 from prunestab.paper.registry import figure_grid
 from prunestab.profiles import BUDGET_PROFILES
-from prunestab.runner import DataCache, execute
+from prunestab.sweep.runner import DataCache, execute
 
 plots.style()
 profiles = ("smoke",) if profile == "smoke" else BUDGET_PROFILES

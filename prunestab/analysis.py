@@ -23,10 +23,10 @@ from prunestab.data import DatasetVariantWarning
 from prunestab.paper import registry
 from prunestab.profiles import default_store
 from prunestab.pruning import EmptyEventsWarning
-from prunestab.runner import DataCache, execute_many, is_stored
 from prunestab.runs import Run, by_label, curves, nan_if_none, points, unique_runs, value_at_epoch
 from prunestab.stats import Correlation, pearson
 from prunestab.store import RunStore
+from prunestab.sweep.runner import DataCache, execute_many, is_stored
 from prunestab.training import probe
 
 __all__ = [

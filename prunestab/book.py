@@ -29,14 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prunestab.analysis import PROGRESS_ENV_VAR
-from prunestab.arguments import add_cluster_arguments, cluster_options
-from prunestab.cluster import submit
 from prunestab.config import config_hash
 from prunestab.data import DataNotFoundError, locate
 from prunestab.paper.registry import CHAPTERS, figure
 from prunestab.paths import repository_root
 from prunestab.profiles import PROFILES, default_store
-from prunestab.runner import is_stored
+from prunestab.sweep.arguments import add_cluster_arguments, cluster_options
+from prunestab.sweep.cluster import submit
+from prunestab.sweep.runner import is_stored
 
 #: The chapters in execution order (``paper.registry.CHAPTERS``), then the claims page,
 #: which collects what they recorded, and the front page last, since it counts the claims.

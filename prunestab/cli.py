@@ -24,9 +24,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from prunestab.arguments import add_cluster_arguments, cluster_options, positive_int
 from prunestab.book import main as book_main
-from prunestab.cluster import JobLiveness, submit
 from prunestab.config import TARGET_LABELS, RunConfig, config_hash
 from prunestab.data import DataNotFoundError
 from prunestab.paper import fig5
@@ -40,9 +38,11 @@ from prunestab.paper.common import (
 )
 from prunestab.paper.registry import FIGURES, figure
 from prunestab.profiles import PROFILES, default_store, get_profile, profile_of
-from prunestab.runner import DataCache, execute, execute_many
-from prunestab.status import DEFAULT_MAX_RETRIES, as_json, grid_status, render
 from prunestab.store import RunLockedError, RunStore
+from prunestab.sweep.arguments import add_cluster_arguments, cluster_options, positive_int
+from prunestab.sweep.cluster import JobLiveness, submit
+from prunestab.sweep.runner import DataCache, execute, execute_many
+from prunestab.sweep.status import DEFAULT_MAX_RETRIES, as_json, grid_status, render
 from prunestab.training.execution import Execution
 
 TARGETS_BY_LABEL = {label: name for name, label in TARGET_LABELS.items()}

@@ -38,9 +38,9 @@ from prunestab.paper import fig4, fig5
 from prunestab.paper.common import SCHEDULES, Label
 from prunestab.paper.registry import figure_grid
 from prunestab.profiles import PROFILES
-from prunestab.runner import DataCache, execute_many
 from prunestab.runs import Run, curves, points
 from prunestab.schedule import PruningSchedule
+from prunestab.sweep.runner import DataCache, execute_many
 
 CONTROL_KINDS = ("select", "slider")
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"

@@ -17,12 +17,13 @@ PAPER_TOP = {
 }  # fmt: skip
 #: The toolkit: it may be used for another experiment without this paper.
 TOOLKIT = {
-    "arguments", "cluster", "config", "data", "models", "noise", "paths", "pruning", "runner",
-    "runs", "schedule", "stats", "status", "store", "store.attempts", "store.files",
-    "store.folder", "store.lease", "store.locks", "store.migrations", "store.results",
-    "store.run_store", "training", "training.batched", "training.evaluation",
-    "training.execution", "training.folding", "training.loop", "training.model_sets",
-    "training.parts", "training.preempt", "training.probe", "training.seeding", "verdicts",
+    "config", "data", "models", "noise", "paths", "pruning", "runs", "schedule", "stats",
+    "store", "store.attempts", "store.files", "store.folder", "store.lease", "store.locks",
+    "store.migrations", "store.results", "store.run_store", "sweep", "sweep.arguments",
+    "sweep.cluster", "sweep.runner", "sweep.status", "training", "training.batched",
+    "training.evaluation", "training.execution", "training.folding", "training.loop",
+    "training.model_sets", "training.parts", "training.preempt", "training.probe",
+    "training.seeding", "verdicts",
 }  # fmt: skip
 #: Raw lines (``end_lineno - lineno + 1``), docstrings included.
 LONGEST_FUNCTION = 80

@@ -27,9 +27,9 @@ from prunestab.config import (
 )
 from prunestab.data import load_cifar10, train_batches
 from prunestab.models import build
-from prunestab.runner import execute, execute_many
 from prunestab.schedule import PruningSchedule
 from prunestab.store import RunStore
+from prunestab.sweep.runner import execute, execute_many
 from prunestab.training.batched import SeedGroup, seed_batches, train_seeds
 from prunestab.training.loop import train_run
 

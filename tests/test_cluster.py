@@ -16,12 +16,12 @@ import pytest
 from tiny_runs import SHORT_DATA
 
 from prunestab.cli import main
-from prunestab.cluster import ClusterOptions, JobLiveness, SweepTask, submit
 from prunestab.config import config_hash
 from prunestab.paper.registry import figure_grid
-from prunestab.status import grid_status
 from prunestab.store import RunStore
 from prunestab.store.lease import process_exited
+from prunestab.sweep.cluster import ClusterOptions, JobLiveness, SweepTask, submit
+from prunestab.sweep.status import grid_status
 
 
 @pytest.mark.slow

@@ -9,17 +9,19 @@ import sys
 import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import pytest
 import torch
 from tiny_runs import SHORT_DATA, tiny_config
 
-from prunestab import runner
+import prunestab
 from prunestab.config import config_hash
 from prunestab.data import DataNotFoundError
 from prunestab.paper.registry import figure_grid
-from prunestab.runner import DataCache, execute, execute_many
 from prunestab.store import RunStore
+from prunestab.sweep import runner
+from prunestab.sweep.runner import DataCache, execute, execute_many
 
 
 def _config(**changes):
@@ -77,6 +79,12 @@ def test_a_failing_run_keeps_its_checkpoint_and_resumes_to_the_same_result(tmp_p
         assert isinstance(segment["package_dirty"], bool) and segment["host"]
 
 
+def test_provenance_asks_git_about_the_whole_package():
+    """``package_dirty`` reports on every tracked file of ``prunestab/``, from whichever
+    folder of the package the module asking git sits in."""
+    assert runner.PACKAGE == Path(prunestab.__file__).resolve().parent
+
+
 def test_a_killed_process_resumes(tmp_path, tiny_cifar):
     """SIGKILL mid-run (no cleanup at all), then the run finishes from its checkpoint."""
     config = _config()
@@ -84,7 +92,7 @@ def test_a_killed_process_resumes(tmp_path, tiny_cifar):
     child = textwrap.dedent(f"""
         import time
         from prunestab.config import RunConfig
-        from prunestab.runner import DataCache, execute
+        from prunestab.sweep.runner import DataCache, execute
         from prunestab.store import RunStore
         config = RunConfig.from_dict({config.to_dict()!r})
         execute(config, RunStore({str(tmp_path)!r}), DataCache({str(tiny_cifar)!r}),
@@ -202,7 +210,7 @@ def test_a_run_another_process_holds_is_waited_for_then_delivered(
     """Two sweeps on one store: the second waits for the first's run, never computes it."""
     import threading
 
-    from prunestab import runner
+    from prunestab.sweep import runner
 
     monkeypatch.setattr(runner, "POLL_S", 0.2)
     grid = _grid(3)
@@ -346,7 +354,7 @@ def test_a_run_stored_after_the_sweep_looked_is_delivered_as_stored(
     """Another process may finish a run between the sweep's look at the store and the
     moment its turn comes: it is delivered as found (``computed=False``), not counted as
     trained here, in one process or in a worker."""
-    from prunestab import runner
+    from prunestab.sweep import runner
 
     grid = _grid(2)
     store, data = RunStore(tmp_path), DataCache(tiny_cifar)
@@ -375,9 +383,9 @@ def test_a_run_whose_lease_is_taken_over_stops_and_leaves_the_folder_to_the_take
 ):
     """Another process judged this one dead and took its lease: this one stops at its
     next epoch without writing a checkpoint or a result, and keeps the taker's lease."""
-    from prunestab import runner
     from prunestab.store import RunLockedError
     from prunestab.store.lease import LEASE_FILE, Holder, read
+    from prunestab.sweep import runner
 
     config, store = _config(), RunStore(tmp_path)
     taker = Holder("taker", "node-9", 77, "123_4", 0.0, 0.0)
@@ -415,7 +423,7 @@ def test_a_run_finished_first_by_the_holder_it_took_over_from_is_stored_not_fail
     """Issue 24, item 7: a stalled holder whose lease was taken over may still write the
     result before the new holder does; the new holder then delivers the stored result
     (computed=False) instead of raising "already exists" and counting a failure."""
-    from prunestab import runner
+    from prunestab.sweep import runner
 
     store, config = RunStore(tmp_path), _config()
     elsewhere = RunStore(tmp_path / "elsewhere")

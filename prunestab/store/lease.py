@@ -26,7 +26,7 @@ suspected that much later. ``prunestab status`` and cluster sweeps judge "stale"
 clocks alone, so under skew they may resubmit a live run, whose task then waits out the
 watch and reports it as running elsewhere. A holder whose lease was taken over learns it
 at its next end-of-epoch heartbeat (``beat() -> False``); the runner then stops before
-writing anything more (``prunestab.runner``). Fields a newer version adds to the lease
+writing anything more (``prunestab.sweep.runner``). Fields a newer version adds to the lease
 are ignored when read, so versions can share a store; a version older than the
 ``beat_every`` field reads such a lease as damaged and takes it over at once, and one
 older than the heartbeat files sees a live holder's heartbeat as never renewed, so stop

@@ -64,7 +64,7 @@ def listen(shared: Any = None) -> None:
         shared: a ``multiprocessing`` ``Event`` the supervising process sets when only it
             received the signal (``None``: signals alone).
 
-    Example (what ``prunestab.cluster`` gives its worker processes)::
+    Example (what ``prunestab.sweep.cluster`` gives its worker processes)::
 
         ProcessPoolExecutor(jobs, initializer=listen, initargs=(stop_event,))
     """

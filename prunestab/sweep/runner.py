@@ -105,6 +105,11 @@ def environment() -> dict[str, Any]:
     return env
 
 
+#: The prunestab package, where a result's provenance asks git: its commit, and whether
+#: the package's tracked files differ from it (``package_dirty``).
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
 def _git(*args: str) -> str | None:
     """``git ARGS`` run in the package's folder: its output, or ``None`` outside a git
     checkout (or without git). Takes no index lock, so a commit made meanwhile is not
@@ -112,7 +117,7 @@ def _git(*args: str) -> str | None:
     try:
         out = subprocess.run(
             ["git", "--no-optional-locks", *args],
-            cwd=Path(__file__).resolve().parent,
+            cwd=PACKAGE,
             capture_output=True,
             text=True,
             timeout=10,
@@ -535,7 +540,7 @@ POLL_S = 5.0
 #: What a worker process needs imported; the fork server imports it once (:func:`worker_context`).
 #: ``torchvision.datasets`` holds the official checksums ``data.verify_checksums`` reads (its
 #: import, about 1 s of CPU, is deferred there so that commands which load no data skip it).
-WORKER_PRELOAD = ("prunestab.runner", "prunestab.cluster", "torchvision.datasets")
+WORKER_PRELOAD = ("prunestab.sweep.runner", "prunestab.sweep.cluster", "torchvision.datasets")
 
 
 def worker_context() -> multiprocessing.context.BaseContext:

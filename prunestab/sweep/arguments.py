@@ -7,9 +7,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from prunestab.cluster import EXECUTORS, ClusterOptions
-from prunestab.status import DEFAULT_MAX_RETRIES
 from prunestab.store import RunStore
+from prunestab.sweep.cluster import EXECUTORS, ClusterOptions
+from prunestab.sweep.status import DEFAULT_MAX_RETRIES
 
 
 def positive_int(text: str) -> int:

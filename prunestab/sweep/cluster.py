@@ -33,11 +33,11 @@ import submitit
 from submitit.slurm.slurm import SlurmInfoWatcher
 
 from prunestab.config import RunConfig, config_hash
-from prunestab.runner import DataCache, execute, prepare_worker, worker_context, worker_setup
-from prunestab.status import DEFAULT_MAX_RETRIES, run_state
 from prunestab.store import RunLockedError, RunStore
 from prunestab.store.lease import job_id as current_job
 from prunestab.store.lease import process_exited
+from prunestab.sweep.runner import DataCache, execute, prepare_worker, worker_context, worker_setup
+from prunestab.sweep.status import DEFAULT_MAX_RETRIES, run_state
 from prunestab.training import preempt
 
 #: ``slurm``: a SLURM job array; ``submitit-local``: the same tasks as detached processes

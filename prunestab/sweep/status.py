@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 from prunestab.config import RunConfig, config_hash
-from prunestab.runner import is_stored
 from prunestab.store import RunStore
 from prunestab.store.lease import dead_here, default_ttl, describe_age
+from prunestab.sweep.runner import is_stored
 
 #: A run's states, in the order they are reported.
 STATES = ("done", "running", "stale", "queued", "failed", "to do")
