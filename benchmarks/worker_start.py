@@ -2,8 +2,8 @@
 
 1. ``spawn``: a fresh interpreter per worker, which imports torch and prunestab and, on
    its first load of CIFAR-10, torchvision's checksum list (how ``runner`` and
-   ``cluster`` started workers before ``runner.worker_context``).
-2. ``forkserver``: ``runner.worker_context()``: one fork server imports all that once;
+   ``cluster`` started workers before ``workers.worker_context``).
+2. ``forkserver``: ``workers.worker_context()``: one fork server imports all that once;
    each worker is a fork of it. The server's own start is timed separately, since a
    process pays it once, at its first pool.
 
@@ -34,7 +34,7 @@ from conftest import write_fake_cifar10  # noqa: E402
 
 from prunestab.data import verify_checksums  # noqa: E402
 from prunestab.sweep.arguments import positive_int  # noqa: E402
-from prunestab.sweep.runner import worker_context  # noqa: E402
+from prunestab.sweep.workers import worker_context  # noqa: E402
 
 
 def _ready(root: str) -> float:

@@ -20,7 +20,7 @@ TOOLKIT = {
     "config", "data", "models", "noise", "paths", "pruning", "runs", "schedule", "stats",
     "store", "store.attempts", "store.files", "store.folder", "store.lease", "store.locks",
     "store.migrations", "store.results", "store.run_store", "sweep", "sweep.arguments",
-    "sweep.cluster", "sweep.runner", "sweep.status", "training", "training.batched",
+    "sweep.cluster", "sweep.provenance", "sweep.runner", "sweep.status", "sweep.workers", "training", "training.batched",
     "training.evaluation", "training.execution", "training.folding", "training.loop",
     "training.model_sets", "training.parts", "training.preempt", "training.probe",
     "training.seeding", "verdicts",

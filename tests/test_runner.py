@@ -20,7 +20,7 @@ from prunestab.config import config_hash
 from prunestab.data import DataNotFoundError
 from prunestab.paper.registry import figure_grid
 from prunestab.store import RunStore
-from prunestab.sweep import runner
+from prunestab.sweep import provenance, runner, workers
 from prunestab.sweep.runner import DataCache, execute, execute_many
 
 
@@ -82,7 +82,7 @@ def test_a_failing_run_keeps_its_checkpoint_and_resumes_to_the_same_result(tmp_p
 def test_provenance_asks_git_about_the_whole_package():
     """``package_dirty`` reports on every tracked file of ``prunestab/``, from whichever
     folder of the package the module asking git sits in."""
-    assert runner.PACKAGE == Path(prunestab.__file__).resolve().parent
+    assert provenance.PACKAGE == Path(prunestab.__file__).resolve().parent
 
 
 def test_a_killed_process_resumes(tmp_path, tiny_cifar):
@@ -164,7 +164,7 @@ def test_workers_read_the_callers_environment_as_it_is_when_the_sweep_starts(
     """Workers are forked from a fork server that may have started long before (here, or
     an earlier sweep of this process) with another environment; they still read
     ``$PRUNESTAB_DATA`` as the caller has it now, as spawned workers would."""
-    context = runner.worker_context()
+    context = workers.worker_context()
     with ProcessPoolExecutor(1, mp_context=context) as pool:  # the fork server runs now
         assert pool.submit(os.getenv, "PRUNESTAB_DATA").result() != str(tiny_cifar)
     monkeypatch.setenv("PRUNESTAB_DATA", str(tiny_cifar))
@@ -179,15 +179,15 @@ def test_each_worker_of_a_pool_on_several_gpus_gets_one_of_its_own(monkeypatch):
     """The setup both the local sweep's and a cluster task's workers start with: workers
     are dealt the visible GPUs in turn, and share the cores."""
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
-    context = runner.worker_context()
-    environ, threads, slots, gpus = runner.worker_setup(context, 2, cuda=True)
+    context = workers.worker_context()
+    environ, threads, slots, gpus = workers.worker_setup(context, 2, cuda=True)
     assert gpus == ["3", "5"] and threads == max(1, len(os.sched_getaffinity(0)) // 2)
     seen = []
     for _ in range(3):  # three workers starting, in this process
-        runner.prepare_worker(environ, torch.get_num_threads(), slots, gpus)
+        workers.prepare_worker(environ, torch.get_num_threads(), slots, gpus)
         seen.append(os.environ["CUDA_VISIBLE_DEVICES"])
     assert seen == ["3", "5", "3"]
-    assert runner.worker_setup(context, 2, cuda=False)[3] == []
+    assert workers.worker_setup(context, 2, cuda=False)[3] == []
 
 
 def test_a_failing_worker_stops_the_sweep_with_its_error(tmp_path):

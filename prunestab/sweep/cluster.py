@@ -36,8 +36,9 @@ from prunestab.config import RunConfig, config_hash
 from prunestab.store import RunLockedError, RunStore
 from prunestab.store.lease import job_id as current_job
 from prunestab.store.lease import process_exited
-from prunestab.sweep.runner import DataCache, execute, prepare_worker, worker_context, worker_setup
+from prunestab.sweep.runner import DataCache, execute
 from prunestab.sweep.status import DEFAULT_MAX_RETRIES, run_state
+from prunestab.sweep.workers import prepare_worker, worker_context, worker_setup
 from prunestab.training import preempt
 
 #: ``slurm``: a SLURM job array; ``submitit-local``: the same tasks as detached processes
@@ -255,7 +256,7 @@ _SUPERVISED: dict = {}
 def _start_worker(stop, *setup) -> None:
     """A task's worker: its signals (or ``stop``, set by the supervisor) turned into a
     stop after the current epoch, then the setup every worker gets
-    (``runner.prepare_worker``: environment, share of cores, its own GPU)."""
+    (``workers.prepare_worker``: environment, share of cores, its own GPU)."""
     preempt.listen(stop)  # before prepare_worker unblocks the signals it handles
     prepare_worker(*setup)
 

@@ -10,45 +10,35 @@ sweeps and the notebooks:
 
 A failed or interrupted run leaves its last checkpoint and never a partial result.
 
-Each result lists its run's ``segments``: every stretch of training that went into it
-(one per start or resume), with the git commit it ran, whether the package's tracked
-files (``prunestab/``) had uncommitted changes, the host, the start time and the epoch
-it started from. The ``environment`` block describes the process that wrote the result.
+Each result records how it was made: the stretches of training that went into it and
+the process that wrote it (``prunestab.sweep.provenance``).
 
 ``execute_many`` does the same for a list of configs, either in worker processes
-(``jobs``: several runs at once, each worker with its share of the CPU threads), or
-training the seeds of each configuration side by side (``prunestab.training.batched``): the store
-still holds one result (and one checkpoint) per seed, so a batched run and a single run
-of the same config are interchangeable, and a group interrupted mid-way resumes as a
-group.
+(``jobs``: several runs at once, each worker with its share of the CPU threads;
+``prunestab.sweep.workers``), or training the seeds of each configuration side by side
+(``prunestab.training.batched``): the store still holds one result (and one checkpoint)
+per seed, so a batched run and a single run of the same config are interchangeable, and
+a group interrupted mid-way resumes as a group.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import math
-import multiprocessing
-import multiprocessing.forkserver
 import os
-import platform
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-import torch
 
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import CIFAR10, load_cifar10
 from prunestab.store import ResultExistsError, RunLockedError, RunStore
-from prunestab.training import preempt, probe
+from prunestab.sweep import provenance
+from prunestab.sweep.workers import prepare_worker, worker_context, worker_setup
+from prunestab.training import probe
 from prunestab.training.batched import group_key, train_seeds
 from prunestab.training.execution import Execution
 from prunestab.training.loop import train_run
@@ -83,101 +73,6 @@ class DataCache:
         return self._loaded[key]
 
 
-def environment() -> dict[str, Any]:
-    """Software and hardware that produced a result.
-
-    Returns:
-        ``python``, ``torch``, ``platform``, ``cpu_threads``, ``git_commit`` (``None``
-        outside a git checkout) and, with CUDA, ``cuda_device``.
-
-    >>> sorted(environment())[:3]
-    ['cpu_threads', 'git_commit', 'platform']
-    """
-    env = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-        "cpu_threads": torch.get_num_threads(),
-        "git_commit": _git_commit(),
-    }
-    if torch.cuda.is_available():
-        env["cuda_device"] = torch.cuda.get_device_name()
-    return env
-
-
-#: The prunestab package, where a result's provenance asks git: its commit, and whether
-#: the package's tracked files differ from it (``package_dirty``).
-PACKAGE = Path(__file__).resolve().parents[1]
-
-
-def _git(*args: str) -> str | None:
-    """``git ARGS`` run in the package's folder: its output, or ``None`` outside a git
-    checkout (or without git). Takes no index lock, so a commit made meanwhile is not
-    disturbed."""
-    try:
-        out = subprocess.run(
-            ["git", "--no-optional-locks", *args],
-            cwd=PACKAGE,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout if out.returncode == 0 else None
-
-
-def _git_commit() -> str | None:
-    return (_git("rev-parse", "HEAD") or "").strip() or None
-
-
-def _package_dirty() -> bool | None:
-    """Whether the package's tracked files differ from the commit (``None`` outside a git
-    checkout). Notebooks and results re-executed beside it do not count."""
-    out = _git("status", "--porcelain", "--untracked-files=no", "--", ".")
-    return None if out is None else bool(out.strip())
-
-
-def _segments(resume: dict | None) -> list[dict]:
-    """The stretches of training a run has had, this one (starting now) last.
-
-    Carried in each checkpoint, so a run resumed over several sessions lists them all;
-    a checkpoint written before segments were recorded contributes none.
-    """
-    earlier = [] if resume is None else list(resume.get("segments", []))
-    return [
-        *earlier,
-        {
-            "git_commit": _git_commit(),
-            "package_dirty": _package_dirty(),
-            "host": platform.node(),
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "from_epoch": 0 if resume is None else int(resume["epoch"]),
-        },
-    ]
-
-
-def json_safe(value: Any) -> Any:
-    """NaN/inf floats become ``None`` so result files are strict JSON.
-
-    Args:
-        value: a JSON-like value (dicts, lists, tuples, floats ...).
-
-    Returns:
-        The same structure, tuples as lists, non-finite floats as ``None``.
-
-    >>> json_safe({"mean": float("nan"), "runs": (1, 2.5)})
-    {'mean': None, 'runs': [1, 2.5]}
-    """
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
-
-
 def _result(
     config: RunConfig,
     dataset: CIFAR10,
@@ -186,7 +81,7 @@ def _result(
     profile: str | None,
     segments: list[dict],
 ) -> dict:
-    return json_safe(
+    return provenance.json_safe(
         {
             "config": config.to_dict(),
             "hash": config_hash(config),
@@ -194,7 +89,7 @@ def _result(
             "profile": profile,
             "dataset": dataset.info.to_dict(),
             "device": str(dataset.device),
-            "environment": environment(),
+            "environment": provenance.environment(),
             "resumed_from_epoch": resume["epoch"] if resume is not None else None,
             "segments": segments,
             **outcome,
@@ -250,12 +145,12 @@ def execute(
         provide it). A run that fails or is interrupted leaves its last checkpoint and
         never a partial result; the next call resumes it.
 
-    Example (a store of finished runs answers without training)::
+    Example (the first call trains the run and stores it; the second reads it back)::
 
-        from prunestab.paper.registry import figure_grid
-        config = figure_grid("fig1", "quick")[0]
-        result = execute(config, RunStore("results"))
-        result["summary"]["final_test_acc"]
+        config = RunConfig("vgg11", epochs=6, width=0.125, data=DataConfig(train_subset=200))
+        store = RunStore("my-runs")
+        result = execute(config, store)
+        execute(config, store) == result  # True: nothing is trained twice
     """
     return _compute(
         config,
@@ -305,7 +200,7 @@ def _compute(
                 _save_probe(store, config, state, dataset, OWN_WEIGHTS)
                 return store.load(config), False
         resume = store.load_checkpoint(config)
-        segments = _segments(resume)
+        segments = provenance.segments(resume)
 
         def epoch_done(epoch: int, record: dict) -> None:
             _beat_or_stop(store, [config], epoch)
@@ -380,7 +275,9 @@ def _save_probe(store: RunStore, config: RunConfig, state: dict, dataset, weight
     process stored it first (a probe is a pure function of the weights)."""
     try:
         measured = probe.measure(config, state, dataset, weights)
-        store.save_probe(config, json_safe(measured | {"environment": environment()}))
+        store.save_probe(
+            config, provenance.json_safe(measured | {"environment": provenance.environment()})
+        )
     except ResultExistsError:
         pass
 
@@ -537,111 +434,6 @@ def _execute_in_turn(configs, store, data, options, keep_model, deliver) -> None
 #: Seconds between looks at runs that another process is computing.
 POLL_S = 5.0
 
-#: What a worker process needs imported; the fork server imports it once (:func:`worker_context`).
-#: ``torchvision.datasets`` holds the official checksums ``data.verify_checksums`` reads (its
-#: import, about 1 s of CPU, is deferred there so that commands which load no data skip it).
-WORKER_PRELOAD = ("prunestab.sweep.runner", "prunestab.sweep.cluster", "torchvision.datasets")
-
-
-def worker_context() -> multiprocessing.context.BaseContext:
-    """How prunestab starts worker processes: forked from a fork server on Linux, else spawned.
-
-    A worker must not be a fork of its caller: a forked copy of an OpenMP or CUDA runtime
-    the caller has started can hang. A spawned worker is safe but starts a fresh
-    interpreter that imports torch and prunestab again, about 2 s of CPU per worker. A
-    fork server is one fresh process that imports them once (``WORKER_PRELOAD``) and
-    never trains, so forking it is safe; each worker is then a fork of it, in
-    milliseconds (Python 3.14 made it Linux's default start method for the same
-    reason). Its workers inherit the server's environment, not the caller's current one:
-    worker initializers call :func:`prepare_worker` first. The server starts with the
-    preemption signals (``preempt.SIGNALS``) blocked: a cluster that signals every
-    process of a task must not end it, since the pool learns of its workers' exits
-    through it (without it the pool breaks, and its workers are left running).
-
-    Returns:
-        A ``multiprocessing`` context: ``"forkserver"`` with ``WORKER_PRELOAD`` on Linux;
-        ``"spawn"`` elsewhere (macOS system libraries are not fork-safe; Windows has no
-        fork).
-    """
-    if not sys.platform.startswith("linux"):
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(WORKER_PRELOAD))
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, preempt.SIGNALS)
-    try:
-        multiprocessing.forkserver.ensure_running()  # once per process; inherits the mask
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-    return context
-
-
-def worker_threads(workers: int) -> int:
-    """CPU threads for each of ``workers`` processes that share this process's cores.
-
-    The cores are those this process may run on (its affinity: a SLURM allocation or a
-    container's cpuset, not the whole node), shared equally. Torch's default, a thread
-    per core in every process, would oversubscribe them ``workers`` times, and OpenMP
-    threads that spin while they wait then slow every worker down.
-
-    Args:
-        workers: processes training at once, >= 1.
-
-    Returns:
-        ``cores // workers``, at least 1.
-    """
-    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return max(1, (len(cores) if cores else os.cpu_count() or 1) // workers)
-
-
-def worker_setup(context, workers: int, cuda: bool) -> tuple:
-    """What each of ``workers`` pool processes needs to start (:func:`prepare_worker`'s
-    arguments): this process's environment now, a share of its cores, and, for CUDA runs
-    on several GPUs, a counter that deals them one GPU each.
-
-    Args:
-        context: the pool's ``multiprocessing`` context (:func:`worker_context`).
-        workers: processes in the pool, >= 1.
-        cuda: whether the runs train on CUDA.
-
-    Returns:
-        ``(environ, threads, slots, gpus)``; ``gpus`` is empty unless there are several
-        (:func:`visible_gpus`).
-    """
-    gpus = visible_gpus() if cuda else []
-    return (
-        dict(os.environ),
-        worker_threads(workers),
-        context.Value("i", 0),
-        gpus if len(gpus) > 1 else [],
-    )
-
-
-def prepare_worker(environ: dict[str, str], threads: int, slots, gpus: Sequence[str]) -> None:
-    """A worker process's first step (a pool's initializer, with :func:`worker_setup`'s
-    arguments): the preemption signals unblocked, its caller's environment, its share of
-    threads, and, with several GPUs, one GPU of its own.
-
-    Args:
-        environ: the caller's ``dict(os.environ)`` when the pool started; this process's
-            environment becomes exactly that (``$PRUNESTAB_DATA``,
-            ``$CUDA_VISIBLE_DEVICES`` ... as the caller has them, not as they were when
-            the fork server started; libraries the server loaded read theirs then, e.g.
-            OpenMP's ``OMP_*``).
-        threads: torch's CPU threads here (:func:`worker_threads`).
-        slots: a shared counter of the workers started so far.
-        gpus: the GPUs dealt round-robin (:func:`gpu_for_slot`; ``CUDA_VISIBLE_DEVICES``
-            is set before CUDA starts here); empty: no pinning.
-    """
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, preempt.SIGNALS)  # blocked in the fork server
-    os.environ.clear()
-    os.environ.update(environ)
-    torch.set_num_threads(threads)
-    if gpus:
-        with slots.get_lock():
-            slot = slots.value
-            slots.value += 1
-        os.environ["CUDA_VISIBLE_DEVICES"] = gpu_for_slot(slot, gpus)
-
 
 def _await_elsewhere(configs, store, data, options, keep_model, deliver) -> None:
     """Runs another process holds (another sweep, another machine): wait for their
@@ -721,7 +513,7 @@ def _train_group(members, store, data, options, keep_model, deliver) -> None:
     """One grouped training of seeds resuming from the same epoch, stored seed by seed."""
     group = [config for config, _ in members]
     states = [state for _, state in members]
-    segments = [_segments(state) for state in states]
+    segments = [provenance.segments(state) for state in states]
     dataset = _dataset(group[0], data)
 
     def save(group_states):
@@ -768,13 +560,13 @@ def _execute_in_workers(
     Small models at batch 128 use two CPU cores poorly: two single-threaded runs at once
     train about 1.3x (VGG11) to 1.2x (ResNet18) more images per second on a 2-core
     machine than one run on both cores. Each worker therefore gets ``cores // jobs``
-    threads (:func:`worker_threads`). On one GPU, several workers keep it busier than
-    one run at batch 128; with several GPUs (``device="cuda"``), each worker is pinned to
-    one of them in turn (:func:`worker_setup`). Workers start from :func:`worker_context`
-    (never a fork of this process), each loads the data once, and the run store's locks
-    keep two processes off one run. Every result is stored by its worker before it is
-    delivered; a failure in one run stops the sweep after the runs in flight, which are
-    kept.
+    threads (``workers.worker_threads``). On one GPU, several workers keep it busier
+    than one run at batch 128; with several GPUs (``device="cuda"``), each worker is
+    pinned to one of them in turn (``workers.worker_setup``). Workers start from
+    ``workers.worker_context`` (never a fork of this process), each loads the data once,
+    and the run store's locks keep two processes off one run. Every result is stored by
+    its worker before it is delivered; a failure in one run stops the sweep after the
+    runs in flight, which are kept.
     """
     context = worker_context()
     cuda = any(c.device == "cuda" for c in configs)
@@ -813,34 +605,6 @@ def _execute_in_workers(
             if failure is not None and not running:
                 raise failure
     _await_elsewhere(elsewhere, store, _worker_data(data_root), options, keep_model, deliver)
-
-
-def visible_gpus() -> list[str]:
-    """The GPUs this process may use: ``$CUDA_VISIBLE_DEVICES`` if set, else all.
-
-    Returns:
-        Their ids as ``CUDA_VISIBLE_DEVICES`` lists them (indices, or UUIDs).
-    """
-    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if listed is not None:
-        return [g.strip() for g in listed.split(",") if g.strip()]
-    return [str(i) for i in range(torch.cuda.device_count())]
-
-
-def gpu_for_slot(slot: int, gpus: Sequence[str]) -> str:
-    """Worker ``slot``'s GPU: workers are dealt round-robin over ``gpus``.
-
-    Args:
-        slot: the worker's 0-based start order.
-        gpus: the GPUs to deal (:func:`visible_gpus`).
-
-    Returns:
-        One of ``gpus``.
-
-    >>> [gpu_for_slot(slot, ["0", "1"]) for slot in range(3)]
-    ['0', '1', '0']
-    """
-    return gpus[slot % len(gpus)]
 
 
 def _execute_job(
