@@ -45,8 +45,8 @@ from prunestab import analysis, claims, plots, tables
 from prunestab.paper import budget
 from prunestab.paper.budget import CENTRAL_PROFILES, WIDTH_CHECK, width_check_config
 from prunestab.paper.fig5 import noise_window_fractions
+from prunestab.paper.profiles import BUDGET_PROFILES
 from prunestab.paper.registry import figure_grid
-from prunestab.profiles import BUDGET_PROFILES
 from prunestab.sweep.runner import DataCache, execute
 
 plots.style()

@@ -48,7 +48,7 @@ from IPython.display import HTML, display
 
 from prunestab import analysis, claims, plots, tables
 from prunestab.paper import fig2
-from prunestab.profiles import get_profile
+from prunestab.paper.profiles import get_profile
 
 runs = analysis.open_figure("fig2", profile, seeds, device, data, store, jobs)
 

@@ -21,7 +21,7 @@ from prunestab import plots
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import DatasetVariantWarning
 from prunestab.paper import registry
-from prunestab.profiles import default_store
+from prunestab.paper.profiles import default_store
 from prunestab.pruning import EmptyEventsWarning
 from prunestab.runs import Run, by_label, curves, nan_if_none, points, unique_runs, value_at_epoch
 from prunestab.stats import Correlation, pearson

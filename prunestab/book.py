@@ -31,9 +31,9 @@ from pathlib import Path
 from prunestab.analysis import PROGRESS_ENV_VAR
 from prunestab.config import config_hash
 from prunestab.data import DataNotFoundError, locate
+from prunestab.paper.profiles import PROFILES, default_store
 from prunestab.paper.registry import CHAPTERS, figure
 from prunestab.paths import repository_root
-from prunestab.profiles import PROFILES, default_store
 from prunestab.sweep.arguments import add_cluster_arguments, cluster_options
 from prunestab.sweep.cluster import submit
 from prunestab.sweep.runner import is_stored

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from prunestab.paper.budget import CENTRAL_PROFILES
 from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, MEASURES, Claim, ClaimSpec
+from prunestab.paper.profiles import BUDGET_PROFILES
 from prunestab.paper.registry import CLAIMS
-from prunestab.profiles import BUDGET_PROFILES
 from prunestab.runs import Run
 from prunestab.store import RunStore, write_json_atomic
 from prunestab.verdicts import CONTRADICTED, INCONCLUSIVE, REPRODUCED, VERDICTS

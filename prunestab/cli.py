@@ -36,8 +36,8 @@ from prunestab.paper.common import (
     base_config,
     pruned,
 )
+from prunestab.paper.profiles import PROFILES, default_store, get_profile, profile_of
 from prunestab.paper.registry import FIGURES, figure
-from prunestab.profiles import PROFILES, default_store, get_profile, profile_of
 from prunestab.store import RunLockedError, RunStore
 from prunestab.sweep.arguments import add_cluster_arguments, cluster_options, positive_int
 from prunestab.sweep.cluster import JobLiveness, submit

@@ -36,8 +36,8 @@ import numpy as np
 from prunestab import analysis, plots
 from prunestab.paper import fig4, fig5
 from prunestab.paper.common import SCHEDULES, Label
+from prunestab.paper.profiles import PROFILES
 from prunestab.paper.registry import figure_grid
-from prunestab.profiles import PROFILES
 from prunestab.runs import Run, curves, points
 from prunestab.schedule import PruningSchedule
 from prunestab.sweep.runner import DataCache, execute_many

@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt
 from prunestab import claims, plots
 from prunestab.paper import budget
 from prunestab.paper.budget import CENTRAL_PROFILES
+from prunestab.paper.profiles import BUDGET_PROFILES, PUBLISHED, default_store
 from prunestab.paper.registry import CHAPTERS, figure_grid
-from prunestab.profiles import BUDGET_PROFILES, PUBLISHED, default_store
 from prunestab.tables import badge, sentence, width_report
 
 

@@ -35,7 +35,7 @@ def test_last_event_recovery_reads_the_last_event_and_what_followed():
 
 def test_provenance_names_each_profile_of_a_chapter_over_several():
     from prunestab.paper.budget import stored_runs
-    from prunestab.profiles import default_store
+    from prunestab.paper.profiles import default_store
 
     runs = stored_runs("budget", "steps650", default_store(None, "steps650"))[:1]
     if not runs:

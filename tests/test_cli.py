@@ -97,8 +97,8 @@ def test_run_config_with_a_disagreeing_or_no_profile_is_a_clear_error(tmp_path, 
 
 
 def test_profile_of_names_every_grid_runs_profile():
+    from prunestab.paper.profiles import PROFILES, profile_of
     from prunestab.paper.registry import FIGURES, figure_grid
-    from prunestab.profiles import PROFILES, profile_of
 
     for profile in PROFILES:
         for figure in FIGURES:
@@ -152,7 +152,7 @@ def test_run_defaults_to_each_models_paper_retrain_period():
 
 
 def test_runs_of_unpublished_profiles_never_land_in_the_committed_results(tmp_path, monkeypatch):
-    from prunestab.profiles import default_store
+    from prunestab.paper.profiles import default_store
 
     monkeypatch.delenv("PRUNESTAB_STORE", raising=False)
     (tmp_path / "_toc.yml").write_text("")

@@ -3,8 +3,8 @@
 import pytest
 
 from prunestab.models import build
+from prunestab.paper.profiles import PAPER_STEPS_PER_EPOCH, get_profile
 from prunestab.paper.registry import figure_grid
-from prunestab.profiles import PAPER_STEPS_PER_EPOCH, get_profile
 from prunestab.pruning import Pruner
 
 

@@ -19,7 +19,7 @@ from prunestab.config import RunConfig, config_hash
 from prunestab.paper import fig1, fig5
 from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, MEASURES, Claim, values
 from prunestab.paper.common import Chapter, Figure, Label, base_config
-from prunestab.profiles import BUDGET_PROFILES, Profile, default_store, get_profile
+from prunestab.paper.profiles import BUDGET_PROFILES, Profile, default_store, get_profile
 from prunestab.runs import Run, by_label
 from prunestab.store import RunStore
 from prunestab.verdicts import (

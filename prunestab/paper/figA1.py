@@ -16,7 +16,7 @@ import scipy.stats
 from prunestab.config import RunConfig
 from prunestab.paper.claim import Claim
 from prunestab.paper.common import Chapter, Figure, Label, base_config
-from prunestab.profiles import Profile
+from prunestab.paper.profiles import Profile
 from prunestab.verdicts import Evidence, all_of, decide, ordering
 
 
