@@ -114,7 +114,7 @@ store = None
 # %% tags=["hide-input"]
 from IPython.display import HTML, Markdown, display
 
-from prunestab import analysis, claims, tables
+from prunestab.book import analysis, claims, tables
 from prunestab.paper import budget
 from prunestab.paper.budget import CENTRAL_PROFILES
 

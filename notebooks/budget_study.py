@@ -41,7 +41,7 @@ import math
 import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
-from prunestab import analysis, claims, plots, tables
+from prunestab.book import analysis, claims, plots, tables
 from prunestab.paper import budget
 from prunestab.paper.budget import CENTRAL_PROFILES, WIDTH_CHECK, width_check_config
 from prunestab.paper.fig5 import noise_window_fractions

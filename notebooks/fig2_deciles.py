@@ -46,7 +46,7 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, plots, tables
+from prunestab.book import analysis, claims, plots, tables
 from prunestab.paper import fig2
 from prunestab.paper.profiles import get_profile
 

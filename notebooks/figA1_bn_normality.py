@@ -40,7 +40,7 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, plots, tables
+from prunestab.book import analysis, claims, plots, tables
 from prunestab.paper import figA1
 
 runs = analysis.open_figure("figA1", profile, 1, device, data, store, jobs)

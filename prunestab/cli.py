@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from prunestab.book import main as book_main
+from prunestab.book.build import main as book_main
 from prunestab.config import TARGET_LABELS, RunConfig, config_hash
 from prunestab.data import DataNotFoundError
 from prunestab.paper import fig5
@@ -243,7 +243,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["book"]:  # notebooks + Jupyter Book: its own parser, in prunestab.book
+    if argv[:1] == ["book"]:  # notebooks + Jupyter Book: its own parser, in prunestab.book.build
         return book_main(argv[1:])
     args = _parser().parse_args(argv)
     with warnings.catch_warnings():  # restores the global hook when we return

@@ -2,8 +2,8 @@
 
 import pytest
 
-from prunestab import analysis
-from prunestab.analysis import Run, last_event_recovery
+from prunestab.book import analysis
+from prunestab.book.analysis import Run, last_event_recovery
 from prunestab.paper.registry import figure_grid
 
 

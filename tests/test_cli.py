@@ -171,7 +171,7 @@ def test_book_without_data_says_how_to_provide_it_without_a_traceback(
     import shutil
     from pathlib import Path
 
-    from prunestab import book
+    from prunestab.book import build
 
     root = Path(__file__).resolve().parents[1]
     for name in ("_config.yml", "_toc.yml"):
@@ -190,7 +190,7 @@ def test_book_without_data_says_how_to_provide_it_without_a_traceback(
         str(tmp_path / "store"),
         "--no-build",
     ]
-    assert book.main(argv) == 2
+    assert build.main(argv) == 2
     captured = capsys.readouterr()
     assert "fig1_instability.ipynb: 0 runs stored" in captured.out  # the plan comes first
     err = captured.err
@@ -208,7 +208,7 @@ def test_book_without_data_says_how_to_provide_it_without_a_traceback(
     store = RunStore(tmp_path / "store")
     store.save_result(vgg19, {"config": {}, "hash": config_hash(vgg19)})
     store.save_model(vgg19, {})
-    assert book.main(argv) == 2
+    assert build.main(argv) == 2
     captured = capsys.readouterr()
     assert "figA1_bn_normality.ipynb: 0 runs stored, 1 to compute" in captured.out
     assert "runs must be computed, and CIFAR-10 not found" in captured.err

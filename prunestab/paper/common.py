@@ -89,7 +89,7 @@ class Label:
 
 
 #: One colour per label, matching the paper's legend where it has one (prune_L is red);
-#: other labels take matplotlib's cycle (``prunestab.plots.color``).
+#: other labels take matplotlib's cycle (``prunestab.book.plots.color``).
 COLORS = {
     Label.UNPRUNED: "black",
     Label.PRUNE_S_1: "tab:blue",

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from prunestab.analysis import PROGRESS_ENV_VAR
+from prunestab.book.analysis import PROGRESS_ENV_VAR
 from prunestab.config import config_hash
 from prunestab.data import DataNotFoundError, locate
 from prunestab.paper.profiles import PROFILES, default_store

@@ -33,7 +33,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from prunestab import analysis, plots
+from prunestab.book import analysis, plots
 from prunestab.paper import fig4, fig5
 from prunestab.paper.common import SCHEDULES, Label
 from prunestab.paper.profiles import PROFILES

@@ -1,4 +1,4 @@
-"""Matplotlib figures in the paper's layout (the explorers are in ``prunestab.explorers``).
+"""Matplotlib figures in the paper's layout (the explorers are in ``prunestab.book.explorers``).
 
 Every function draws on axes it is given (or returns a new figure) from arrays the
 analysis produced; nothing here computes results. Error bands are bootstrapped

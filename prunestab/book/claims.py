@@ -6,7 +6,7 @@ modules of ``prunestab.paper`` and are listed by ``prunestab.paper.registry``; w
 claim is, in ``prunestab.paper.claim``; the three verdicts and their error rates, in
 ``prunestab.verdicts`` (stated on the claims page). Each notebook computes its figure's
 claims with :func:`evaluate` and records them with :func:`save`; the claims page reads
-them all with :func:`load` and shows them with ``prunestab.tables``.
+them all with :func:`load` and shows them with ``prunestab.book.tables``.
 """
 
 from __future__ import annotations

@@ -9,12 +9,12 @@ import os
 
 import matplotlib.pyplot as plt
 
-from prunestab import claims, plots
+from prunestab.book import claims, plots
+from prunestab.book.tables import badge, sentence, width_report
 from prunestab.paper import budget
 from prunestab.paper.budget import CENTRAL_PROFILES
 from prunestab.paper.profiles import BUDGET_PROFILES, PUBLISHED, default_store
 from prunestab.paper.registry import CHAPTERS, figure_grid
-from prunestab.tables import badge, sentence, width_report
 
 
 def verdict_counts(found) -> dict[str, int]:

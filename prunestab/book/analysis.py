@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import torch
 
-from prunestab import plots
+from prunestab.book import plots
 from prunestab.config import RunConfig, config_hash
 from prunestab.data import DatasetVariantWarning
 from prunestab.paper import registry
