@@ -112,7 +112,7 @@ class DataConfig:
     The defaults are the paper's data (A.3): all 50,000 training and 10,000 test images,
     no validation split, and no augmentation (A.3 augments only Figure 2's Conv4, which
     sets ``augment=True``). Whether a subset fits the dataset is checked
-    when the data are loaded (``prunestab.data.load_cifar10``), not here.
+    when the data are loaded (``prunestab.data.cifar10.load_cifar10``), not here.
 
     Raises:
         ValueError: (at construction) a size or count that is not an integer (``>= 1``

@@ -25,7 +25,7 @@ from prunestab.config import (
     NoiseConfig,
     PruningConfig,
 )
-from prunestab.data import load_cifar10, train_batches
+from prunestab.data.cifar10 import load_cifar10, train_batches
 from prunestab.models import build
 from prunestab.schedule import PruningSchedule
 from prunestab.store import RunStore

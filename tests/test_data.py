@@ -1,4 +1,4 @@
-"""CIFAR-10 loading, subsets, normalisation, augmentation and batching (prunestab.data)."""
+"""CIFAR-10 loading, subsets, normalisation, augmentation and batching (prunestab.data.cifar10)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import torch
 import torchvision
 from conftest import OFFLINE_CACHE, write_fake_cifar10
 
-from prunestab import data as data_module
 from prunestab.config import DataConfig
-from prunestab.data import (
+from prunestab.data import cifar10 as data_module
+from prunestab.data.cifar10 import (
     ENV_VAR,
     FILES,
     MEAN,
@@ -30,7 +30,7 @@ from prunestab.data import (
 )
 
 # The fake data are deliberately not the official files; tests that care use pytest.warns.
-pytestmark = pytest.mark.filterwarnings("ignore::prunestab.data.DatasetVariantWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::prunestab.data.cifar10.DatasetVariantWarning")
 
 
 def _image_keys(images: torch.Tensor) -> list[bytes]:

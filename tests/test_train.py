@@ -7,7 +7,7 @@ import torch
 from tiny_runs import tiny_config as _config
 
 from prunestab.config import DataConfig, RunConfig
-from prunestab.data import load_cifar10
+from prunestab.data.cifar10 import load_cifar10
 from prunestab.paper.registry import figure_grid
 from prunestab.training.loop import train_run
 from prunestab.training.parts import learning_rate

@@ -34,7 +34,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from prunestab.config import RunConfig, config_hash
-from prunestab.data import CIFAR10, load_cifar10
+from prunestab.data.cifar10 import CIFAR10, load_cifar10
 from prunestab.store import ResultExistsError, RunLockedError, RunStore
 from prunestab.sweep import provenance
 from prunestab.sweep.workers import prepare_worker, worker_context, worker_setup
@@ -48,7 +48,7 @@ class DataCache:
     """Loaded datasets by (root, data config, device), shared by the runs of a sweep.
 
     Args:
-        root: the folder holding CIFAR-10 (``None``: ``prunestab.data``'s default place).
+        root: the folder holding CIFAR-10 (``None``: ``prunestab.data.cifar10``'s default place).
     """
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:

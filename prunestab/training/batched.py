@@ -52,7 +52,7 @@ import torch
 from torch import nn
 
 from prunestab.config import RunConfig, config_hash
-from prunestab.data import (
+from prunestab.data.cifar10 import (
     CIFAR10,
     apply_augmentation,
     augmentation_draws,
@@ -375,7 +375,7 @@ def seed_batches(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """One epoch for K seeds at once: ``x [B, K*3, H, W]`` and ``y [B, K]``.
 
-    Seed ``k``'s column is exactly ``prunestab.data.train_batches`` with
+    Seed ``k``'s column is exactly ``prunestab.data.cifar10.train_batches`` with
     ``generators[k]``: the same permutation, the same crops and flips, the same order
     (each generator draws its permutation, then its augmentation). All seeds' images are
     gathered, augmented and normalised together.

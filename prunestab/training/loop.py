@@ -32,7 +32,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from prunestab.config import RunConfig
-from prunestab.data import CIFAR10
+from prunestab.data.cifar10 import CIFAR10
 from prunestab.training import preempt
 from prunestab.training.execution import Execution, full_precision
 from prunestab.training.model_sets import ModelSet, SingleModel, seed_logits

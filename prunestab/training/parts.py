@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from prunestab.config import RunConfig
-from prunestab.data import CIFAR10
+from prunestab.data.cifar10 import CIFAR10
 from prunestab.noise import NoiseInjector
 from prunestab.pruning import Pruner
 from prunestab.training import preempt

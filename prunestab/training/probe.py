@@ -26,7 +26,7 @@ import scipy.stats
 import torch
 
 from prunestab.config import RunConfig, config_hash
-from prunestab.data import CIFAR10, normalize
+from prunestab.data.cifar10 import CIFAR10, normalize
 from prunestab.models import build
 from prunestab.pruning import unit_scores
 from prunestab.training.evaluation import evaluate
