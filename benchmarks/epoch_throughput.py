@@ -44,7 +44,9 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from prunestab.config import DataConfig, OptimizerConfig, RunConfig
-from prunestab.data.cifar10 import CIFAR10, MEAN, STD, DataNotFoundError, DatasetInfo, load_cifar10
+from prunestab.data.batches import MEAN, STD
+from prunestab.data.cifar10 import CIFAR10, DatasetInfo, load_cifar10
+from prunestab.data.files import DataNotFoundError
 from prunestab.models import build
 from prunestab.paper.registry import FIGURES, figure_grid
 from prunestab.training.execution import Execution, resolve_precision

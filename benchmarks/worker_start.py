@@ -8,7 +8,7 @@
    process pays it once, at its first pool.
 
 Each way starts ``--workers`` workers ``--repeats`` times (a pool per repeat); a worker
-is ready when it has run ``prunestab.data.cifar10.verify_checksums`` on a fake CIFAR-10 folder
+is ready when it has run ``prunestab.data.files.verify_checksums`` on a fake CIFAR-10 folder
 (what a run does first). Reported: wall seconds until every worker of a pool is ready,
 and the CPU seconds the workers used (read in each worker), fastest repeat; then the
 ratios. Run on a quiet machine; on a loaded one the wall times measure the load.
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from conftest import write_fake_cifar10  # noqa: E402
 
-from prunestab.data.cifar10 import verify_checksums  # noqa: E402
+from prunestab.data.files import verify_checksums  # noqa: E402
 from prunestab.sweep.arguments import positive_int  # noqa: E402
 from prunestab.sweep.workers import worker_context  # noqa: E402
 

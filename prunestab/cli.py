@@ -26,7 +26,7 @@ from pathlib import Path
 
 from prunestab.book.build import main as book_main
 from prunestab.config import TARGET_LABELS, RunConfig, config_hash
-from prunestab.data.cifar10 import DataNotFoundError
+from prunestab.data.files import DataNotFoundError
 from prunestab.paper import fig5
 from prunestab.paper.common import (
     CONV4_EPOCHS,

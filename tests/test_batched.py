@@ -25,7 +25,8 @@ from prunestab.config import (
     NoiseConfig,
     PruningConfig,
 )
-from prunestab.data.cifar10 import load_cifar10, train_batches
+from prunestab.data.batches import train_batches
+from prunestab.data.cifar10 import load_cifar10
 from prunestab.models import build
 from prunestab.schedule import PruningSchedule
 from prunestab.store import RunStore

@@ -107,7 +107,7 @@ def test_profile_of_names_every_grid_runs_profile():
 
 def test_missing_data_is_a_message_not_a_traceback(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PRUNESTAB_DATA", str(tmp_path / "nothing"))
-    monkeypatch.setattr("prunestab.data.cifar10.default_root", lambda: tmp_path / "nothing")
+    monkeypatch.setattr("prunestab.data.files.default_root", lambda: tmp_path / "nothing")
     monkeypatch.setattr("torchvision.datasets.CIFAR10", _no_internet)
     code = main(
         ["run", "--profile", "smoke", "--store", str(tmp_path), "--data", str(tmp_path / "none")]

@@ -1,4 +1,4 @@
-"""CIFAR-10 loading, subsets, normalisation, augmentation and batching (prunestab.data.cifar10)."""
+"""CIFAR-10 loading, subsets, normalisation, augmentation and batching (prunestab.data)."""
 
 from __future__ import annotations
 
@@ -11,26 +11,28 @@ import torchvision
 from conftest import OFFLINE_CACHE, write_fake_cifar10
 
 from prunestab.config import DataConfig
-from prunestab.data import cifar10 as data_module
-from prunestab.data.cifar10 import (
-    ENV_VAR,
-    FILES,
+from prunestab.data import files as data_module
+from prunestab.data.batches import (
     MEAN,
     PADDING,
     STD,
-    DataNotFoundError,
-    DatasetVariantWarning,
     augment,
     eval_batches,
-    load_cifar10,
     normalize,
-    resolve_root,
     train_batches,
+)
+from prunestab.data.cifar10 import load_cifar10
+from prunestab.data.files import (
+    ENV_VAR,
+    FILES,
+    DataNotFoundError,
+    DatasetVariantWarning,
+    resolve_root,
     verify_checksums,
 )
 
 # The fake data are deliberately not the official files; tests that care use pytest.warns.
-pytestmark = pytest.mark.filterwarnings("ignore::prunestab.data.cifar10.DatasetVariantWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::prunestab.data.files.DatasetVariantWarning")
 
 
 def _image_keys(images: torch.Tensor) -> list[bytes]:

@@ -17,7 +17,7 @@ from tiny_runs import SHORT_DATA, tiny_config
 
 import prunestab
 from prunestab.config import config_hash
-from prunestab.data.cifar10 import DataNotFoundError
+from prunestab.data.files import DataNotFoundError
 from prunestab.paper.registry import figure_grid
 from prunestab.store import RunStore
 from prunestab.sweep import provenance, runner, workers

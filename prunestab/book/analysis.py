@@ -19,7 +19,7 @@ import torch
 
 from prunestab.book import plots
 from prunestab.config import RunConfig, config_hash
-from prunestab.data.cifar10 import DatasetVariantWarning
+from prunestab.data.files import DatasetVariantWarning
 from prunestab.paper import registry
 from prunestab.paper.profiles import default_store
 from prunestab.pruning import EmptyEventsWarning

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from prunestab.book.analysis import PROGRESS_ENV_VAR
 from prunestab.config import config_hash
-from prunestab.data.cifar10 import DataNotFoundError, locate
+from prunestab.data.files import DataNotFoundError, locate
 from prunestab.paper.profiles import PROFILES, default_store
 from prunestab.paper.registry import CHAPTERS, figure
 from prunestab.paths import repository_root

@@ -48,7 +48,7 @@ class DataCache:
     """Loaded datasets by (root, data config, device), shared by the runs of a sweep.
 
     Args:
-        root: the folder holding CIFAR-10 (``None``: ``prunestab.data.cifar10``'s default place).
+        root: the folder holding CIFAR-10 (``None``: ``prunestab.data.files.default_root``).
     """
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:

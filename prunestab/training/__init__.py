@@ -19,7 +19,7 @@ The fast path (how, not what: ``execution.Execution`` is not part of the config 
 hash):
 
 * the whole dataset stays on the device as uint8; shuffling, augmentation and
-  normalisation run there (``prunestab.data.cifar10``);
+  normalisation run there (``prunestab.data.batches``);
 * losses and accuracies are summed on the device and read once per epoch, and each
   evaluation pass is read once: nothing inside an epoch waits for the host;
 * channels_last activations where convolutions are faster in that layout (cuDNN always;

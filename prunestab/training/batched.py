@@ -52,13 +52,13 @@ import torch
 from torch import nn
 
 from prunestab.config import RunConfig, config_hash
-from prunestab.data.cifar10 import (
-    CIFAR10,
+from prunestab.data.batches import (
     apply_augmentation,
     augmentation_draws,
     normalization_constants,
     normalize,
 )
+from prunestab.data.cifar10 import CIFAR10
 from prunestab.models import BasicBlock
 from prunestab.pruning import Pruner
 from prunestab.training.execution import Execution
@@ -375,7 +375,7 @@ def seed_batches(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """One epoch for K seeds at once: ``x [B, K*3, H, W]`` and ``y [B, K]``.
 
-    Seed ``k``'s column is exactly ``prunestab.data.cifar10.train_batches`` with
+    Seed ``k``'s column is exactly ``prunestab.data.batches.train_batches`` with
     ``generators[k]``: the same permutation, the same crops and flips, the same order
     (each generator draws its permutation, then its augmentation). All seeds' images are
     gathered, augmented and normalised together.

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from prunestab.data.cifar10 import eval_batches
+from prunestab.data.batches import eval_batches
 from prunestab.training.execution import autocast, model_input, parameter_dtype
 from prunestab.training.model_sets import ModelSet, SingleModel, seed_logits
 

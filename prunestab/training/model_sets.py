@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from prunestab.data.cifar10 import train_batches
+from prunestab.data.batches import train_batches
 from prunestab.pruning import Pruner
 from prunestab.training.execution import full_precision
 
@@ -46,7 +46,7 @@ class ModelSet(Protocol):
         epoch_images: int | None,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of ``module``'s batches; seed ``k`` shuffles with ``generators[k]``
-        (arguments as ``prunestab.data.cifar10.train_batches``)."""
+        (arguments as ``prunestab.data.batches.train_batches``)."""
         ...
 
     def eval_input(self, x: torch.Tensor) -> torch.Tensor:
@@ -98,7 +98,7 @@ class SingleModel:
         self.seed_models = [model]
 
     def train_batches(self, images, labels, batch_size, generators, augment_images, epoch_images):
-        """``prunestab.data.cifar10.train_batches`` with the one generator."""
+        """``prunestab.data.batches.train_batches`` with the one generator."""
         return train_batches(
             images, labels, batch_size, generators[0], augment_images, epoch_images
         )

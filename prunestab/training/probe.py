@@ -26,7 +26,8 @@ import scipy.stats
 import torch
 
 from prunestab.config import RunConfig, config_hash
-from prunestab.data.cifar10 import CIFAR10, normalize
+from prunestab.data.batches import normalize
+from prunestab.data.cifar10 import CIFAR10
 from prunestab.models import build
 from prunestab.pruning import unit_scores
 from prunestab.training.evaluation import evaluate
