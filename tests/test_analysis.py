@@ -1,4 +1,4 @@
-"""From stored results to what the figures plot (prunestab/analysis.py)."""
+"""From stored results to what the figures plot (prunestab/book/analysis.py)."""
 
 import pytest
 

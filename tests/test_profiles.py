@@ -1,4 +1,4 @@
-"""The profiles keep the paper's settings where they say they do (prunestab/profiles.py)."""
+"""The profiles keep the paper's settings where they say they do (prunestab/paper/profiles.py)."""
 
 import pytest
 
