@@ -13,7 +13,7 @@ asserted by tests/test_verdicts.py; this script prints the numbers the pages quo
 
 import numpy as np
 
-from prunestab import verdicts
+from prunestab import grouped, verdicts
 
 TRIALS = 2000
 MEANS = np.array([0.28, 1.72, 2.82, 0.35])  # mean instability per configuration
@@ -48,7 +48,7 @@ def main() -> None:
             seed = int(1000 * between + 10 * sd)
             new = rates(
                 lambda g, b=between, sd=sd: (
-                    verdicts.grouped_correlation(*study(g, b, sd), GROUPS).verdict
+                    grouped.grouped_correlation(*study(g, b, sd), GROUPS).verdict
                 ),
                 seed,
             )

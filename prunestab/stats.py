@@ -247,7 +247,7 @@ def pearson(
     variable raise ``ValueError``.
 
     This describes a correlation for the figures; the claims decide on
-    ``prunestab.verdicts.correlation`` and ``grouped_correlation`` instead.
+    ``prunestab.verdicts.correlation`` and ``prunestab.grouped.grouped_correlation`` instead.
 
     Args:
         x, y: paired values, one pair per run (1-D, equally long).

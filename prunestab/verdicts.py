@@ -26,14 +26,11 @@ The tests, all from ``scipy.stats``:
   difference in about 22% of experiments.
 * :func:`correlation` ("x and y are positively/negatively correlated"): Pearson's r and
   its t-test, for independent points.
-* :func:`grouped_correlation`: the same claim over runs that come in configurations
-  (several seeds of each): Pearson's r of the configurations' means and its t-test on
-  ``k - 2`` degrees of freedom for ``k`` configurations. Exact when configuration means
-  are normal with a common variance, whatever the split between configuration-level
-  and seed-level variation; the run-level rule is not (configuration effects unrelated
-  to x make it say "reproduced" in 10 to 24% of experiments at the budget study's sizes).
-  :func:`correlation_robustness` gives its leave-one-run-out range and the rank
-  correlation over runs, shown beside it, never deciding.
+* ``prunestab.grouped.grouped_correlation``: the same claim over runs that come in
+  configurations (several seeds of each), decided on the configurations' means by the
+  slope of their least-squares line with an HC2 standard error and Bell-McCaffrey
+  degrees of freedom, which holds its level when configurations spread differently
+  (that module says why, and states the rule's power for any design).
 * :func:`slope_difference` ("the slope of y on x is steeper in A than in B"): the
   difference of two least-squares slopes over its standard error, t with
   ``n_A + n_B - 4`` degrees of freedom.
@@ -279,7 +276,7 @@ def correlation(
 
     At least 5 pairs (fewer: inconclusive); pairs with a NaN are dropped. The t-test
     assumes independent points; for runs that come in configurations (several seeds
-    each) use :func:`grouped_correlation`.
+    each) use ``prunestab.grouped.grouped_correlation``.
 
     Args:
         x, y: paired values, one pair per point.
@@ -341,181 +338,6 @@ def _pearson(
     else:
         low, high = -1.0, 1.0
     return r, p_for, p_against, low, high
-
-
-def group_means(
-    x: Sequence[float], y: Sequence[float], groups: Sequence[object]
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Per-group means of ``x`` and ``y`` over the pairs without a NaN (groups left empty
-    are dropped), in first-seen order, and the number of pairs used: the points of
-    :func:`grouped_correlation`, and of any rule that must treat a configuration's seeds
-    as one point (Figure 2's slope difference over decile means).
-
-    Args:
-        x, y: per-run values (pairs with a NaN are dropped).
-        groups: per-run configuration keys (any hashable; a string is one key per
-            character).
-
-    Returns:
-        ``(mean_x, mean_y, pairs)``: float arrays with one entry per non-empty group, and
-        the number of pairs without a NaN.
-
-    Raises:
-        ValueError: the three sequences differ in length.
-
-    >>> group_means([1, 3, 5, float("nan")], [2, 4, 6, 8], "aabb")
-    (array([2., 5.]), array([3., 6.]), 3)
-    """
-    x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
-    keys = list(groups)
-    if not (x.size == y.size == len(keys)):
-        raise ValueError(
-            f"x has {x.size} values, y {y.size} and groups {len(keys)}; allowed: one y and "
-            "one group per x"
-        )
-    keep = ~(np.isnan(x) | np.isnan(y))
-    order: dict[object, list[int]] = {}
-    for i, key in enumerate(keys):
-        if keep[i]:
-            order.setdefault(key, []).append(i)
-    mx = np.array([x[idx].mean() for idx in order.values()])
-    my = np.array([y[idx].mean() for idx in order.values()])
-    return mx, my, int(keep.sum())
-
-
-def grouped_correlation(
-    x: Sequence[float],
-    y: Sequence[float],
-    groups: Sequence[object],
-    sign: int = 1,
-    alpha: float = ALPHA,
-) -> Evidence:
-    """Are ``x`` and ``y`` correlated with the given ``sign`` across configurations?
-    Pearson's r of the configurations' means, t-test on ``k - 2`` degrees of freedom.
-
-    Runs of one configuration (its seeds) share whatever that configuration does to
-    ``y`` beyond ``x``; treating them as independent points lets such effects pass for a
-    correlation. The configuration means are independent, so their t-test holds its level
-    (exact when the means are normal with a common variance: equal seeds per
-    configuration), at the price of power: ``k`` points, not ``n`` runs.
-
-    Args:
-        x, y: per-run values (pairs with a NaN are dropped).
-        groups: per-run configuration keys (any hashable, e.g. labels).
-        sign: 1 (positive correlation claimed) or -1 (negative).
-        alpha: two-sided level; each direction is tested at ``alpha / 2``.
-
-    Returns:
-        :class:`Evidence` with ``n = (k,)`` (configurations; the text also gives the
-        runs), r of the means and its Fisher interval;
-        inconclusive below 3 configurations or with no spread in either mean.
-
-    Raises:
-        ValueError: ``sign`` is not 1 or -1, or the three sequences differ in length.
-
-    >>> x = [1, 1.1, 2, 2.1, 3, 3.1, 4, 4.1]
-    >>> y = [10, 10.4, 11, 11.2, 12.1, 11.9, 13, 13.2]
-    >>> grouped_correlation(x, y, ["a", "a", "b", "b", "c", "c", "d", "d"]).verdict
-    'reproduced'
-    >>> grouped_correlation(x, y, ["a", "a", "b", "b", "c", "c", "d", "d"]).n
-    (4,)
-    """
-    if sign not in (1, -1):
-        raise ValueError(f"sign={sign!r}; allowed: 1 (positive) or -1 (negative)")
-    mx, my, runs = group_means(x, y, groups)
-    k = mx.size
-    n = (k,)  # the test's points: configurations (the text names the runs)
-    if k < 3 or np.all(mx == mx[0]) or np.all(my == my[0]):
-        return Evidence(
-            INCONCLUSIVE,
-            math.nan,
-            math.nan,
-            n,
-            f"fewer than 3 configurations with varying means; {k} configurations of {runs} runs",
-        )
-    r, p_for, p_against, low, high = _pearson(mx, my, sign, alpha)
-    interval = f"[{low:+.2f}, {high:+.2f}]" if k > 3 else "[no interval at 3 points]"
-    text = (
-        f"r = {r:+.2f} {interval} over {k} configuration means, "
-        f"p = {min(1.0, 2 * min(p_for, p_against)):.2g} ({k - 2} df), n = {runs} runs"
-    )
-    return Evidence(decide(p_for, p_against, alpha), p_for, p_against, n, text, r, low, high)
-
-
-@dataclass(frozen=True)
-class Robustness:
-    """How much a grouped correlation rests on single runs: fixed in advance, shown beside
-    the verdict and never deciding it.
-
-    ``loo_low``/``loo_high``: the range of :func:`grouped_correlation`'s r when each run in
-    turn is left out; ``spearman``/``spearman_p``: Spearman's rank correlation over the
-    runs and its two-sided p-value (runs treated as independent: descriptive only);
-    ``run_r``: Pearson's r over the runs, treating them as independent points (shown for
-    comparison with the configuration-level r that decides).
-
-    Attributes:
-        loo_low, loo_high: the leave-one-run-out range of r (NaN when no leave-out keeps
-            3 varying configurations).
-        spearman, spearman_p: Spearman's rho over the runs and its p-value.
-        run_r: Pearson's r over the runs.
-        runs: the runs used (pairs without a NaN).
-    """
-
-    loo_low: float
-    loo_high: float
-    spearman: float
-    spearman_p: float
-    run_r: float
-    runs: int
-
-    @property
-    def text(self) -> str:
-        """One line for the claims table, stating that neither view decides."""
-        return (
-            f"leave-one-run-out r {self.loo_low:+.2f} to {self.loo_high:+.2f}; Spearman's rho "
-            f"over the {self.runs} runs {self.spearman:+.2f}; Pearson's r over the runs "
-            f"{self.run_r:+.2f} (neither decides)"
-        )
-
-
-def correlation_robustness(
-    x: Sequence[float], y: Sequence[float], groups: Sequence[object]
-) -> Robustness:
-    """The robustness view of :func:`grouped_correlation` on the same runs.
-
-    Args:
-        x, y, groups: as for :func:`grouped_correlation`.
-
-    Returns:
-        :class:`Robustness` (NaN where fewer than 3 configurations or 3 runs remain).
-
-    Raises:
-        ValueError: the three sequences differ in length.
-
-    >>> view = correlation_robustness([1, 2, 3, 4, 5, 6], [1, 2, 2, 4, 5, 7], "aabbcc")
-    >>> round(view.loo_low, 2) <= round(view.loo_high, 2), round(view.spearman, 2)
-    (True, 0.99)
-    """
-    x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
-    keys = list(groups)
-    group_means(x, y, keys)  # validates the lengths
-    keep = ~(np.isnan(x) | np.isnan(y))
-    idx = np.flatnonzero(keep)
-    loo = []
-    for i in idx:
-        rest = idx[idx != i]
-        mx, my, _ = group_means(x[rest], y[rest], [keys[j] for j in rest])
-        if mx.size >= 3 and np.ptp(mx) > 0 and np.ptp(my) > 0:
-            loo.append(float(np.corrcoef(mx, my)[0, 1]))
-    xs, ys = x[keep], y[keep]
-    if xs.size >= 3 and np.ptp(xs) > 0 and np.ptp(ys) > 0:
-        rho = scipy.stats.spearmanr(xs, ys)
-        spearman, spearman_p = float(rho.statistic), float(rho.pvalue)
-        run_r = float(np.corrcoef(xs, ys)[0, 1])
-    else:
-        spearman = spearman_p = run_r = math.nan
-    low, high = (min(loo), max(loo)) if loo else (math.nan, math.nan)
-    return Robustness(low, high, spearman, spearman_p, run_r, int(xs.size))
 
 
 def matches_effect(
@@ -717,7 +539,11 @@ def all_of(parts: Sequence[Evidence], alpha: float = ALPHA) -> str:
     return INCONCLUSIVE
 
 
-def _check_power(power: float, alpha: float) -> None:
+def check_power(power: float, alpha: float) -> None:
+    """Refuse (``ValueError`` naming the value) a power or level outside ``(0, 1)``.
+
+    >>> check_power(0.8, 0.05)
+    """
     if not 0 < power < 1:
         raise ValueError(f"power={power!r}; allowed: a probability strictly between 0 and 1")
     if not 0 < alpha < 1:
@@ -768,7 +594,7 @@ def detectable_difference(
         raise ValueError(f"n_a={n_a}, n_b={n_b}; allowed: at least 2 runs per group")
     if not (sd_a >= 0 and sd_b >= 0 and sd_a + sd_b > 0):
         raise ValueError(f"sd_a={sd_a!r}, sd_b={sd_b!r}; allowed: non-negative, not both zero")
-    _check_power(power, alpha)
+    check_power(power, alpha)
     rng = np.random.default_rng(seed)
     za, zb = rng.standard_normal((draws, n_a)), rng.standard_normal((draws, n_b))
     noise = sd_a * za.mean(axis=1) - sd_b * zb.mean(axis=1)
@@ -787,16 +613,16 @@ def detectable_correlation(
     n: int, power: float = 0.8, alpha: float = ALPHA, draws: int = 100_000, seed: int = 0
 ) -> float:
     """The smallest true Pearson correlation that :func:`correlation` calls "reproduced"
-    with probability ``power`` over ``n`` bivariate-normal pairs; for
-    :func:`grouped_correlation`, ``n`` is the number of configurations and the
-    correlation is that of the configuration means.
+    with probability ``power`` over ``n`` bivariate-normal pairs (for the rule over
+    configuration means, ``prunestab.grouped.grouped_power`` states the power of a
+    design).
 
     Found by bisection on the rule's simulated rate, with the same simulated data at
     every candidate correlation. (Fisher's z approximation, ``tanh((z_{1 - alpha/2} +
     z_power) / sqrt(n - 3))``, is slightly larger: 0.59 against 0.58 at n = 20.)
 
     Args:
-        n: points (pairs, or configurations for the grouped rule), >= 3.
+        n: points (pairs), >= 3.
         power: the probability of "reproduced" asked for, strictly between 0 and 1.
         alpha: the rules' two-sided level.
         draws: simulated experiments.
@@ -813,7 +639,7 @@ def detectable_correlation(
     """
     if n < 3:
         raise ValueError(f"n={n}; allowed: at least 3 points (a t-test needs 1 df)")
-    _check_power(power, alpha)
+    check_power(power, alpha)
     rng = np.random.default_rng(seed)
     x, e = rng.standard_normal((2, draws, n))
     x -= x.mean(axis=1, keepdims=True)

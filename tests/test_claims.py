@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from prunestab import verdicts
+from prunestab import grouped
 from prunestab.book import claims, tables
 from prunestab.book.analysis import Run
 from prunestab.paper import figA1
@@ -99,7 +99,7 @@ def test_a_weak_correlation_is_inconclusive_not_contradicted():
     rng = np.random.default_rng(5)
     deciles = np.repeat(np.arange(11), 3)
     gaps = 10 - 0.1 * deciles + rng.normal(0, 2, deciles.size)
-    evidence = verdicts.grouped_correlation(deciles, gaps, deciles, sign=-1)
+    evidence = grouped.grouped_correlation(deciles, gaps, deciles, sign=-1)
     assert evidence.verdict in (INCONCLUSIVE, REPRODUCED)
 
 

@@ -96,7 +96,7 @@ def instability_scatter(
 ) -> None:
     """Per-run mean instability against final test accuracy, with the least-squares fit
     over the runs and their Pearson r in the title, descriptive only: the runs of one
-    configuration are not independent, so the verdict (``verdicts.grouped_correlation``)
+    configuration are not independent, so the verdict (``grouped.grouped_correlation``)
     is decided on configuration means and no run-level p-value is shown."""
     xs, ys = [], []
     for i, (label, (x, y)) in enumerate(groups.items()):

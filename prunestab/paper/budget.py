@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from prunestab.config import RunConfig, config_hash
+from prunestab.grouped import Robustness, correlation_robustness, grouped_correlation
 from prunestab.paper import fig1, fig5
 from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, MEASURES, Claim, values
 from prunestab.paper.common import Chapter, Figure, Label, base_config
@@ -28,11 +29,8 @@ from prunestab.verdicts import (
     REPRODUCED,
     VERDICTS,
     Evidence,
-    Robustness,
-    correlation_robustness,
     detectable_correlation,
     detectable_difference,
-    grouped_correlation,
     interaction,
     ordering,
 )
@@ -298,7 +296,7 @@ class BudgetPoint:
     steps: int
     difference: Evidence  # prune_L 13% - unpruned, last-epoch test accuracy (Welch)
     #: r(mean instability, best accuracy after pruning) over the pruned configurations'
-    #: seed means (``verdicts.grouped_correlation``; from 2026-12-04, book/budget.md).
+    #: seed means (``grouped.grouped_correlation``; from 2026-12-04, book/budget.md).
     correlation: Evidence
     #: The smallest true difference the Welch rule finds with 80% power at the grid's
     #: planned runs per group, given the two groups' observed spreads. NaN until both

@@ -20,12 +20,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from prunestab.grouped import correlation_robustness, grouped_correlation
 from prunestab.runs import Run, by_label
 from prunestab.verdicts import (
     Evidence,
     all_of,
-    correlation_robustness,
-    grouped_correlation,
     ordering,
 )
 
@@ -125,7 +124,7 @@ def grouped(
     x: Sequence[float], y: Sequence[float], configurations: Sequence[object], sign: int = 1
 ) -> Evidence:
     """A correlation over runs that come in configurations, decided on the
-    configurations' means (``verdicts.grouped_correlation``), with the robustness view
+    configurations' means (``grouped.grouped_correlation``), with the robustness view
     fixed in advance (leave-one-run-out range, Spearman over the runs) in its text,
     never deciding.
 

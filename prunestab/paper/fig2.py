@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from prunestab.config import RunConfig
+from prunestab.grouped import group_means
 from prunestab.paper.claim import ClaimSpec, Parts, PartsOf, grouped
 from prunestab.paper.common import (
     CONV4_EPOCHS,
@@ -27,7 +28,7 @@ from prunestab.paper.common import (
 )
 from prunestab.paper.profiles import Profile, get_profile
 from prunestab.runs import Run, value_at_epoch
-from prunestab.verdicts import group_means, slope_difference
+from prunestab.verdicts import slope_difference
 
 #: Figure 2's targets D0..D10 (A.3.2): upward from the 0th..90th percentile, then the largest.
 DECILE_TARGETS = tuple(f"percentile{10 * j}" for j in range(10)) + ("largest",)

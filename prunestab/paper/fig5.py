@@ -121,6 +121,36 @@ def proportional_grid(
     ]
 
 
+#: The amendment of 2026-12-06 (book/budget.md): Zeroing 50 at the paper's proportion
+#: counted in discarded updates. A window of N steps re-zeroes before each of N training
+#: steps, so N forward passes see zeros and N - 1 updates are thrown away; the paper's
+#: hold discards 50 of the 15,640 steps between two events (0.32%), which at
+#: ``steps2600`` (320 steps) is one update: a 2-step window.
+DISCARDED_UPDATE_STEPS = 2
+DISCARDED_UPDATE_LABEL = "zeroing50 (2 steps)"
+
+
+def discarded_update_grid(
+    profile: str = "steps2600", seeds: int | None = None, device: str = "cpu"
+) -> list[RunConfig]:
+    """Figure 5's Zeroing 50 with a 2-step window at ``profile`` (one discarded update,
+    the paper's proportion of the retrain period), labelled apart from the 1-step arm of
+    :func:`proportional_grid`, which is Zeroing 0 by construction.
+
+    >>> grid = discarded_update_grid()
+    >>> len(grid), {c.noise.steps for c in grid}, {c.label for c in grid}
+    (5, {2}, {'zeroing50 (2 steps)'})
+    """
+    zeroing = Label.noise("zeroing", 50)
+    return [
+        c.replace(
+            noise=NoiseConfig("zeroing", DISCARDED_UPDATE_STEPS), label=DISCARDED_UPDATE_LABEL
+        )
+        for c in FIGURE.configs(get_profile(profile), seeds, device)
+        if c.label == zeroing
+    ]
+
+
 def noise_window_fractions(profile: str | Profile) -> dict[int, tuple[int, float, float]]:
     """Per paper window: (steps at ``profile``, its fraction of the profile's retrain
     period, the paper window's fraction of the paper's), for the chapter's statement of

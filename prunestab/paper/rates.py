@@ -1,0 +1,380 @@
+"""The rate study (``book/budget.md``, "The rate study", pre-registered 2026-12-06): a
+powered test of the paper's central claim at the largest CPU budget.
+
+Figure 1's correlation over 4 configuration means could not have seen the paper's
+effect: at r = .84 between configuration means the rule says "reproduced" about 31% of
+the time. This study puts Figure 4's E[BN] rate grid at ``steps10400`` and width 0.5
+(prune_S, prune_L and prune_R at retrain periods 4, 20, 40 and 60) beside the stored
+l2 prune_S 1%: 13 configurations, 9 of them new (3 seeds each, 27 runs), and decides over
+the configuration means:
+
+* **the central claim**: more mean instability, higher accuracy (the best accuracy from
+  the last pruning event on, the paper's measure), by ``grouped.grouped_correlation``;
+* **its dose-response slope**: accuracy points per point of instability, with its 95%
+  interval (the same test, ``grouped.dose_response``);
+* **Figure 4's claims at this scale**: instability rises with the rate for each of the
+  three methods, and prune_S and prune_R reach their best accuracy at their largest rate
+  (``fig4``'s own rules, on the 12 rate-grid configurations).
+
+Every configuration uses all its stored seeds: 5 for the four the width test stored, 3
+for the nine new ones. Nothing is decided until all 27 new runs are stored. The study's
+power against the paper's effect is stated before the runs from a planning design
+(:func:`planning_design`) and, beside the verdict, from the runs' own instability means
+and spreads (:func:`power_table`); neither looks at how accuracy relates to instability.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from prunestab.config import RunConfig, config_hash
+from prunestab.grouped import dose_response, grouped_power, slope_for_correlation
+from prunestab.paper import budget, fig4
+from prunestab.paper.claim import BEST_AFTER, Claim, grouped, values
+from prunestab.paper.common import Label
+from prunestab.paper.profiles import get_profile
+from prunestab.runs import Run, by_label
+from prunestab.store import RunStore
+from prunestab.verdicts import CONTRADICTED, INCONCLUSIVE, REPRODUCED, Evidence
+
+PROFILE = "steps10400"
+WIDTH = 0.5
+SEEDS = 3
+RETRAIN_PERIODS = (4, 20, 40, 60)
+#: Figure 4's E[BN] methods and random pruning, as (score, target); random targets ignore
+#: the score (run as l2, as Figure 4 runs them).
+METHODS = (("ebn", "smallest"), ("ebn", "largest"), ("l2", "random"))
+#: The paper's Figure 1 (left) correlation between VGG11 configurations' mean instability
+#: and test accuracy (Section 4.1): the effect the study is powered against.
+PAPER_R = budget.PAPER_R_VGG11
+#: The configuration-level spread of accuracy unrelated to instability assumed for the
+#: power statements (points): the issue's 0.5, and 0.25 as a milder case.
+BETWEEN_SD = 0.5
+BETWEEN_SD_MILD = 0.25
+#: The power at and above which an inconclusive central verdict is read as "an effect as
+#: large as the paper's would have been found" rather than "we could not tell".
+POWERED = 0.8
+#: Effects of the power table: slopes that move accuracy by 1 and 2 points across the
+#: design's range of instability, and the paper's r.
+SLOPE_POINTS = (1.0, 2.0)
+
+
+def rate_grid(seeds: int = SEEDS, device: str = "cpu") -> list[RunConfig]:
+    """The 12 rate-grid configurations' runs at ``PROFILE``, width 0.5, seeds ``0 ..
+    seeds - 1`` (36 runs; E[BN] prune_S at r = 4 and 40 and prune_L at r = 40 are the
+    width test's prune_S 1%, prune_S 13% and prune_L 13%).
+
+    >>> grid = rate_grid()
+    >>> len(grid), {c.width for c in grid}, len({c.label for c in grid})
+    (36, {0.5}, 12)
+    """
+    profile = get_profile(PROFILE)
+    wanted = set(METHODS)
+    return [
+        config.replace(width=WIDTH)
+        for period in RETRAIN_PERIODS
+        for config in fig4.rate_configs(profile, period, seeds, device)
+        if (config.pruning.score, config.pruning.target) in wanted
+    ]
+
+
+def study_configs(device: str = "cpu") -> list[RunConfig]:
+    """Every run the study reads: :func:`rate_grid`, the width test's seeds 3 and 4 of the
+    three configurations it shares, and the width test's l2 prune_S 1% (seeds 0 to 4):
+    13 configurations, 47 runs. Labels are the rate grid's (``E[BN] prune_S r=4``); the
+    l2 configuration keeps ``l2 prune_S 1%``."""
+    grid = rate_grid(SEEDS, device)
+    wide = budget.width_test_grid(device=device)
+    by_hash = {config_hash(c): c for c in grid}
+    extra = []
+    for config in wide:
+        if config.label == Label.L2_PRUNE_S_1:
+            extra.append(config)
+            continue
+        for seeds_config in rate_grid(5, device):
+            if (
+                config_hash(seeds_config) == config_hash(config)
+                and config_hash(config) not in by_hash
+            ):
+                extra.append(seeds_config)
+    return grid + extra
+
+
+def new_runs(device: str = "cpu") -> list[RunConfig]:
+    """The runs the study trains: :func:`rate_grid`'s that the width test did not store
+    (27), in the order they are queued (seed by seed, so that an interrupted grid has
+    whole seeds).
+
+    >>> len(new_runs())
+    27
+    """
+    stored = {config_hash(c) for c in budget.width_test_grid(device=device)}
+    grid = [c for c in rate_grid(SEEDS, device) if config_hash(c) not in stored]
+    return sorted(grid, key=lambda c: c.seed)
+
+
+def stored_runs(store: str | os.PathLike | RunStore | None = None) -> list[Run]:
+    """The study's runs that are stored (none trained), refused like any budget run the
+    protocol does not cover (``budget.check_comparable``)."""
+    return budget.stored(study_configs(), PROFILE, store)
+
+
+def _configuration(run: Run) -> str:
+    return run.config.label
+
+
+def _rate_grid_only(runs: Sequence[Run]) -> list[Run]:
+    return [r for r in runs if r.config.label != Label.L2_PRUNE_S_1]
+
+
+# --- power, stated before the runs and beside the verdict -----------------------------------
+
+
+@dataclass(frozen=True)
+class Design:
+    """What the power of the central test depends on, without any accuracy-instability
+    relation: per configuration, its mean instability, the SD of its runs' accuracy and
+    its runs."""
+
+    labels: tuple[str, ...]
+    instability: np.ndarray
+    run_sd: np.ndarray
+    runs: np.ndarray
+
+    def subset(self, labels: Sequence[str]) -> Design:
+        """The design of the named configurations only."""
+        at = [self.labels.index(x) for x in labels]
+        return Design(tuple(labels), self.instability[at], self.run_sd[at], self.runs[at])
+
+
+#: The power table's designs: the width test's four configurations, the eight E[BN]
+#: configurations of the rate grid, and all 13.
+WIDTH_TEST_FOUR = (
+    "E[BN] prune_S r=4",
+    Label.L2_PRUNE_S_1,
+    "E[BN] prune_S r=40",
+    "E[BN] prune_L r=40",
+)
+
+
+def subsets(design: Design) -> dict[int, tuple[str, ...]]:
+    """The configurations of each row of the power table, by their number."""
+    ebn = tuple(x for x in design.labels if x.startswith("E[BN]"))
+    return {4: WIDTH_TEST_FOUR, len(ebn): ebn, len(design.labels): design.labels}
+
+
+def planning_design(store: str | os.PathLike | RunStore | None = None) -> Design:
+    """The design the protocol's power analysis assumed, before the new runs: the four
+    stored configurations as the width test measured them; for the nine new ones, the
+    instability of the same configuration at ``quick`` (Figure 4's stored runs) times the
+    median ratio of width-0.5 ``steps10400`` to ``quick`` instability over the shared
+    configurations, the pooled run SD of the four, and 3 runs."""
+    quick_store = store if isinstance(store, RunStore) else RunStore(store or "results")
+    wide = budget.stored(study_configs(), PROFILE, quick_store)
+    shared = by_label(wide)
+    quick_runs = by_label(
+        [Run(c, r) for c in fig4.FIGURE.configs("quick") if (r := quick_store.load(c)) is not None]
+    )
+    quick_runs[Label.L2_PRUNE_S_1] = [
+        Run(c, r)
+        for c in budget.FIGURE.configs("quick")
+        if c.label == Label.L2_PRUNE_S_1 and (r := quick_store.load(c)) is not None
+    ]
+    known = {label: runs for label, runs in shared.items() if len(runs) == 5}
+    ratios = [
+        np.mean(values(runs, "mean_instability"))
+        / np.mean(values(quick_runs[label], "mean_instability"))
+        for label, runs in known.items()
+    ]
+    pooled = math.sqrt(
+        np.mean([np.var(values(runs, BEST_AFTER), ddof=1) for runs in known.values()])
+    )
+    labels = sorted({c.label for c in study_configs()})
+    x, sd, n = [], [], []
+    for label in labels:
+        if label in known:
+            x.append(np.mean(values(known[label], "mean_instability")))
+            sd.append(np.std(values(known[label], BEST_AFTER), ddof=1))
+            n.append(5)
+        else:
+            x.append(np.median(ratios) * np.mean(values(quick_runs[label], "mean_instability")))
+            sd.append(pooled)
+            n.append(SEEDS)
+    return Design(tuple(labels), np.array(x), np.array(sd), np.array(n))
+
+
+def observed_design(runs: Sequence[Run]) -> Design:
+    """The design of the stored runs: each configuration's mean instability, run SD of
+    the best accuracy after the last event, and runs (their accuracy means unused)."""
+    groups = by_label(runs)
+    labels = sorted(groups)
+    return Design(
+        tuple(labels),
+        np.array([np.nanmean(values(groups[x], "mean_instability")) for x in labels]),
+        np.array([np.nanstd(values(groups[x], BEST_AFTER), ddof=1) for x in labels]),
+        np.array([int(np.sum(~np.isnan(values(groups[x], BEST_AFTER)))) for x in labels]),
+    )
+
+
+@dataclass(frozen=True)
+class PowerRow:
+    """The central test's power over one design (``configurations`` of it) against the
+    paper's r and against slopes moving accuracy by 1 and 2 points across its range."""
+
+    configurations: int
+    between_sd: float
+    paper_r: float
+    slope_1: float
+    slope_2: float
+
+
+def power_row(design: Design, between_sd: float = BETWEEN_SD, draws: int = 20_000) -> PowerRow:
+    """The power of the central rule over ``design`` (``grouped.grouped_power``)."""
+    x, sd, n = design.instability, design.run_sd, design.runs
+    span = float(np.ptp(x))
+    paper = slope_for_correlation(x, sd, n, PAPER_R, between_sd)
+    rates = [
+        grouped_power(x, sd, n, slope, between_sd, draws=draws)
+        for slope in (paper, *(points / span for points in SLOPE_POINTS))
+    ]
+    return PowerRow(x.size, between_sd, *rates)
+
+
+def power_table(design: Design, draws: int = 20_000) -> list[PowerRow]:
+    """:func:`power_row` over the configurations of :func:`subsets` (the width test's 4,
+    E[BN]'s 8, all 13) at both configuration spreads."""
+    return [
+        power_row(design.subset(labels), between, draws)
+        for labels in subsets(design).values()
+        for between in (BETWEEN_SD, BETWEEN_SD_MILD)
+    ]
+
+
+# --- the decision, fixed before the runs --------------------------------------------------
+
+
+#: The pre-registered reading of the central verdict, with ``powered`` whether its power
+#: against the paper's r is at least ``POWERED``. Written before any of the study's runs.
+READINGS = {
+    (REPRODUCED, None): (
+        "the tradeoff appears at this scale: across the {k} configurations, more "
+        "instability goes with higher accuracy"
+    ),
+    (CONTRADICTED, None): (
+        "at this scale more instability goes with lower accuracy, the opposite of the "
+        "paper's tradeoff"
+    ),
+    (INCONCLUSIVE, True): (
+        "no relation could be told, although the test would have found one as strong as "
+        "the paper's (r = {paper_r}) with probability {power:.0%}: an effect that large is "
+        "unlikely at this scale; the data bound any benefit of instability below {high:+.2f} "
+        "points of accuracy per point of instability (95%)"
+    ),
+    (INCONCLUSIVE, False): (
+        "we could not tell: the test would have found an effect as strong as the paper's "
+        "(r = {paper_r}) with probability {power:.0%} only; the slope lies between "
+        "{low:+.2f} and {high:+.2f} points per point of instability (95%)"
+    ),
+}
+
+
+def reading(central: Evidence, slope: Evidence, power: float, k: int) -> str:
+    """The pre-registered reading of the central verdict (:data:`READINGS`).
+
+    >>> e = Evidence("inconclusive", 0.3, 0.7, (13,), "", 0.1, -0.2, 0.4)
+    >>> reading(e, e, 0.9, 13)[:40]
+    'no relation could be told, although the '
+    """
+    key = (central.verdict, None if central.verdict != INCONCLUSIVE else power >= POWERED)
+    return READINGS[key].format(
+        k=k,
+        paper_r=f"{PAPER_R:.2f}".replace("0.", ".", 1),
+        power=power,
+        low=slope.low,
+        high=slope.high,
+    )
+
+
+@dataclass(frozen=True)
+class RateTest:
+    """The study's decisions on its stored runs.
+
+    Attributes:
+        central: the central claim (``grouped_correlation`` of mean instability and the
+            best accuracy after the last event over the configuration means).
+        slope: the same test as a dose-response slope with its 95% interval.
+        power: the central test's power against the paper's r over the observed design
+            (configuration SD ``BETWEEN_SD``).
+        figure4: Figure 4's claims at this scale, decided on the 12 rate-grid
+            configurations.
+        configurations: the configurations decided over.
+    """
+
+    central: Evidence
+    slope: Evidence
+    power: float
+    figure4: list[Claim]
+    configurations: int
+
+    @property
+    def reading(self) -> str:
+        return reading(self.central, self.slope, self.power, self.configurations)
+
+
+#: Figure 4's claims this study decides, by their wording's start.
+FIGURE4_CLAIMS = ("VGG11: a larger iterative pruning rate", "prune_S and prune_R reach")
+
+
+def rate_test(runs: Sequence[Run], draws: int = 20_000) -> RateTest:
+    """Decide the study on ``runs`` (all of :func:`study_configs`, stored)."""
+    pruned = [r for r in runs if r.config.pruning is not None]
+    x, y = values(pruned, "mean_instability"), values(pruned, BEST_AFTER)
+    labels = [_configuration(r) for r in pruned]
+    central = grouped(x, y, labels)
+    slope = dose_response(x, y, labels)
+    design = observed_design(pruned)
+    power = power_row(design, BETWEEN_SD, draws).paper_r
+    grid = _rate_grid_only(pruned)
+    figure4 = [
+        claim
+        for spec in fig4.CLAIMS
+        if spec.wording.startswith(FIGURE4_CLAIMS)
+        and (claim := spec.decide(grid, PROFILE)) is not None
+    ]
+    return RateTest(central, slope, power, figure4, len(set(labels)))
+
+
+@dataclass(frozen=True)
+class RateFollowUp:
+    """The study as the store holds it, read once: its ``runs``, the ``test`` once every
+    run is stored (else ``None``) and a ``status`` sentence."""
+
+    runs: list[Run]
+    test: RateTest | None
+    status: str
+
+
+def follow_up(store: str | os.PathLike | RunStore | None = None) -> RateFollowUp:
+    """Read the study's runs once and say where it stands."""
+    runs = stored_runs(store)
+    planned = len(study_configs())
+    new = {config_hash(c) for c in new_runs()}
+    added = [r for r in runs if config_hash(r.config) in new]
+    head = f"Rate study (`{PROFILE}`, width {WIDTH:g}, pre-registered 2026-12-06)"
+    if len(runs) < planned:
+        said = (
+            f"{head}: new runs {budget.spent(added, len(new))}; nothing is decided until all are."
+        )
+        return RateFollowUp(runs, None, said)
+    test = rate_test(runs)
+    said = (
+        f"{head}, all {len(new)} new runs stored ({budget.core_hours(added):.1f} core-hours): "
+        f"the central claim is {test.central.verdict} ({test.central.text}). Pre-registered "
+        f"reading: {test.reading}."
+    )
+    return RateFollowUp(runs, test, said)
