@@ -2,7 +2,7 @@
 
 CPU time is user + system time of the test process, of the children it waited for, and
 of multiprocessing's fork server with the workers it forked
-(``prunestab.runner.worker_context``), so on a busy machine it still says what a test
+(``prunestab.sweep.workers.worker_context``), so on a busy machine it still says what a test
 costs; with ``OMP_NUM_THREADS=1`` it bounds the test's wall time on an idle machine from above.
 
     OMP_NUM_THREADS=1 PYTHONPATH=.:benchmarks python -m pytest -q -m "not slow" -p cpuclock

@@ -6,11 +6,11 @@
    ``DataLoader`` with 4 workers (at most one per CPU core), fp32 eager in the default layout, ``loss.item()`` and
    the accuracy read back after every batch, and two test passes per epoch (before and
    after pruning, as the authors evaluated every epoch of a pruning run).
-2. ``ours``: ``prunestab.train.train_run``'s fast path, one seed: data resident on the
+2. ``ours``: ``prunestab.training.loop.train_run``'s fast path, one seed: data resident on the
    device as uint8, on-device normalisation/augmentation, one host sync per epoch,
    channels_last where it pays, bf16 autocast on GPUs (``precision="auto"``), one test
    pass per epoch (the pre-prune pass only runs on pruning epochs).
-3. ``batched``: ``prunestab.batched.train_seeds``, K seeds of the same configuration
+3. ``batched``: ``prunestab.training.batched.train_seeds``, K seeds of the same configuration
    trained side by side as one grouped model; images/second counts all K seeds' images.
 
 Each timed epoch trains ``--images`` images (batch 128) and tests ``--images / 5`` (the
@@ -44,10 +44,13 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from prunestab.config import DataConfig, OptimizerConfig, RunConfig
-from prunestab.data import CIFAR10, MEAN, STD, DataNotFoundError, DatasetInfo, load_cifar10
+from prunestab.data.batches import MEAN, STD
+from prunestab.data.cifar10 import CIFAR10, DatasetInfo, load_cifar10
+from prunestab.data.files import DataNotFoundError
 from prunestab.models import build
 from prunestab.paper.registry import FIGURES, figure_grid
-from prunestab.train import Execution, resolve_precision, train_run
+from prunestab.training.execution import Execution, resolve_precision
+from prunestab.training.loop import train_run
 
 MODELS = ("conv4", "vgg11", "resnet18", "vgg19")
 DEFAULT_MODELS = ("conv4", "vgg11", "resnet18")
@@ -168,7 +171,7 @@ def ours_epoch(
 ) -> float:
     """Seconds for one epoch of ``seeds`` seeds (1: ``train_run``; more: ``train_seeds``):
     the best of ``repeats`` one-epoch runs after a warm-up run."""
-    from prunestab.batched import train_seeds
+    from prunestab.training.batched import train_seeds
 
     configs = [_config(model, width, device, seed) for seed in range(seeds)]
 

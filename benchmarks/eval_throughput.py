@@ -2,9 +2,9 @@
 
 Evaluation is most of a budget-profile run (``book/budget.md``): 2,000 test images after
 every epoch and before every pruning epoch, all 10,000 on the last 80 epochs. This times
-``prunestab.train.evaluate_seeds`` over the same images two ways, interleaved so both
+``prunestab.training.evaluation.evaluate_seeds`` over the same images two ways, interleaved so both
 see the same machine load: the model as trained (eval-mode BatchNorm), and
-``prunestab.folding.FoldedEval`` (each BatchNorm folded into its convolution, refreshed
+``prunestab.training.folding.FoldedEval`` (each BatchNorm folded into its convolution, refreshed
 before each evaluation as training does). Each way is timed ``--repeats`` times and its
 fastest pass reported (slower passes measure interference, not the code). It also
 reports how many of the images' predictions the two ways disagree on, and how many
@@ -22,9 +22,11 @@ import time
 import torch
 
 from prunestab.config import MODELS
-from prunestab.folding import FoldedEval
 from prunestab.models import build
-from prunestab.train import SingleModel, evaluate_seeds, model_input
+from prunestab.training.evaluation import evaluate_seeds
+from prunestab.training.execution import model_input
+from prunestab.training.folding import FoldedEval
+from prunestab.training.model_sets import SingleModel
 
 
 def _trained(name: str, width: float, device: str, memory_format) -> torch.nn.Module:

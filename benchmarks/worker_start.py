@@ -2,13 +2,13 @@
 
 1. ``spawn``: a fresh interpreter per worker, which imports torch and prunestab and, on
    its first load of CIFAR-10, torchvision's checksum list (how ``runner`` and
-   ``cluster`` started workers before ``runner.worker_context``).
-2. ``forkserver``: ``runner.worker_context()``: one fork server imports all that once;
+   ``cluster`` started workers before ``workers.worker_context``).
+2. ``forkserver``: ``workers.worker_context()``: one fork server imports all that once;
    each worker is a fork of it. The server's own start is timed separately, since a
    process pays it once, at its first pool.
 
 Each way starts ``--workers`` workers ``--repeats`` times (a pool per repeat); a worker
-is ready when it has run ``prunestab.data.verify_checksums`` on a fake CIFAR-10 folder
+is ready when it has run ``prunestab.data.files.verify_checksums`` on a fake CIFAR-10 folder
 (what a run does first). Reported: wall seconds until every worker of a pool is ready,
 and the CPU seconds the workers used (read in each worker), fastest repeat; then the
 ratios. Run on a quiet machine; on a loaded one the wall times measure the load.
@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from conftest import write_fake_cifar10  # noqa: E402
 
-from prunestab.arguments import positive_int  # noqa: E402
-from prunestab.data import verify_checksums  # noqa: E402
-from prunestab.runner import worker_context  # noqa: E402
+from prunestab.data.files import verify_checksums  # noqa: E402
+from prunestab.sweep.arguments import positive_int  # noqa: E402
+from prunestab.sweep.workers import worker_context  # noqa: E402
 
 
 def _ready(root: str) -> float:

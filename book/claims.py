@@ -144,7 +144,7 @@ store = None
 # %% tags=["hide-input"]
 from IPython.display import HTML, Markdown, display
 
-from prunestab import analysis, claims, tables
+from prunestab.book import analysis, claims, tables
 from prunestab.paper import budget, width, windows
 from prunestab.paper.budget import CENTRAL_PROFILES
 

@@ -51,7 +51,7 @@ store = None  # run store folder; None: results/ in the repository
 # %% tags=["remove-input"]
 from IPython.display import HTML, display
 
-from prunestab import frontpage
+from prunestab.book import frontpage
 
 display(HTML(frontpage.findings_html(profile, store)))
 frontpage.budget_figure(profile, store)

@@ -41,13 +41,13 @@ import math
 import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
-from prunestab import analysis, claims, plots, tables
+from prunestab.book import analysis, claims, plots, tables
 from prunestab.paper import budget, rates, study, width, windows
 from prunestab.paper.budget import CENTRAL_PROFILES, WIDTH_CHECK, width_check_config
 from prunestab.paper.fig5 import noise_window_fractions
+from prunestab.paper.profiles import BUDGET_PROFILES
 from prunestab.paper.registry import figure_grid
-from prunestab.profiles import BUDGET_PROFILES
-from prunestab.runner import DataCache, execute
+from prunestab.sweep.runner import DataCache, execute
 
 plots.style()
 profiles = ("smoke",) if profile == "smoke" else BUDGET_PROFILES

@@ -68,7 +68,7 @@ import scipy.stats
 import torch
 from IPython.display import HTML, Markdown, display
 
-from prunestab import analysis, plots, tables
+from prunestab.book import analysis, plots, tables
 from prunestab.pruning import expected_bn_relu
 
 plots.style()

@@ -42,7 +42,7 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, explorers, plots, tables
+from prunestab.book import analysis, claims, explorers, plots, tables
 from prunestab.paper.common import Label
 from prunestab.paper.fig1 import paper_correlation_text
 

@@ -28,7 +28,7 @@
 # target weights starting from the 90th percentile"); D10 prunes downward from the very
 # largest (the same units as prune$_L$). Until November 2026 this book's D$j$ started at
 # the $10(j-1)$-th percentile and had no 90th-percentile target: the labels were shifted
-# by one. The stored runs were renamed (`prunestab.migrations`), and D9 was run. Schedule $s=4$, $e=52$, $p=.1$, $r=3$ (17 events), Adam with lr$\times0.1$ at
+# by one. The stored runs were renamed (`prunestab.store.migrations`), and D9 was run. Schedule $s=4$, $e=52$, $p=.1$, $r=3$ (17 events), Adam with lr$\times0.1$ at
 # epochs 30 and 60, data augmentation, gap measured at epoch 54. We measure the gap as
 # eval-mode accuracy on 10,000 training images (all of them at reduced profiles) minus
 # test accuracy (the authors used the running train-mode accuracy, which augmentation
@@ -46,9 +46,9 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, plots, tables
+from prunestab.book import analysis, claims, plots, tables
 from prunestab.paper import fig2
-from prunestab.profiles import get_profile
+from prunestab.paper.profiles import get_profile
 
 runs = analysis.open_figure("fig2", profile, seeds, device, data, store, jobs)
 

@@ -38,7 +38,7 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, plots, tables
+from prunestab.book import analysis, claims, plots, tables
 
 runs = analysis.open_figure("fig3", profile, seeds, device, data, store, jobs)
 

@@ -42,7 +42,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, explorers, plots, tables
+from prunestab.book import analysis, claims, explorers, plots, tables
 from prunestab.paper import fig4
 from prunestab.paper.common import VGG11_SCHEDULE
 from prunestab.schedule import PruningSchedule

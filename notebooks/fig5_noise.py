@@ -50,7 +50,7 @@ noise = "all"
 import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
-from prunestab import analysis, claims, explorers, plots, tables
+from prunestab.book import analysis, claims, explorers, plots, tables
 from prunestab.paper import windows
 from prunestab.paper.common import Label
 from prunestab.paper.fig5 import NOISE_STEPS as FIG5_NOISE_STEPS

@@ -40,7 +40,7 @@ jobs = 1  # runs computed at once, in worker processes (2 on a 2-core CPU)
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from prunestab import analysis, claims, plots, tables
+from prunestab.book import analysis, claims, plots, tables
 from prunestab.paper import figA1
 
 runs = analysis.open_figure("figA1", profile, 1, device, data, store, jobs)
@@ -51,7 +51,7 @@ display(HTML(tables.probe_provenance(measured, run.summary["final_test_acc"])))
 
 # %% [markdown]
 # Everything below is read from the run's stored probe (`probe.json` beside its result,
-# written by `prunestab.probe` when the model finished training): the Kolmogorov-Smirnov
+# written by `prunestab.training.probe` when the model finished training): the Kolmogorov-Smirnov
 # distance of each layer's normalised activations to $\mathcal{N}(0, 1)$, computed in
 # float64 from all of them, and their histogram counts on 80 bins over $[-4, 4]$. A clone
 # of the repository therefore shows these numbers without training anything.

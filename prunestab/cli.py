@@ -24,11 +24,9 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from prunestab.arguments import add_cluster_arguments, cluster_options, positive_int
-from prunestab.book import main as book_main
-from prunestab.cluster import JobLiveness, submit
+from prunestab.book.build import main as book_main
 from prunestab.config import TARGET_LABELS, RunConfig, config_hash
-from prunestab.data import DataNotFoundError
+from prunestab.data.files import DataNotFoundError
 from prunestab.paper import fig5
 from prunestab.paper.common import (
     CONV4_EPOCHS,
@@ -38,12 +36,14 @@ from prunestab.paper.common import (
     base_config,
     pruned,
 )
+from prunestab.paper.profiles import PROFILES, default_store, get_profile, profile_of
 from prunestab.paper.registry import FIGURES, figure
-from prunestab.profiles import PROFILES, default_store, get_profile, profile_of
-from prunestab.runner import DataCache, execute, execute_many
-from prunestab.status import DEFAULT_MAX_RETRIES, as_json, grid_status, render
 from prunestab.store import RunLockedError, RunStore
-from prunestab.train import Execution
+from prunestab.sweep.arguments import add_cluster_arguments, cluster_options, positive_int
+from prunestab.sweep.cluster import JobLiveness, submit
+from prunestab.sweep.runner import DataCache, execute, execute_many
+from prunestab.sweep.status import DEFAULT_MAX_RETRIES, as_json, grid_status, render
+from prunestab.training.execution import Execution
 
 TARGETS_BY_LABEL = {label: name for name, label in TARGET_LABELS.items()}
 NOISE_CHOICES = [f"{kind}{steps}" for kind in fig5.NOISE_KINDS for steps in fig5.NOISE_STEPS]
@@ -243,7 +243,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["book"]:  # notebooks + Jupyter Book: its own parser, in prunestab.book
+    if argv[:1] == ["book"]:  # notebooks + Jupyter Book: its own parser, in prunestab.book.build
         return book_main(argv[1:])
     args = _parser().parse_args(argv)
     with warnings.catch_warnings():  # restores the global hook when we return

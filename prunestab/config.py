@@ -9,7 +9,7 @@ recomputed. Two fields are deliberately left out of the hash:
 * ``label``: a human name for plots; Figure 1 and Figure 4 share runs under other names.
 
 ``precision`` defaults to ``"auto"``: bf16 autocast on CUDA devices that support bf16,
-fp32 everywhere else (``prunestab.train.resolve_precision``); the result records the
+fp32 everywhere else (``prunestab.training.execution.resolve_precision``); the result records the
 precision actually used. Because ``device`` is not hashed, ``"auto"`` keeps the CPU and
 GPU runs of one experiment under one hash, like the device itself: a CPU result (fp32)
 answers a GPU request and vice versa. Ask for ``"fp32"`` or ``"bf16"`` explicitly to make
@@ -112,7 +112,7 @@ class DataConfig:
     The defaults are the paper's data (A.3): all 50,000 training and 10,000 test images,
     no validation split, and no augmentation (A.3 augments only Figure 2's Conv4, which
     sets ``augment=True``). Whether a subset fits the dataset is checked
-    when the data are loaded (``prunestab.data.load_cifar10``), not here.
+    when the data are loaded (``prunestab.data.cifar10.load_cifar10``), not here.
 
     Raises:
         ValueError: (at construction) a size or count that is not an integer (``>= 1``
@@ -213,7 +213,7 @@ class PruningConfig:
     units just above the P-th percentile of the scores, moving upward; Figure 2's D0..D9;
     its D10 is ``largest``). The names ``decile1..decile10`` are refused with a message
     giving their replacements (``decileJ`` is ``percentile{10 (J - 1)}``, ``decile10`` is
-    ``largest``); ``prunestab.migrations`` renames stored runs that use them.
+    ``largest``); ``prunestab.store.migrations`` renames stored runs that use them.
     ``mask_batchnorm``: a pruned filter's following BatchNorm gamma and beta are masked so
     its output is exactly zero. Figure 5's Prune_L leaves them active (as the authors'
     F5_0 did), so that pruning and zeroing noise differ only in permanence.

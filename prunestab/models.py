@@ -113,7 +113,7 @@ class Conv4(nn.Module):
         """Logits for normalised images.
 
         Args:
-            x: float images ``[B, 3, 32, 32]`` (``prunestab.data.normalize``).
+            x: float images ``[B, 3, 32, 32]`` (``prunestab.data.batches.normalize``).
 
         Returns:
             Logits ``[B, num_classes]``.

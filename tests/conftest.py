@@ -14,7 +14,8 @@ import torch
 from tiny_runs import RESNET_DATA, SHORT_DATA
 
 from prunestab.config import DataConfig
-from prunestab.data import BASE_FOLDER, ENV_VAR, load_cifar10, resolve_root
+from prunestab.data.cifar10 import load_cifar10
+from prunestab.data.files import BASE_FOLDER, ENV_VAR, resolve_root
 
 # The tests train tiny models (width 0.125, batches of 50), for which one thread is faster
 # than torch's default of one per core: its OpenMP workers spin between the many small ops.

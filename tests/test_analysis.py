@@ -1,9 +1,9 @@
-"""From stored results to what the figures plot (prunestab/analysis.py)."""
+"""From stored results to what the figures plot (prunestab/book/analysis.py)."""
 
 import pytest
 
-from prunestab import analysis
-from prunestab.analysis import Run, last_event_recovery
+from prunestab.book import analysis
+from prunestab.book.analysis import Run, last_event_recovery
 from prunestab.paper.registry import figure_grid
 
 
@@ -35,7 +35,7 @@ def test_last_event_recovery_reads_the_last_event_and_what_followed():
 
 def test_provenance_names_each_profile_of_a_chapter_over_several():
     from prunestab.paper.budget import stored_runs
-    from prunestab.profiles import default_store
+    from prunestab.paper.profiles import default_store
 
     runs = stored_runs("budget", "steps650", default_store(None, "steps650"))[:1]
     if not runs:

@@ -1,26 +1,35 @@
 """The package's import graph, function-level imports included: no module reaches itself
-through others, every prunestab import sits at module top, and the toolkit (what any
-pruning experiment needs) imports nothing that knows the paper's figures
-(``../shared/STYLE.md``'s two layers). The paper's layer keeps one module per figure in
-``prunestab/paper/``, each listed by the registry."""
+through others, every prunestab import sits at module top, and the layers import only
+downwards (``../shared/STYLE.md``'s two layers). The layers are read from the tree, so a
+new module needs no entry here; it belongs to the layer of the folder it stands in:
+
+* the toolkit: every module and package of ``prunestab/`` but those below; what any
+  pruning experiment needs, knowing no figure of the paper;
+* ``paper/``: the paper's own knowledge, one module per figure, listed by its registry;
+* ``book/``: the book's machinery, which turns stored runs into pages;
+* on top, the module of the ``prunestab`` command (``pyproject.toml``'s
+  ``[project.scripts]``), which reads them all.
+"""
 
 import ast
+import re
+import tomllib
+from collections import Counter
 from pathlib import Path
 
 from prunestab.paper import registry
 
-PACKAGE = Path(__file__).resolve().parents[1] / "prunestab"
-#: The paper's layer: its figures (``paper/``), claims, chapters, plots and commands.
-PAPER_TOP = {
-    "analysis", "book", "claims", "cli", "explorers", "frontpage", "plots", "profiles",
-    "tables",
-}  # fmt: skip
-#: The toolkit: it may be used for another experiment without this paper.
-TOOLKIT = {
-    "arguments", "batched", "cluster", "config", "data", "folding", "grouped", "lease", "migrations",
-    "models", "noise", "paths", "preempt", "probe", "pruning", "runner", "runs", "schedule",
-    "stats", "status", "store", "store_attempts", "store_files", "store_folder", "store_locks",
-    "store_results", "train", "verdicts",
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "prunestab"
+#: The folders of ``prunestab/`` above the toolkit, from the ground up.
+LAYER_FOLDERS = ("paper", "book")
+#: Every layer from the ground up: the toolkit, the layer folders, the command.
+LAYERS = ("toolkit", *LAYER_FOLDERS, "command")
+#: The modules of ``paper/`` that are no figure or chapter of their own: what the figures
+#: share, and the follow-up studies of the budget chapter (``book/budget.md``).
+NOT_FIGURES = {
+    "paper.registry", "paper.common", "paper.claim", "paper.profiles",
+    "paper.study", "paper.width", "paper.windows", "paper.rates",
 }  # fmt: skip
 #: Raw lines (``end_lineno - lineno + 1``), docstrings included.
 LONGEST_FUNCTION = 80
@@ -94,8 +103,23 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return groups
 
 
-def _paper(name: str) -> bool:
-    return name == "paper" or name.startswith("paper.") or name in PAPER_TOP
+def _commands() -> set[str]:
+    """The modules of the package's console scripts (``prunestab.cli:main`` -> ``cli``)."""
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    return {target.split(":")[0].removeprefix("prunestab.") for target in scripts.values()}
+
+
+def _layer(name: str) -> str:
+    """The layer of a module (``paper.fig1``, ``store.lease``, ``cli``), from where it stands."""
+    if name in _commands():
+        return "command"
+    folder = name.split(".")[0]
+    return folder if folder in LAYER_FOLDERS else "toolkit"
+
+
+def _unit(name: str) -> str:
+    """The top-level module or folder a module belongs to (``store.lease`` -> ``store``)."""
+    return name.split(".")[0]
 
 
 def test_the_cycle_finder_finds_a_planted_cycle():
@@ -110,30 +134,59 @@ def test_every_prunestab_import_sits_at_module_top():
     assert {name: found for name, found in _graph()[1].items() if found} == {}
 
 
-def test_every_module_is_in_one_layer_and_the_toolkit_imports_nothing_above():
+def test_the_layer_folders_and_the_command_exist():
+    assert all((PACKAGE / folder / "__init__.py").exists() for folder in LAYER_FOLDERS)
+    assert _commands() and all(c in _modules() for c in _commands())
+
+
+def test_every_import_runs_down_the_layers_never_up():
     graph = _graph()[0]
-    unplaced = {m for m in graph if not _paper(m) and m not in TOOLKIT} - {""}
-    assert unplaced == set(), "place each new module in the toolkit or the paper's layer"
-    upward = {m: sorted(filter(_paper, graph[m])) for m in TOOLKIT if any(map(_paper, graph[m]))}
-    assert upward == {}
+    upward = {
+        m: sorted(i for i in imported if LAYERS.index(_layer(i)) > LAYERS.index(_layer(m)))
+        for m, imported in graph.items()
+    }
+    assert {m: found for m, found in upward.items() if found} == {}
+
+
+def test_the_folders_import_each_other_without_a_circle():
+    """Drawn with each top-level module or folder as one box, the arrows still run one way:
+    the store does not import training or the sweeps, training not the sweeps."""
+    graph = _graph()[0]
+    units: dict[str, set[str]] = {}
+    for name, imported in graph.items():
+        units.setdefault(_unit(name), set()).update(_unit(i) for i in imported)
+    assert _cycles({u: found - {u} for u, found in units.items()}) == []
+
+
+def test_no_two_top_level_modules_share_a_prefix_that_names_one_concern():
+    """A concern grown past one file is a folder (``store/``), not ``store_*.py`` files
+    side by side with the rest."""
+    top = [p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"]
+    folders = [p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()]
+    first_words = Counter(name.split("_")[0] for name in top + folders)
+    assert [word for word, n in first_words.items() if n > 1] == []
+
+
+def test_toolkit_docstrings_show_the_toolkit_s_own_use():
+    """An example in a toolkit docstring imports nothing from the layers above it."""
+    above = re.compile(r"(from|import) prunestab\.(" + "|".join(LAYER_FOLDERS) + ")")
+    shown = {}
+    for name, path in _modules().items():
+        if _layer(name) != "toolkit":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef):
+                doc = ast.get_docstring(node) or ""
+                if above.search(doc):
+                    shown.setdefault(name, []).append(getattr(node, "name", "<module>"))
+    assert shown == {}
 
 
 def test_the_paper_keeps_one_module_per_figure_and_chapter_each_in_the_registry():
     figure_modules = {
         name.removeprefix("paper.")
         for name in _modules()
-        if name.startswith("paper.")
-        # The follow-up studies of the budget chapter (book/budget.md) and what they share.
-        and name
-        not in (
-            "paper.registry",
-            "paper.common",
-            "paper.claim",
-            "paper.study",
-            "paper.width",
-            "paper.windows",
-            "paper.rates",
-        )
+        if name.startswith("paper.") and name not in NOT_FIGURES
     }
     assert set(registry.FIGURES) <= figure_modules
     stems = {c.stem for c in registry.CHAPTERS}

@@ -20,18 +20,19 @@ import pytest
 import torch
 from tiny_runs import SHORT, SHORT_DATA, resnet18_config, short_config
 
-from prunestab.batched import SeedGroup, seed_batches, train_seeds
 from prunestab.config import (
     DataConfig,
     NoiseConfig,
     PruningConfig,
 )
-from prunestab.data import load_cifar10, train_batches
+from prunestab.data.batches import train_batches
+from prunestab.data.cifar10 import load_cifar10
 from prunestab.models import build
-from prunestab.runner import execute, execute_many
 from prunestab.schedule import PruningSchedule
 from prunestab.store import RunStore
-from prunestab.train import train_run
+from prunestab.sweep.runner import execute, execute_many
+from prunestab.training.batched import SeedGroup, seed_batches, train_seeds
+from prunestab.training.loop import train_run
 
 TOL = 1e-8
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from prunestab import verdicts
-from prunestab.analysis import Run
+from prunestab.book.analysis import Run
 from prunestab.paper import budget, study, width, windows
 from prunestab.paper.registry import figure_grid
 
@@ -156,7 +156,7 @@ def test_complete_central_grids_decide_every_vgg11_figure1_and_figure5_claim():
     of Figure 1 about VGG11, and Figure 5's grid at steps2600 every claim of Figure 5
     (each on both accuracy measures); a planted 2-point prune_L 13% advantage over
     well-separated runs is reproduced."""
-    from prunestab import claims
+    from prunestab.book import claims
     from prunestab.paper.budget import CENTRAL_PROFILES
 
     def run(config):
@@ -183,7 +183,7 @@ def test_complete_central_grids_decide_every_vgg11_figure1_and_figure5_claim():
 
 
 def test_the_front_page_lists_each_budgets_reading():
-    from prunestab.frontpage import _readings_html
+    from prunestab.book.frontpage import _readings_html
 
     grid = figure_grid("budget", "steps650", seeds=5)
     runs = [_run(c, 70 + c.seed * 0.2 + 3 * (c.label == "prune_L 13%"), 1.0 + c.seed) for c in grid]
@@ -259,7 +259,7 @@ def test_each_central_verdict_reads_its_own_grid(tmp_path):
 def test_the_front_page_says_what_each_budget_profile_will_decide(tmp_path):
     """A budget profile with no verdicts yet says which central claims it decides under
     the protocol (none at steps650), not "not yet decided" for ever."""
-    from prunestab.frontpage import findings_html
+    from prunestab.book.frontpage import findings_html
 
     shown = findings_html("quick", tmp_path)
     row = {
@@ -378,7 +378,7 @@ def test_figure5_at_the_papers_proportions_adds_exactly_its_20_scaled_noise_runs
 
 
 def test_width_test_rows_name_every_preregistered_comparison_once():
-    from prunestab import tables
+    from prunestab.book import tables
 
     narrow, wide = _width_runs(-0.9, -0.9)
     rows = width.rows(width.decide(narrow, wide))
@@ -564,7 +564,7 @@ def test_figure5_windows_show_every_configurations_accuracy_on_both_grids():
     import matplotlib
 
     matplotlib.use("Agg")
-    from prunestab import plots
+    from prunestab.book import plots
     from prunestab.runs import by_label, curves
 
     unscaled, scaled = _window_runs(2.0, 1.0, 0.0)

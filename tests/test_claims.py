@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from prunestab import claims, grouped, tables, verdicts
-from prunestab.analysis import Run
+from prunestab import grouped, verdicts
+from prunestab.book import claims, tables
+from prunestab.book.analysis import Run
 from prunestab.paper import figA1
 from prunestab.paper.registry import figure_grid
 from prunestab.store import RunStore

@@ -97,8 +97,8 @@ def test_run_config_with_a_disagreeing_or_no_profile_is_a_clear_error(tmp_path, 
 
 
 def test_profile_of_names_every_grid_runs_profile():
+    from prunestab.paper.profiles import PROFILES, profile_of
     from prunestab.paper.registry import FIGURES, figure_grid
-    from prunestab.profiles import PROFILES, profile_of
 
     for profile in PROFILES:
         for figure in FIGURES:
@@ -107,7 +107,7 @@ def test_profile_of_names_every_grid_runs_profile():
 
 def test_missing_data_is_a_message_not_a_traceback(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PRUNESTAB_DATA", str(tmp_path / "nothing"))
-    monkeypatch.setattr("prunestab.data.default_root", lambda: tmp_path / "nothing")
+    monkeypatch.setattr("prunestab.data.files.default_root", lambda: tmp_path / "nothing")
     monkeypatch.setattr("torchvision.datasets.CIFAR10", _no_internet)
     code = main(
         ["run", "--profile", "smoke", "--store", str(tmp_path), "--data", str(tmp_path / "none")]
@@ -152,7 +152,7 @@ def test_run_defaults_to_each_models_paper_retrain_period():
 
 
 def test_runs_of_unpublished_profiles_never_land_in_the_committed_results(tmp_path, monkeypatch):
-    from prunestab.profiles import default_store
+    from prunestab.paper.profiles import default_store
 
     monkeypatch.delenv("PRUNESTAB_STORE", raising=False)
     (tmp_path / "_toc.yml").write_text("")
@@ -171,7 +171,7 @@ def test_book_without_data_says_how_to_provide_it_without_a_traceback(
     import shutil
     from pathlib import Path
 
-    from prunestab import book
+    from prunestab.book import build
 
     root = Path(__file__).resolve().parents[1]
     for name in ("_config.yml", "_toc.yml"):
@@ -190,7 +190,7 @@ def test_book_without_data_says_how_to_provide_it_without_a_traceback(
         str(tmp_path / "store"),
         "--no-build",
     ]
-    assert book.main(argv) == 2
+    assert build.main(argv) == 2
     captured = capsys.readouterr()
     assert "fig1_instability.ipynb: 0 runs stored" in captured.out  # the plan comes first
     err = captured.err
@@ -208,7 +208,7 @@ def test_book_without_data_says_how_to_provide_it_without_a_traceback(
     store = RunStore(tmp_path / "store")
     store.save_result(vgg19, {"config": {}, "hash": config_hash(vgg19)})
     store.save_model(vgg19, {})
-    assert book.main(argv) == 2
+    assert build.main(argv) == 2
     captured = capsys.readouterr()
     assert "figA1_bn_normality.ipynb: 0 runs stored, 1 to compute" in captured.out
     assert "runs must be computed, and CIFAR-10 not found" in captured.err
@@ -304,7 +304,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_lease_temporaries(tmp_path, capsy
     .lease.*.tmp files behind."""
     import errno
 
-    from prunestab import lease
+    from prunestab.store import lease
 
     real_dump = lease.json.dump
 

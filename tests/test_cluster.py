@@ -16,12 +16,12 @@ import pytest
 from tiny_runs import SHORT_DATA
 
 from prunestab.cli import main
-from prunestab.cluster import ClusterOptions, JobLiveness, SweepTask, submit
 from prunestab.config import config_hash
-from prunestab.lease import process_exited
 from prunestab.paper.registry import figure_grid
-from prunestab.status import grid_status
 from prunestab.store import RunStore
+from prunestab.store.lease import process_exited
+from prunestab.sweep.cluster import ClusterOptions, JobLiveness, SweepTask, submit
+from prunestab.sweep.status import grid_status
 
 
 @pytest.mark.slow
@@ -225,7 +225,7 @@ def _two_run_task(tmp_path: Path, tiny_cifar: Path) -> tuple[list, RunStore, Swe
 
 def _holders_past_epoch_2(store: RunStore, configs: list, running) -> list:
     """Wait until both runs have finished epoch 2; their lease holders."""
-    from prunestab.lease import read as read_lease
+    from prunestab.store.lease import read as read_lease
 
     deadline = time.time() + 300
     leases = [store.run_dir(c) / ".lease" for c in configs]

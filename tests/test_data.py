@@ -10,27 +10,29 @@ import torch
 import torchvision
 from conftest import OFFLINE_CACHE, write_fake_cifar10
 
-from prunestab import data as data_module
 from prunestab.config import DataConfig
-from prunestab.data import (
-    ENV_VAR,
-    FILES,
+from prunestab.data import files as data_module
+from prunestab.data.batches import (
     MEAN,
     PADDING,
     STD,
-    DataNotFoundError,
-    DatasetVariantWarning,
     augment,
     eval_batches,
-    load_cifar10,
     normalize,
-    resolve_root,
     train_batches,
+)
+from prunestab.data.cifar10 import load_cifar10
+from prunestab.data.files import (
+    ENV_VAR,
+    FILES,
+    DataNotFoundError,
+    DatasetVariantWarning,
+    resolve_root,
     verify_checksums,
 )
 
 # The fake data are deliberately not the official files; tests that care use pytest.warns.
-pytestmark = pytest.mark.filterwarnings("ignore::prunestab.data.DatasetVariantWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::prunestab.data.files.DatasetVariantWarning")
 
 
 def _image_keys(images: torch.Tensor) -> list[bytes]:

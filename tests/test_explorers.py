@@ -9,7 +9,7 @@ import textwrap
 import matplotlib.pyplot as plt
 import pytest
 
-from prunestab.explorers import Control, Explorer, live_redraw
+from prunestab.book.explorers import Control, Explorer, live_redraw
 
 
 def _draw(shape: str, size: str):
@@ -81,7 +81,7 @@ def test_a_live_control_change_redraws_the_output():
 KERNEL_CODE = textwrap.dedent(
     """
     import hashlib
-    from prunestab import analysis, explorers
+    from prunestab.book import analysis, explorers
     runs = analysis.ensure_runs("fig4", "smoke", 1, data={data!r}, store={store!r})
     live = explorers.fig4_explorer(runs, "smoke", {store!r}, {data!r}).widget()
     def shown():

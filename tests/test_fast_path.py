@@ -19,8 +19,9 @@ from tiny_runs import resnet18_config, short_config, tiny_config
 from torch._dynamo.utils import counters
 
 from prunestab.config import DataConfig
-from prunestab.data import load_cifar10
-from prunestab.train import PLAIN, Execution, resolve_precision, train_run
+from prunestab.data.cifar10 import load_cifar10
+from prunestab.training.execution import PLAIN, Execution, resolve_precision
+from prunestab.training.loop import train_run
 
 
 def _same(a: dict, b: dict, rel: float, acc_points: float) -> None:

@@ -9,11 +9,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from prunestab.config import PruningConfig
-from prunestab.folding import FoldedEval
 from prunestab.models import build
 from prunestab.pruning import Pruner
 from prunestab.schedule import PruningSchedule
-from prunestab.train import Execution, _folded_eval, train_run
+from prunestab.training.execution import Execution
+from prunestab.training.folding import FoldedEval
+from prunestab.training.loop import train_run
+from prunestab.training.parts import _folded_eval
 
 
 def _trained(name: str) -> nn.Module:

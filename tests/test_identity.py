@@ -22,7 +22,7 @@ FIG3_LAYERS = ((3, 4, 5, 6), (150, 150, 150, 275), (0.1, 0.1, 0.1, 0.9))
 
 #: Three committed runs, one per model family, written out field by field, with the hash
 #: under which ``results/`` holds them. (The Conv4 run was stored as target "decile6"
-#: until Figure 2's targets were renamed; ``prunestab.migrations`` moved it here.)
+#: until Figure 2's targets were renamed; ``prunestab.store.migrations`` moved it here.)
 PINNED = [
     (
         RunConfig(

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from prunestab.lease import LEASE_FILE, Holder, Lease, LeaseHeldError, read
+from prunestab.store.lease import LEASE_FILE, Holder, Lease, LeaseHeldError, read
 
 
 class Clock:
@@ -90,7 +90,7 @@ def _holder_in_another_process(tmp_path):
     """A process on this host that holds the lease at ``tmp_path`` until killed."""
     code = (
         "import sys, time\n"
-        "from prunestab.lease import Lease\n"
+        "from prunestab.store.lease import Lease\n"
         f"Lease({str(tmp_path)!r}, ttl=3600).acquire()\n"
         "print('held', flush=True)\n"
         "time.sleep(600)\n"
@@ -152,7 +152,7 @@ def test_a_holder_stalled_mid_heartbeat_cannot_overwrite_a_takeover(tmp_path, mo
     old holder learns at its next heartbeat that it lost it."""
     import threading
 
-    from prunestab import lease as lease_module
+    from prunestab.store import lease as lease_module
 
     clock = Clock()
     stalled = Lease(tmp_path, ttl=60, clock=clock, heartbeat=False)

@@ -4,9 +4,9 @@ import hashlib
 import json
 
 from prunestab.config import PruningConfig, RunConfig
-from prunestab.migrations import main, migrate_decile_targets
 from prunestab.schedule import PruningSchedule
 from prunestab.store import RunStore, write_json_atomic
+from prunestab.store.migrations import main, migrate_decile_targets
 
 SCHEDULE = PruningSchedule((4,), (52,), (0.1,), 3)
 

@@ -95,7 +95,7 @@ def test_a_one_step_zeroing_window_is_the_same_run_as_zeroing_once(short_data):
     run is "Zeroing 0" step for step. A 2-step window is a different run."""
     from tiny_runs import SHORT, short_config
 
-    from prunestab.train import train_run
+    from prunestab.training.loop import train_run
 
     base = short_config(pruning=PruningConfig(SHORT, "structured", "l2", "largest", False))
     runs = {

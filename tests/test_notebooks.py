@@ -13,7 +13,7 @@ import jupytext
 import pytest
 from cdp import FLAGS
 
-from prunestab.book import NOTEBOOKS, build, execute_notebooks
+from prunestab.book.build import NOTEBOOKS, build, execute_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [ROOT / Path(n).with_suffix(".py") for n in NOTEBOOKS]

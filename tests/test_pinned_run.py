@@ -16,7 +16,7 @@ import pytest
 
 from prunestab.config import DataConfig, NoiseConfig, OptimizerConfig, PruningConfig, RunConfig
 from prunestab.schedule import PruningSchedule
-from prunestab.train import train_run
+from prunestab.training.loop import train_run
 
 PINNED = Path(__file__).parent / "data" / "pinned_runs.json"
 SCHEDULE = PruningSchedule((1, 2, 1, 2), (3, 3, 3, 4), (0.3, 0.3, 0.3, 0.9), 2)

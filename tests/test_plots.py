@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from prunestab import plots
+from prunestab.book import plots
 
 
 def test_curves_with_ci_plots_from_the_start_epoch():

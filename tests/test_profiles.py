@@ -1,10 +1,10 @@
-"""The profiles keep the paper's settings where they say they do (prunestab/profiles.py)."""
+"""The profiles keep the paper's settings where they say they do (prunestab/paper/profiles.py)."""
 
 import pytest
 
 from prunestab.models import build
+from prunestab.paper.profiles import PAPER_STEPS_PER_EPOCH, get_profile
 from prunestab.paper.registry import figure_grid
-from prunestab.profiles import PAPER_STEPS_PER_EPOCH, get_profile
 from prunestab.pruning import Pruner
 
 

@@ -9,17 +9,19 @@ import sys
 import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import pytest
 import torch
 from tiny_runs import SHORT_DATA, tiny_config
 
-from prunestab import runner
+import prunestab
 from prunestab.config import config_hash
-from prunestab.data import DataNotFoundError
+from prunestab.data.files import DataNotFoundError
 from prunestab.paper.registry import figure_grid
-from prunestab.runner import DataCache, execute, execute_many
 from prunestab.store import RunStore
+from prunestab.sweep import provenance, runner, workers
+from prunestab.sweep.runner import DataCache, execute, execute_many
 
 
 def _config(**changes):
@@ -77,6 +79,12 @@ def test_a_failing_run_keeps_its_checkpoint_and_resumes_to_the_same_result(tmp_p
         assert isinstance(segment["package_dirty"], bool) and segment["host"]
 
 
+def test_provenance_asks_git_about_the_whole_package():
+    """``package_dirty`` reports on every tracked file of ``prunestab/``, from whichever
+    folder of the package the module asking git sits in."""
+    assert provenance.PACKAGE == Path(prunestab.__file__).resolve().parent
+
+
 def test_a_killed_process_resumes(tmp_path, tiny_cifar):
     """SIGKILL mid-run (no cleanup at all), then the run finishes from its checkpoint."""
     config = _config()
@@ -84,7 +92,7 @@ def test_a_killed_process_resumes(tmp_path, tiny_cifar):
     child = textwrap.dedent(f"""
         import time
         from prunestab.config import RunConfig
-        from prunestab.runner import DataCache, execute
+        from prunestab.sweep.runner import DataCache, execute
         from prunestab.store import RunStore
         config = RunConfig.from_dict({config.to_dict()!r})
         execute(config, RunStore({str(tmp_path)!r}), DataCache({str(tiny_cifar)!r}),
@@ -156,7 +164,7 @@ def test_workers_read_the_callers_environment_as_it_is_when_the_sweep_starts(
     """Workers are forked from a fork server that may have started long before (here, or
     an earlier sweep of this process) with another environment; they still read
     ``$PRUNESTAB_DATA`` as the caller has it now, as spawned workers would."""
-    context = runner.worker_context()
+    context = workers.worker_context()
     with ProcessPoolExecutor(1, mp_context=context) as pool:  # the fork server runs now
         assert pool.submit(os.getenv, "PRUNESTAB_DATA").result() != str(tiny_cifar)
     monkeypatch.setenv("PRUNESTAB_DATA", str(tiny_cifar))
@@ -171,15 +179,15 @@ def test_each_worker_of_a_pool_on_several_gpus_gets_one_of_its_own(monkeypatch):
     """The setup both the local sweep's and a cluster task's workers start with: workers
     are dealt the visible GPUs in turn, and share the cores."""
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
-    context = runner.worker_context()
-    environ, threads, slots, gpus = runner.worker_setup(context, 2, cuda=True)
+    context = workers.worker_context()
+    environ, threads, slots, gpus = workers.worker_setup(context, 2, cuda=True)
     assert gpus == ["3", "5"] and threads == max(1, len(os.sched_getaffinity(0)) // 2)
     seen = []
     for _ in range(3):  # three workers starting, in this process
-        runner.prepare_worker(environ, torch.get_num_threads(), slots, gpus)
+        workers.prepare_worker(environ, torch.get_num_threads(), slots, gpus)
         seen.append(os.environ["CUDA_VISIBLE_DEVICES"])
     assert seen == ["3", "5", "3"]
-    assert runner.worker_setup(context, 2, cuda=False)[3] == []
+    assert workers.worker_setup(context, 2, cuda=False)[3] == []
 
 
 def test_a_failing_worker_stops_the_sweep_with_its_error(tmp_path):
@@ -202,7 +210,7 @@ def test_a_run_another_process_holds_is_waited_for_then_delivered(
     """Two sweeps on one store: the second waits for the first's run, never computes it."""
     import threading
 
-    from prunestab import runner
+    from prunestab.sweep import runner
 
     monkeypatch.setattr(runner, "POLL_S", 0.2)
     grid = _grid(3)
@@ -262,8 +270,8 @@ def _copy_of(kept_run, tmp_path):
 def test_a_kept_run_stores_the_probe_of_its_own_final_weights(kept_run, tmp_path, tiny_cifar):
     """What Figure A1 and the E[BN] chapter read from the trained model is stored beside
     the result, measured on the final weights: once stored, asking again reads it."""
-    from prunestab import probe
     from prunestab.models import build
+    from prunestab.training import probe
 
     config, store = _copy_of(kept_run, tmp_path)
     data = DataCache(tiny_cifar)
@@ -346,7 +354,7 @@ def test_a_run_stored_after_the_sweep_looked_is_delivered_as_stored(
     """Another process may finish a run between the sweep's look at the store and the
     moment its turn comes: it is delivered as found (``computed=False``), not counted as
     trained here, in one process or in a worker."""
-    from prunestab import runner
+    from prunestab.sweep import runner
 
     grid = _grid(2)
     store, data = RunStore(tmp_path), DataCache(tiny_cifar)
@@ -375,9 +383,9 @@ def test_a_run_whose_lease_is_taken_over_stops_and_leaves_the_folder_to_the_take
 ):
     """Another process judged this one dead and took its lease: this one stops at its
     next epoch without writing a checkpoint or a result, and keeps the taker's lease."""
-    from prunestab import runner
-    from prunestab.lease import LEASE_FILE, Holder, read
     from prunestab.store import RunLockedError
+    from prunestab.store.lease import LEASE_FILE, Holder, read
+    from prunestab.sweep import runner
 
     config, store = _config(), RunStore(tmp_path)
     taker = Holder("taker", "node-9", 77, "123_4", 0.0, 0.0)
@@ -415,7 +423,7 @@ def test_a_run_finished_first_by_the_holder_it_took_over_from_is_stored_not_fail
     """Issue 24, item 7: a stalled holder whose lease was taken over may still write the
     result before the new holder does; the new holder then delivers the stored result
     (computed=False) instead of raising "already exists" and counting a failure."""
-    from prunestab import runner
+    from prunestab.sweep import runner
 
     store, config = RunStore(tmp_path), _config()
     elsewhere = RunStore(tmp_path / "elsewhere")

@@ -45,7 +45,7 @@ def test_run_dir_is_named_by_model_and_hash_and_ignores_device_and_label(tmp_pat
 
 def test_each_operation_hashes_its_config_once(tmp_path, monkeypatch):
     """Every path of a run comes from one ``RunFolder``, built from one hash per call."""
-    import prunestab.store_folder as store_folder
+    import prunestab.store.folder as store_folder
 
     hashed = []
     real_hash = store_folder.config_hash

@@ -7,9 +7,11 @@ import torch
 from tiny_runs import tiny_config as _config
 
 from prunestab.config import DataConfig, RunConfig
-from prunestab.data import load_cifar10
+from prunestab.data.cifar10 import load_cifar10
 from prunestab.paper.registry import figure_grid
-from prunestab.train import derive_seed, learning_rate, train_run
+from prunestab.training.loop import train_run
+from prunestab.training.parts import learning_rate
+from prunestab.training.seeding import derive_seed
 
 
 def test_instability_is_the_drop_between_pre_and_post_evaluations(tiny):
@@ -142,7 +144,8 @@ def test_a_runs_evaluations_record_no_gradients(tiny_cifar):
 
 def test_evaluating_a_part_of_the_images_in_the_same_pass_equals_evaluating_it_alone():
     from prunestab.models import build
-    from prunestab.train import SingleModel, evaluate_seeds
+    from prunestab.training.evaluation import evaluate_seeds
+    from prunestab.training.model_sets import SingleModel
 
     torch.manual_seed(0)
     model = build("vgg11", width=0.125).eval()

@@ -1,4 +1,4 @@
-// The book's explorers without a kernel (prunestab.explorers.Explorer.static_html):
+// The book's explorers without a kernel (prunestab.book.explorers.Explorer.static_html):
 // every combination of the controls was drawn when the notebook ran; this shows the one
 // the controls now select. Shipped inside the site (no CDN), loaded on every page.
 (function () {

@@ -21,8 +21,8 @@ from prunestab.grouped import Robustness, correlation_robustness, grouped_correl
 from prunestab.paper import fig1, fig5
 from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, values
 from prunestab.paper.common import Chapter, Figure, Label, base_config
+from prunestab.paper.profiles import Profile, default_store, get_profile
 from prunestab.paper.study import stored
-from prunestab.profiles import Profile, default_store, get_profile
 from prunestab.runs import Run, by_label
 from prunestab.store import RunStore
 from prunestab.verdicts import (

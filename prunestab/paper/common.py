@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from prunestab.config import OptimizerConfig, PruningConfig, RunConfig
 from prunestab.paper.claim import ClaimSpec
-from prunestab.profiles import Profile, get_profile
+from prunestab.paper.profiles import Profile, get_profile
 from prunestab.pruning import warn_empty_events
 from prunestab.schedule import PruningSchedule, scale_schedule
 
@@ -89,7 +89,7 @@ class Label:
 
 
 #: One colour per label, matching the paper's legend where it has one (prune_L is red);
-#: other labels take matplotlib's cycle (``prunestab.plots.color``).
+#: other labels take matplotlib's cycle (``prunestab.book.plots.color``).
 COLORS = {
     Label.UNPRUNED: "black",
     Label.PRUNE_S_1: "tab:blue",
@@ -141,7 +141,7 @@ def base_config(
     """An unpruned run of ``model`` at a profile's scale.
 
     Runs shorter than the paper's 325 epochs (Conv4) pass over all training images every
-    epoch; only the long runs take the profile's ``epoch_images`` (``prunestab.profiles``).
+    epoch; only the long runs take the profile's ``epoch_images`` (``prunestab.paper.profiles``).
 
     Args:
         profile: the scale.

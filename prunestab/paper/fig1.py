@@ -22,7 +22,7 @@ from prunestab.paper.claim import (
     values,
 )
 from prunestab.paper.common import SCHEDULES, Chapter, Figure, Label, base_config, pruned
-from prunestab.profiles import Profile
+from prunestab.paper.profiles import Profile
 from prunestab.runs import Run, unique_runs
 from prunestab.verdicts import ordering
 

@@ -26,7 +26,7 @@ from prunestab.paper.common import (
     base_config,
     pruned,
 )
-from prunestab.profiles import Profile, get_profile
+from prunestab.paper.profiles import Profile, get_profile
 from prunestab.runs import Run, value_at_epoch
 from prunestab.verdicts import slope_difference
 

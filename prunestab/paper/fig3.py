@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from prunestab.config import RunConfig
 from prunestab.paper.claim import BEST_AFTER, ClaimSpec, Parts, groups
 from prunestab.paper.common import Chapter, Figure, Label, base_config, pruned
-from prunestab.profiles import Profile
+from prunestab.paper.profiles import Profile
 from prunestab.runs import Run
 from prunestab.verdicts import ordering
 

@@ -15,7 +15,7 @@ import numpy as np
 from prunestab.config import PruningConfig, RunConfig
 from prunestab.paper.claim import BEST_AFTER, ClaimSpec, Parts, PartsOf, grouped, values
 from prunestab.paper.common import VGG11_SCHEDULE, Chapter, Figure, Label, base_config, pruned
-from prunestab.profiles import Profile, get_profile
+from prunestab.paper.profiles import Profile, get_profile
 from prunestab.runs import Run, nan_if_none, unique_runs
 from prunestab.verdicts import ordering
 

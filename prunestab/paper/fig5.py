@@ -22,7 +22,7 @@ from prunestab.paper.claim import (
     versus,
 )
 from prunestab.paper.common import VGG11_SCHEDULE, Chapter, Figure, Label, base_config, pruned
-from prunestab.profiles import Profile, get_profile
+from prunestab.paper.profiles import Profile, get_profile
 from prunestab.runs import Run
 from prunestab.verdicts import matches_effect
 

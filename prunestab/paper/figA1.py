@@ -2,7 +2,7 @@
 standard normal, before and after training.
 
 Its one run keeps its final weights; what the chapter reads from them (KS distances,
-histogram counts) is stored beside its result as ``probe.json`` (``prunestab.probe``).
+histogram counts) is stored beside its result as ``probe.json`` (``prunestab.training.probe``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import scipy.stats
 from prunestab.config import RunConfig
 from prunestab.paper.claim import Claim
 from prunestab.paper.common import Chapter, Figure, Label, base_config
-from prunestab.profiles import Profile
+from prunestab.paper.profiles import Profile
 from prunestab.verdicts import Evidence, all_of, decide, ordering
 
 

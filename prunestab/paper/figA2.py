@@ -9,7 +9,7 @@ from prunestab.config import RunConfig
 from prunestab.paper import fig1
 from prunestab.paper.claim import ClaimSpec, Parts, groups
 from prunestab.paper.common import Chapter, Figure, Label
-from prunestab.profiles import Profile
+from prunestab.paper.profiles import Profile
 from prunestab.runs import Run
 from prunestab.verdicts import ordering
 

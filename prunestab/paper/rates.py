@@ -37,7 +37,7 @@ from prunestab.grouped import dose_response, grouped_power, slope_for_correlatio
 from prunestab.paper import budget, fig4, study, width
 from prunestab.paper.claim import BEST_AFTER, Claim, grouped, values
 from prunestab.paper.common import Label
-from prunestab.profiles import default_store, get_profile
+from prunestab.paper.profiles import default_store, get_profile
 from prunestab.runs import Run, by_label
 from prunestab.store import RunStore
 from prunestab.verdicts import CONTRADICTED, INCONCLUSIVE, REPRODUCED, Evidence

@@ -13,7 +13,7 @@ from prunestab.config import RunConfig
 from prunestab.paper import budget, ebn, fig1, fig2, fig3, fig4, fig5, figA1, figA2
 from prunestab.paper.claim import ClaimSpec
 from prunestab.paper.common import Chapter, Figure
-from prunestab.profiles import Profile
+from prunestab.paper.profiles import Profile
 
 _MODULES = (ebn, fig1, fig2, fig3, fig4, fig5, figA1, figA2, budget)
 

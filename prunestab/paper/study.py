@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from prunestab.config import RunConfig
-from prunestab.profiles import BUDGET_PROFILES, default_store
+from prunestab.paper.profiles import BUDGET_PROFILES, default_store
 from prunestab.runs import Run
 from prunestab.store import RunStore
 

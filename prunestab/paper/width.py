@@ -22,8 +22,8 @@ from prunestab.paper import budget, study
 from prunestab.paper.budget import Criteria
 from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, MEASURES, values
 from prunestab.paper.common import Label
+from prunestab.paper.profiles import get_profile
 from prunestab.paper.study import FollowUp, stored
-from prunestab.profiles import get_profile
 from prunestab.runs import Run, by_label
 from prunestab.store import RunStore
 from prunestab.verdicts import (

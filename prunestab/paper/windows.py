@@ -22,8 +22,8 @@ from prunestab.config import RunConfig, config_hash
 from prunestab.paper import budget, fig5, study
 from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, MEASURES, Claim, values
 from prunestab.paper.common import Label
+from prunestab.paper.profiles import default_store
 from prunestab.paper.study import FollowUp, check_comparable, stored
-from prunestab.profiles import default_store
 from prunestab.runs import Run, by_label
 from prunestab.store import RunStore
 from prunestab.verdicts import INCONCLUSIVE, VERDICTS, Evidence, ordering

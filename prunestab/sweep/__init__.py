@@ -1,0 +1,1 @@
+"""Getting runs computed: one run or many, here, in worker processes or on a cluster."""
