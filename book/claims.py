@@ -18,7 +18,7 @@
 #
 # Every claim of the paper's figures, with the paper's numbers, ours (estimate, interval,
 # $p$-value and the number of runs behind it) and a verdict decided by a fixed rule
-# (`prunestab.verdicts`, applied by the claims table `prunestab.claims.CLAIMS`). Each
+# (`prunestab.verdicts`, applied by the claims table `prunestab.book.claims.CLAIMS`). Each
 # figure's notebook records its claims when it runs; this page collects them.
 #
 # ## What a verdict means

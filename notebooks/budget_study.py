@@ -222,7 +222,7 @@ if points:
 # %% [markdown]
 # ## The central claims at the largest budgets
 #
-# Decided by the claims table's rules (`prunestab.claims`), only once every run of the
+# Decided by the claims table's rules (`prunestab.book.claims`), only once every run of the
 # grid is stored: Figure 1 (VGG11) at `steps10400`, Figure 5 at `steps2600`. The claims
 # page shows each verdict beside the quick profile's. A grid's core-hours count every run
 # it reads, including those it shares with the budget study (its unpruned runs).
