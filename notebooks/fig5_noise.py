@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -51,7 +51,7 @@ import matplotlib.pyplot as plt
 from IPython.display import HTML, Markdown, display
 
 from prunestab.book import analysis, claims, explorers, plots, tables
-from prunestab.paper import budget
+from prunestab.paper import windows
 from prunestab.paper.common import Label
 from prunestab.paper.fig5 import NOISE_STEPS as FIG5_NOISE_STEPS
 from prunestab.paper.fig5 import noise_window_fractions
@@ -82,7 +82,7 @@ if differ:  # at the paper profile the windows are the paper's: nothing to warn 
             )
             + ": the paper's step counts, cut to the retrain period, so the noise lasts a far "
             "larger part of it. "
-            + tables.sentence(budget.window_status(store))
+            + tables.sentence(windows.status(store))
             + ' See the <a href="../book/budget.html">protocol</a> and <a href="budget_study.html">'
             "the budget study</a>.</p></div>"
         )

@@ -190,6 +190,18 @@ class SlopeFit:
     df: float
     configurations: int
     runs: int
+    #: The design, for the rule's power on it: x means, run SDs and runs per configuration.
+    x_means: tuple[float, ...] = ()
+    run_sds: tuple[float, ...] = ()
+    sizes: tuple[int, ...] = ()
+
+    def power_at(self, rho: float, sign: int = 1, between_sd: float = 0.5) -> float:
+        """The rule's power on this design if the configuration means correlated with x
+        at ``rho`` in ``sign``'s direction, with configuration effects of SD
+        ``between_sd`` (:func:`grouped_power`, :func:`slope_for_correlation`)."""
+        sds = np.maximum(np.asarray(self.run_sds), 1e-12)
+        slope = slope_for_correlation(self.x_means, sds, self.sizes, rho, between_sd)
+        return grouped_power(self.x_means, sds, self.sizes, sign * slope, between_sd, sign)
 
     def p_values(self, sign: int = 1) -> tuple[float, float]:
         """One-sided p-values for the slope in ``sign``'s direction and against it."""
@@ -229,8 +241,19 @@ def fit(x: Sequence[float], y: Sequence[float], groups: Sequence[object]) -> Slo
     variances = sampling_variances([y[idx] for idx in members])
     slope, se, df = _slope_tests(design, my[None], variances[None])
     r = float(np.clip(np.corrcoef(mx, my)[0, 1], -1.0, 1.0))
-    runs = int(sum(len(idx) for idx in members))
-    return SlopeFit(r, float(slope[0]), float(se[0]), float(df[0]), k, runs)
+    sizes = tuple(len(idx) for idx in members)
+    sds = tuple(float(math.sqrt(v * n)) for v, n in zip(variances, sizes, strict=True))
+    return SlopeFit(
+        r,
+        float(slope[0]),
+        float(se[0]),
+        float(df[0]),
+        k,
+        sum(sizes),
+        tuple(float(v) for v in mx),
+        sds,
+        sizes,
+    )
 
 
 def _fisher(r: float, k: int, alpha: float) -> tuple[float, float]:
@@ -301,7 +324,15 @@ def grouped_correlation(
         f"n = {found.runs} runs"
     )
     verdict = decide(p_for, p_against, alpha)
-    return Evidence(verdict, p_for, p_against, (found.configurations,), text, found.r, low, high)
+    bound = s_high if sign > 0 else s_low
+
+    def power_at(rho: float) -> float:
+        return found.power_at(rho, sign)
+
+    k = (found.configurations,)
+    return Evidence(
+        verdict, p_for, p_against, k, text, found.r, low, high, bound, "correlation", power_at
+    )
 
 
 def dose_response(
@@ -332,9 +363,9 @@ def dose_response(
         f"p = {min(1.0, 2 * min(p_for, p_against)):.2g}, n = {found.runs} runs"
     )
     verdict = decide(p_for, p_against, alpha)
-    return Evidence(
-        verdict, p_for, p_against, (found.configurations,), text, found.slope, low, high
-    )
+    bound = high if sign > 0 else low
+    k = (found.configurations,)
+    return Evidence(verdict, p_for, p_against, k, text, found.slope, low, high, bound)
 
 
 def _design_arrays(

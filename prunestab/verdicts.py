@@ -65,8 +65,8 @@ both against the rules' own decisions).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.special
@@ -93,6 +93,14 @@ class Evidence:
         text: one line for the claims table.
         estimate: the difference, r or slope difference the text states (NaN if none).
         low, high: its interval, where the rule gives one (NaN otherwise).
+        bound: the end of the ``1 - alpha`` interval on the paper's side: the largest
+            effect in the paper's direction the data still allow (for a correlation, of
+            the slope), NaN where the rule gives no interval.
+        effect_kind: what ``power_at`` takes: ``"difference"`` (of means, in the values'
+            units) or ``"correlation"`` (r of the configuration means); ``""``: no power.
+        power_at: ``power_at(effect)``, the probability that the same rule on the same
+            design (sizes and observed spreads) says "reproduced" if the true effect in
+            the paper's direction were ``effect``; ``None`` where not stated.
 
     >>> evidence = ordering([61.0, 62.0, 63.0], [50.0, 51.0, 52.0])
     >>> evidence.verdict, evidence.n, evidence.estimate
@@ -107,6 +115,9 @@ class Evidence:
     estimate: float = math.nan  # the difference, r or slope difference the text states
     low: float = math.nan  # its interval, where the rule gives one
     high: float = math.nan
+    bound: float = math.nan
+    effect_kind: str = ""
+    power_at: Callable[[float], float] | None = field(default=None, repr=False, compare=False)
 
 
 def decide(p_for: float, p_against: float, alpha: float = ALPHA) -> str:
@@ -219,7 +230,14 @@ def ordering(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> Ev
         f"n = {_n_text(n)}"
     )
     verdict = decide(p_for, p_against, alpha)
-    return Evidence(verdict, p_for, p_against, n, text, welch.diff, low, high)
+    sd_a, sd_b = float(a.std(ddof=1)), float(b.std(ddof=1))
+
+    def power_at(effect: float) -> float:
+        return ordering_power(effect, sd_a, sd_b, a.size, b.size, alpha)
+
+    return Evidence(
+        verdict, p_for, p_against, n, text, welch.diff, low, high, high, "difference", power_at
+    )
 
 
 def equivalence(
@@ -436,7 +454,8 @@ def interaction(
         f"Welch, {df:.1f} df), p = {min(1.0, 2 * min(p_for, p_against)):.2g}, "
         f"n = {_n_text(n)}"
     )
-    return Evidence(decide(p_for, p_against, alpha), p_for, p_against, n, text, estimate, low, high)
+    verdict = decide(p_for, p_against, alpha)
+    return Evidence(verdict, p_for, p_against, n, text, estimate, low, high, high)
 
 
 def slope_difference(
@@ -590,11 +609,20 @@ def detectable_difference(
     >>> round(detectable_difference(1.0, 1.0, 5, 5), 1)
     2.1
     """
+    check_power(power, alpha)
+    return float(np.quantile(_welch_thresholds(sd_a, sd_b, n_a, n_b, alpha, draws, seed), power))
+
+
+def _welch_thresholds(
+    sd_a: float, sd_b: float, n_a: int, n_b: int, alpha: float, draws: int, seed: int
+) -> np.ndarray:
+    """Per simulated experiment, the true difference above which :func:`ordering` says
+    "reproduced": the Welch statistic at a true difference ``d`` is ``(d + noise) / se``
+    with ``noise`` and ``se`` independent of ``d``."""
     if min(n_a, n_b) < 2:
         raise ValueError(f"n_a={n_a}, n_b={n_b}; allowed: at least 2 runs per group")
     if not (sd_a >= 0 and sd_b >= 0 and sd_a + sd_b > 0):
         raise ValueError(f"sd_a={sd_a!r}, sd_b={sd_b!r}; allowed: non-negative, not both zero")
-    check_power(power, alpha)
     rng = np.random.default_rng(seed)
     za, zb = rng.standard_normal((draws, n_a)), rng.standard_normal((draws, n_b))
     noise = sd_a * za.mean(axis=1) - sd_b * zb.mean(axis=1)
@@ -605,8 +633,30 @@ def detectable_difference(
         df = (va + vb) ** 2 / (
             np.where(va > 0, va**2 / (n_a - 1), 0) + np.where(vb > 0, vb**2 / (n_b - 1), 0)
         )
-    threshold = scipy.special.stdtrit(df, 1 - alpha / 2) * se - noise
-    return float(np.quantile(threshold, power))
+    return scipy.special.stdtrit(df, 1 - alpha / 2) * se - noise
+
+
+def ordering_power(
+    difference: float,
+    sd_a: float,
+    sd_b: float,
+    n_a: int,
+    n_b: int,
+    alpha: float = ALPHA,
+    draws: int = 20_000,
+    seed: int = 0,
+) -> float:
+    """The probability that :func:`ordering` says "reproduced" when the true
+    ``mean(a) - mean(b)`` is ``difference``, for normal runs with these SDs and sizes (the
+    inverse of :func:`detectable_difference`, by the same simulation).
+
+    Raises:
+        ValueError: as :func:`detectable_difference`.
+
+    >>> round(ordering_power(2.1, 1.0, 1.0, 5, 5), 1)
+    0.8
+    """
+    return float(np.mean(difference > _welch_thresholds(sd_a, sd_b, n_a, n_b, alpha, draws, seed)))
 
 
 def detectable_correlation(

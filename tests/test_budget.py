@@ -7,7 +7,7 @@ import pytest
 
 from prunestab import verdicts
 from prunestab.book.analysis import Run
-from prunestab.paper import budget
+from prunestab.paper import budget, study, width, windows
 from prunestab.paper.registry import figure_grid
 
 
@@ -63,7 +63,7 @@ def test_criteria_and_recovery_from_stored_runs():
     assert c.verdicts == {"fits before the decay": "met", "over-fits": "met", "precise": "met"}
     assert c.recovery_events == 15 and c.events_recovered == 1.0 and c.median_recovery_epochs == 3
     assert c.final_test_sd == 0.0  # five equal unpruned accuracies
-    assert budget.core_hours(runs) == pytest.approx(10.0)
+    assert study.core_hours(runs) == pytest.approx(10.0)
 
 
 def test_budget_point_states_the_difference_and_the_correlation_with_intervals():
@@ -85,7 +85,7 @@ def test_budget_point_states_the_difference_and_the_correlation_with_intervals()
     assert point.detectable_difference == pytest.approx(
         verdicts.detectable_difference(spread, spread, 5, 5)
     )
-    assert 0.5 < point.detectable_correlation == pytest.approx(verdicts.detectable_correlation(4))
+    assert point.correlation_power == pytest.approx(point.correlation.power_at(0.84))
     # Until both groups have all their planned runs, nothing is said about what the design
     # resolves: a spread from a few runs is too uncertain to plan from.
     early = budget.budget_point([r for r in runs if r.config.seed == 0], "steps650")
@@ -211,7 +211,8 @@ def test_width_test_is_the_largest_budget_grid_at_width_half_and_nothing_else():
     """The pre-registered width test (book/budget.md): the 25 steps10400 budget runs with
     width 0.5; every other field, label and seed as in the width-0.25 grid, new hashes."""
     from prunestab.config import config_hash
-    from prunestab.paper.budget import WIDTH_TEST, width_test_grid
+    from prunestab.paper.width import TEST as WIDTH_TEST
+    from prunestab.paper.width import grid as width_test_grid
 
     narrow = figure_grid("budget", "steps10400", 5)
     wide = width_test_grid()
@@ -235,12 +236,17 @@ def test_capacity_reading_compares_the_wide_run_with_its_narrow_seed():
     assert "(+6.5 points), with 93.0% against 91.5% training accuracy" in said
 
 
-def test_what_the_correlation_rule_resolves_counts_configurations_not_runs():
-    """The grouped rule's points are the 4 pruned configurations, whatever the seeds: at
-    smoke (1 seed) as at the study's 5 seeds, a configuration-level r near 0.97."""
-    runs = [_run(c, 70.0 + c.seed, 1.0) for c in figure_grid("budget", "smoke")]
-    point = budget.budget_point(runs, "smoke")
-    assert point.detectable_correlation == pytest.approx(verdicts.detectable_correlation(4))
+def test_the_power_against_the_papers_r_is_stated_only_for_a_complete_budget():
+    """The grouped rule's points are the 4 pruned configurations, whatever the seeds; its
+    power at the paper's r is stated once the budget's grid is complete (NaN before)."""
+    runs = []
+    for config in figure_grid("budget", "steps650", seeds=5):
+        level = LEVEL.get(config.label, 0.0)
+        accuracy = 70.0 + 0.3 * config.seed + (0.2 if level == 1.0 else -0.1 * level)
+        runs.append(_run(config, accuracy, 1.0 + level + 0.1 * config.seed))
+    point = budget.budget_point(runs, "steps650")
+    assert point.correlation.n == (4,) and 0 < point.correlation_power < 0.6
+    assert math.isnan(budget.budget_point(runs[:-1], "steps650").correlation_power)
 
 
 def test_each_central_verdict_reads_its_own_grid(tmp_path):
@@ -278,7 +284,7 @@ def test_runs_outside_the_protocol_are_refused_not_mixed_into_a_verdict():
         made.result.update(execution={"precision": precision}, device="cpu", dataset=dict(dataset))
         return made
 
-    budget.check_comparable([run(c) for c in grid], "steps10400")  # one copy, fp32: fine
+    study.check_comparable([run(c) for c in grid], "steps10400")  # one copy, fp32: fine
     gpu = [run(c) for c in grid]
     gpu[3] = run(grid[3], "bf16")
     gpu[3].result["device"] = "cuda"
@@ -287,19 +293,19 @@ def test_runs_outside_the_protocol_are_refused_not_mixed_into_a_verdict():
         match=rf"steps10400: {grid[3].display_label()} seed "
         rf"{grid[3].seed} was computed in bf16 on cuda.*in fp32",
     ):
-        budget.check_comparable(gpu, "steps10400")
+        study.check_comparable(gpu, "steps10400")
     official = [run(c) for c in grid]
     official[0] = run(grid[0], dataset={"variant": "official", "mismatched": []})
     with pytest.raises(ValueError, match="different copies of CIFAR-10"):
-        budget.check_comparable(official, "steps10400")
-    budget.check_comparable(gpu, "quick")  # the protocol covers the budget profiles only
+        study.check_comparable(official, "steps10400")
+    study.check_comparable(gpu, "quick")  # the protocol covers the budget profiles only
 
 
 def _width_runs(gap_narrow: float, gap_wide: float, train_wide: float = 100.0) -> tuple:
     """Both widths' budget grids at steps10400, prune_L 13% ``gap`` points from unpruned,
     every other pruned configuration 0.5 below unpruned, seeds spread by 0.2 points; the
     width-0.5 runs' training accuracy ``train_wide``."""
-    from prunestab.paper.budget import width_test_grid
+    from prunestab.paper.width import grid as width_test_grid
 
     def runs(grid, gap, base, train):
         out = []
@@ -327,14 +333,14 @@ def test_width_test_reads_the_preregistered_table(gap_wide, d, i, reading):
     """The protocol's outcomes, planted: prune_L 13% 0.9 points below unpruned at width
     0.25 (as stored), and above, level with or as far below at width 0.5."""
     narrow, wide = _width_runs(-0.9, gap_wide)
-    test = budget.width_test(narrow, wide)
+    test = width.decide(narrow, wide)
     primary = test.difference[0.5]["final_test_acc"]
     assert primary.estimate == pytest.approx(gap_wide) and primary.verdict == d
     assert test.interaction["final_test_acc"].estimate == pytest.approx(gap_wide + 0.9)
     assert test.interaction["final_test_acc"].verdict == i
-    assert budget.width_reading(
-        primary.verdict, test.interaction["final_test_acc"].verdict
-    ).startswith(reading)
+    assert width.reading(primary.verdict, test.interaction["final_test_acc"].verdict).startswith(
+        reading
+    )
     # Every pruned configuration against unpruned, at both widths; the grouped correlation.
     assert (
         set(test.versus_unpruned[0.25])
@@ -347,9 +353,9 @@ def test_width_test_reads_the_preregistered_table(gap_wide, d, i, reading):
 def test_width_status_decides_nothing_until_all_25_runs_are_stored(tmp_path):
     from prunestab.store import RunStore
 
-    said = budget.width_status(RunStore(tmp_path))
-    assert "0 of 25 runs stored; nothing is decided until all are" in said
-    assert budget.stored_width_test(RunStore(tmp_path)) is None
+    said = width.status(RunStore(tmp_path))
+    assert "0 of 25 runs stored, 0.0 core-hours so far; nothing is decided until all are" in said
+    assert width.stored_test(RunStore(tmp_path)) is None
 
 
 def test_figure5_at_the_papers_proportions_adds_exactly_its_20_scaled_noise_runs():
@@ -375,21 +381,21 @@ def test_width_test_rows_name_every_preregistered_comparison_once():
     from prunestab.book import tables
 
     narrow, wide = _width_runs(-0.9, -0.9)
-    rows = budget.width_test_rows(budget.width_test(narrow, wide))
+    rows = width.rows(width.decide(narrow, wide))
     said = [(setting, comparison) for setting, comparison, _ in rows]
     assert len(said) == len(set(said)) == 2 * (2 + 3 + 1) + 2
-    for width in ("width 0.25", "width 0.5"):
-        assert (width, "prune_L 13% - unpruned (last epoch)") in said
-        assert (width, "prune_L 13% - unpruned (best after the last pruning event)") in said
-        assert (width, "l2 prune_S 1% - unpruned (last epoch)") in said
+    for setting in ("width 0.25", "width 0.5"):
+        assert (setting, "prune_L 13% - unpruned (last epoch)") in said
+        assert (setting, "prune_L 13% - unpruned (best after the last pruning event)") in said
+        assert (setting, "l2 prune_S 1% - unpruned (last epoch)") in said
     assert said[-2:] == [
         ("0.5 vs 0.25", "interaction (last epoch)"),
         ("0.5 vs 0.25", "interaction (best after the last pruning event)"),
     ]
     html = tables.evidence_table(rows)
     assert html.count("<tr>") == len(rows) + 1 and "verdict-contradicted" in html
-    test = budget.width_test(narrow, wide)
-    rows = budget.width_test_rows(test)
+    test = width.decide(narrow, wide)
+    rows = width.rows(test)
     assert rows[0][2] is test.difference[0.25]["final_test_acc"]
     assert rows[1][2] is test.difference[0.25]["best_test_acc_after_pruning"]
     assert rows[6][2] is test.difference[0.5]["final_test_acc"]
@@ -403,12 +409,12 @@ def _window_runs(prune_l: float, zeroing50: float, scaled_zeroing50: float, scal
     ``prune_l`` points from it, Zeroing 50 ``zeroing50`` points (the scaled one
     ``scaled_zeroing50``), the scaled Gaussian 1500 ``scaled_g1500``, the other windows
     level with unpruned; seeds 0.2 apart."""
-    from prunestab.paper.fig5 import FIGURE, proportional_grid
+    from prunestab.paper.fig5 import FIGURE, discarded_update_grid, proportional_grid
 
     def shift(config, scaled):
         if config.label == "prune_L":
             return prune_l
-        if config.label == "zeroing50":
+        if config.label in ("zeroing50", "zeroing50 (2 steps)"):
             return scaled_zeroing50 if scaled else zeroing50
         if config.label == "gaussian1500" and scaled:
             return scaled_g1500
@@ -418,7 +424,8 @@ def _window_runs(prune_l: float, zeroing50: float, scaled_zeroing50: float, scal
         accuracy = {c: 66.0 + shift(c, scaled) + 0.2 * (c.seed - 2) for c in grid}
         return [_run(c, accuracy[c], test=accuracy[c]) for c in grid]
 
-    return runs(FIGURE.configs("steps2600"), False), runs(proportional_grid(), True)
+    scaled = proportional_grid() + discarded_update_grid()
+    return runs(FIGURE.configs("steps2600"), False), runs(scaled, True)
 
 
 def test_figure5_windows_read_the_preregistered_outcomes():
@@ -427,18 +434,18 @@ def test_figure5_windows_read_the_preregistered_outcomes():
     # Pruning helps by 2 points; Zeroing 50 matches it at the cut windows, but at the
     # paper's proportions it is Zeroing 0, level with unpruned.
     unscaled, scaled = _window_runs(2.0, 2.0, 0.0)
-    test = budget.window_test(unscaled, scaled)
+    test = windows.decide(unscaled, scaled)
     assert (
-        sorted(r.config.noise.steps for r in budget.window_added(unscaled, scaled))
-        == [1] * 10 + [31] * 10
+        sorted(r.config.noise.steps for r in windows.added(unscaled, scaled))
+        == [1] * 10 + [2] * 5 + [31] * 10
     )
     changed = test.changed()
     assert {claim for claim, _, _ in changed} == {
         c.claim for c in test.scaled if c.claim.startswith("Zeroing noise held for 50 steps")
     }
     assert {(old, new) for _, old, new in changed} == {("reproduced", "contradicted")}
-    assert budget.window_reading(test).startswith("the windows' length matters at `steps2600`")
-    assert budget.window_verdicts(test) == (
+    assert windows.reading(test).startswith("the windows' length matters at `steps2600`")
+    assert windows.verdicts(test) == (
         "of Figure 5's 6 claims, at the paper's proportions 2 reproduced, 2 contradicted, "
         "2 inconclusive; with the windows cut, 4 reproduced, 0 contradicted, 2 inconclusive"
     )
@@ -446,16 +453,16 @@ def test_figure5_windows_read_the_preregistered_outcomes():
     assert list(test.columns().values()) == [test.unscaled, test.scaled]
     assert [row[2] for row in test.effect_rows()] == list(test.effect.values())
     assert test.same_as_zeroing_once == {seed: 0.0 for seed in range(5)}
-    off = budget.window_test(*_window_runs(2.0, 2.0, 0.5)).same_as_zeroing_once
+    off = windows.decide(*_window_runs(2.0, 2.0, 0.5)).same_as_zeroing_once
     assert off == {seed: pytest.approx(0.5) for seed in range(5)}
     # No pruning effect: nothing can match it, whatever the window.
-    test = budget.window_test(*_window_runs(0.0, 0.0, 0.0))
+    test = windows.decide(*_window_runs(0.0, 0.0, 0.0))
     assert test.changed() == []
-    assert "cannot test the noise claims at all, whatever the window" in budget.window_reading(test)
-    assert budget.window_verdicts(test).endswith("6 inconclusive; with the windows cut, the same")
+    assert "cannot test the noise claims at all, whatever the window" in windows.reading(test)
+    assert windows.verdicts(test).endswith("6 inconclusive; with the windows cut, the same")
     # No pruning effect, and a verdict that changes: both parts are said.
-    test = budget.window_test(*_window_runs(0.0, 0.0, 0.0, scaled_g1500=3.0))
-    said = budget.window_reading(test)
+    test = windows.decide(*_window_runs(0.0, 0.0, 0.0, scaled_g1500=3.0))
+    said = windows.reading(test)
     assert said.startswith("the windows' length matters") and "at all, whatever the" in said
     # An effect on one measure only: the other measure's "matches" claims cannot be decided.
     unscaled, scaled = _window_runs(2.0, 2.0, 2.0)
@@ -464,8 +471,8 @@ def test_figure5_windows_read_the_preregistered_outcomes():
             run.result["summary"]["best_test_acc_after_pruning"] = 66.0 + 0.2 * (
                 run.config.seed - 2
             )
-    test = budget.window_test(unscaled, scaled)
-    assert budget.window_reading(test) == (
+    test = windows.decide(unscaled, scaled)
+    assert windows.reading(test) == (
         "prune_L cannot be told from unpruned on best after the last pruning event, so no "
         '"matches prune_L" claim on best after the last pruning event can be decided, '
         "whatever the window"
@@ -475,22 +482,21 @@ def test_figure5_windows_read_the_preregistered_outcomes():
         "paper's proportions (1 and 31 steps)",
     }
     # An effect, and the same verdicts on both grids.
-    test = budget.window_test(*_window_runs(2.0, 0.0, 0.0))
-    assert (
-        budget.window_reading(test) == "no verdict changes with the windows' length at `steps2600`"
-    )
+    test = windows.decide(*_window_runs(2.0, 0.0, 0.0))
+    assert windows.reading(test) == "no verdict changes with the windows' length at `steps2600`"
 
 
-def test_figure5_windows_decide_nothing_until_all_20_runs_are_stored(tmp_path):
+def test_figure5_windows_decide_nothing_until_all_25_runs_are_stored(tmp_path):
+    """20 pre-registered runs and the 5 of the 2-step arm (amendment of 2026-12-06)."""
     from prunestab.store import RunStore
 
-    assert budget.window_new_runs() == 20
-    said = budget.window_status(RunStore(tmp_path))
+    assert windows.planned_new() == 25
+    said = windows.status(RunStore(tmp_path))
     assert (
-        "0 of its 20 new runs stored, and 40 of Figure 5's own runs there are missing; nothing "
-        "is decided until all are" in said
+        "0 of 25 runs stored, 0.0 core-hours so far, and 40 of Figure 5's own runs there are "
+        "missing; nothing is decided until all are" in said
     )
-    assert budget.stored_window_test(RunStore(tmp_path)) is None
+    assert windows.stored_test(RunStore(tmp_path)) is None
 
 
 def _store(tmp_path, runs):
@@ -510,50 +516,51 @@ def test_both_follow_ups_decide_from_the_store_once_complete(tmp_path):
     decided; complete, the pre-registered reading."""
     narrow, wide = _width_runs(-0.9, -0.9)
     store = _store(tmp_path / "width", narrow + wide[1:])
-    assert "24 of 25 runs stored" in budget.width_status(store)
+    assert "24 of 25 runs stored" in width.status(store)
     store = _store(tmp_path / "width-all", narrow + wide)
-    assert budget.stored_width_test(store).difference[0.5]["final_test_acc"].verdict == (
-        "contradicted"
-    )
-    assert budget.width_status(store).endswith(
+    assert width.stored_test(store).difference[0.5]["final_test_acc"].verdict == ("contradicted")
+    assert width.status(store).endswith(
         "Pre-registered reading: the deficit persists at width 0.5: the negative result "
         "survives its strongest confounder at this budget."
     )
     narrow, wide = _width_runs(-0.9, -0.9, train_wide=97.0)
     store = _store(tmp_path / "width-unfit", narrow + wide)
-    assert budget.width_status(store).endswith(
+    assert width.status(store).endswith(
         'The width-0.5 unpruned runs also fail "fits before the decay" (97.0% training '
         "accuracy at epoch 150, against 99%): width 0.5 reduces but does not remove the "
         "capacity confound."
     )
     unscaled, scaled = _window_runs(2.0, 2.0, 0.0)
-    added = budget.window_added(unscaled, scaled)
+    added = windows.added(unscaled, scaled)
     store = _store(tmp_path / "windows", unscaled + added[:-1])
-    assert "19 of its 20 new runs stored" in budget.window_status(store)
-    assert budget.stored_window_test(store) is None
+    assert "24 of 25 runs stored" in windows.status(store)
+    assert windows.stored_test(store) is None
     store = _store(tmp_path / "windows-own", unscaled[1:] + added)
-    assert "20 of its 20 new runs stored, and 1 of Figure 5's own" in budget.window_status(store)
-    assert budget.stored_window_test(store) is None
+    assert "all 25 runs stored, " in windows.status(store)
+    assert ", and 1 of Figure 5's own runs there are missing" in windows.status(store)
+    assert windows.stored_test(store) is None
     store = _store(tmp_path / "windows-all", unscaled + added)
-    assert budget.window_status(store).startswith(
-        "Figure 5 at the paper's proportions (`steps2600`, pre-registered 2026-12-04), all 20 "
-        "new runs stored: the windows' length matters at `steps2600`"
+    assert windows.status(store).startswith(
+        "Figure 5 at the paper's proportions (`steps2600`, pre-registered 2026-12-04, amended "
+        "2026-12-06), all 25 runs stored, "
     )
     # One read gives the chapters everything: the runs, the test and the sentence.
-    follow_up = budget.window_follow_up(store)
-    assert len(follow_up.added) == 20 and len(follow_up.unscaled) == len(unscaled)
-    assert follow_up.test is not None and follow_up.status == budget.window_status(store)
-    wide_follow_up = budget.width_follow_up(tmp_path / "width-all")
+    follow_up = windows.follow_up(store)
+    assert ": the windows' length matters at `steps2600`" in windows.status(store)
+    assert len(follow_up.added) == 25 and len(follow_up.runs[0]) == len(unscaled)
+    assert follow_up.test is not None and follow_up.status == windows.status(store)
+    wide_follow_up = width.follow_up(tmp_path / "width-all")
     assert len(wide_follow_up.runs) == 25 and wide_follow_up.test is not None
-    assert budget.spent(follow_up.added, 20).startswith("all 20 runs stored, ")
-    assert budget.spent(wide_follow_up.runs[1:], 25).startswith("24 of 25 runs stored, ")
-    assert budget.spent(wide_follow_up.runs[1:], 25).endswith(" core-hours so far")
+    assert study.spent(follow_up.added, 25).startswith("all 25 runs stored, ")
+    assert study.spent(wide_follow_up.runs[1:], 25).startswith("24 of 25 runs stored, ")
+    assert study.spent(wide_follow_up.runs[1:], 25).endswith(" core-hours so far")
 
 
 def test_figure5_windows_show_every_configurations_accuracy_on_both_grids():
     """The accuracies behind both sets of verdicts, and Figure 5's layout for two grids:
     the 8 configurations, each with the window it ran on each grid (labels name the
-    paper's windows), and one row of zeroing / Gaussian panels per grid."""
+    paper's windows), the 2-step arm on the paper's-proportions grid only, and one row of
+    zeroing / Gaussian panels per grid."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -561,9 +568,15 @@ def test_figure5_windows_show_every_configurations_accuracy_on_both_grids():
     from prunestab.runs import by_label, curves
 
     unscaled, scaled = _window_runs(2.0, 1.0, 0.0)
-    rows = budget.window_accuracy_rows(unscaled, scaled)
-    assert len(rows) == 8
+    rows = windows.accuracy_rows(unscaled, scaled)
+    assert len(rows) == 9
     table = {row[0]: row[1:] for row in rows}
+    assert table["zeroing50 (2 steps)"] == [
+        "-",
+        "not in this grid",
+        "2 steps",
+        table["zeroing50"][3],
+    ]
     assert table["zeroing50"][0] == "50 steps" and table["zeroing50"][2] == "1 step"
     assert table["gaussian1500"][0] == "320 steps" and table["gaussian1500"][2] == "31 steps"
     # seeds 0.2 apart around the configuration's level: mean 67.0 and 66.0, SD 0.32
@@ -579,5 +592,6 @@ def test_figure5_windows_show_every_configurations_accuracy_on_both_grids():
     )
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == ["cut: zeroing", "cut: gaussian", "scaled: zeroing", "scaled: gaussian"]
-    # each panel: unpruned, prune_L and its kind's three windows
-    assert [len(ax.get_lines()) for ax in fig.axes] == [5, 5, 5, 5]
+    # each panel: unpruned, prune_L and its kind's three windows (the scaled zeroing one
+    # also the 2-step arm)
+    assert [len(ax.get_lines()) for ax in fig.axes] == [5, 5, 6, 5]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from prunestab import grouped
+from prunestab import grouped, verdicts
 from prunestab.book import claims, tables
 from prunestab.book.analysis import Run
 from prunestab.paper import figA1
@@ -174,3 +174,46 @@ def test_at_a_budget_profile_only_the_protocols_central_verdicts_are_recorded(tm
         {"quick": found, "steps10400": found}, ["fig5"], decides={"steps10400": ["fig1"]}
     )
     assert table.count("not run at this profile") == len(found)
+
+
+def test_every_verdict_states_its_power_and_an_inconclusive_one_its_bound():
+    """The power is the weakest comparison's at the reference effect (+1 point for a
+    difference), by the same simulation as ``verdicts.ordering_power``; an inconclusive
+    claim names the comparison most in the way and the largest advantage it allows."""
+    from prunestab.paper.claim import ClaimSpec
+
+    rng = np.random.default_rng(0)
+    strong = (rng.normal(75, 0.3, 5), rng.normal(70, 0.3, 5))
+    weak = (rng.normal(70.2, 0.6, 5), rng.normal(70, 0.6, 5))
+
+    def parts(runs, profile):
+        return [("vs A", verdicts.ordering(*strong)), ("vs B", verdicts.ordering(*weak))]
+
+    claim = ClaimSpec("fig1", "X beats A and B", "", parts).decide([], "quick")
+    sds = [float(np.std(g, ddof=1)) for g in weak]
+    assert claim.verdict == INCONCLUSIVE
+    assert claim.power == pytest.approx(verdicts.ordering_power(1.0, *sds, 5, 5))
+    assert claim.reference == "+1 point (weakest comparison)"
+    high = verdicts.ordering(*weak).high
+    assert claim.bound == f"vs B: any advantage is below {high:+.2f} points (95%)"
+    assert [p[0] for p in claim.parts] == ["vs A", "vs B"] and claim.parts[0][4] == REPRODUCED
+
+
+def test_a_correlation_claim_states_power_at_the_papers_r(tmp_path):
+    """Figure 1's ResNet18 row at the paper's r = .65; its record survives the JSON."""
+    from prunestab.paper.fig1 import CLAIMS as FIG1
+    from prunestab.paper.fig1 import PAPER_CORRELATIONS
+
+    spec = next(c for c in FIG1 if c.wording.startswith("ResNet18: runs with more"))
+    assert spec.reference == PAPER_CORRELATIONS["resnet18"][0]
+    rng = np.random.default_rng(1)
+    x = np.repeat([0.5, 1.0, 2.0, 3.0], 3)
+    y = 70 + rng.normal(0, 0.5, 12)
+    evidence = grouped.grouped_correlation(x, y, np.repeat(list("abcd"), 3))
+    claim = type(spec)("fig1", "w", "p", lambda runs, profile: [("", evidence)], 0.65).decide(
+        [], "quick"
+    )
+    assert claim.reference == "r = .65" and 0 < claim.power < 0.5
+    store = RunStore(tmp_path)
+    claims.save(store, "quick", "fig1", [claim])
+    assert claims.load(store, "quick")["fig1"] == [claim]

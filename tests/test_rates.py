@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from prunestab.config import config_hash
-from prunestab.paper import budget, rates
+from prunestab.paper import rates, width
 from prunestab.paper.claim import BEST_AFTER
 from prunestab.runs import Run
 from prunestab.verdicts import CONTRADICTED, INCONCLUSIVE, REPRODUCED, Evidence
@@ -21,13 +21,13 @@ def test_the_grid_is_figure_4s_ebn_and_random_methods_at_four_rates_at_width_hal
 
 def test_27_runs_are_new_and_the_study_reads_13_configurations_of_47_runs():
     new = rates.new_runs()
-    wide = {config_hash(c) for c in budget.width_test_grid()}
+    wide = {config_hash(c) for c in width.grid()}
     assert len(new) == 27 and not wide & {config_hash(c) for c in new}
     study = rates.study_configs()
     assert len(study) == 47 and len({c.label for c in study}) == 13
     # The four configurations the width test stored are read with all 5 of their seeds.
     assert wide <= {config_hash(c) for c in study} | {
-        config_hash(c) for c in budget.width_test_grid() if c.pruning is None
+        config_hash(c) for c in width.grid() if c.pruning is None
     }
     assert [c.seed for c in new] == sorted(c.seed for c in new)
 

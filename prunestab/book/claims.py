@@ -101,4 +101,10 @@ def load(store: RunStore, profile: str) -> dict[str, list[Claim]]:
     if not path.exists():
         return {}
     stored = json.loads(path.read_text())
-    return {fig: [Claim(**c) for c in cs] for fig, cs in stored.items()}
+    return {fig: [_claim(c) for c in cs] for fig, cs in stored.items()}
+
+
+def _claim(stored: dict) -> Claim:
+    """A recorded claim (older records lack power, bound and parts: their defaults)."""
+    parts = tuple(tuple(part) for part in stored.pop("parts", ()))
+    return Claim(**stored, parts=parts)

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 
 from prunestab.book import claims, plots
 from prunestab.book.tables import badge, sentence, width_report
-from prunestab.paper import budget
+from prunestab.paper import budget, width, windows
 from prunestab.paper.budget import CENTRAL_PROFILES
 from prunestab.paper.profiles import BUDGET_PROFILES, PUBLISHED, default_store
 from prunestab.paper.registry import CHAPTERS, figure_grid
@@ -155,7 +155,7 @@ def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None
     plots.budget_tradeoff(points, budget.PAPER_R_VGG11)
     plt.show()
     stored = sum(len(r) for r in runs.values())
-    wide, window = budget.width_follow_up(store), budget.window_follow_up(store)
+    wide, window = width.follow_up(store), windows.follow_up(store)
     total = sum(len(figure_grid("budget", name)) for name in BUDGET_PROFILES)
     display(
         HTML(

@@ -15,15 +15,13 @@ import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 
-from prunestab.paper.budget import (
-    WIDTH_NARROW,
-    WIDTH_TEST,
-    Criteria,
-    WidthTest,
-    width_test_grid,
-    width_test_rows,
-)
+from prunestab.paper.budget import Criteria
 from prunestab.paper.claim import Claim
+from prunestab.paper.width import NARROW as WIDTH_NARROW
+from prunestab.paper.width import TEST as WIDTH_TEST
+from prunestab.paper.width import WidthTest
+from prunestab.paper.width import grid as width_test_grid
+from prunestab.paper.width import rows as width_test_rows
 from prunestab.verdicts import Evidence
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from prunestab.grouped import correlation_robustness, grouped_correlation
 from prunestab.runs import Run, by_label
 from prunestab.verdicts import (
+    INCONCLUSIVE,
     Evidence,
     all_of,
     ordering,
@@ -36,6 +37,12 @@ MEASURES = {BEST_AFTER: "best after the last pruning event", LAST_EPOCH: "last e
 ON = {BEST_AFTER: "best accuracy after the last pruning event", LAST_EPOCH: "last-epoch accuracy"}
 #: The equivalence margin of "matches" claims, in percentage points of test accuracy.
 EQUIVALENCE_MARGIN = 1.0
+#: The effect at which every verdict states its power, by the kind of its evidence. The
+#: paper prints no accuracy or instability differences (its figures show curves), so a
+#: difference's reference is 1 point, the smallest effect this project treats as
+#: meaningful (the equivalence margin above); a correlation's is the paper's r where the
+#: claim has one (``ClaimSpec.reference``), else Figure 1's VGG11 r = .84 (Section 4.1).
+REFERENCE = {"difference": 1.0, "correlation": 0.84}
 
 Parts = list[tuple[str, Evidence]]
 PartsOf = Callable[[Sequence[Run], str], Parts]
@@ -53,6 +60,16 @@ class Claim:
         verdict: ``reproduced``, ``contradicted`` or ``inconclusive``.
         profile: the profile whose runs decided it.
         n: the sample sizes behind the verdict (runs per group, or points).
+        power: the chance the same rules on the same design say "reproduced" if the
+            effect were ``reference`` in the paper's direction (for a claim of several
+            comparisons, that of its weakest one, an upper bound); ``None`` where the
+            rule states none.
+        reference: the effect ``power`` is stated at, in words (``+1 point``,
+            ``r = .84``), or why none is stated.
+        bound: for an inconclusive claim, the largest effect in the paper's direction the
+            data still allow (95%), in words; else empty.
+        parts: per comparison, ``(name, estimate, low, high, verdict, kind)`` for the
+            forest plots (``kind`` as ``Evidence.effect_kind``).
     """
 
     figure: str
@@ -62,6 +79,10 @@ class Claim:
     verdict: str
     profile: str = ""
     n: str = ""
+    power: float | None = None
+    reference: str = ""
+    bound: str = ""
+    parts: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -74,12 +95,15 @@ class ClaimSpec:
         paper: what the paper reports for it.
         parts: ``parts(runs, profile)``, the named evidence the verdict combines (empty
             when the runs hold none of what it compares).
+        reference: the effect at which its power is stated, where the paper gives one
+            for this claim (its r); else :data:`REFERENCE` by the evidence's kind.
     """
 
     figure: str
     wording: str
     paper: str
     parts: PartsOf
+    reference: float | None = None
 
     def decide(self, runs: Sequence[Run], profile: str) -> Claim | None:
         """The claim decided on ``runs`` at ``profile``.
@@ -94,9 +118,77 @@ class ClaimSpec:
         verdict = all_of([evidence for _, evidence in parts])
         ours = "; ".join(f"{name}: {e.text}" if name else e.text for name, e in parts)
         sizes = sorted({" vs ".join(map(str, e.n)) for _, e in parts})
+        power, reference = self.power(parts)
         return Claim(
-            self.figure, self.wording, self.paper, ours, verdict, profile, ", ".join(sizes)
+            self.figure,
+            self.wording,
+            self.paper,
+            ours,
+            verdict,
+            profile,
+            ", ".join(sizes),
+            power,
+            reference,
+            bound_text(parts) if verdict == INCONCLUSIVE else "",
+            tuple(
+                (
+                    name,
+                    _finite(e.estimate),
+                    _finite(e.low),
+                    _finite(e.high),
+                    e.verdict,
+                    e.effect_kind,
+                )
+                for name, e in parts
+            ),
         )
+
+    def power(self, parts: Parts) -> tuple[float | None, str]:
+        """The claim's power at its reference effect (the weakest part's: every part must
+        say "reproduced"), and the reference in words; ``(None, why)`` where a part's
+        rule states no power."""
+        kinds = {e.effect_kind for _, e in parts}
+        if "" in kinds or len(kinds) != 1 or any(e.power_at is None for _, e in parts):
+            return None, "not stated: the paper gives no size for this comparison's effect"
+        kind = kinds.pop()
+        size = self.reference if self.reference is not None else REFERENCE[kind]
+        try:
+            power = min(e.power_at(size) for _, e in parts)
+        except ValueError:  # a design the simulation cannot take (no spread, one run)
+            return None, "not stated: too few runs or no spread to simulate the design"
+        if kind == "correlation":
+            words = f"r = {size:.2f}".replace("0.", ".", 1)
+        else:
+            words = f"+{size:g} point" + ("" if size == 1 else "s")
+        return power, words + (" (weakest comparison)" if len(parts) > 1 else "")
+
+
+def _finite(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def bound_text(parts: Parts) -> str:
+    """What an inconclusive claim's data still allow in the paper's direction: the 95%
+    bound of the comparison closest to "reproduced" (the largest effect it allows), in
+    words; empty where no rule gave an interval.
+
+    >>> from prunestab.verdicts import ordering
+    >>> bound_text([("vs unpruned", ordering([70.0, 71.0, 72.0], [70.5, 71.5, 71.0]))])
+    'vs unpruned: any advantage is below +2.08 points (95%)'
+    """
+    bounded = [(name, e) for name, e in parts if not math.isnan(e.bound)]
+    if not bounded:
+        return ""
+    # The comparison that stands most in the way of "reproduced": the largest p-value for
+    # the paper's direction.
+    name, evidence = max(bounded, key=lambda part: np.nan_to_num(part[1].p_for, nan=2.0))
+    prefix = f"{name}: " if name else ""
+    if evidence.effect_kind == "correlation":
+        return (
+            f"{prefix}the steepest slope the data allow in the paper's direction is "
+            f"{evidence.bound:+.3g} per unit (95%)"
+        )
+    return f"{prefix}any advantage is below {evidence.bound:+.2f} points (95%)"
 
 
 def values(runs: Sequence[Run], key: str) -> np.ndarray:

@@ -102,6 +102,7 @@ CLAIMS = (
         "ResNet18: runs with more pruning instability reach higher final test accuracy (Pearson r > 0)",
         paper_correlation_text("resnet18"),
         _instability_correlation("resnet18"),
+        reference=PAPER_CORRELATIONS["resnet18"][0],
     ),
     *(
         ClaimSpec(

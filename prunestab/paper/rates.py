@@ -34,10 +34,10 @@ import numpy as np
 
 from prunestab.config import RunConfig, config_hash
 from prunestab.grouped import dose_response, grouped_power, slope_for_correlation
-from prunestab.paper import budget, fig4
+from prunestab.paper import budget, fig4, study, width
 from prunestab.paper.claim import BEST_AFTER, Claim, grouped, values
 from prunestab.paper.common import Label
-from prunestab.paper.profiles import get_profile
+from prunestab.paper.profiles import default_store, get_profile
 from prunestab.runs import Run, by_label
 from prunestab.store import RunStore
 from prunestab.verdicts import CONTRADICTED, INCONCLUSIVE, REPRODUCED, Evidence
@@ -89,7 +89,7 @@ def study_configs(device: str = "cpu") -> list[RunConfig]:
     13 configurations, 47 runs. Labels are the rate grid's (``E[BN] prune_S r=4``); the
     l2 configuration keeps ``l2 prune_S 1%``."""
     grid = rate_grid(SEEDS, device)
-    wide = budget.width_test_grid(device=device)
+    wide = width.grid(device=device)
     by_hash = {config_hash(c): c for c in grid}
     extra = []
     for config in wide:
@@ -113,15 +113,15 @@ def new_runs(device: str = "cpu") -> list[RunConfig]:
     >>> len(new_runs())
     27
     """
-    stored = {config_hash(c) for c in budget.width_test_grid(device=device)}
+    stored = {config_hash(c) for c in width.grid(device=device)}
     grid = [c for c in rate_grid(SEEDS, device) if config_hash(c) not in stored]
     return sorted(grid, key=lambda c: c.seed)
 
 
 def stored_runs(store: str | os.PathLike | RunStore | None = None) -> list[Run]:
     """The study's runs that are stored (none trained), refused like any budget run the
-    protocol does not cover (``budget.check_comparable``)."""
-    return budget.stored(study_configs(), PROFILE, store)
+    protocol does not cover (``study.check_comparable``)."""
+    return study.stored(study_configs(), PROFILE, store)
 
 
 def _configuration(run: Run) -> str:
@@ -174,8 +174,8 @@ def planning_design(store: str | os.PathLike | RunStore | None = None) -> Design
     instability of the same configuration at ``quick`` (Figure 4's stored runs) times the
     median ratio of width-0.5 ``steps10400`` to ``quick`` instability over the shared
     configurations, the pooled run SD of the four, and 3 runs."""
-    quick_store = store if isinstance(store, RunStore) else RunStore(store or "results")
-    wide = budget.stored(study_configs(), PROFILE, quick_store)
+    quick_store = store if isinstance(store, RunStore) else default_store(store, "quick")
+    wide = study.stored(study_configs(), PROFILE, store)
     shared = by_label(wide)
     quick_runs = by_label(
         [Run(c, r) for c in fig4.FIGURE.configs("quick") if (r := quick_store.load(c)) is not None]
@@ -349,32 +349,23 @@ def rate_test(runs: Sequence[Run], draws: int = 20_000) -> RateTest:
     return RateTest(central, slope, power, figure4, len(set(labels)))
 
 
-@dataclass(frozen=True)
-class RateFollowUp:
-    """The study as the store holds it, read once: its ``runs``, the ``test`` once every
-    run is stored (else ``None``) and a ``status`` sentence."""
-
-    runs: list[Run]
-    test: RateTest | None
-    status: str
-
-
-def follow_up(store: str | os.PathLike | RunStore | None = None) -> RateFollowUp:
-    """Read the study's runs once and say where it stands."""
+def follow_up(store: str | os.PathLike | RunStore | None = None) -> study.FollowUp:
+    """Read the study's runs once and say where it stands; once all 27 new runs are
+    stored, the central verdict and its pre-registered reading."""
     runs = stored_runs(store)
-    planned = len(study_configs())
     new = {config_hash(c) for c in new_runs()}
-    added = [r for r in runs if config_hash(r.config) in new]
-    head = f"Rate study (`{PROFILE}`, width {WIDTH:g}, pre-registered 2026-12-06)"
-    if len(runs) < planned:
-        said = (
-            f"{head}: new runs {budget.spent(added, len(new))}; nothing is decided until all are."
+
+    def describe(test: RateTest) -> str:
+        return (
+            f"the central claim is {test.central.verdict} ({test.central.text}); power "
+            f"{test.power:.0%} against the paper's r. Pre-registered reading: {test.reading}"
         )
-        return RateFollowUp(runs, None, said)
-    test = rate_test(runs)
-    said = (
-        f"{head}, all {len(new)} new runs stored ({budget.core_hours(added):.1f} core-hours): "
-        f"the central claim is {test.central.verdict} ({test.central.text}). Pre-registered "
-        f"reading: {test.reading}."
+
+    return study.follow_up(
+        f"Rate study (`{PROFILE}`, width {WIDTH:g}, pre-registered 2026-12-06)",
+        runs,
+        [r for r in runs if config_hash(r.config) in new],
+        len(new),
+        lambda: rate_test(runs),
+        describe,
     )
-    return RateFollowUp(runs, test, said)
