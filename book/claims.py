@@ -21,6 +21,158 @@
 # (`prunestab.verdicts`, applied by the claims table `prunestab.book.claims.CLAIMS`). Each
 # figure's notebook records its claims when it runs; this page collects them.
 #
+# First the verdicts, as a forest plot and a table; how each verdict is decided, and
+# what its power and bound mean, is [at the end of the page](what-a-verdict-means).
+
+# %% tags=["parameters", "remove-cell"]
+profile = "quick"
+store = None
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+from IPython.display import HTML, Markdown, display
+
+from prunestab.book import analysis, claims, plots, tables
+from prunestab.paper import budget, width, windows
+from prunestab.paper.budget import CENTRAL_PROFILES
+
+
+def forest(found, at=""):
+    """The claims ``found`` as a forest plot (``plots.forest``), shown."""
+    plots.style()
+    plots.forest([(claims.claim_label(c, 40, "\n", at), c.parts, c.verdict) for c in found])
+    plt.show()
+
+
+ORDER = ["fig1", "fig2", "fig3", "fig4", "fig5", "figA1", "figA2"]
+recorded = claims.load(analysis.default_store(store, profile), profile)
+found = [c for figure in ORDER for c in recorded.get(figure, [])]
+missing = [figure for figure in ORDER if figure not in recorded]
+counts = {v: sum(c.verdict == v for c in found) for v in claims.VERDICTS}
+summary = (
+    f"Profile **{profile}**: {len(found)} claims; "
+    + ", ".join(f"{n} {v}" for v, n in counts.items())
+    + "."
+)
+if profile == "smoke":
+    summary += (
+        " The smoke profile checks the plumbing only: its verdicts say nothing about the paper."
+    )
+if profile == "quick":
+    summary += (
+        " The quick profile keeps the paper's schedules, rates and epoch axis but trains each"
+        f" run for {budget.steps_per_run('quick'):,} optimizer steps,"
+        f" {budget.steps_per_run('quick') / budget.steps_per_run('paper'):.1%} of the paper's"
+        f" {budget.steps_per_run('paper'):,}, at a quarter of its width (Conv4:"
+        " half), on a tenth of its images, with 3 runs per configuration and 500 test images"
+        " ([How to reproduce](reproduce)): each verdict is a verdict at that scale, and with"
+        " 3 runs most comparisons can only come out inconclusive."
+    )
+if missing:
+    summary += f" Not yet run at this profile: {', '.join(missing)}."
+display(Markdown(summary))
+if found:
+    display(
+        Markdown(
+            f"Each claim at `{profile}`: its estimate (dot) and 95% interval (line) against"
+            " zero, coloured by its verdict; of several comparisons, the one most in the way"
+            ' of "reproduced". The grey band is ±1 point, the equivalence margin and the'
+            " effect at which a difference's power is stated. The table below has every"
+            " number."
+        )
+    )
+    forest(found)
+    display(HTML(tables.claims_table(found)))
+else:
+    display(Markdown("No claims recorded yet."))
+
+# %% [markdown]
+# ## The central claims by training budget
+#
+# Figure 1 (VGG11) and Figure 5 decided at the quick profile and at the budget study's
+# larger budgets ([protocol](budget), [chapter](../notebooks/budget_study)): Figure 1 at
+# `steps10400` (10,400 optimizer steps per run, all 50,000 training images), Figure 5 at
+# `steps2600`, 5 runs per configuration.
+
+# %% tags=["hide-input"]
+central = {"quick": [c for c in found if not c.claim.startswith("ResNet18")]}
+decides: dict[str, list[str]] = {}
+pending = {}
+for figure, budget_profile in CENTRAL_PROFILES.items():
+    budget_store = analysis.default_store(store, budget_profile)
+    decided = claims.load(budget_store, budget_profile).get(figure, [])
+    central.setdefault(budget_profile, []).extend(decided)
+    decides.setdefault(budget_profile, []).append(figure)
+    have, total = budget.central_runs(figure, store)
+    pending[(budget_profile, figure)] = f"{len(have)} of {total} runs stored"
+if profile != "smoke":
+    display(
+        HTML(
+            tables.claims_by_profile(
+                central,
+                ["fig1", "fig5"],
+                decides,
+                pending,
+                caption="Figures 1 and 5's claims at the quick profile and at the budgets"
+                " where the protocol decides them.",
+            )
+        )
+    )
+    for budget_profile in dict.fromkeys(CENTRAL_PROFILES.values()):
+        decided = central.get(budget_profile, [])
+        if decided:
+            steps = f"{budget.steps_per_run(budget_profile):,} steps"
+            display(Markdown(f"The central claims decided at {steps} (`{budget_profile}`):"))
+            forest(decided, steps)
+
+# %% [markdown]
+# ## Two pre-registered follow-ups
+#
+# **Absent, or too small?** At `steps10400` every pruned configuration of width 0.25 ends
+# below unpruned, which capacity loss predicts whatever the instability; the width test
+# repeats that grid at width 0.5. **Figure 5's windows**: at `steps2600` the stored noise
+# windows are 15.6% and 100% of the retrain period, against the paper's 0.32% and 9.6%;
+# the proportional grid scales them to the paper's fractions. Both were pre-registered
+# with their readings before their runs ([protocol](budget)); each is decided only once
+# all of its runs are stored, and then shown here with every comparison it makes. The budget
+# study chapter has every number.
+
+# %% tags=["hide-input"]
+if profile != "smoke":
+    wide, follow_up = width.follow_up(store), windows.follow_up(store)
+    display(
+        HTML(
+            f"<ul><li>{tables.sentence(wide.status)}</li>"
+            f"<li>{tables.sentence(follow_up.status)}</li></ul>"
+        )
+    )
+    if wide.test is not None:
+        display(HTML(tables.width_report(wide.test)))
+    window = follow_up.test
+    if window is not None:
+        display(
+            HTML(
+                tables.claims_by_profile(
+                    window.columns(),
+                    ["fig5"],
+                    caption="Figure 5's claims with the noise windows cut to the retrain"
+                    " period and scaled to the paper's proportions.",
+                )
+            )
+        )
+        display(
+            HTML(
+                tables.evidence_table(
+                    window.effect_rows(),
+                    'prune_L against unpruned at 2,600 steps: the effect every "matches'
+                    ' prune_L" claim needs.',
+                )
+            )
+        )
+
+
+# %% [markdown]
+# (what-a-verdict-means)=
 # ## What a verdict means
 #
 # Each claim is tested in the paper's direction and in the opposite direction, each
@@ -136,91 +288,3 @@
 # **Figure A1** is about one trained VGG19: its verdicts treat the layers as the units
 # (a sign test over layers; Welch's test of later against earlier layers), so they say
 # how consistently the layers behave, not what another training run would show.
-
-# %% tags=["parameters", "remove-cell"]
-profile = "quick"
-store = None
-
-# %% tags=["hide-input"]
-from IPython.display import HTML, Markdown, display
-
-from prunestab.book import analysis, claims, tables
-from prunestab.paper import budget, width, windows
-from prunestab.paper.budget import CENTRAL_PROFILES
-
-ORDER = ["fig1", "fig2", "fig3", "fig4", "fig5", "figA1", "figA2"]
-recorded = claims.load(analysis.default_store(store, profile), profile)
-found = [c for figure in ORDER for c in recorded.get(figure, [])]
-missing = [figure for figure in ORDER if figure not in recorded]
-counts = {v: sum(c.verdict == v for c in found) for v in claims.VERDICTS}
-summary = (
-    f"Profile **{profile}**: {len(found)} claims; "
-    + ", ".join(f"{n} {v}" for v, n in counts.items())
-    + "."
-)
-if profile == "smoke":
-    summary += (
-        " The smoke profile checks the plumbing only: its verdicts say nothing about the paper."
-    )
-if profile == "quick":
-    summary += (
-        " The quick profile keeps the paper's schedules, rates and epoch axis but trains each"
-        " run for about 1% of the paper's optimizer steps, at a quarter of its width (Conv4:"
-        " half), on a tenth of its images, with 3 runs per configuration and 500 test images"
-        " ([How to reproduce](reproduce)): each verdict is a verdict at that scale, and with"
-        " 3 runs most comparisons can only come out inconclusive."
-    )
-if missing:
-    summary += f" Not yet run at this profile: {', '.join(missing)}."
-display(Markdown(summary))
-display(HTML(tables.claims_table(found)) if found else Markdown("No claims recorded yet."))
-
-# %% [markdown]
-# ## The central claims by training budget
-#
-# Figure 1 (VGG11) and Figure 5 decided at the quick profile and at the budget study's
-# larger budgets ([protocol](budget), [chapter](../notebooks/budget_study)): Figure 1 at
-# `steps10400` (10,400 optimizer steps per run, all 50,000 training images), Figure 5 at
-# `steps2600`, 5 runs per configuration.
-
-# %% tags=["hide-input"]
-central = {"quick": [c for c in found if not c.claim.startswith("ResNet18")]}
-decides: dict[str, list[str]] = {}
-pending = {}
-for figure, budget_profile in CENTRAL_PROFILES.items():
-    budget_store = analysis.default_store(store, budget_profile)
-    decided = claims.load(budget_store, budget_profile).get(figure, [])
-    central.setdefault(budget_profile, []).extend(decided)
-    decides.setdefault(budget_profile, []).append(figure)
-    have, total = budget.central_runs(figure, store)
-    pending[(budget_profile, figure)] = f"{len(have)} of {total} runs stored"
-if profile != "smoke":
-    display(HTML(tables.claims_by_profile(central, ["fig1", "fig5"], decides, pending)))
-
-# %% [markdown]
-# ## Two pre-registered follow-ups
-#
-# **Absent, or too small?** At `steps10400` every pruned configuration of width 0.25 ends
-# below unpruned, which capacity loss predicts whatever the instability; the width test
-# repeats that grid at width 0.5. **Figure 5's windows**: at `steps2600` the stored noise
-# windows are 15.6% and 100% of the retrain period, against the paper's 0.32% and 9.6%;
-# the proportional grid scales them to the paper's fractions. Both were pre-registered
-# with their readings before their runs ([protocol](budget)); each is decided only once
-# all of its runs are stored, and then shown here with every comparison it makes. The budget
-# study chapter has every number.
-
-# %% tags=["hide-input"]
-if profile != "smoke":
-    wide, follow_up = width.follow_up(store), windows.follow_up(store)
-    display(
-        HTML(
-            f"<ul><li>{tables.sentence(wide.status)}</li>"
-            f"<li>{tables.sentence(follow_up.status)}</li></ul>"
-        )
-    )
-    if wide.test is not None:
-        display(HTML(tables.width_report(wide.test)))
-    window = follow_up.test
-    if window is not None:
-        display(HTML(tables.claims_by_profile(window.columns(), ["fig5"])))
-        display(HTML(tables.evidence_table(window.effect_rows())))

@@ -16,70 +16,93 @@
 # %% [markdown]
 # # The Generalization-Stability Tradeoff in Neural Network Pruning
 #
-# This book is a re-runnable companion to *The Generalization-Stability Tradeoff in Neural
-# Network Pruning* by Brian R. Bartoldson, Ari S. Morcos, Adrian Barbu and Gordon
-# Erlebacher. Each chapter is one section of the paper: its argument, the figure, the code
-# that produced the figure, and the paper's claim set beside what our run measured, with a
-# verdict.
-
-# %% [markdown]
-# **What we found, in short** (written on 2026-12-04, once every planned run of the
-# training-budget study and of its two pre-registered follow-ups was stored; the tables
-# below are computed from the runs). At the budgets a CPU affords (650 to 10,400 optimizer
-# steps, about 1% of the paper's, at a quarter or half of VGG11's width) the
-# generalization-stability tradeoff did not appear: prune$_L$ 13% was never measurably more
-# accurate than unpruned, and no correlation between instability and accuracy could be told. At
-# width 0.25 and 10,400 steps every pruned configuration ended 0.4 to 0.9 points below
-# unpruned, which is what a model too small to lose filters predicts. The width test
-# doubled the width. At width 0.5 no pruned configuration can be told from unpruned
-# (prune$_L$ 13% − unpruned −0.02 points, 95% interval −0.86 to +0.83), and the width ×
-# pruning interaction (+0.84 points, −0.08 to +1.75, p = 0.07) leans toward the gap closing
-# but cannot be told from zero. By the reading fixed before the runs, **we could not tell**
-# whether capacity explains the width-0.25 deficit, and the tradeoff does not appear at
-# width 0.5 either. Even at width 0.5 the unpruned model does not fit its training set
-# before the decay (97.2% against the protocol's 99%). Figure 5's noise claims cannot be
-# tested at these budgets at all: at 2,600 steps pruning has no effect for noise to mimic,
-# whether the noise windows are cut to the retrain period or scaled to the paper's
-# proportions. These verdicts describe these reduced scales, not the paper's; the `paper`
-# profile (Appendix A.3, about 117 GPU-hours one run at a time on an H200, see
-# [How to reproduce](reproduce)) is the test that remains.
+# **The paper's thesis** (Bartoldson, Morcos, Barbu and Erlebacher): pruning's benefit to
+# generalization is better explained by the **instability** it causes (the drop in test
+# accuracy at a pruning event) than by the parameters it removes. Runs whose pruning was
+# more unstable end more accurate, and noise as disruptive as pruning but impermanent
+# gives the same benefit. This book re-runs the paper's figures on CPUs and sets each of
+# its claims beside what our runs measured, with a verdict.
 
 # %% tags=["parameters", "remove-cell"]
 profile = "quick"  # the profile whose verdicts lead; the budget profiles are shown beside it
 store = None  # run store folder; None: results/ in the repository
 
 # %% tags=["remove-input"]
+import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
 from prunestab.book import frontpage
 
-display(HTML(frontpage.findings_html(profile, store)))
-frontpage.budget_figure(profile, store)
+display(HTML(frontpage.answer_html(profile, store)))
+forest = frontpage.central_forest(profile, store)
+if forest is not None:
+    plt.show()
+display(HTML(frontpage.scale_html(profile, store)))
 
 # %% [markdown]
-# The paper's thesis: pruning's benefit to generalization is better explained by the
-# **instability** it causes than by the parameters it removes. A pruning event's
-# instability is the drop in test accuracy it causes,
+# The figure: each central claim's estimate (dot) and 95% interval (line), against zero,
+# coloured by its verdict; the grey band is ±1 point, the equivalence margin and the
+# effect at which a difference's power is stated. Every claim, at every profile, is on
+# the [claims page](claims).
 #
-# $$\text{instability}_i = |t_\text{pre} - t_\text{post}|,$$
+# ```{admonition} What the data support, in words (written 2026-12-06 from the stored runs)
+# :class: dropdown
+# - **Figure 1 at 10,400 steps, width 0.25:** every pruned configuration ended below
+#   unpruned (prune$_L$ 13% − unpruned −0.85 points, 95% interval −1.41 to −0.29): the
+#   paper's ordering is contradicted at this scale, as a model too small to lose filters
+#   would predict.
+# - **Twice the width (the width test, 25 runs):** prune$_L$ 13% − unpruned is −0.02
+#   points (−0.86 to +0.83): any advantage of prune$_L$ there is below +0.83 points, and a
+#   true 1-point advantage would have been found 67% of the time. Whether the width-0.25
+#   deficit was capacity could not be told: the width × pruning interaction is +0.84
+#   points, −0.08 to +1.75: anything from a 0.08-point widening of the gap to a
+#   1.75-point closing is consistent with the runs.
+# - **Instability and accuracy at 10,400 steps:** over the 4 configuration means, the
+#   slope of accuracy on instability is at most +0.755 points per point of instability
+#   (95%; r = +.39, −.91 to +.98), and the rule finds the paper's r = .84 there only 32%
+#   of the time: the data neither support nor rule out the paper's correlation. The rate
+#   study (13 configurations, pre-registered with 98% power at the paper's r) is the
+#   powered test; nothing is decided until its 27 runs are stored.
+# - **Figure 5 at 2,600 steps:** prune$_L$ − unpruned is −0.19 points (−0.88 to +0.50):
+#   any benefit of pruning there is below +0.50 points, and a true 1-point benefit would
+#   have been found 83% of the time. The noise claims compare noise with that benefit, so
+#   they cannot be decided at this budget, whatever the window.
+# ```
+
+# %% [markdown]
+# ## The chapters
 #
-# and across pruning algorithms, targets and rates, runs whose pruning was more unstable
-# end with higher test accuracy; noise that is as disruptive as pruning but impermanent
-# gives the same benefit. Those are the paper's claims; what our runs found is a separate
-# column below, counted from the recorded verdicts (each chapter and the
-# [claims page](claims) give the numbers).
+# Each chapter is one section of the paper: its argument, the figure, the code that
+# produced it, and the paper's claims beside what our run measured. The paper's claims and
+# our findings are separate columns.
 
 # %% tags=["remove-input"]
 display(HTML(frontpage.chapters_html(profile, store)))
 
+# %% tags=["remove-input"]
+display(
+    HTML(
+        "<details><summary><strong>Verdicts per profile</strong></summary>"
+        + frontpage.findings_html(profile, store)
+        + "</details>"
+    )
+)
+if profile != "smoke":
+    display(
+        HTML(
+            "<details><summary><strong>The training-budget study and its follow-ups"
+            "</strong></summary>" + frontpage.budget_html(profile, store) + "</details>"
+        )
+    )
+
 # %% [markdown]
 # The reference pages:
 #
-# | chapter | paper | what it is |
-# |---|---|---|
-# | [Claims](claims) | all | every claim with its verdict, per profile |
-# | [Protocol](budget) and [budget study](../notebooks/budget_study) | Sec. 4.1, 4.4 | at which training budget the tradeoff appears, pre-registered |
-# | [The authors' implementation](authors_code) | all | what the authors' code did where the paper is silent, and what we follow |
+# - [Claims](claims): every claim with its verdict, per profile, as a forest plot and a table.
+# - [Protocol](budget) and [budget study](../notebooks/budget_study) (Sections 4.1, 4.4): at
+#   which training budget the tradeoff appears, pre-registered.
+# - [The authors' implementation](authors_code): what the authors' code did where the
+#   paper is silent, and what we follow.
 #
 # Each chapter states at its top which **profile** produced its numbers (`smoke`: a
 # plumbing check; `quick`: a CPU-sized reduction; `paper`: Appendix A.3 exactly) and which

@@ -147,7 +147,11 @@ rows = [
     + "</tr>"
     for label in labels
 ]
-display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
+caption = (
+    "<caption>Per configuration and budget: last-epoch test accuracy, % (mean ± SD, runs),"
+    " and the mean instability per pruning event.</caption>"
+)
+display(HTML(f'<table class="claims">{caption}{head}{"".join(rows)}</table>'))
 
 # %% [markdown]
 # ## The tradeoff against the training budget
@@ -195,7 +199,11 @@ rows = [
     f"<td>{p.robustness.text if p.robustness else '-'}</td></tr>"
     for p in points
 ]
-display(HTML(f'<table class="claims">{head}{"".join(rows)}</table>'))
+caption = (
+    "<caption>Each budget's point of the figure: prune_L 13% - unpruned and the correlation,"
+    " with what the design can detect.</caption>"
+)
+display(HTML(f'<table class="claims">{caption}{head}{"".join(rows)}</table>'))
 powered = [p for p in points if not math.isnan(p.correlation_power)]
 if powered:
     k = len({c.label for c in figure_grid("budget", powered[0].profile) if c.pruning})
@@ -258,7 +266,15 @@ for figure, central in CENTRAL_PROFILES.items():
         )
     found = claims.evaluate(figure, have, central)
     claims.save(analysis.default_store(store, central), central, figure, found, central=True)
-    display(HTML(tables.claims_table(found)))
+    display(
+        HTML(
+            tables.claims_table(
+                found,
+                f"{claims.figure_title(figure)}'s central claims decided at"
+                f" {budget.steps_per_run(central):,} steps, as the protocol fixes them.",
+            )
+        )
+    )
 
 # %% [markdown]
 # ## The width test: absent, or too small?
@@ -329,6 +345,8 @@ if profile != "smoke" and wide.test is not None:
                     [f"{w:g}", *study.provenance(rs)]
                     for w, rs in ((width.NARROW, narrow_runs), (width.TEST[1], wide.runs))
                 ],
+                "Which code trained each width's runs: commits, and runs with uncommitted"
+                " changes or no segment record.",
             )
         )
     )
@@ -384,12 +402,36 @@ if profile != "smoke":
                         ],
                     ],
                     accuracy,
+                    "Each noise arm's window and last-epoch accuracy, with the windows cut to"
+                    " the retrain period and scaled to the paper's proportions.",
                 )
             )
         )
-        display(HTML(tables.claims_by_profile(window.columns(), ["fig5"])))
-        display(HTML(tables.evidence_table(window.effect_rows())))
-        display(HTML(tables.claims_table(window.scaled)))
+        display(
+            HTML(
+                tables.claims_by_profile(
+                    window.columns(),
+                    ["fig5"],
+                    caption="Figure 5's claims under each choice of window.",
+                )
+            )
+        )
+        display(
+            HTML(
+                tables.evidence_table(
+                    window.effect_rows(),
+                    'prune_L against unpruned at 2,600 steps: the effect every "matches'
+                    ' prune_L" claim needs.',
+                )
+            )
+        )
+        display(
+            HTML(
+                tables.claims_table(
+                    window.scaled, "Figure 5's claims with the windows scaled to the paper's."
+                )
+            )
+        )
         same = [
             [seed, "not comparable" if math.isnan(d) else f"{d:.3g} points" if d else "identical"]
             for seed, d in window.same_as_zeroing_once.items()
@@ -405,6 +447,8 @@ if profile != "smoke":
                 tables.html_table(
                     ["seed", f"{header}: Zeroing 50, 1 step", "Zeroing 50, 2 steps (amendment)"],
                     same,
+                    "Is the 1-step Zeroing 50 arm the same run as Zeroing 0? Per seed, the"
+                    " largest difference of any epoch's accuracy.",
                 )
             )
         )
@@ -501,6 +545,8 @@ if profile != "smoke":
                     ]
                     for row in rates.power_table(design)
                 ],
+                "The rate study's power, fixed before its runs: the chance the central rule"
+                ' says "reproduced" at the paper\'s r and at slopes of 1 and 2 points.',
             )
         )
     )
@@ -512,11 +558,12 @@ if profile != "smoke":
                     [
                         ("13 configurations", "r(instability, best after)", test.central),
                         ("13 configurations", "slope, points per point of instability", test.slope),
-                    ]
+                    ],
+                    "The rate study's central verdict and its dose-response slope.",
                 )
             )
         )
-        display(HTML(tables.claims_table(test.figure4)))
+        display(HTML(tables.claims_table(test.figure4, "Figure 4's own claims at this scale.")))
 
 # %% [markdown]
 # ## In this chapter

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -90,7 +90,16 @@ for gamma in (0.25, 0.5, 1.0, 2.0, -1.0):
         z = (closed - mc) / se if se > 0 else 0.0
         worst = max(worst, abs(z))
         rows.append([gamma, beta, f"{closed:.5f}", f"{mc:.5f}", f"{z:+.2f}"])
-display(HTML(tables.html_table(["gamma", "beta", "E[BN] closed form", "Monte Carlo", "z"], rows)))
+display(
+    HTML(
+        tables.html_table(
+            ["gamma", "beta", "E[BN] closed form", "Monte Carlo", "z"],
+            rows,
+            "The closed form of E[BN] against a Monte Carlo estimate over a grid of BN"
+            " scales and shifts (z: their difference in Monte Carlo standard errors).",
+        )
+    )
+)
 display(Markdown(f"Largest |z| over the grid: **{worst:.2f}**."))
 
 # %% [markdown]
@@ -130,7 +139,7 @@ for ax, layer in zip(axes[0], measured["scores"], strict=True):
     l2, ebn = np.asarray(layer["l2"]), np.asarray(layer["ebn"])
     rho = scipy.stats.spearmanr(l2, ebn).statistic
     ax.scatter(l2, ebn, s=6, alpha=0.6)
-    ax.set_title(f"{layer['name']}: Spearman {rho:.2f}", fontsize=9)
+    ax.set_title(f"{layer['name']}: Spearman {rho:.2f}")
     ax.set_xlabel(r"$\ell_2$ norm of the filter")
 axes[0, 0].set_ylabel("E[BN]")
 fig.tight_layout()

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -101,7 +101,16 @@ for model in ("vgg11", "resnet18"):
                 f"{v['steps_after']:,.0f}",
             ]
         )
-display(HTML(tables.html_table([*header, "steps after"], rows)))
+display(
+    HTML(
+        tables.html_table(
+            [*header, "steps after"],
+            rows,
+            "One 13% pruning event per configuration: test accuracy just before and after it,"
+            " the best after the last event, the final accuracy, and the optimizer steps left.",
+        )
+    )
+)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=False)
 for ax, model in zip(axes, ("vgg11", "resnet18"), strict=True):
     model_runs = [r for r in runs if r.config.model == model]
@@ -114,7 +123,7 @@ for ax, model in zip(axes, ("vgg11", "resnet18"), strict=True):
     )
     ax.set_title(model)
     ax.set_ylabel("test accuracy (%)")
-axes[0].legend(loc="lower left", fontsize=8)
+axes[0].legend(loc="lower left")
 fig.suptitle(f"Figure 1 ({profile} profile): the last 125 epochs")
 fig.tight_layout()
 plt.show()

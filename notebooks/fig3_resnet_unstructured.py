@@ -55,9 +55,8 @@ finals = {
     k: analysis.points(v, "best_test_acc_after_pruning", "final_test_acc")[0]
     for k, v in groups.items()
 }
-plots.mean_bars(right, finals, confidence=0.80, ylabel="final test accuracy (%)")
-lows = min(v.min() for v in finals.values())
-right.set_ylim(bottom=max(0, lows - 5))
+bottom = max(0, round(min(v.min() for v in finals.values()) - 5))
+plots.mean_bars(right, finals, confidence=0.80, ylabel="final test accuracy (%)", bottom=bottom)
 fig.suptitle(f"Figure 3 ({profile} profile): ResNet18, structured vs unstructured prune_L")
 fig.tight_layout()
 plt.show()

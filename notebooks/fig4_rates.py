@@ -68,7 +68,7 @@ plots.rate_plot(
     "final test accuracy (%)",
     baseline=baseline,
 )
-axes[1].legend(loc="best", fontsize=8)
+axes[1].legend(loc="best")
 fig.suptitle(f"Figure 4 ({profile} profile): VGG11")
 fig.tight_layout()
 plt.show()

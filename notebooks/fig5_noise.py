@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.7
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -105,8 +105,8 @@ finals = {
     k: analysis.points(v, "best_test_acc_after_pruning", "final_test_acc")[0]
     for k, v in groups.items()
 }
-plots.mean_bars(ax, finals, ylabel="final test accuracy (%)")
-ax.set_ylim(bottom=max(0, min(v.min() for v in finals.values()) - 5))
+bottom = max(0, round(min(v.min() for v in finals.values()) - 5))
+plots.mean_bars(ax, finals, ylabel="final test accuracy (%)", bottom=bottom)
 plt.show()
 
 # %% [markdown]

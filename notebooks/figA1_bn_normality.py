@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -72,6 +72,8 @@ display(
                 [L["name"], f"{L['values']:,}", f"{b:.3f}", f"{a:.3f}", f"{a - b:+.3f}"]
                 for L, b, a in zip(layers, ks_before, ks_after, strict=True)
             ],
+            "Per layer of the trained VGG19: the KS distance of its BN activations from a"
+            " standard normal before and after training.",
         )
     )
 )

@@ -67,12 +67,19 @@ class Chromium:
             time.sleep(0.2)
         self.socket = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=60)
         self._id = 0
+        #: Uncaught errors the pages threw (their descriptions), as the console logs them.
+        self.errors: list[str] = []
+        self.send("Runtime.enable")
 
     def send(self, method: str, **params) -> dict:
         self._id += 1
         self.socket.send(json.dumps({"id": self._id, "method": method, "params": params}))
         while True:
             message = json.loads(self.socket.recv())
+            if message.get("method") == "Runtime.exceptionThrown":
+                details = message["params"]["exceptionDetails"]
+                thrown = details.get("exception", {}).get("description") or details.get("text")
+                self.errors.append(str(thrown))
             if message.get("id") == self._id:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")

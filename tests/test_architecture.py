@@ -25,12 +25,19 @@ PACKAGE = ROOT / "prunestab"
 LAYER_FOLDERS = ("paper", "book")
 #: Every layer from the ground up: the toolkit, the layer folders, the command.
 LAYERS = ("toolkit", *LAYER_FOLDERS, "command")
-#: The modules of ``paper/`` that are no figure or chapter of their own: what the figures
-#: share, and the follow-up studies of the budget chapter (``book/budget.md``).
+#: The modules of ``paper/`` that are no figure or chapter of their own (study, width,
+#: windows, rates: the follow-up studies of the budget chapter, ``book/budget.md``, and
+#: what they share).
 NOT_FIGURES = {
-    "paper.registry", "paper.common", "paper.claim", "paper.profiles",
-    "paper.study", "paper.width", "paper.windows", "paper.rates",
-}  # fmt: skip
+    "paper.registry",
+    "paper.common",
+    "paper.claim",
+    "paper.profiles",
+    "paper.study",
+    "paper.width",
+    "paper.windows",
+    "paper.rates",
+}
 #: Raw lines (``end_lineno - lineno + 1``), docstrings included.
 LONGEST_FUNCTION = 80
 LONGEST_CLASS = 180

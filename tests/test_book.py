@@ -101,3 +101,73 @@ def test_the_plan_counts_stored_and_missing_runs_without_training(tmp_path):
     assert (fig5.stored, fig5.missing) == (1, distinct - 1)
     claims, intro = build.plan(tmp_path, parameters, only=("claims", "intro"))
     assert claims.missing == intro.missing == 0  # they read stored results only
+
+
+def _figure_png(label: str, nudged: int = 0) -> bytes:
+    """A figure as a notebook stores it (PNG bytes), with ``nudged`` pixels changed by
+    1/255, as the same figure drawn on another CPU."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from PIL import Image
+
+    figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
+    axes.plot([0, 1, 2], [1, 3, 2])
+    axes.set_title(label)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    pixels = np.array(Image.open(io.BytesIO(buffer.getvalue())))
+    for i in range(nudged):
+        pixels[10 + i, 10 + i, 0] ^= 1  # flip the last bit: a 1/255 difference
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="png")
+    return out.getvalue()
+
+
+def _figure_notebook(png: bytes, embedded: bool = False) -> dict:
+    import base64
+
+    encoded = base64.b64encode(png).decode("ascii")
+    data = (
+        {"text/html": f'<div><img src="data:image/png;base64,{encoded}"></div>'}
+        if embedded
+        else {"image/png": encoded, "text/plain": "<Figure size 600x400 with 1 Axes>"}
+    )
+    notebook = _notebook("<p>same</p>")
+    notebook["cells"][0]["outputs"].append(
+        {"output_type": "display_data", "data": data, "metadata": {}}
+    )
+    return notebook
+
+
+def test_a_figure_a_few_1_255_different_is_the_same_page(tmp_path):
+    # What an AVX-512 CPU does to Figure 1: the committed file must stay as it is.
+    for embedded in (False, True):
+        tracked, executed = tmp_path / "tracked.ipynb", tmp_path / "executed.ipynb"
+        tracked.write_text(json.dumps(_figure_notebook(_figure_png("r = .5"), embedded)))
+        before = tracked.read_bytes()
+        nudged = _figure_png("r = .5", nudged=5)
+        assert nudged != _figure_png("r = .5")
+        executed.write_text(json.dumps(_figure_notebook(nudged, embedded)))
+        assert build.settle(executed, tracked) is False
+        assert tracked.read_bytes() == before
+
+
+def test_a_figure_that_changed_replaces_the_tracked_file(tmp_path):
+    for embedded in (False, True):
+        tracked, executed = tmp_path / "tracked.ipynb", tmp_path / "executed.ipynb"
+        tracked.write_text(json.dumps(_figure_notebook(_figure_png("r = .5"), embedded)))
+        executed.write_text(json.dumps(_figure_notebook(_figure_png("r = .6"), embedded)))
+        assert build.settle(executed, tracked) is True
+        assert tracked.read_bytes() == executed.read_bytes()
+
+
+def test_pixel_tolerance_separates_rendering_noise_from_one_changed_digit():
+    noise = _figure_png("r = .5", nudged=5)
+    assert build.same_picture(_figure_png("r = .5"), noise)
+    assert not build.same_picture(_figure_png("r = .5"), _figure_png("r = .6"))

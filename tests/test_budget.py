@@ -268,9 +268,10 @@ def test_the_front_page_says_what_each_budget_profile_will_decide(tmp_path):
     }
     assert "not yet decided</td>" in row["quick"]
     assert "decides no claim: a point of the budget study only" in row["steps650"]
-    assert "not yet decided (fig5's central claims: 0 of 40 runs stored)" in row["steps2600"]
-    assert "not yet decided (fig1's central claims: 0 of 25 runs stored)" in row["steps10400"]
-    assert "fig1's central claims at <code>steps10400</code>: 0 of 25 runs stored, not yet" in shown
+    assert "not yet decided (Figure 5's central claims: 0 of 40 runs stored)" in row["steps2600"]
+    assert "not yet decided (Figure 1's central claims: 0 of 25 runs stored)" in row["steps10400"]
+    assert "Figure 1's central claims at 10,400 steps: 0 of 25 runs stored, not yet" in shown
+    assert "fig1" not in shown and "1 claims" not in shown
 
 
 def test_runs_outside_the_protocol_are_refused_not_mixed_into_a_verdict():

@@ -217,3 +217,17 @@ def test_a_correlation_claim_states_power_at_the_papers_r(tmp_path):
     store = RunStore(tmp_path)
     claims.save(store, "quick", "fig1", [claim])
     assert claims.load(store, "quick")["fig1"] == [claim]
+
+
+def test_claims_table_cells_are_one_line_with_the_rest_in_a_fold_and_a_caption():
+    """Issue 34: the "ours" cell is the estimate and interval in one line (the recorded
+    text behind <details>), the verdict carries its power, and the table its caption."""
+    found = claims.evaluate("fig5", _runs("fig5", FIG5), "smoke")
+    table = tables.claims_table(found)
+    assert table.count("<caption>") == 1
+    assert table.count("<details>") == len(found)
+    assert "Figure 5" in table and ">fig5<" not in table
+    for claim in found:
+        line = tables.estimate_line(claim)
+        assert "\n" not in line and len(line) < 140, line
+        assert tables.power_line(claim).startswith("power ")

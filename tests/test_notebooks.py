@@ -205,6 +205,22 @@ def test_a_browser_sees_every_claim_as_a_table_row_with_a_text_verdict(built_boo
     assert ".verdict-reproduced" in stylesheet.read_text()
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_no_page_logs_an_error_in_the_console(built_book, tmp_path):
+    """Every page once logged ``SyntaxError: Identifier 'THEBE_JS_URL' has already been
+    declared`` (``book/_ext/single_scripts.py``)."""
+    from cdp import Chromium
+
+    pages = [str(Path(n).with_suffix(".html")) for n in NOTEBOOKS]
+    with Chromium(CHROMIUM, tmp_path / "profile") as browser:
+        for page in pages:
+            browser.open((built_book / page).as_uri())
+            time.sleep(0.5)  # scripts loaded async
+            browser.evaluate("1")  # read the events that arrived meanwhile
+            assert not browser.errors, f"{page}: {browser.errors}"
+
+
 _VISIBLE = """
 (() => {
   const explorer = document.querySelector('[data-explorer="NAME"]');

@@ -36,3 +36,56 @@ def test_rate_plot_groups_runs_by_rate_whatever_its_rounding():
     assert list(line.get_xdata()) == [0.5263, 12.8572]
     assert list(line.get_ydata()) == [6.0, 2.0]
     plt.close(fig)
+
+
+def test_forest_draws_each_claims_weakest_comparison_coloured_by_its_verdict():
+    rows = [
+        (
+            "Figure 1: beats every other",
+            (
+                ("vs unpruned", -0.8, -1.3, -0.3, "contradicted", "difference"),
+                ("vs prune_S 1%", 0.2, -0.3, 0.7, "inconclusive", "difference"),
+            ),
+            "contradicted",
+        ),
+        (
+            "Figure 1: r > 0",
+            (("", 0.4, -0.9, 0.98, "inconclusive", "correlation"),),
+            "inconclusive",
+        ),
+        (
+            "Figure 5: matches",
+            (("zeroing50 - prune_L", None, None, None, "inconclusive", ""),),
+            "inconclusive",
+        ),
+    ]
+    fig = plots.forest(rows)
+    difference, correlation = fig.axes
+    labels = [t.get_text() for t in difference.get_yticklabels()]
+    assert labels == ["Figure 1: beats every other\nvs unpruned (weakest of 2)"]
+    interval, point = difference.get_lines()[1:3]  # after the zero line
+    assert list(interval.get_xdata()) == [-1.3, -0.3] and list(point.get_xdata()) == [-0.8]
+    assert interval.get_color() == plots.VERDICT_COLORS["contradicted"]
+    assert correlation.get_xlim() == (-1.05, 1.05)
+    plt.close(fig)
+
+
+def test_every_figure_text_is_at_least_10_px_where_the_book_shows_it():
+    """Issue 34: the book's column is about 750 px wide at a 1400 px window; figures are
+    drawn up to 11 inches wide and scaled to it."""
+    plots.style()
+    scale = 750 / (11 * 72)  # px per point
+    for key in ("font.size", "axes.labelsize", "xtick.labelsize", "legend.fontsize"):
+        size = plt.rcParams[key]
+        size = size if isinstance(size, float | int) else plots.FONT_SIZE
+        assert size * scale >= 10, key
+    assert plt.rcParams["savefig.dpi"] >= 150
+
+
+def test_bars_that_do_not_start_at_zero_say_so():
+    fig, ax = plt.subplots()
+    plots.mean_bars(
+        ax, {"a": np.array([60.0, 61.0]), "b": np.array([62.0, 63.0])}, ylabel="%", bottom=48
+    )
+    assert ax.get_ylim()[0] == 48 and "starts at 48" in ax.get_ylabel()
+    plt.close(fig)

@@ -15,18 +15,23 @@ papermill produced. Wall times are printed per notebook and for the build.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from matplotlib.testing.compare import compare_images
+from matplotlib.testing.exceptions import ImageComparisonFailure
 
 from prunestab.book.analysis import PROGRESS_ENV_VAR
 from prunestab.config import config_hash
@@ -170,23 +175,50 @@ def hide_injected_parameters(path: Path) -> None:
 
 #: Cell and notebook metadata that change on every execution without changing the page.
 _VOLATILE_METADATA = ("execution", "papermill", "widgets")
+#: Images embedded in HTML outputs (the static explorers' panes), as base64 PNG.
+_EMBEDDED_PNG = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=\s]+)")
+#: How far two renderings of one figure may differ and still count as the same picture:
+#: the root mean square of the pixel differences, on matplotlib's 0-255 scale. The same
+#: figure drawn on a CPU with AVX-512 differs from the committed one in 2 pixels by 1/255
+#: (5 such pixels: RMS 0.003 on a 600 x 400 figure); a title that changes one digit
+#: ("r = .5" to "r = .6") gives RMS 1.9 there (``tests/test_book.py``). 0.05 sits well
+#: between them, and a one-digit change on a figure ten times larger still exceeds it.
+IMAGE_TOLERANCE = 0.05
 
 
-def reader_view(notebook: dict) -> dict:
-    """What a reader of the book sees of an executed notebook: cells, tags and outputs,
-    without timestamps, durations, kernel bookkeeping, live-widget ids or the cells the
-    page removes (the parameters cells)."""
+def _placeholder(index: int) -> str:
+    return f"<image {index}>"
+
+
+def reader_view(notebook: dict) -> tuple[dict, list[bytes]]:
+    """What a reader of the book sees of an executed notebook, as its text and its
+    images: cells, tags and outputs, without timestamps, durations, kernel bookkeeping,
+    live-widget ids or the cells the page removes (the parameters cells). Every PNG, as
+    an output or embedded in HTML, is replaced by ``<image i>`` in the text and returned
+    decoded as the i-th image, so that pictures can be compared by their pixels."""
+    images: list[bytes] = []
+
+    def take(encoded: str) -> str:
+        images.append(base64.b64decode("".join(encoded.split())))
+        return _placeholder(len(images) - 1)
+
     cells = []
     for cell in notebook.get("cells", []):
         if "remove-cell" in cell.get("metadata", {}).get("tags", []):
             continue  # not on the page (the parameters cells: jobs=2 changes no number)
         outputs = []
         for output in cell.get("outputs", []):
-            data = {
-                mime: value
-                for mime, value in output.get("data", {}).items()
-                if mime != "application/vnd.jupyter.widget-view+json"
-            }
+            data = {}
+            for mime, value in output.get("data", {}).items():
+                if mime == "application/vnd.jupyter.widget-view+json":
+                    continue
+                if mime == "image/png":
+                    data[mime] = take("".join(value) if isinstance(value, list) else value)
+                elif mime == "text/html":
+                    html = "".join(value) if isinstance(value, list) else value
+                    data[mime] = _EMBEDDED_PNG.sub(lambda m: take(m.group(1)), html)
+                else:
+                    data[mime] = value
             kept = {k: v for k, v in output.items() if k not in ("data", "execution_count")}
             outputs.append({**kept, "data": data} if "data" in output else kept)
         metadata = {
@@ -200,14 +232,50 @@ def reader_view(notebook: dict) -> dict:
                 "outputs": outputs,
             }
         )
-    return {"cells": cells}
+    return {"cells": cells}, images
+
+
+def same_picture(old: bytes, new: bytes, tolerance: float = IMAGE_TOLERANCE) -> bool:
+    """Whether two PNGs show the same picture: equal bytes, or equal sizes whose pixels
+    differ by an RMS of at most ``tolerance`` (``matplotlib.testing.compare``, the tool
+    matplotlib tests its own figures with). Rendering differs between CPUs in the last
+    bit of a few pixels; that is not a change a reader can see.
+
+    >>> import io, matplotlib.pyplot as plt
+    >>> buffer = io.BytesIO(); plt.figure(figsize=(1, 1)).savefig(buffer); plt.close("all")
+    >>> same_picture(buffer.getvalue(), buffer.getvalue())
+    True
+    """
+    if old == new:
+        return True
+    with tempfile.TemporaryDirectory() as folder:
+        expected, actual = Path(folder) / "old.png", Path(folder) / "new.png"
+        expected.write_bytes(old)
+        actual.write_bytes(new)
+        try:
+            return compare_images(str(expected), str(actual), tol=tolerance) is None
+        except ImageComparisonFailure:  # different sizes
+            return False
+
+
+def same_page(old: dict, new: dict) -> bool:
+    """Whether two executed notebooks show a reader the same page (``reader_view``),
+    images compared by their pixels (``same_picture``)."""
+    old_text, old_images = reader_view(old)
+    new_text, new_images = reader_view(new)
+    return (
+        old_text == new_text
+        and len(old_images) == len(new_images)
+        and all(same_picture(a, b) for a, b in zip(old_images, new_images, strict=True))
+    )
 
 
 def settle(executed: Path, tracked: Path) -> bool:
     """Copy ``executed`` over ``tracked`` if what a reader sees differs; return whether it
-    did. An unchanged page keeps its file byte for byte (``git status`` stays clean)."""
+    did. An unchanged page keeps its file byte for byte (``git status`` stays clean), also
+    where a figure was drawn a few 1/255 differently on another CPU."""
     new = json.loads(executed.read_text())
-    if tracked.exists() and reader_view(json.loads(tracked.read_text())) == reader_view(new):
+    if tracked.exists() and same_page(json.loads(tracked.read_text()), new):
         return False
     shutil.copyfile(executed, tracked)
     return True

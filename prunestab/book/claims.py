@@ -12,7 +12,9 @@ them all with :func:`load` and shows them with ``prunestab.book.tables``.
 from __future__ import annotations
 
 import json
+import re
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -36,8 +38,10 @@ __all__ = [
     "VERDICTS",
     "Claim",
     "ClaimSpec",
+    "claim_label",
     "claims_path",
     "evaluate",
+    "figure_title",
     "load",
     "save",
 ]
@@ -108,3 +112,38 @@ def _claim(stored: dict) -> Claim:
     """A recorded claim (older records lack power, bound and parts: their defaults)."""
     parts = tuple(tuple(part) for part in stored.pop("parts", ()))
     return Claim(**stored, parts=parts)
+
+
+#: The measure a claim's wording ends with, as a short tag for plots and one-line cells.
+MEASURE_TAGS = {
+    "(last-epoch accuracy)": "last epoch",
+    "(best accuracy after the last pruning event)": "best after last event",
+}
+
+
+def figure_title(figure: str) -> str:
+    """A figure's registry name as a reader says it.
+
+    >>> figure_title("fig1"), figure_title("figA2")
+    ('Figure 1', 'Figure A2')
+    """
+    return re.sub(r"^fig", "Figure ", figure)
+
+
+def claim_label(claim: Claim, width: int = 60, before_measure: str = " ", at: str = "") -> str:
+    """A claim in one short line: its figure (``at`` a scale, where given), its wording
+    shortened to ``width`` characters, and (after ``before_measure``) the accuracy
+    measure where the wording names one.
+
+    >>> c = Claim("fig5", "Zeroing once is not enough: prune_L is more accurate "
+    ...     "(last-epoch accuracy)", "p", "o", "inconclusive", "quick", "3 vs 3")
+    >>> claim_label(c, 40)
+    'Figure 5: Zeroing once is not enough: [...] (last epoch)'
+    """
+    wording, tag = claim.claim, ""
+    for ending, short in MEASURE_TAGS.items():
+        if wording.endswith(ending):
+            wording, tag = wording.removesuffix(ending).rstrip(), f"{before_measure}({short})"
+    shortened = textwrap.shorten(wording, width=width, placeholder=" [...]")
+    where = f" at {at}" if at else ""
+    return f"{figure_title(claim.figure)}{where}: {shortened}{tag}"

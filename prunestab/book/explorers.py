@@ -89,7 +89,7 @@ class Explorer:
         draw: Callable[..., Drawn],
         *,
         live: Callable[[], Any] | None = None,
-        dpi: int = 72,
+        dpi: int = plots.DPI,
     ) -> None:
         if not controls:
             raise ValueError(f"explorer {name!r} has no controls; allowed: one or more")
@@ -251,7 +251,7 @@ def _event_panel(ax, runs: Sequence) -> None:
         )
     ax.set_xlabel("epoch")
     ax.set_ylabel("instability (pp)")
-    ax.set_title("each pruning epoch's instability, one colour per run", fontsize=8)
+    ax.set_title("each pruning epoch's instability, one colour per run")
 
 
 def fig1_explorer(runs: Sequence) -> Explorer:
@@ -281,8 +281,7 @@ def fig1_explorer(runs: Sequence) -> Explorer:
         x, y = points(chosen, "mean_instability", "best_test_acc_after_pruning")
         fig.suptitle(
             f"{model} {label}: mean instability {np.nanmean(x):.2f} pp, "
-            f"best accuracy after the last event {np.nanmean(y):.1f}% (n={len(chosen)})",
-            fontsize=9,
+            f"best accuracy after the last event {np.nanmean(y):.1f}% (n={len(chosen)})"
         )
         fig.tight_layout()
         return fig
@@ -341,7 +340,7 @@ def fig4_explorer(
         fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
         _curve_panel(left, {Label.UNPRUNED: _runs_of(runs, Label.UNPRUNED), method: chosen})
         _event_panel(right, chosen)
-        fig.suptitle(f"{method}, {rate} (n={len(chosen)})", fontsize=9)
+        fig.suptitle(f"{method}, {rate} (n={len(chosen)})")
         fig.tight_layout()
         return fig
 
@@ -477,7 +476,7 @@ def fig5_explorer(runs: Sequence) -> Explorer:
             for k, v in groups.items()
             if v
         )
-        ax.set_title(f"last-epoch test accuracy: {finals}", fontsize=8)
+        ax.set_title(f"last-epoch test accuracy: {finals}")
         fig.tight_layout()
         return fig
 

@@ -1,18 +1,32 @@
-"""The book's front page: what the book found, per profile, and the one figure that
-answers whether the paper's tradeoff appears (the budget study's), from stored results
+"""The book's front page: the answer first (one row per central claim, with what the
+paper found, what we found at CPU scale, the bound the data support and the verdict with
+its power), the findings as one forest plot, the scale and data they come from; then the
+chapters, each profile's counts and the budget study behind folds. From stored results
 only (nothing is trained here)."""
 
 from __future__ import annotations
 
+import base64
 import html
+import io
+import json
 import os
 
 import matplotlib.pyplot as plt
 
 from prunestab.book import claims, plots
-from prunestab.book.tables import badge, sentence, width_report
-from prunestab.paper import budget, width, windows
+from prunestab.book.claims import figure_title
+from prunestab.book.tables import (
+    badge,
+    cells_table,
+    estimate_line,
+    power_line,
+    sentence,
+    width_report,
+)
+from prunestab.paper import budget, rates, width, windows
 from prunestab.paper.budget import CENTRAL_PROFILES
+from prunestab.paper.claim import Claim
 from prunestab.paper.profiles import BUDGET_PROFILES, PUBLISHED, default_store
 from prunestab.paper.registry import CHAPTERS, figure_grid
 
@@ -31,7 +45,10 @@ def _undecided(profile: str, stored: dict[str, tuple[int, int]]) -> str:
     central = [figure for figure, at in CENTRAL_PROFILES.items() if at == profile]
     if not central:
         return "decides no claim: a point of the budget study only"
-    parts = [f"{f}'s central claims: {stored[f][0]} of {stored[f][1]} runs stored" for f in central]
+    parts = [
+        f"{figure_title(f)}'s central claims: {stored[f][0]} of {stored[f][1]} runs stored"
+        for f in central
+    ]
     return "not yet decided (" + "; ".join(parts) + ")"
 
 
@@ -50,46 +67,50 @@ def findings_html(profile: str = "quick", store: str | os.PathLike | None = None
         recorded = claims.load(default_store(store, name), name)
         found = [c for figure_claims in recorded.values() for c in figure_claims]
         counts = verdict_counts(found)
-        figures = ", ".join(sorted(recorded)) or "none yet"
+        figures = ", ".join(figure_title(f) for f in sorted(recorded)) or "none yet"
         cells = [
-            f"<td><code>{html.escape(name)}</code></td>",
-            f"<td>{budget.steps_per_run(name):,}</td>",
-            f"<td>{len(found)} ({html.escape(figures)})</td>",
+            f"<code>{html.escape(name)}</code>",
+            f"{budget.steps_per_run(name):,}",
+            f"{_claims_count(len(found))} ({html.escape(figures)})",
         ]
         if found:
-            cells += [f"<td>{badge(v, f'{counts[v]} {v}')}</td>" for v in claims.VERDICTS]
+            said = ", ".join(badge(v, f"{counts[v]} {v}") for v in claims.VERDICTS)
+            cells.append(said)
         else:
-            cells.append(f'<td colspan="{len(claims.VERDICTS)}">{_undecided(name, stored)}</td>')
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in (
-            "profile",
-            "optimizer steps per run",
-            "claims decided (figures)",
-            *claims.VERDICTS,
-        )
+            cells.append(_undecided(name, stored))
+        rows.append(cells)
+    table = cells_table(
+        ("profile", "optimizer steps per run", "claims decided", "verdicts"),
+        rows,
+        "How many claims each profile has decided, and how they came out.",
     )
-    table = f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     notes = []
     if profile != "smoke":
         for figure, central in CENTRAL_PROFILES.items():
             decided = figure in claims.load(default_store(store, central), central)
             state = "decided" if decided else "not yet decided"
             notes.append(
-                f"{figure}'s central claims at <code>{central}</code>: {stored[figure][0]} of "
-                f"{stored[figure][1]} runs stored, {state}"
+                f"{figure_title(figure)}'s central claims at {budget.steps_per_run(central):,} "
+                f"steps: {stored[figure][0]} of {stored[figure][1]} runs stored, {state}"
             )
     else:
         notes.append("the smoke profile checks the plumbing; its verdicts say nothing")
     return (
-        '<div class="ps-findings"><p><strong>What the book found so far.</strong> Every '
-        "claim is tested in the paper's direction and against it, each at 2.5% (every "
-        "rule, equivalence included; correlations on configuration means); "
-        "<em>inconclusive</em> means the runs could not tell, which is not evidence "
-        'against the paper. Each claim with its numbers: <a href="claims.html">the '
-        f"claims page</a>.</p>{table}<p>" + "; ".join(notes) + ".</p></div>"
+        '<div class="ps-findings"><p>Every claim is tested in the paper\'s direction and '
+        "against it, each at 2.5% or less; <em>inconclusive</em> means the runs could not "
+        "tell, which is not evidence against the paper. Each claim with its numbers: "
+        f'<a href="claims.html">the claims page</a>.</p>{table}<p>'
+        + "; ".join(notes)
+        + ".</p></div>"
     )
+
+
+def _claims_count(n: int) -> str:
+    """
+    >>> _claims_count(1), _claims_count(3)
+    ('1 claim', '3 claims')
+    """
+    return f"{n} claim" + ("" if n == 1 else "s")
 
 
 def _found_text(figure: str, recorded: dict[str, dict]) -> str:
@@ -104,7 +125,12 @@ def _found_text(figure: str, recorded: dict[str, dict]) -> str:
             continue
         counts = verdict_counts(found)
         said = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
-        parts.append(f"<code>{name}</code>: {len(found)} claims, {said}")
+        where = (
+            f"{budget.steps_per_run(name):,} steps"
+            if name in BUDGET_PROFILES
+            else f"<code>{name}</code>"
+        )
+        parts.append(f"{where}: {_claims_count(len(found))}, {said}")
     return "; ".join(parts) or "not yet decided"
 
 
@@ -125,62 +151,242 @@ def chapters_html(profile: str = "quick", store: str | os.PathLike | None = None
             found = "no claim to decide: a derivation, checked against references by the tests"
         elif profile == "smoke":
             recorded = claims.load(default_store(store, "smoke"), "smoke").get(figure, [])
-            found = f"smoke: {len(recorded)} claims (a plumbing check; says nothing)"
+            found = f"smoke: {_claims_count(len(recorded))} (a plumbing check; says nothing)"
         else:
             found = _found_text(figure, recorded)
         rows.append(
-            f'<tr><td><a href="../{chapter.notebook.removesuffix(".ipynb")}.html">'
-            f"{chapter.title}</a></td><td>{chapter.section}</td>"
-            f"<td>{chapter.paper_claims}</td><td>{found}</td></tr>"
+            [
+                f'<a href="../{chapter.notebook.removesuffix(".ipynb")}.html">'
+                f"{chapter.title}</a> ({chapter.section})",
+                chapter.paper_claims,
+                found,
+            ]
         )
-    head = "".join(
-        f"<th>{h}</th>" for h in ("chapter", "paper", "the paper claims", "what we found")
+    return cells_table(
+        ("chapter", "the paper claims", "what we found"),
+        rows,
+        "The chapters: what the paper claims in each, and apart from it what our runs "
+        "found (counts of verdicts per profile that decided them).",
     )
+
+
+def figure_html(fig, alt: str) -> str:
+    """A figure as an ``<img>`` embedded in HTML (PNG at ``plots.DPI``), so that it can sit
+    inside a table's fold or a ``<details>``; the figure is closed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=plots.DPI, bbox_inches="tight")
+    plt.close(fig)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
     return (
-        f'<table class="claims chapters"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="ps-figure-wide"><img class="ps-figure" src="data:image/png;base64,'
+        f'{encoded}" alt="{html.escape(alt)}" style="max-width: 100%; height: auto;"></div>'
     )
 
 
-def budget_figure(profile: str = "quick", store: str | os.PathLike | None = None):
-    """The budget study's figure from the stored runs (``plots.budget_tradeoff``), shown;
-    at ``smoke`` nothing (the budget study has no smoke runs in the book)."""
-    from IPython.display import HTML, display  # the book's extra, not the library's
-
+def budget_html(profile: str = "quick", store: str | os.PathLike | None = None) -> str:
+    """The budget study's figure from the stored runs (``plots.budget_tradeoff``) with its
+    readings and the two follow-ups' reports, as HTML for a fold; at ``smoke`` nothing
+    (the budget study has no smoke runs in the book)."""
     if profile == "smoke":
-        return
+        return ""
     plots.style()
     runs = {name: budget.stored_runs("budget", name, store) for name in BUDGET_PROFILES}
     points = [budget.budget_point(runs[name], name) for name in BUDGET_PROFILES if runs[name]]
-    plots.budget_tradeoff(points, budget.PAPER_R_VGG11)
-    plt.show()
+    drawn = figure_html(
+        plots.budget_tradeoff(points, budget.PAPER_R_VGG11),
+        "prune_L 13% minus unpruned and r(instability, accuracy) against optimizer steps",
+    )
     stored = sum(len(r) for r in runs.values())
     wide, window = width.follow_up(store), windows.follow_up(store)
     total = sum(len(figure_grid("budget", name)) for name in BUDGET_PROFILES)
-    display(
-        HTML(
-            "<p><em>The question the book is built to answer: at which training budget does "
-            "the generalization-stability tradeoff appear, and does it grow toward the "
-            "paper's size? Left, prune<sub>L</sub> 13% minus unpruned (last-epoch test "
-            "accuracy); right, Pearson's r between instability and accuracy over the pruned "
-            "configurations' means; each with its "
-            "95% interval, from "
-            + (
-                f"all {total} of the study's planned runs "
-                if stored == total
-                else f"{stored} of the study's {total} planned runs stored so far "
-            )
-            + '(<a href="../notebooks/budget_study.html">the budget study</a>, '
-            '<a href="budget.html">its protocol</a>).</em></p>'
-            + _readings_html(points, runs)
-            + "<p><strong>Absent, or too small?</strong> "
-            + sentence(wide.status)
-            + " The reading of each outcome is fixed in the protocol before the runs.</p>"
-            + ("" if wide.test is None else width_report(wide.test))
-            + "<p><strong>Figure 5's noise windows.</strong> "
-            + sentence(window.status)
-            + "</p>"
+    return (
+        "<p>At which training budget does the generalization-stability tradeoff appear, "
+        "and does it grow toward the paper's size? Left, prune<sub>L</sub> 13% minus "
+        "unpruned (last-epoch test accuracy); right, Pearson's r between instability and "
+        "accuracy over the pruned configurations' means; each with its 95% interval, from "
+        + (
+            f"all {total} of the study's planned runs "
+            if stored == total
+            else f"{stored} of the study's {total} planned runs stored so far "
         )
+        + '(<a href="../notebooks/budget_study.html">the budget study</a>, '
+        '<a href="budget.html">its protocol</a>).</p>'
+        + drawn
+        + _readings_html(points, runs)
+        + "<p><strong>Absent, or too small?</strong> "
+        + sentence(wide.status)
+        + " The reading of each outcome is fixed in the protocol before the runs.</p>"
+        + ("" if wide.test is None else width_report(wide.test))
+        + "<p><strong>Figure 5's noise windows.</strong> "
+        + sentence(window.status)
+        + "</p>"
+    )
+
+
+#: The measure the answer table shows of a claim recorded on both (the forest plot and
+#: the claims page show both).
+ANSWER_MEASURE = "(last-epoch accuracy)"
+OTHER_MEASURE = "(best accuracy after the last pruning event)"
+
+
+def central_claims(store: str | os.PathLike | None = None) -> list[Claim]:
+    """The central claims as the protocol decided them (``budget.CENTRAL_PROFILES``: Figure
+    1 at 10,400 steps, Figure 5 at 2,600), in the registry's order."""
+    found = []
+    for figure, profile in CENTRAL_PROFILES.items():
+        found += claims.load(default_store(store, profile), profile).get(figure, [])
+    return found
+
+
+def _width_claim(store) -> Claim | None:
+    """The width test's prune_L 13% - unpruned at width 0.5, as a claim row (its verdict,
+    power at +1 point and bound), or ``None`` before the test is decided."""
+    test = width.follow_up(store).test
+    if test is None:
+        return None
+    e = test.difference[width.TEST[1]]["final_test_acc"]
+    name = f"width {width.TEST[1]:g}: prune_L 13% - unpruned"
+    bound = (
+        f"any advantage is below {e.bound:+.2f} points (95%)" if e.verdict != "reproduced" else ""
+    )
+    return Claim(
+        "fig1",
+        "VGG11 at twice the width: prune_L 13% beats unpruned (last-epoch accuracy)",
+        "highest curve in Figure 1 left",
+        e.text,
+        e.verdict,
+        width.TEST[0],
+        " vs ".join(map(str, e.n)),
+        None if e.power_at is None else e.power_at(1.0),
+        "+1 point",
+        bound,
+        ((name, e.estimate, e.low, e.high, e.verdict, "difference"),),
+    )
+
+
+def answer_html(profile: str = "quick", store: str | os.PathLike | None = None) -> str:
+    """The answer at a glance: one row per central claim (last-epoch accuracy where a
+    claim is recorded on both measures), with what the paper found, what we found at CPU
+    scale, the bound the data support with the rule's power, and the verdict; the
+    width test's comparison and the rate study (under way: runs stored, its power)."""
+    if profile == "smoke":
+        return ""
+    rows = []
+    shown = [c for c in central_claims(store) if not c.claim.endswith(OTHER_MEASURE)]
+    wide = _width_claim(store)
+    if wide is not None:
+        shown.insert(2, wide)
+    for c in shown:
+        scale = f"{budget.steps_per_run(c.profile):,} steps"
+        said = c.bound or (
+            "none: no interval" if c.verdict == "inconclusive" else "the interval excludes zero"
+        )
+        rows.append(
+            [
+                f"<strong>{html.escape(figure_title(c.figure))}</strong>: "
+                + html.escape(c.claim.removesuffix(ANSWER_MEASURE).rstrip()),
+                html.escape(c.paper),
+                f"{html.escape(estimate_line(c))}<br><small>{scale}</small>",
+                f"{html.escape(said)}<br><small>{html.escape(power_line(c))}</small>",
+                badge(c.verdict),
+            ]
+        )
+    follow = rates.follow_up(store)
+    planned = len(rates.new_runs())
+    stored = len(follow.added)
+    power = _rate_power(store)
+    rows.append(
+        [
+            "<strong>Figure 1</strong>: instability goes with accuracy, over 13 "
+            "configurations (the rate study, the powered test)",
+            f"r = {rates.PAPER_R:.2f}".replace("0.", ".", 1),
+            f"under way: {stored} of {planned} runs stored<br><small>10,400 steps, "
+            "width 0.5</small>",
+            f"power {power:.0%} at the paper's r; nothing is decided until all runs are stored",
+            "not yet decided" if follow.test is None else sentence(follow.status),
+        ]
+    )
+    return cells_table(
+        (
+            "claim",
+            "the paper found",
+            "we found (95% interval)",
+            "the bound the data support",
+            "verdict",
+        ),
+        rows,
+        "The paper's central claims at the largest budgets a CPU affords (last-epoch "
+        "accuracy; the claims page has both measures). Power: the chance the rule says "
+        '"reproduced" if the paper\'s effect held at this scale.',
+    )
+
+
+def _rate_power(store) -> float:
+    """The rate study's pre-registered power at the paper's r over all its
+    configurations (``rates.power_row`` on the planning design)."""
+    design = rates.planning_design(store)
+    every = rates.subsets(design)[max(rates.subsets(design))]
+    return rates.power_row(design.subset(every)).paper_r
+
+
+def central_forest(profile: str = "quick", store: str | os.PathLike | None = None):
+    """The central claims as a forest plot (``plots.forest``), both accuracy measures and
+    the width test's comparison; ``None`` at ``smoke``."""
+    if profile == "smoke":
+        return None
+    plots.style()
+    found = central_claims(store)
+    wide = _width_claim(store)
+    if wide is not None:
+        found.insert(3, wide)
+    rows = [
+        (
+            claims.claim_label(c, 36, "\n", at=f"{budget.steps_per_run(c.profile):,} steps"),
+            c.parts,
+            c.verdict,
+        )
+        for c in found
+    ]
+    return plots.forest(rows)
+
+
+def dataset_copies(store: str | os.PathLike | None = None) -> dict[str, int]:
+    """How many stored results (``result.json`` under the published store) came from
+    each copy of CIFAR-10 (``dataset.variant``: ``official`` or ``modified``)."""
+    root = default_store(store, "quick").root
+    counts: dict[str, int] = {}
+    for path in sorted(root.glob("*/result.json")):
+        variant = json.loads(path.read_text())["dataset"]["variant"]
+        counts[variant] = counts.get(variant, 0) + 1
+    return counts
+
+
+def scale_html(profile: str = "quick", store: str | os.PathLike | None = None) -> str:
+    """At which scale and on which data every verdict above was reached: the budgets as a
+    fraction of the paper's optimizer steps, and how many stored results come from the
+    JPEG re-encoded copy of CIFAR-10 (whose effect on accuracy is unmeasured)."""
+    paper = budget.steps_per_run("paper")
+    steps = [budget.steps_per_run(p) for p in BUDGET_PROFILES]
+    low, high = min(steps) / paper, max(steps) / paper
+    copies = dataset_copies(store)
+    total = sum(copies.values())
+    modified = copies.get("modified", 0)
+    data = (
+        f"<strong>Every stored result ({modified} of {total}) comes from the JPEG "
+        "re-encoded copy of CIFAR-10</strong> (the offline copy; the official files were "
+        "not reachable), and how much that moves accuracy is unmeasured"
+        if modified == total
+        else f"{modified} of {total} stored results come from the JPEG re-encoded copy of "
+        "CIFAR-10, the others from the official files; how much the copy moves accuracy "
+        "is unmeasured"
+    )
+    return (
+        f"<p><strong>At which scale.</strong> The budgets run {min(steps):,} to "
+        f"{max(steps):,} optimizer steps per run, {low:.1%} to {high:.1%} of the paper's "
+        f"{paper:,}, at a quarter or half of VGG11's width. {data}. These verdicts "
+        "describe these reduced scales, not the paper's; the <code>paper</code> profile "
+        '(Appendix A.3, <a href="reproduce.html">How to reproduce</a>) is the test that '
+        "remains.</p>"
     )
 
 

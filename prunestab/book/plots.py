@@ -26,20 +26,130 @@ def color(label: str, index: int = 0) -> str:
     return COLORS.get(label, f"C{index % 10}")
 
 
+#: Every figure's text, in points. The book's text column is about 750 px wide at a
+#: 1400 px window and figures are drawn up to 11 inches wide, so a point renders at about
+#: 750 / (11 * 72) = 0.95 px: 11 pt is the smallest size that stays at least 10 px.
+FONT_SIZE = 12
+SMALL_FONT_SIZE = 11
+#: Pixels per inch of every stored figure (the browser scales it to the column, so text
+#: stays sharp at 150 dpi).
+DPI = 150
+
+
 def style() -> None:
-    """Readable defaults for the book: larger text, light grid, no top/right spines."""
+    """One style for every figure of the book: text that stays at least 10 px as the book
+    shows it (``FONT_SIZE``), 150 dpi, a light grid, no top/right spines."""
     plt.rcParams.update(
         {
-            "figure.dpi": 110,
-            "font.size": 10,
+            "figure.dpi": DPI,
+            "savefig.dpi": DPI,
+            "font.size": FONT_SIZE,
+            "axes.titlesize": FONT_SIZE,
+            "axes.labelsize": FONT_SIZE,
+            "xtick.labelsize": SMALL_FONT_SIZE,
+            "ytick.labelsize": SMALL_FONT_SIZE,
             "axes.grid": True,
             "grid.alpha": 0.3,
             "axes.spines.top": False,
             "axes.spines.right": False,
-            "legend.fontsize": 8,
+            "legend.fontsize": SMALL_FONT_SIZE,
+            "legend.title_fontsize": SMALL_FONT_SIZE,
             "legend.frameon": False,
         }
     )
+
+
+#: The verdicts' colours, as the badges of ``book/_static/verdicts.css``.
+VERDICT_COLORS = {
+    "reproduced": "#1a7f37",
+    "contradicted": "#cf222e",
+    "inconclusive": "#9a6700",
+}
+#: The units of a forest plot's panels, by the kind of the evidence (``Evidence.effect_kind``).
+FOREST_PANELS = {
+    "difference": "difference (points; + is the paper's direction)",
+    "correlation": "correlation r",
+}
+
+
+def _deciding_part(parts: Sequence) -> tuple | None:
+    """Of a claim's comparisons with an interval, the one that stands most in the way of
+    "reproduced": the lowest lower end (every comparison must clear zero)."""
+    shown = [p for p in parts if p[1] is not None and p[2] is not None and p[3] is not None]
+    if not shown:
+        return None
+    return min(shown, key=lambda p: p[2])
+
+
+def forest(rows: Sequence[tuple[str, Sequence, str]], margin: float = 1.0) -> plt.Figure:
+    """Findings as a forest plot: per claim, its estimate and 95% interval on one axis
+    against zero, coloured by the claim's verdict; differences and correlations in
+    separate panels, the differences with the band of +-``margin`` points (the
+    equivalence margin, and the effect at which every difference's power is stated).
+
+    Args:
+        rows: ``(label, parts, verdict)`` per claim, ``parts`` as ``Claim.parts``
+            (``(name, estimate, low, high, verdict, kind)``); of several comparisons the
+            one with the lowest lower end is drawn (every one must clear zero), its name
+            added to the label. Claims without an interval are left out.
+        margin: the half-width of the band drawn around zero on the differences panel.
+
+    Returns:
+        The figure (empty panels are left out; a figure with one message if no claim
+        has an interval).
+    """
+    panels: dict[str, list] = {kind: [] for kind in FOREST_PANELS}
+    for label, parts, verdict in rows:
+        part = _deciding_part(parts)
+        if part is None or part[5] not in panels:
+            continue
+        name = part[0]
+        if name and len(parts) > 1:
+            name = f"{name} (weakest of {len(parts)})"
+        if name:
+            label += ": " + name if "\n" in label else "\n" + name
+        panels[part[5]].append((label, part, verdict))
+    kinds = [k for k, v in panels.items() if v]
+    if not kinds:
+        fig, ax = plt.subplots(figsize=(9, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no claim with an interval yet", ha="center", va="center")
+        return fig
+    heights = [len(panels[k]) + 1.6 for k in kinds]
+    fig, axes = plt.subplots(
+        len(kinds),
+        1,
+        figsize=(10, 0.5 * sum(heights) + 0.5),
+        # About 0.9 inch between panels for the upper one's axis label.
+        gridspec_kw={"height_ratios": heights, "hspace": 0.9 / (0.5 * np.mean(heights))},
+        squeeze=False,
+    )
+    for ax, kind in zip(axes[:, 0], kinds, strict=True):
+        shown = panels[kind]
+        ys = np.arange(len(shown))[::-1]
+        if kind == "difference":
+            ax.axvspan(-margin, margin, color="0.9", lw=0, zorder=0)
+        ax.axvline(0, color="black", lw=0.9, zorder=1)
+        for y, (_, (_, estimate, low, high, _, _), verdict) in zip(ys, shown, strict=True):
+            c = VERDICT_COLORS.get(verdict, "gray")
+            ax.plot([low, high], [y, y], color=c, lw=2.2, solid_capstyle="butt", zorder=2)
+            ax.plot([estimate], [y], "o", color=c, ms=6, zorder=3)
+        ax.set_yticks(ys, [label for label, _, _ in shown], fontsize=SMALL_FONT_SIZE - 1)
+        ax.set_ylim(-0.8, len(shown) - 0.2)
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel(FOREST_PANELS[kind])
+        if kind == "correlation":
+            ax.set_xlim(-1.05, 1.05)
+    handles = [
+        plt.Line2D([], [], color=c, marker="o", lw=2.2, label=v) for v, c in VERDICT_COLORS.items()
+    ]
+    if "difference" in kinds:
+        handles.append(plt.Rectangle((0, 0), 1, 1, color="0.9", label=f"within +-{margin:g} point"))
+    top = 1 - 0.5 / fig.get_figheight()
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), bbox_to_anchor=(0.5, top))
+    # A fixed column for the labels, so every profile's plot lines up.
+    fig.subplots_adjust(left=0.53, right=0.97, top=top - 0.02, bottom=0.9 / fig.get_figheight())
+    return fig
 
 
 def curves_with_ci(
@@ -114,7 +224,7 @@ def instability_scatter(
         )
     else:
         text = "ours: too few varying runs for r"
-    ax.set_title(f"{text}\npaper: {paper}", fontsize=8)
+    ax.set_title(f"{text}\npaper: {paper}")
     ax.set_xlabel("mean instability (pp)")
     ax.set_ylabel("final test accuracy (%)")
 
@@ -124,8 +234,11 @@ def mean_bars(
     groups: Mapping[str, np.ndarray],
     confidence: float = 0.95,
     ylabel: str = "",
+    bottom: float = 0.0,
 ) -> None:
-    """Mean of per-run values per group, with bootstrap CI error bars."""
+    """Mean of per-run values per group, with bootstrap CI error bars. A ``bottom`` above
+    zero starts the value axis there, and the axis label says so (bars that do not start
+    at zero exaggerate differences)."""
     labels = list(groups)
     for i, label in enumerate(labels):
         values = groups[label]
@@ -140,6 +253,9 @@ def mean_bars(
         )
         ax.scatter(np.full(len(values), i), values, s=8, color="black", zorder=3)
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    if bottom > 0:
+        ax.set_ylim(bottom=bottom)
+        ylabel = f"{ylabel}\n(axis starts at {bottom:g}, not 0)"
     ax.set_ylabel(ylabel)
 
 
@@ -218,7 +334,7 @@ def bn_histograms(layers: Sequence[Mapping], bins: int, value_range: Sequence[fl
             ax.grid(False)
             if col == 0:
                 name = layer["name"].replace("features.", "BN ")
-                ax.set_ylabel(name, fontsize=7, rotation=0, ha="right")
+                ax.set_ylabel(name, fontsize=SMALL_FONT_SIZE, rotation=0, ha="right")
     axes[0, 0].set_title("before training")
     axes[0, 1].set_title("after training")
     fig.tight_layout()
@@ -320,7 +436,7 @@ def budget_tradeoff(points: Sequence, paper_r: float) -> plt.Figure:
         ax.set_xscale("log")
         ax.set_xlim(400, 200_000)
         ax.axvline(127_000, color="gray", ls=":", lw=1)
-        ax.text(127_000, ax.get_ylim()[1], " paper", va="top", ha="left", fontsize=8, color="gray")
+        ax.text(127_000, ax.get_ylim()[1], " paper", va="top", ha="left", color="gray")
         ax.set_xlabel("optimizer steps per run (log)")
         ax.set_ylabel(ylabel)
     axes[1].axhline(
@@ -332,8 +448,8 @@ def budget_tradeoff(points: Sequence, paper_r: float) -> plt.Figure:
     )
     axes[1].set_ylim(-1, 1)
     if axes[0].get_legend_handles_labels()[0]:
-        axes[0].legend(loc="lower right", fontsize=8)
-    axes[1].legend(loc="lower right", fontsize=8)
+        axes[0].legend(loc="lower right")
+    axes[1].legend(loc="lower right")
     fig.suptitle("VGG11: the generalization-stability tradeoff against the training budget")
     fig.tight_layout()
     return fig

@@ -13,8 +13,10 @@ from __future__ import annotations
 import html
 import math
 import re
+import textwrap
 from collections.abc import Collection, Mapping, Sequence
 
+from prunestab.book.claims import figure_title
 from prunestab.paper.budget import Criteria
 from prunestab.paper.claim import Claim
 from prunestab.paper.width import NARROW as WIDTH_NARROW
@@ -25,25 +27,41 @@ from prunestab.paper.width import rows as width_test_rows
 from prunestab.verdicts import Evidence
 
 
-def html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+def cells_table(header: Sequence[str], rows: Sequence[Sequence[str]], caption: str) -> str:
+    """A table of cells already in HTML, with its caption; each cell carries its column's
+    name (``data-label``), which a narrow screen shows beside it (``verdicts.css``)."""
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td data-label="{html.escape(str(h))}">{cell}</td>'
+            for h, cell in zip(header, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    shown = f"<caption>{caption}</caption>" if caption else ""
+    return (
+        f'<table class="claims">{shown}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
+
+
+def html_table(header: Sequence[str], rows: Sequence[Sequence[object]], caption: str = "") -> str:
     """A table of plain cells as HTML.
 
     Args:
         header: the column names.
         rows: the cells, row by row (escaped; any value is shown by ``str``).
+        caption: what the table shows, in a sentence (Markdown code spans allowed).
 
     Returns:
         ``<table class="claims">...</table>``.
 
-    >>> html_table(["a"], [[1]])
-    '<table class="claims"><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table>'
+    >>> html_table(["a"], [[1]], "One number.")
+    '<table class="claims"><caption>One number.</caption><thead><tr><th>a</th></tr></thead><tbody><tr><td data-label="a">1</td></tr></tbody></table>'
     """
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
-        for row in rows
-    )
-    return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    cells = [[html.escape(str(cell)) for cell in row] for row in rows]
+    return cells_table(header, cells, sentence(caption) if caption else "")
 
 
 def sentence(text: str) -> str:
@@ -69,23 +87,97 @@ def badge(verdict: str, text: str | None = None) -> str:
     return f'<span class="verdict verdict-{verdict}">{html.escape(shown)}</span>'
 
 
-def claims_table(claims: Sequence[Claim]) -> str:
-    """One row per decided claim: figure, claim, paper, ours, n, and the verdict's badge.
+#: The claims table's caption unless a page gives its own.
+CLAIMS_CAPTION = (
+    "Each claim of the paper with what our runs measured: the estimate and its 95% "
+    "interval, the bound the data support where the verdict is inconclusive, and the "
+    'verdict with its power (the chance of "reproduced" if the paper\'s effect held at '
+    'this scale). "Details" opens every comparison and the number of runs.'
+)
+
+
+def _number(value: float, kind: str) -> str:
+    """An estimate or an interval end as the claims table shows it."""
+    if kind == "correlation":
+        return f"{value:+.2f}".replace("0.", ".", 1)
+    return f"{value:+.2f}"
+
+
+def estimate_line(claim: Claim) -> str:
+    """A claim's result in one line: the estimate and 95% interval of its comparison (of
+    several, how many reproduced and the one most in the way of "reproduced"), or, where
+    no comparison has an interval, the start of the recorded text.
+
+    >>> c = Claim("fig5", "c", "p", "prune_L - zeroing0: +0.13 ...", "inconclusive", "quick",
+    ...     "3 vs 3", parts=(("prune_L - zeroing0", 0.13, -1.3, 1.57, "inconclusive",
+    ...     "difference"),))
+    >>> estimate_line(c)
+    'prune_L - zeroing0: +0.13 points [-1.30, +1.57]'
+    """
+    shown = [p for p in claim.parts if None not in (p[1], p[2], p[3])]
+    if not shown:
+        return textwrap.shorten(claim.ours, width=90, placeholder=" ...")
+    name, estimate, low, high, _, kind = min(shown, key=lambda p: p[2])
+    unit = " points" if kind == "difference" else ""
+    prefix = "r = " if kind == "correlation" else ""
+    said = (
+        f"{name + ': ' if name else ''}{prefix}{_number(estimate, kind)}{unit} "
+        f"[{_number(low, kind)}, {_number(high, kind)}]"
+    )
+    if len(claim.parts) > 1:
+        reproduced = sum(p[4] == "reproduced" for p in claim.parts)
+        said = f"{reproduced} of {len(claim.parts)} comparisons reproduced; weakest {said}"
+    return said
+
+
+def power_line(claim: Claim) -> str:
+    """A claim's power in words (``Claim.power`` at ``Claim.reference``).
+
+    >>> power_line(Claim("fig1", "c", "p", "o", "inconclusive", "q", "4", 0.31, "r = .84"))
+    'power 31% at r = .84'
+    """
+    if claim.power is None:
+        return "power not stated" + (
+            f" ({claim.reference.removeprefix('not stated: ')})" if claim.reference else ""
+        )
+    return f"power {claim.power:.0%} at {claim.reference}"
+
+
+def claims_table(claims: Sequence[Claim], caption: str = CLAIMS_CAPTION) -> str:
+    """One row per decided claim, each cell one line: the claim (its figure), what the
+    paper reports, our estimate with its interval (and the bound, where inconclusive),
+    and the verdict with its power; the recorded text and the runs behind a fold.
 
     >>> table = claims_table([Claim("fig1", "c", "p", "o", "inconclusive", "quick", "5 vs 5")])
-    >>> table.count("<tr>"), 'class="verdict verdict-inconclusive"' in table
-    (2, True)
+    >>> table.count("<tr>"), 'class="verdict verdict-inconclusive"' in table, "<caption>" in table
+    (2, True, True)
     """
     rows = []
     for c in claims:
-        cells = [c.figure, c.claim, c.paper, c.ours, c.n]
-        tds = "".join(f"<td>{html.escape(cell)}</td>" for cell in cells)
-        rows.append(f"<tr>{tds}<td>{badge(c.verdict)}</td></tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("figure", "claim", "paper", "ours", "n", "verdict"))
-    return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        ours = html.escape(estimate_line(c))
+        if c.bound:
+            ours += f"<br><small>{html.escape(c.bound)}</small>"
+        ours += (
+            f"<details><summary>details</summary><p>{html.escape(c.ours)}</p>"
+            f"<p>runs: {html.escape(c.n)}</p></details>"
+        )
+        rows.append(
+            [
+                f"<strong>{html.escape(figure_title(c.figure))}</strong>: {html.escape(c.claim)}",
+                html.escape(c.paper),
+                ours,
+                f"{badge(c.verdict)}<br><small>{html.escape(power_line(c))}</small>",
+            ]
+        )
+    return cells_table(
+        ("claim", "paper", "ours (95% interval)", "verdict"), rows, sentence(caption)
+    )
 
 
-def evidence_table(rows: Sequence[tuple[str, str, Evidence]]) -> str:
+def evidence_table(
+    rows: Sequence[tuple[str, str, Evidence]],
+    caption: str = "Every comparison with its estimate, 95% interval and verdict.",
+) -> str:
     """One row per comparison: setting, comparison, estimate with its interval, verdict.
 
     >>> from prunestab.verdicts import ordering
@@ -93,13 +185,11 @@ def evidence_table(rows: Sequence[tuple[str, str, Evidence]]) -> str:
     >>> table.count("<tr>"), 'class="verdict verdict-' in table
     (2, True)
     """
-    body = "".join(
-        f"<tr><td>{html.escape(setting)}</td><td>{html.escape(comparison)}</td>"
-        f"<td>{html.escape(e.text)}</td><td>{badge(e.verdict)}</td></tr>"
+    body = [
+        [html.escape(setting), html.escape(comparison), html.escape(e.text), badge(e.verdict)]
         for setting, comparison, e in rows
-    )
-    head = "".join(f"<th>{h}</th>" for h in ("setting", "comparison", "estimate", "verdict"))
-    return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    ]
+    return cells_table(("setting", "comparison", "estimate", "verdict"), body, sentence(caption))
 
 
 def shown(value: float, spec: str, unit: str = "") -> str:
@@ -111,7 +201,11 @@ def shown(value: float, spec: str, unit: str = "") -> str:
     return "-" if math.isnan(value) else format(value, spec) + unit
 
 
-def criteria_table(rows: Sequence[tuple[str, Criteria, int]]) -> str:
+def criteria_table(
+    rows: Sequence[tuple[str, Criteria, int]],
+    caption: str = "The protocol's criteria per training budget: does the unpruned model "
+    "fit its training set, over-fit, and measure its accuracy precisely enough.",
+) -> str:
     """The budget protocol's criteria, one row per (name, criteria, planned unpruned runs).
 
     The SD across unpruned runs is shown only once all of a row's planned unpruned runs
@@ -139,7 +233,7 @@ def criteria_table(rows: Sequence[tuple[str, Criteria, int]]) -> str:
                 shown(c.median_recovery_epochs, "g"),
             ]
         )
-    return html_table(CRITERIA_COLUMNS, body)
+    return html_table(CRITERIA_COLUMNS, body, caption)
 
 
 #: The criteria table's columns.
@@ -161,12 +255,17 @@ def width_report(test: WidthTest) -> str:
     narrow, wide = WIDTH_NARROW, WIDTH_TEST[1]
     planned = sum(c.pruning is None for c in width_test_grid())
     crit = criteria_table(
-        [(f"{WIDTH_TEST[0]}, width {w:g}", test.criteria[w], planned) for w in (narrow, wide)]
+        [(f"{WIDTH_TEST[0]}, width {w:g}", test.criteria[w], planned) for w in (narrow, wide)],
+        f"The width test's criteria at widths {narrow:g} and {wide:g} (10,400 steps).",
     )
     robust = "; ".join(f"width {w:g}: {test.robustness[w].text}" for w in (narrow, wide))
     return (
         crit
-        + evidence_table(width_test_rows(test))
+        + evidence_table(
+            width_test_rows(test),
+            "The width test's comparisons: each pruned configuration against unpruned at "
+            "both widths, and the width x pruning interaction.",
+        )
         + f"<p>Robustness of the correlations (does not decide): {html.escape(robust)}</p>"
     )
 
@@ -176,6 +275,7 @@ def claims_by_profile(
     figures: Sequence[str],
     decides: Mapping[str, Collection[str]] | None = None,
     pending: Mapping[tuple[str, str], str] | None = None,
+    caption: str = "Each claim's verdict at each profile, with the runs per configuration.",
 ) -> str:
     """One row per claim of ``figures``, one verdict column per profile (with its n).
 
@@ -199,22 +299,22 @@ def claims_by_profile(
     index = {(p, c.figure, c.claim): c for p, cs in by_profile.items() for c in cs}
     rows = []
     for figure, wording in wordings:
-        cells = [f"<td>{html.escape(figure)}</td><td>{html.escape(wording)}</td>"]
+        cells = [f"<strong>{html.escape(figure_title(figure))}</strong>: {html.escape(wording)}"]
         for profile in profiles:
             c = index.get((profile, figure, wording))
             if decides is not None and profile in decides and figure not in decides[profile]:
-                cells.append("<td>not run at this profile</td>")  # whatever was recorded
+                cells.append("not run at this profile")  # whatever was recorded
             elif c is not None:
                 cells.append(
-                    f"<td>{badge(c.verdict)}<br><small>n = {html.escape(c.n)}</small></td>"
+                    f"{badge(c.verdict)}<br><small>n = {html.escape(c.n)}; "
+                    f"{html.escape(power_line(c))}</small>"
                 )
             else:
                 note = (pending or {}).get((profile, figure))
                 extra = f"<br><small>{html.escape(note)}</small>" if note else ""
-                cells.append(f"<td>not yet decided{extra}</td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
-    head = "<th>figure</th><th>claim</th>" + "".join(f"<th>{html.escape(p)}</th>" for p in profiles)
-    return f'<table class="claims"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+                cells.append(f"not yet decided{extra}")
+        rows.append(cells)
+    return cells_table(("claim", *profiles), rows, sentence(caption))
 
 
 def probe_provenance(measured: Mapping, stored_test_acc: float) -> str:
