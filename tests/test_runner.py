@@ -439,3 +439,19 @@ def test_a_run_finished_first_by_the_holder_it_took_over_from_is_stored_not_fail
     result = execute(config, store, DataCache(tiny_cifar), profile="smoke", progress=False)
     assert result == theirs and not store.checkpoint_path(config).exists()
     assert store.failures(config) == []
+
+
+def test_a_pruned_run_with_keep_model_stores_its_result_its_weights_and_their_probe(
+    tmp_path, tiny_cifar
+):
+    """Issue 35, item 1: a pruned run's final weights carry its mask buffers
+    (``unit_mask``); keeping them used to crash the probe after training, leaving
+    ``model.pt`` and no result. Now all three are stored and the probe reads the masks."""
+    store, config = RunStore(tmp_path), _config()
+    assert config.pruning is not None
+    result = execute(config, store, DataCache(tiny_cifar), progress=False, keep_model=True)
+    assert store.load(config) == result
+    assert any(key.endswith("unit_mask") for key in store.load_model(config))
+    stored = store.load_probe(config)
+    assert stored["weights"] == runner.OWN_WEIGHTS
+    assert stored["weights_test_acc"] == pytest.approx(result["summary"]["final_test_acc"])
