@@ -455,3 +455,36 @@ def test_a_pruned_run_with_keep_model_stores_its_result_its_weights_and_their_pr
     stored = store.load_probe(config)
     assert stored["weights"] == runner.OWN_WEIGHTS
     assert stored["weights_test_acc"] == pytest.approx(result["summary"]["final_test_acc"])
+
+
+@pytest.mark.parametrize("keep_model", [False, True])
+def test_a_result_stored_by_the_old_holder_during_training_is_delivered_untouched(
+    tmp_path, tiny_cifar, keep_model
+):
+    """Issue 35, item 2: the holder this process took over from (stalled, then woken)
+    stores the result while this one trains. This one delivers that result, as stored,
+    and writes nothing of its own but what was asked for: no unrequested ``model.pt``
+    or probe, no failure, no crash on the pruned weights."""
+    store, config = RunStore(tmp_path), _config()
+    elsewhere = RunStore(tmp_path / "elsewhere")
+    execute(config, elsewhere, DataCache(tiny_cifar), profile="smoke", progress=False)
+    theirs = elsewhere.load(config)
+
+    def old_holder_finishes_during_the_last_epoch(epoch, record):
+        if epoch == config.epochs - 1:
+            store.save_result(config, theirs)
+
+    options = runner.Options("smoke", False)
+    result, computed = runner._compute(
+        config,
+        store,
+        DataCache(tiny_cifar),
+        options,
+        keep_model,
+        old_holder_finishes_during_the_last_epoch,
+    )
+    assert result == theirs == store.load(config) and not computed
+    assert store.failures(config) == []
+    assert not store.checkpoint_path(config).exists()
+    assert store.model_path(config).exists() == keep_model
+    assert (store.load_probe(config) is not None) == keep_model

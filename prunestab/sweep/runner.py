@@ -194,7 +194,11 @@ def _compute(
         if done is not None:
             return done, False
         dataset = _dataset(config, data)
-        if keep_model and store.is_complete(config):
+        # Stored but without the probe ``keep_model`` asks for (``_complete`` said no):
+        # decided now, before training, since a holder this process took over from may
+        # store the result meanwhile, and that result needs no probe unless asked.
+        probe_only = keep_model and store.is_complete(config)
+        if probe_only:
             state = store.load_model(config)
             if state is not None:  # weights kept, not yet measured: no training needed
                 _save_probe(store, config, state, dataset, OWN_WEIGHTS)
@@ -217,7 +221,7 @@ def _compute(
             on_epoch_end=epoch_done,
             execution=options.execution,
         )
-        if store.is_complete(config):  # stored before without the probe it must keep
+        if probe_only:
             store.save_model(config, outcome["model_state"])
             _save_probe(store, config, outcome["model_state"], dataset, RETRAINED_WEIGHTS)
             store.clear_checkpoint(config)
@@ -283,8 +287,14 @@ def _save_probe(store: RunStore, config: RunConfig, state: dict, dataset, weight
 
 
 def _store_outcome(store, config, dataset, outcome, resume, profile, keep_model, segments) -> None:
+    """Store a trained run's result (and, with ``keep_model``, its weights and probe).
+
+    Raises:
+        ResultExistsError: another holder stored the result first; nothing stored is
+            overwritten (weights already probed are kept with their probe).
+    """
     model_state = outcome.pop("model_state")
-    if keep_model:
+    if keep_model and store.load_probe(config) is None:
         store.save_model(config, model_state)
         _save_probe(store, config, model_state, dataset, OWN_WEIGHTS)
     store.save_result(config, _result(config, dataset, outcome, resume, profile, segments))
@@ -533,16 +543,21 @@ def _train_group(members, store, data, options, keep_model, deliver) -> None:
     for config, outcome, state, seed_segments in zip(
         group, outcomes, states, segments, strict=True
     ):
-        _store_outcome(
-            store,
-            config,
-            dataset,
-            outcome,
-            state,
-            options.profile,
-            keep_model(config),
-            seed_segments,
-        )
+        try:
+            _store_outcome(
+                store,
+                config,
+                dataset,
+                outcome,
+                state,
+                options.profile,
+                keep_model(config),
+                seed_segments,
+            )
+        except ResultExistsError:  # as in ``_compute``: the holder taken over from won
+            store.clear_checkpoint(config)
+            deliver(config, store.load(config), False)
+            continue
         deliver(config, store.load(config), True)
 
 
