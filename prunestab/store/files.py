@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -232,7 +233,9 @@ def check_writable(folder: str | os.PathLike[str]) -> None:
     >>> check_writable(pathlib.Path(tempfile.mkdtemp()) / "runs")
     """
     folder = Path(folder)
-    probe = folder / f".write-probe.{os.getpid()}.tmp"
+    # Named by a random token, not the pid: processes in two containers may share a pid
+    # and a store, and one would remove the other's probe (a false "not writable").
+    probe = folder / f".write-probe.{uuid.uuid4().hex}.tmp"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
