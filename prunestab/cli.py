@@ -38,7 +38,7 @@ from prunestab.paper.common import (
 )
 from prunestab.paper.profiles import PROFILES, default_store, get_profile, profile_of
 from prunestab.paper.registry import FIGURES, figure
-from prunestab.store import RunLockedError, RunStore
+from prunestab.store import RunLockedError, RunStore, check_access, check_writable
 from prunestab.sweep.arguments import add_cluster_arguments, cluster_options, positive_int
 from prunestab.sweep.cluster import JobLiveness, submit
 from prunestab.sweep.runner import DataCache, execute, execute_many
@@ -265,6 +265,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "run" or (args.command == "sweep" and not args.list):
             store.check_writable()  # before anything is computed or submitted
         if args.command == "run":
+            check_access(store.run_dir(config), write=True)
+        if args.command == "run":
             return _run(args, config, profile, store, data, progress, execution)
         figures = FIGURES if args.figure == "all" else (args.figure,)
         if args.command == "status":
@@ -311,8 +313,13 @@ def _sweep(args, figures: Sequence[str], store: RunStore, data, progress, execut
     def keeps_weights(config: RunConfig) -> bool:
         return config_hash(config) in keeps
 
+    if not args.list:  # a shared store: runs another user made must be writable here
+        for config in unique:
+            if not store.is_complete(config):
+                check_access(store.run_dir(config), write=True)
     if args.executor != "local":
         options = cluster_options(args, store)
+        check_writable(options.log_dir, "log folder", "--log-dir")
         submission = submit(
             unique, store, options, args.data, args.profile, keep_model=keeps_weights
         )

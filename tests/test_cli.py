@@ -1,11 +1,18 @@
 """The command line: one run, a figure's sweep, and clear messages for bad input."""
 
+import contextlib
 import dataclasses
 import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from prunestab.cli import main
+from prunestab.paper.registry import figure_grid
+from prunestab.store import RunStore
 
 
 def test_run_stores_a_result_and_a_second_call_reads_it(tmp_path, tiny_cifar, capsys):
@@ -317,3 +324,80 @@ def test_a_full_disk_is_one_line_and_leaves_no_lease_temporaries(tmp_path, capsy
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and "no space left on the device" in err
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+@contextlib.contextmanager
+def _as_user(uid: int, umask: int):
+    """This process acting as another user (effective ids; root can switch back)."""
+    old_mask = os.umask(umask)
+    os.setegid(uid)
+    os.seteuid(uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+        os.umask(old_mask)
+
+
+COLLEAGUE, ME = 65534, 54321
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_store_shared_with_a_colleague_gives_one_line_before_anything_starts(
+    tmp_path, capsys, monkeypatch, umask
+):
+    """Issue 35, item 6: a colleague (another uid, umask 022 or 077) made the run folders;
+    this user may write in the store's root but not in them. ``run``, a submitit sweep,
+    ``status``, ``sweep --list`` (077: unreadable) and an unwritable ``--log-dir`` each
+    give one line naming the folder, its owner and what to do, exit 2, and nothing is
+    submitted."""
+    from prunestab import cli
+    from prunestab.sweep import cluster
+
+    share = Path(tempfile.mkdtemp(dir="/tmp"))
+    share.chmod(0o777)
+    root = share / "store"
+    run_config, _ = cli._config_from_flags(cli._parser().parse_args(["run", "--profile", "smoke"]))
+    configs = [run_config, *figure_grid("fig1", "smoke", 1)]
+    with _as_user(COLLEAGUE, umask):
+        store = RunStore(root)
+        for config in configs:
+            store.folder(config).create()
+        root.chmod(0o777)  # the share's root is open to the lab
+    submitted = []
+    monkeypatch.setattr(cluster, "_executor", lambda *a: submitted.append(a))
+    logs = share / "logs"
+    logs.mkdir(mode=0o755)
+    store_flags = ["--store", str(root)]
+    sweep = ["sweep", "fig1", "--profile", "smoke"]
+    commands = [
+        ["run", "--profile", "smoke", *store_flags],
+        [*sweep, "--executor", "submitit-local", *store_flags],
+        [
+            *sweep,
+            "--executor",
+            "submitit-local",
+            "--log-dir",
+            str(logs),
+            "--store",
+            str(share / "mine"),
+        ],
+    ]
+    if umask == 0o077:
+        commands += [
+            ["status", "fig1", "--profile", "smoke", *store_flags],
+            [*sweep, "--list", *store_flags],
+        ]
+    try:
+        for command in commands:
+            with _as_user(ME, 0o022):
+                code = cli.main(command)
+            err = capsys.readouterr().err.strip()
+            assert code == 2 and len(err.splitlines()) == 1, (command, err)
+            assert "belongs to" in err and "cannot" in err, err
+            assert "--store" in err or "--log-dir" in err, err
+        assert submitted == []
+    finally:
+        shutil.rmtree(share)
