@@ -178,8 +178,13 @@ def _config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
     if args.config is not None:
         try:
             data = json.loads(args.config.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise ValueError(f"--config {args.config}: cannot read a JSON config ({err})") from err
+        except (OSError, ValueError) as err:  # JSONDecodeError, UnicodeDecodeError
+            raise ValueError(f"--config {args.config}: cannot read a JSON config ({err})") from None
+        except RecursionError:
+            raise ValueError(
+                f"--config {args.config}: cannot read a JSON config (nested too deeply); "
+                "allowed: a run's config as sweep --list writes it"
+            ) from None
         if isinstance(data, dict) and "config" in data:
             data = data["config"]  # a line of sweep --list
         try:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from prunestab.cli import main
+from prunestab.config import RunConfig
 from prunestab.paper.registry import figure_grid
 from prunestab.store import RunStore
 
@@ -401,3 +402,71 @@ def test_a_store_shared_with_a_colleague_gives_one_line_before_anything_starts(
         assert submitted == []
     finally:
         shutil.rmtree(share)
+
+
+def _smoke_config() -> dict:
+    from prunestab import cli
+
+    args = cli._parser().parse_args(["run", "--profile", "smoke"])
+    return cli._config_from_flags(args)[0].to_dict()
+
+
+def _with(path: str, value):
+    """The smoke run's config with the field at dotted ``path`` set to ``value``."""
+    config = json.loads(json.dumps(_smoke_config()))
+    *parents, name = path.split(".")
+    node = config
+    for parent in parents:
+        node = node[parent]
+    node[name] = value
+    return json.dumps(config)
+
+
+BAD_CONFIGS = {  # issue 35, item 9: each crashed with a traceback or was accepted
+    "nested": "[" * 100_000 + "]" * 100_000,
+    "milestones 5": _with("optimizer.lr_milestones", 5),
+    "milestones abc": _with("optimizer.lr_milestones", "abc"),
+    "milestones null": _with("optimizer.lr_milestones", [None]),
+    "label 123": _with("label", 123),
+    "lr 1e300": _with("optimizer.lr", 1e300),
+    "epochs 1e29": _with("epochs", 10**29),
+    "lr Infinity": _with("optimizer.lr", float("inf")),
+    "width true": _with("width", True),
+    "milestones 1.5": _with("optimizer.lr_milestones", [1.5, 3]),
+    "not utf-8": b"\xff\xfe{}",
+}
+
+
+@pytest.mark.parametrize("name", BAD_CONFIGS)
+def test_a_bad_config_gives_one_line_and_exit_code_2(tmp_path, capsys, name):
+    """Issue 35, item 9: one line naming the bad value (or the file) and what is allowed,
+    exit code 2, no traceback, nothing stored or leased."""
+    bad = BAD_CONFIGS[name]
+    path = tmp_path / "bad config.json"
+    path.write_bytes(bad if isinstance(bad, bytes) else bad.encode())
+    store = tmp_path / "store"
+    code = main(["run", "--config", str(path), "--store", str(store), "--data", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert str(path) in err and ("allowed" in err or "not" in err), err
+    assert not store.exists() or not any(store.rglob(".lease"))
+
+
+def test_a_folder_in_place_of_a_result_is_named_not_a_traceback(tmp_path, capsys):
+    """Issue 35, item 9: a directory where ``result.json`` belongs gave IsADirectoryError
+    in every reader; now each names it (``run``, ``status``, ``sweep --list``)."""
+    config = RunConfig.from_dict(_smoke_config())
+    store = RunStore(tmp_path / "store")
+    store.result_path(config).mkdir(parents=True)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config.to_dict()))
+    flags = ["--store", str(store.root)]
+    for command in (
+        ["run", "--config", str(path), *flags],
+        ["status", "fig1", "--profile", "smoke", *flags],
+        ["sweep", "fig1", "--profile", "smoke", "--list", *flags],
+    ):
+        code = main(command)
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1, (command, err)
+        assert str(store.result_path(config)) in err, err

@@ -35,7 +35,7 @@ def _load_checked(path: Path, digest: str, kind: str, redo: str) -> Any:
         data = read_json(path)
     except PermissionError:  # a shared store's folder that another user keeps to itself
         raise access_error(path.parent, "read") from None
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, IsADirectoryError, RecursionError) as err:
         raise CorruptResultError(
             f"{path} is not a readable {kind} ({err}); nothing was deleted. Move it "
             f"aside (or restore it, e.g. with git checkout) to {redo}"
