@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import shlex
 import sys
 import time
 import warnings
@@ -329,10 +330,9 @@ def _sweep(args, figures: Sequence[str], store: RunStore, data, progress, execut
             unique, store, options, args.data, args.profile, keep_model=keeps_weights
         )
         print(submission.report())
-        print(
-            f"watch: prunestab status {args.figure} --profile {args.profile}"
-            + (f" --store {args.store}" if args.store else "")
-        )
+        watch = ["prunestab", "status", args.figure, "--profile", args.profile]
+        watch += ["--store", str(args.store)] if args.store else []
+        print(f"watch: {shlex.join(watch)}")  # quoted: a copied path may hold spaces
         return 0
     if args.list:
         for config in unique:

@@ -470,3 +470,26 @@ def test_a_folder_in_place_of_a_result_is_named_not_a_traceback(tmp_path, capsys
         err = capsys.readouterr().err.strip()
         assert code == 2 and len(err.splitlines()) == 1, (command, err)
         assert str(store.result_path(config)) in err, err
+
+
+def test_the_watch_hint_quotes_a_store_path_with_spaces(tmp_path, capsys, monkeypatch):
+    """Issue 35, item 10: the "watch:" line printed the store path unquoted, so copying
+    it broke on a path with spaces."""
+    import shlex
+
+    from prunestab.sweep import cluster
+
+    class Recording:
+        def batch(self):
+            return contextlib.nullcontext()
+
+        def submit(self, task):
+            return type("Job", (), {"job_id": "7"})()
+
+    monkeypatch.setattr(cluster, "_executor", lambda *a: Recording())
+    store = tmp_path / "my runs"
+    sweep = ["sweep", "fig1", "--profile", "smoke", "--executor", "submitit-local"]
+    assert main([*sweep, "--store", str(store), "--log-dir", str(tmp_path / "logs")]) == 0
+    watch = next(line for line in capsys.readouterr().out.splitlines() if "watch:" in line)
+    words = shlex.split(watch.split("watch: ", 1)[1])
+    assert words[words.index("--store") + 1] == str(store)

@@ -312,3 +312,20 @@ def test_a_reused_pid_is_not_mistaken_for_the_holder_that_died(tmp_path):
     (tmp_path / LEASE_FILE).write_text(json.dumps(fresh.__dict__))
     mine = Lease(tmp_path, ttl=600, heartbeat=False, sleep=sys.exit).acquire()
     assert read(tmp_path / LEASE_FILE) == mine
+
+
+def test_a_filesystem_without_hard_links_is_named_in_one_line(tmp_path, monkeypatch):
+    """Issue 35, item 10: where ``link(2)`` is not supported the claim failed three
+    times and said the lease "kept changing hands"; it now says what is missing."""
+    import errno
+
+    from prunestab.store import lease
+
+    def no_links(source, target):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(lease.os, "link", no_links)
+    with pytest.raises(ValueError, match=r"hard links") as raised:
+        Lease(tmp_path, ttl=60, heartbeat=False).acquire()
+    assert str(tmp_path) in str(raised.value) and "\n" not in str(raised.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no temporary file left

@@ -361,3 +361,21 @@ def test_the_write_check_is_not_fooled_by_a_twin_with_the_same_pid(tmp_path, mon
     monkeypatch.setattr(pathlib.Path, "write_bytes", write_then_the_twin_checks)
     files.check_writable(tmp_path / "store")
     assert twins and list((tmp_path / "store").iterdir()) == []
+
+
+def test_a_holder_whose_clock_runs_ahead_is_not_said_to_be_computing_now(tmp_path):
+    """Issue 35, item 10: a holder on another host whose heartbeat is stamped ahead of
+    this machine's clock may be dead; the message says so, not "computing right now"."""
+    import time
+
+    from prunestab.store.lease import LEASE_FILE, Holder
+
+    store, config = RunStore(tmp_path), CONFIG
+    ahead = time.time() + 3_600
+    holder = Holder("old", "node-elsewhere", 4242, None, ahead, ahead)
+    folder = store.folder(config).create()
+    (folder / LEASE_FILE).write_text(json.dumps(holder.__dict__))
+    with pytest.raises(RunLockedError) as raised, store.lock(config):
+        pass
+    message = str(raised.value)
+    assert "right now" not in message and "ahead of this machine's clock" in message, message

@@ -37,6 +37,7 @@ old processes before starting new ones on one store.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -163,6 +164,7 @@ class LeaseHeldError(RuntimeError):
 
     def __init__(self, path: Path, holder: Holder, age: float) -> None:
         self.holder = holder
+        self.age = age
         super().__init__(
             f"{path.parent} is being computed by {holder.describe()} ({describe_age(age)})."
             " Wait for it to finish, then load its result."
@@ -403,18 +405,39 @@ def _write_own(path: Path, holder: Holder) -> Path:
     return own
 
 
+class NoHardLinksError(ValueError):
+    """The store's filesystem does not support ``link(2)``, which leases need."""
+
+
+#: What ``link(2)`` answers where a filesystem has no hard links (FAT, some FUSE and
+#: object-store mounts).
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
+
+
 def _link(path: Path, holder: Holder) -> bool:
     """Claim the lease at ``path`` for ``holder``: ``link`` a file of its own there.
-    Whether the link succeeded; exactly one claimant's does."""
+    Whether the link succeeded; exactly one claimant's does.
+
+    Raises:
+        NoHardLinksError: the filesystem has no hard links (one line naming the folder).
+    """
     own = _write_own(path, holder)
     try:
         os.link(own, path)
         return True
     except FileExistsError:
         return False
-    except OSError:
+    except OSError as err:
         # NFS may lose the reply of a link that succeeded: the link count tells.
-        return os.stat(own).st_nlink == 2
+        if os.stat(own).st_nlink == 2:
+            return True
+        if err.errno in _NO_LINKS:
+            raise NoHardLinksError(
+                f"{path.parent}: its filesystem does not support hard links (link(2): "
+                f"{err.strerror or err}), which the store's leases need; allowed: a store on "
+                "a filesystem with hard links (a local disk, NFS, Lustre), named with --store"
+            ) from None
+        return False
     finally:
         own.unlink(missing_ok=True)
 
