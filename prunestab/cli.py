@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import shlex
 import sys
 import time
 import warnings
@@ -38,7 +39,7 @@ from prunestab.paper.common import (
 )
 from prunestab.paper.profiles import PROFILES, default_store, get_profile, profile_of
 from prunestab.paper.registry import FIGURES, figure
-from prunestab.store import RunLockedError, RunStore
+from prunestab.store import RunLockedError, RunStore, check_access, check_writable
 from prunestab.sweep.arguments import add_cluster_arguments, cluster_options, positive_int
 from prunestab.sweep.cluster import JobLiveness, submit
 from prunestab.sweep.runner import DataCache, execute, execute_many
@@ -178,8 +179,13 @@ def _config_from_flags(args: argparse.Namespace) -> tuple[RunConfig, str]:
     if args.config is not None:
         try:
             data = json.loads(args.config.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise ValueError(f"--config {args.config}: cannot read a JSON config ({err})") from err
+        except (OSError, ValueError) as err:  # JSONDecodeError, UnicodeDecodeError
+            raise ValueError(f"--config {args.config}: cannot read a JSON config ({err})") from None
+        except RecursionError:
+            raise ValueError(
+                f"--config {args.config}: cannot read a JSON config (nested too deeply); "
+                "allowed: a run's config as sweep --list writes it"
+            ) from None
         if isinstance(data, dict) and "config" in data:
             data = data["config"]  # a line of sweep --list
         try:
@@ -265,6 +271,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "run" or (args.command == "sweep" and not args.list):
             store.check_writable()  # before anything is computed or submitted
         if args.command == "run":
+            check_access(store.run_dir(config), write=True)
+        if args.command == "run":
             return _run(args, config, profile, store, data, progress, execution)
         figures = FIGURES if args.figure == "all" else (args.figure,)
         if args.command == "status":
@@ -311,16 +319,20 @@ def _sweep(args, figures: Sequence[str], store: RunStore, data, progress, execut
     def keeps_weights(config: RunConfig) -> bool:
         return config_hash(config) in keeps
 
+    if not args.list:  # a shared store: runs another user made must be writable here
+        for config in unique:
+            if not store.is_complete(config):
+                check_access(store.run_dir(config), write=True)
     if args.executor != "local":
         options = cluster_options(args, store)
+        check_writable(options.log_dir, "log folder", "--log-dir")
         submission = submit(
             unique, store, options, args.data, args.profile, keep_model=keeps_weights
         )
         print(submission.report())
-        print(
-            f"watch: prunestab status {args.figure} --profile {args.profile}"
-            + (f" --store {args.store}" if args.store else "")
-        )
+        watch = ["prunestab", "status", args.figure, "--profile", args.profile]
+        watch += ["--store", str(args.store)] if args.store else []
+        print(f"watch: {shlex.join(watch)}")  # quoted: a copied path may hold spaces
         return 0
     if args.list:
         for config in unique:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,9 +76,32 @@ def _from_mapping(cls: type, value: Any, where: str) -> Any:
     return cls(**value)
 
 
-def _positive_int(owner: str, name: str, value: Any, minimum: int = 1) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{owner}.{name}={value!r}; allowed: an integer >= {minimum}")
+def _positive_int(
+    owner: str, name: str, value: Any, minimum: int = 1, maximum: int | None = None
+) -> None:
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        allowed = (
+            f"an integer >= {minimum}" if maximum is None else f"an integer {minimum}..{maximum}"
+        )
+        raise ValueError(f"{owner}.{name}={value!r}; allowed: {allowed}")
+
+
+def _number(value: Any) -> bool:
+    """Whether ``value`` is a finite int or float (JSON's ``true`` is not a number here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+#: The most epochs a run may ask for: far beyond any study (the paper's longest is 325),
+#: so a typo such as ``1e29`` is refused instead of training for ever.
+MAX_EPOCHS = 100_000
+#: The largest learning rate: what float32, the dtype of the parameters, can hold; a
+#: larger one overflows inside the optimizer mid-training.
+MAX_LR = 3.0e38
 
 
 @dataclass(frozen=True)
@@ -186,11 +210,22 @@ class OptimizerConfig:
     lr_decay: float = 0.1
 
     def __post_init__(self) -> None:
-        if not isinstance(self.lr_milestones, tuple):
-            object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
-        if not (isinstance(self.lr, int | float) and not isinstance(self.lr, bool) and self.lr > 0):
-            raise ValueError(f"OptimizerConfig.lr={self.lr!r}; allowed: a number > 0")
-        if not (isinstance(self.lr_decay, int | float) and not isinstance(self.lr_decay, bool)):
+        milestones = self.lr_milestones
+        if not (
+            isinstance(milestones, list | tuple)
+            and all(isinstance(m, int) and not isinstance(m, bool) and m >= 0 for m in milestones)
+        ):
+            raise ValueError(
+                f"OptimizerConfig.lr_milestones={milestones!r}; allowed: a list of epochs "
+                "(integers >= 0)"
+            )
+        if not isinstance(milestones, tuple):
+            object.__setattr__(self, "lr_milestones", tuple(milestones))
+        if not (_number(self.lr) and 0 < self.lr <= MAX_LR):
+            raise ValueError(
+                f"OptimizerConfig.lr={self.lr!r}; allowed: a number > 0 (finite, at most {MAX_LR:g})"
+            )
+        if not _number(self.lr_decay):
             raise ValueError(f"OptimizerConfig.lr_decay={self.lr_decay!r}; allowed: a number")
         _positive_int("OptimizerConfig", "batch_size", self.batch_size)
         if list(self.lr_milestones) != sorted(self.lr_milestones):
@@ -377,12 +412,16 @@ class RunConfig:
             if not isinstance(value, cls) and not (optional and value is None):
                 object.__setattr__(self, name, _from_mapping(cls, value, f"RunConfig.{name}"))
         _choice("RunConfig", "model", self.model, MODELS)
-        _positive_int("RunConfig", "epochs", self.epochs)
+        _positive_int("RunConfig", "epochs", self.epochs, 1, MAX_EPOCHS)
         _positive_int("RunConfig", "seed", self.seed, 0)
-        if not (isinstance(self.width, int | float) and 0 < self.width <= 4):
-            raise ValueError(f"RunConfig.width={self.width!r}; allowed: 0 < width <= 4")
+        if not (_number(self.width) and 0 < self.width <= 4):
+            raise ValueError(f"RunConfig.width={self.width!r}; allowed: a number, 0 < width <= 4")
         _choice("RunConfig", "precision", self.precision, PRECISIONS)
-        if not (self.device == "cpu" or self.device.startswith(("cuda", "mps"))):
+        if not isinstance(self.label, str):
+            raise ValueError(f"RunConfig.label={self.label!r}; allowed: a string")
+        if not isinstance(self.device, str) or not (
+            self.device == "cpu" or self.device.startswith(("cuda", "mps"))
+        ):
             raise ValueError(f"RunConfig.device={self.device!r}; allowed: cpu, cuda, cuda:N, mps")
         if self.noise is not None:
             if self.pruning is None or self.pruning.structure != "structured":

@@ -1,11 +1,19 @@
 """The command line: one run, a figure's sweep, and clear messages for bad input."""
 
+import contextlib
 import dataclasses
 import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from prunestab.cli import main
+from prunestab.config import RunConfig
+from prunestab.paper.registry import figure_grid
+from prunestab.store import RunStore
 
 
 def test_run_stores_a_result_and_a_second_call_reads_it(tmp_path, tiny_cifar, capsys):
@@ -317,3 +325,171 @@ def test_a_full_disk_is_one_line_and_leaves_no_lease_temporaries(tmp_path, capsy
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and "no space left on the device" in err
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+@contextlib.contextmanager
+def _as_user(uid: int, umask: int):
+    """This process acting as another user (effective ids; root can switch back)."""
+    old_mask = os.umask(umask)
+    os.setegid(uid)
+    os.seteuid(uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+        os.umask(old_mask)
+
+
+COLLEAGUE, ME = 65534, 54321
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_store_shared_with_a_colleague_gives_one_line_before_anything_starts(
+    tmp_path, capsys, monkeypatch, umask
+):
+    """Issue 35, item 6: a colleague (another uid, umask 022 or 077) made the run folders;
+    this user may write in the store's root but not in them. ``run``, a submitit sweep,
+    ``status``, ``sweep --list`` (077: unreadable) and an unwritable ``--log-dir`` each
+    give one line naming the folder, its owner and what to do, exit 2, and nothing is
+    submitted."""
+    from prunestab import cli
+    from prunestab.sweep import cluster
+
+    share = Path(tempfile.mkdtemp(dir="/tmp"))
+    share.chmod(0o777)
+    root = share / "store"
+    run_config, _ = cli._config_from_flags(cli._parser().parse_args(["run", "--profile", "smoke"]))
+    configs = [run_config, *figure_grid("fig1", "smoke", 1)]
+    with _as_user(COLLEAGUE, umask):
+        store = RunStore(root)
+        for config in configs:
+            store.folder(config).create()
+        root.chmod(0o777)  # the share's root is open to the lab
+    submitted = []
+    monkeypatch.setattr(cluster, "_executor", lambda *a: submitted.append(a))
+    logs = share / "logs"
+    logs.mkdir(mode=0o755)
+    store_flags = ["--store", str(root)]
+    sweep = ["sweep", "fig1", "--profile", "smoke"]
+    commands = [
+        ["run", "--profile", "smoke", *store_flags],
+        [*sweep, "--executor", "submitit-local", *store_flags],
+        [
+            *sweep,
+            "--executor",
+            "submitit-local",
+            "--log-dir",
+            str(logs),
+            "--store",
+            str(share / "mine"),
+        ],
+    ]
+    if umask == 0o077:
+        commands += [
+            ["status", "fig1", "--profile", "smoke", *store_flags],
+            [*sweep, "--list", *store_flags],
+        ]
+    try:
+        for command in commands:
+            with _as_user(ME, 0o022):
+                code = cli.main(command)
+            err = capsys.readouterr().err.strip()
+            assert code == 2 and len(err.splitlines()) == 1, (command, err)
+            assert "belongs to" in err and "cannot" in err, err
+            assert "--store" in err or "--log-dir" in err, err
+        assert submitted == []
+    finally:
+        shutil.rmtree(share)
+
+
+def _smoke_config() -> dict:
+    from prunestab import cli
+
+    args = cli._parser().parse_args(["run", "--profile", "smoke"])
+    return cli._config_from_flags(args)[0].to_dict()
+
+
+def _with(path: str, value):
+    """The smoke run's config with the field at dotted ``path`` set to ``value``."""
+    config = json.loads(json.dumps(_smoke_config()))
+    *parents, name = path.split(".")
+    node = config
+    for parent in parents:
+        node = node[parent]
+    node[name] = value
+    return json.dumps(config)
+
+
+BAD_CONFIGS = {  # issue 35, item 9: each crashed with a traceback or was accepted
+    "nested": "[" * 100_000 + "]" * 100_000,
+    "milestones 5": _with("optimizer.lr_milestones", 5),
+    "milestones abc": _with("optimizer.lr_milestones", "abc"),
+    "milestones null": _with("optimizer.lr_milestones", [None]),
+    "label 123": _with("label", 123),
+    "lr 1e300": _with("optimizer.lr", 1e300),
+    "epochs 1e29": _with("epochs", 10**29),
+    "lr Infinity": _with("optimizer.lr", float("inf")),
+    "width true": _with("width", True),
+    "milestones 1.5": _with("optimizer.lr_milestones", [1.5, 3]),
+    "not utf-8": b"\xff\xfe{}",
+}
+
+
+@pytest.mark.parametrize("name", BAD_CONFIGS)
+def test_a_bad_config_gives_one_line_and_exit_code_2(tmp_path, capsys, name):
+    """Issue 35, item 9: one line naming the bad value (or the file) and what is allowed,
+    exit code 2, no traceback, nothing stored or leased."""
+    bad = BAD_CONFIGS[name]
+    path = tmp_path / "bad config.json"
+    path.write_bytes(bad if isinstance(bad, bytes) else bad.encode())
+    store = tmp_path / "store"
+    code = main(["run", "--config", str(path), "--store", str(store), "--data", str(tmp_path)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert str(path) in err and ("allowed" in err or "not" in err), err
+    assert not store.exists() or not any(store.rglob(".lease"))
+
+
+def test_a_folder_in_place_of_a_result_is_named_not_a_traceback(tmp_path, capsys):
+    """Issue 35, item 9: a directory where ``result.json`` belongs gave IsADirectoryError
+    in every reader; now each names it (``run``, ``status``, ``sweep --list``)."""
+    config = RunConfig.from_dict(_smoke_config())
+    store = RunStore(tmp_path / "store")
+    store.result_path(config).mkdir(parents=True)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config.to_dict()))
+    flags = ["--store", str(store.root)]
+    for command in (
+        ["run", "--config", str(path), *flags],
+        ["status", "fig1", "--profile", "smoke", *flags],
+        ["sweep", "fig1", "--profile", "smoke", "--list", *flags],
+    ):
+        code = main(command)
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1, (command, err)
+        assert str(store.result_path(config)) in err, err
+
+
+def test_the_watch_hint_quotes_a_store_path_with_spaces(tmp_path, capsys, monkeypatch):
+    """Issue 35, item 10: the "watch:" line printed the store path unquoted, so copying
+    it broke on a path with spaces."""
+    import shlex
+
+    from prunestab.sweep import cluster
+
+    class Recording:
+        def batch(self):
+            return contextlib.nullcontext()
+
+        def submit(self, task):
+            return type("Job", (), {"job_id": "7"})()
+
+    monkeypatch.setattr(cluster, "_executor", lambda *a: Recording())
+    store = tmp_path / "my runs"
+    sweep = ["sweep", "fig1", "--profile", "smoke", "--executor", "submitit-local"]
+    assert main([*sweep, "--store", str(store), "--log-dir", str(tmp_path / "logs")]) == 0
+    watch = next(line for line in capsys.readouterr().out.splitlines() if "watch:" in line)
+    words = shlex.split(watch.split("watch: ", 1)[1])
+    assert words[words.index("--store") + 1] == str(store)

@@ -5,6 +5,7 @@ resumes from checkpoints, bounded retries, and two sweeps racing on one store.""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -250,11 +251,10 @@ def _checkpointed_released_then_resumed(store: RunStore, configs: list, task: Sw
     requeued = task.checkpoint()  # what submitit calls: the same task, requeued
     assert requeued.function is task
     assert requeued.function() == {config_hash(c): "computed" for c in configs}
-    share = max(1, len(os.sched_getaffinity(0)) // 2)  # two workers share the cores
     for config in configs:
         result = store.load(config)
         assert result["resumed_from_epoch"] == epochs[config_hash(config)]
-        assert result["environment"]["cpu_threads"] == share
+        assert result["environment"]["cpu_threads"] == 1  # execution.CPU_THREADS
 
 
 @pytest.mark.parametrize("reaches", REACHES)
@@ -404,3 +404,67 @@ def test_two_sweeps_racing_on_one_store_compute_each_run_once(tmp_path, tiny_cif
     assert not list(store_dir.glob("*/.*.tmp")) and not list(store_dir.glob("*/.lease"))
     for path in results:
         json.loads(path.read_text())  # whole, never partial
+
+
+def _tmpfs(path: Path, size: str) -> bool:
+    path.mkdir()
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+        ).returncode
+        == 0
+    )
+
+
+class _RecordingExecutor:
+    """Stands in for submitit's executor: records what would be submitted."""
+
+    def __init__(self, submitted: list) -> None:
+        self.submitted = submitted
+
+    def batch(self):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def submit(self, task):
+        self.submitted.append(task)
+        return type("Job", (), {"job_id": str(len(self.submitted))})()
+
+
+@pytest.mark.parametrize("left", ["0", "12k"])
+def test_a_full_or_nearly_full_store_submits_nothing(tmp_path, capsys, monkeypatch, left):
+    """Issue 35, item 7: on a nearly full disk a sweep submitted all its jobs, then failed
+    writing their queue marks and said to free space and rerun, which would submit them
+    again. The store here is a 1 MiB tmpfs filled to ``left`` bytes free: one line,
+    exit code 2, and nothing submitted."""
+    from prunestab.sweep import cluster
+
+    disk = tmp_path / "disk"
+    if not _tmpfs(disk, "1m"):
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        (disk / "store").mkdir()
+        free = shutil.disk_usage(disk).free - int(left.rstrip("k") or 0) * 1024
+        with open(disk / "filler", "wb") as filler:
+            filler.write(b"\0" * free)
+        submitted: list = []
+        monkeypatch.setattr(cluster, "_executor", lambda *a: _RecordingExecutor(submitted))
+        command = [
+            "sweep",
+            "fig1",
+            "--profile",
+            "smoke",
+            "--executor",
+            "submitit-local",
+            "--store",
+            str(disk / "store"),
+            "--log-dir",
+            str(tmp_path / "logs"),
+        ]
+        code = main(command)
+        err = capsys.readouterr().err.strip()
+        assert submitted == []
+        assert code == 2 and len(err.splitlines()) == 1 and "nothing was submitted" in err, err
+    finally:
+        subprocess.run(["umount", str(disk)])

@@ -3,6 +3,7 @@ claimant wins, a fresh lease blocks, a stale or dead holder's lease is taken ove
 
 import json
 import multiprocessing
+import os
 import signal
 import subprocess
 import sys
@@ -253,3 +254,78 @@ def test_a_requeued_task_takes_over_its_own_earlier_attempts_lease_at_once(tmp_p
     monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "3")  # the same task, requeued
     mine = Lease(tmp_path, ttl=600, clock=clock, heartbeat=False, sleep=no_wait).acquire()
     assert read(tmp_path / LEASE_FILE) == mine and mine.job == "991_3"
+
+
+def _unshare_pid_works() -> bool:
+    try:
+        return subprocess.run(["unshare", "-p", "-f", "--mount-proc", "true"]).returncode == 0
+    except OSError:
+        return False
+
+
+_HOLD_IN_OWN_NAMESPACE = """
+import os, sys
+from prunestab.store.lease import Lease
+holder = Lease(sys.argv[1], ttl=600, heartbeat=False).acquire()
+print(holder.pid, flush=True)
+os._exit(0)  # killed: the lease stays, its heartbeat fresh
+"""
+
+
+@pytest.mark.skipif(not _unshare_pid_works(), reason="no PID namespaces here (unshare -p)")
+def test_a_requeue_in_a_new_pid_namespace_takes_over_its_reused_pid_at_once(tmp_path, monkeypatch):
+    """Issue 35, item 3: two attempts of one job, each in a fresh PID namespace on the
+    same node. Both run as pid 1 there, so the old lease names a pid that exists again;
+    the holder's identity (its pid namespace, its process start time) tells the reused
+    pid apart, and the requeued attempt takes the lease over without waiting."""
+    monkeypatch.setenv("SLURM_JOB_ID", "4711")
+    monkeypatch.setenv("PYTHONPATH", ":".join(sys.path))
+    unshare = ["unshare", "-p", "-f", "--mount-proc", sys.executable]
+    first = subprocess.run([*unshare, "-c", _HOLD_IN_OWN_NAMESPACE, str(tmp_path)], **_TEXT)
+    assert first.returncode == 0, first.stderr
+    again = _HOLD_IN_OWN_NAMESPACE.replace(
+        "ttl=600, heartbeat=False", "ttl=600, heartbeat=False, sleep=sys.exit"
+    )
+    second = subprocess.run([*unshare, "-c", again, str(tmp_path)], **_TEXT, timeout=60)
+    assert second.returncode == 0, second.stderr
+    assert first.stdout == second.stdout == "1\n"  # the same pid, reused
+
+
+_TEXT = {"capture_output": True, "text": True}
+
+
+def test_a_reused_pid_is_not_mistaken_for_the_holder_that_died(tmp_path):
+    """Issue 35, item 3, with the holder's identity faked: a lease naming a live pid of
+    this host whose process started at another time (the pid was reused), or written
+    before this host last booted, is dead at once; a live holder in another PID
+    namespace (another container) is not judged by this namespace's pids."""
+    from prunestab.store import lease
+
+    me = Holder("x", lease.socket.gethostname(), os.getpid(), None, 0.0, 0.0)
+    here = me.__dict__ | lease.identity()
+    assert not lease.dead_here(Holder(**here))
+    assert lease.dead_here(Holder(**here | {"pid_start": here["pid_start"] - 1}))
+    assert lease.dead_here(Holder(**here | {"boot_id": "an-earlier-boot"}))
+    elsewhere = Holder(**here | {"pid_start": 1, "pid_namespace": "pid:[1]", "pid": 999_999})
+    assert not lease.dead_here(elsewhere)
+    fresh = Holder(**here | {"pid_start": here["pid_start"] - 1, "heartbeat": time.time()})
+    (tmp_path / LEASE_FILE).write_text(json.dumps(fresh.__dict__))
+    mine = Lease(tmp_path, ttl=600, heartbeat=False, sleep=sys.exit).acquire()
+    assert read(tmp_path / LEASE_FILE) == mine
+
+
+def test_a_filesystem_without_hard_links_is_named_in_one_line(tmp_path, monkeypatch):
+    """Issue 35, item 10: where ``link(2)`` is not supported the claim failed three
+    times and said the lease "kept changing hands"; it now says what is missing."""
+    import errno
+
+    from prunestab.store import lease
+
+    def no_links(source, target):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(lease.os, "link", no_links)
+    with pytest.raises(ValueError, match=r"hard links") as raised:
+        Lease(tmp_path, ttl=60, heartbeat=False).acquire()
+    assert str(tmp_path) in str(raised.value) and "\n" not in str(raised.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no temporary file left

@@ -147,8 +147,7 @@ def test_worker_processes_store_the_same_runs_as_one_process(tmp_path, tiny_cifa
     )
     sequential = execute_many(grid, RunStore(tmp_path / "s"), data, progress=False)
     assert seen == [True] * len(grid)
-    cores = len(os.sched_getaffinity(0))  # the cores this process may use
-    assert {r["environment"]["cpu_threads"] for r in parallel} == {max(1, cores // 2)}
+    assert {r["environment"]["cpu_threads"] for r in parallel} == {1}  # CPU_THREADS
     for a, b in zip(parallel, sequential, strict=True):
         assert a["config"] == b["config"]
         assert [e["pruned_units"] for e in a["epochs"]] == [e["pruned_units"] for e in b["epochs"]]
@@ -439,3 +438,76 @@ def test_a_run_finished_first_by_the_holder_it_took_over_from_is_stored_not_fail
     result = execute(config, store, DataCache(tiny_cifar), profile="smoke", progress=False)
     assert result == theirs and not store.checkpoint_path(config).exists()
     assert store.failures(config) == []
+
+
+def test_a_pruned_run_with_keep_model_stores_its_result_its_weights_and_their_probe(
+    tmp_path, tiny_cifar
+):
+    """Issue 35, item 1: a pruned run's final weights carry its mask buffers
+    (``unit_mask``); keeping them used to crash the probe after training, leaving
+    ``model.pt`` and no result. Now all three are stored and the probe reads the masks."""
+    store, config = RunStore(tmp_path), _config()
+    assert config.pruning is not None
+    result = execute(config, store, DataCache(tiny_cifar), progress=False, keep_model=True)
+    assert store.load(config) == result
+    assert any(key.endswith("unit_mask") for key in store.load_model(config))
+    stored = store.load_probe(config)
+    assert stored["weights"] == runner.OWN_WEIGHTS
+    assert stored["weights_test_acc"] == pytest.approx(result["summary"]["final_test_acc"])
+
+
+@pytest.mark.parametrize("keep_model", [False, True])
+def test_a_result_stored_by_the_old_holder_during_training_is_delivered_untouched(
+    tmp_path, tiny_cifar, keep_model
+):
+    """Issue 35, item 2: the holder this process took over from (stalled, then woken)
+    stores the result while this one trains. This one delivers that result, as stored,
+    and writes nothing of its own but what was asked for: no unrequested ``model.pt``
+    or probe, no failure, no crash on the pruned weights."""
+    store, config = RunStore(tmp_path), _config()
+    elsewhere = RunStore(tmp_path / "elsewhere")
+    execute(config, elsewhere, DataCache(tiny_cifar), profile="smoke", progress=False)
+    theirs = elsewhere.load(config)
+
+    def old_holder_finishes_during_the_last_epoch(epoch, record):
+        if epoch == config.epochs - 1:
+            store.save_result(config, theirs)
+
+    options = runner.Options("smoke", False)
+    result, computed = runner._compute(
+        config,
+        store,
+        DataCache(tiny_cifar),
+        options,
+        keep_model,
+        old_holder_finishes_during_the_last_epoch,
+    )
+    assert result == theirs == store.load(config) and not computed
+    assert store.failures(config) == []
+    assert not store.checkpoint_path(config).exists()
+    assert store.model_path(config).exists() == keep_model
+    assert (store.load_probe(config) is not None) == keep_model
+
+
+def test_a_deleted_run_re_swept_alone_is_stored_again_bit_for_bit(tmp_path, tiny_cifar):
+    """Issue 35, item 5: a run is a pure function of its config. Two smoke runs swept
+    in two workers, one deleted, then re-swept alone in this process with the torch
+    default of a thread per core (the main process of ``prunestab sweep``): the same
+    epochs, events and summary, bit for bit, and the same recorded thread count."""
+    import shutil
+
+    pruned = {config_hash(c): c for c in figure_grid("fig1", "smoke", 1) if c.pruning}
+    grid = list(pruned.values())[:2]
+    store, data = RunStore(tmp_path), DataCache(tiny_cifar)
+    swept = execute_many(grid, store, data, jobs=2, progress=False)
+    shutil.rmtree(store.run_dir(grid[1]))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(2, len(os.sched_getaffinity(0))))
+    try:
+        again = execute_many(grid, store, data, jobs=1, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert again[0] == swept[0]
+    for field in ("epochs", "events", "summary", "hash"):
+        assert again[1][field] == swept[1][field], field
+    assert again[1]["environment"]["cpu_threads"] == swept[1]["environment"]["cpu_threads"] == 1

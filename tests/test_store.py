@@ -337,3 +337,45 @@ def test_stored_files_follow_the_umask_so_a_group_can_share_a_store(tmp_path, um
         tmp_path / "store" / "claims.json",
     ):
         assert stat.S_IMODE(path.stat().st_mode) == expected, path.name
+
+
+def test_the_write_check_is_not_fooled_by_a_twin_with_the_same_pid(tmp_path, monkeypatch):
+    """Issue 35, item 8: two processes with one pid (two containers on a shared store)
+    checked the store at once; the probe file was named by pid alone, so one removed
+    the other's and the other reported "not writable". The twin here is a second
+    check from this very process (the same pid), run between the first check's write
+    and its removal."""
+    import pathlib
+
+    from prunestab.store import files
+
+    real, twins = pathlib.Path.write_bytes, []
+
+    def write_then_the_twin_checks(self, data):
+        written = real(self, data)
+        if self.name.startswith(".write-probe") and not twins:
+            twins.append(self)
+            files.check_writable(self.parent)  # the twin: the same pid, its own probe
+        return written
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", write_then_the_twin_checks)
+    files.check_writable(tmp_path / "store")
+    assert twins and list((tmp_path / "store").iterdir()) == []
+
+
+def test_a_holder_whose_clock_runs_ahead_is_not_said_to_be_computing_now(tmp_path):
+    """Issue 35, item 10: a holder on another host whose heartbeat is stamped ahead of
+    this machine's clock may be dead; the message says so, not "computing right now"."""
+    import time
+
+    from prunestab.store.lease import LEASE_FILE, Holder
+
+    store, config = RunStore(tmp_path), CONFIG
+    ahead = time.time() + 3_600
+    holder = Holder("old", "node-elsewhere", 4242, None, ahead, ahead)
+    folder = store.folder(config).create()
+    (folder / LEASE_FILE).write_text(json.dumps(holder.__dict__))
+    with pytest.raises(RunLockedError) as raised, store.lock(config):
+        pass
+    message = str(raised.value)
+    assert "right now" not in message and "ahead of this machine's clock" in message, message

@@ -36,7 +36,13 @@ failures), ``results`` (``result.json``, ``probe.json`` and queries), ``files`` 
 writes, JSON and torch) and ``migrations`` (one-time renames of stored runs).
 """
 
-from prunestab.store.files import ResultExistsError, write_json_atomic
+from prunestab.store.files import (
+    ResultExistsError,
+    StoreAccessError,
+    check_access,
+    check_writable,
+    write_json_atomic,
+)
 from prunestab.store.folder import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
@@ -61,6 +67,9 @@ __all__ = [
     "RESULT_FILE",
     "CorruptResultError",
     "ResultExistsError",
+    "StoreAccessError",
+    "check_access",
+    "check_writable",
     "RunFolder",
     "RunLockedError",
     "RunStore",

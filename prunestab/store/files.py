@@ -13,7 +13,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
+import stat
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -218,29 +221,114 @@ def read_torch(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def check_writable(folder: str | os.PathLike[str]) -> None:
+class StoreAccessError(ValueError):
+    """A folder of a shared store that this user may not read or write (another user
+    made it, e.g. with umask 022 or 077); the message names it, its owner and what to do."""
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def access_error(
+    folder: str | os.PathLike[str], action: str, flag: str = "--store"
+) -> StoreAccessError:
+    """The error for ``folder`` that this user cannot ``action`` ("read", "write").
+
+    Args:
+        folder: the folder.
+        action: what was refused, in words.
+        flag: the option that names another folder.
+
+    Returns:
+        A :class:`StoreAccessError` naming the folder, its owner and mode, and what to do.
+
+    >>> import tempfile
+    >>> "cannot write in" in str(access_error(tempfile.mkdtemp(), "write"))
+    True
+    """
+    folder = Path(folder)
+    try:
+        st = folder.stat()
+        owner = f"belongs to {_user(st.st_uid)} ({stat.filemode(st.st_mode)})"
+    except OSError:
+        owner = "is not reachable"
+    return StoreAccessError(
+        f"{folder} {owner} and this user ({_user(os.geteuid())}) cannot {action} in it; "
+        "ask its owner to share it (a common group, chmod -R g+rwX on the store, umask 002 "
+        f"for later runs) or name another folder with {flag}"
+    )
+
+
+def check_access(folder: str | os.PathLike[str], write: bool) -> None:
+    """Check that this user may read (and, with ``write``, create files) in ``folder``,
+    if it exists: a folder of a shared store another user made may not allow it.
+
+    Args:
+        folder: a run's folder (or any folder of a store).
+        write: files will be written there.
+
+    Raises:
+        StoreAccessError: this user may not; names the folder, its owner and what to do.
+
+    >>> import tempfile
+    >>> check_access(tempfile.mkdtemp(), write=True)
+    """
+    folder = Path(folder)
+    mode = os.R_OK | os.X_OK | (os.W_OK if write else 0)
+    try:
+        exists = folder.is_dir()
+    except PermissionError:
+        raise access_error(folder.parent, "read") from None
+    if exists and not os.access(folder, mode, effective_ids=True):
+        raise access_error(folder, "write" if write else "read")
+
+
+def check_writable(
+    folder: str | os.PathLike[str], what: str = "run store", flag: str = "--store"
+) -> None:
     """Create ``folder`` if needed, then write and remove a probe file in it.
 
     Args:
-        folder: a run store's folder.
+        folder: a run store's folder (or another folder a command writes, ``what``).
+        what: the folder in the message.
+        flag: the option that names another folder.
 
     Raises:
         ValueError: the folder cannot be created or written (read-only, full, not
-            ours); the message names it and the system's reason.
+            ours); the message names it and the system's reason
+            (:class:`StoreAccessError`, with its owner, where permissions refuse it).
 
     >>> import pathlib, tempfile
     >>> check_writable(pathlib.Path(tempfile.mkdtemp()) / "runs")
     """
     folder = Path(folder)
-    probe = folder / f".write-probe.{os.getpid()}.tmp"
+    # Named by a random token, not the pid: processes in two containers may share a pid
+    # and a store, and one would remove the other's probe (a false "not writable").
+    probe = folder / f".write-probe.{uuid.uuid4().hex}.tmp"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe.write_bytes(b"")
         probe.unlink()
+    except PermissionError:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
+        existing = next(p for p in (folder, *folder.parents) if _exists(p))
+        raise access_error(existing, "write", flag) from None
     except OSError as err:
         with contextlib.suppress(OSError):
             probe.unlink(missing_ok=True)
         raise ValueError(
-            f"run store {folder} is not writable ({err.strerror or err}); allowed: "
-            "a folder this user can create files in (name another with --store)"
+            f"{what} {folder} is not writable ({err.strerror or err}); allowed: "
+            f"a folder this user can create files in (name another with {flag})"
         ) from None
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False

@@ -1,7 +1,9 @@
 """Leases: who is computing a run, safe on shared filesystems (NFS, Lustre).
 
 ``flock`` is not reliable across machines on NFS or Lustre. A lease is a small JSON file
-(``.lease`` in the run folder) naming its holder (host, pid, SLURM job, a random token),
+(``.lease`` in the run folder) naming its holder (host, pid, SLURM job, a random token,
+and what tells its process from a later one with the same pid: boot, PID namespace,
+process start time),
 when it started, its last heartbeat and the last epoch it finished. It is claimed the way
 ``open(2)`` recommends for NFS: the claimant writes a file of its own, then ``link(2)``
 s it to ``.lease``; the link succeeds for exactly one claimant (if the reply is lost,
@@ -35,6 +37,7 @@ old processes before starting new ones on one store.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
@@ -104,6 +107,14 @@ class Holder:
         epoch: the last epoch the holder finished (0-based), if any.
         beat_every: seconds between the holder's heartbeats (``None``: a lease written
             before this field, or a holder without a heartbeat thread).
+        boot_id: the holder's host's boot (``/proc/sys/kernel/random/boot_id``), so a
+            lease from before a reboot is not taken for a live process.
+        pid_namespace: the holder's PID namespace (``/proc/self/ns/pid``): its pid names
+            a process only in that namespace (a container, a job's own namespace).
+        pid_start: when the holder's process started (``/proc/PID/stat``'s starttime,
+            clock ticks after boot), so a reused pid is not taken for the holder.
+        (The last three are ``None`` in leases written before them, or without ``/proc``;
+        :func:`identity` gives this process's.)
 
     >>> Holder("ab12", "node-3", 5, "991_3", 0.0, 0.0, epoch=40).describe()
     'node-3 pid 5, job 991_3, last epoch 41'
@@ -117,6 +128,9 @@ class Holder:
     heartbeat: float
     epoch: int | None = None
     beat_every: float | None = None
+    boot_id: str | None = None
+    pid_namespace: str | None = None
+    pid_start: int | None = None
 
     def is_stale(self, ttl: float, now: float) -> bool:
         """Whether the heartbeat looks older than ``ttl`` by the clock ``now`` came from:
@@ -150,6 +164,7 @@ class LeaseHeldError(RuntimeError):
 
     def __init__(self, path: Path, holder: Holder, age: float) -> None:
         self.holder = holder
+        self.age = age
         super().__init__(
             f"{path.parent} is being computed by {holder.describe()} ({describe_age(age)})."
             " Wait for it to finish, then load its result."
@@ -172,23 +187,96 @@ def describe_age(age: float) -> str:
     return f"heartbeat {age:.0f} s ago"
 
 
+def identity(pid: int | None = None) -> dict[str, str | int | None]:
+    """What tells process ``pid`` of this host apart from a later one with the same pid:
+    the host's boot, the PID namespace, the process's start time (``None`` where
+    ``/proc`` does not say).
+
+    Args:
+        pid: a process of this host (``None``: this process).
+
+    Returns:
+        ``boot_id``, ``pid_namespace`` and ``pid_start``, as :class:`Holder` records them.
+
+    >>> identity()["pid_start"] == identity(os.getpid())["pid_start"]
+    True
+    """
+    return {
+        "boot_id": _read_proc("/proc/sys/kernel/random/boot_id"),
+        "pid_namespace": _pid_namespace(),
+        "pid_start": process_start(os.getpid() if pid is None else pid),
+    }
+
+
+def _read_proc(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _pid_namespace() -> str | None:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` of this host started: ``/proc/PID/stat``'s 22nd field, in
+    clock ticks after boot (``None`` if it is gone or ``/proc`` is absent).
+
+    >>> process_start(os.getpid()) == process_start(os.getpid()) is not None
+    True
+    """
+    stat = _read_proc(f"/proc/{pid}/stat")
+    fields = [] if stat is None else stat.rsplit(")", 1)[-1].split()
+    try:
+        return int(fields[19])  # fields after the name start at the 3rd (state)
+    except (IndexError, ValueError):
+        return None
+
+
 def dead_here(holder: Holder) -> bool:
     """Whether ``holder`` ran on this host in a process that has exited.
 
     Its lease is then stale at once, without waiting for the TTL. A process that exited
     but was never reaped (a zombie) counts as exited; one this user may not signal
-    counts as alive.
+    counts as alive. A holder from before this host's last boot is dead; a pid now used
+    by a process that started at another time than the holder's is a reused pid, so the
+    holder is dead (issue 35: a requeue in a fresh PID namespace gets the old pid again).
+    A holder in another PID namespace cannot be judged by this one's pids: it is not
+    dead here (its heartbeat, or :func:`earlier_attempt`, decides).
 
     Args:
         holder: a lease's holder.
 
     Returns:
-        ``True`` only if ``holder.host`` is this host and its pid is gone or a zombie.
+        ``True`` only if ``holder.host`` is this host and its process is gone.
 
     >>> dead_here(Holder("ab12", socket.gethostname(), os.getpid(), None, 0.0, 0.0))
     False
     """
-    return holder.host == socket.gethostname() and process_exited(holder.pid)
+    if holder.host != socket.gethostname():
+        return False
+    here = identity(holder.pid)
+    if None not in (holder.boot_id, here["boot_id"]) and holder.boot_id != here["boot_id"]:
+        return True
+    if not _same_namespace(holder, here):
+        return False
+    if process_exited(holder.pid):
+        return True
+    return None not in (holder.pid_start, here["pid_start"]) and (
+        holder.pid_start != here["pid_start"]
+    )
+
+
+def _same_namespace(holder: Holder, here: dict) -> bool:
+    """Whether ``holder``'s pid names a process of this PID namespace (assumed where
+    either side does not record it, as before leases recorded it)."""
+    return None in (holder.pid_namespace, here["pid_namespace"]) or (
+        holder.pid_namespace == here["pid_namespace"]
+    )
 
 
 def process_exited(pid: int) -> bool:
@@ -229,13 +317,15 @@ def _zombie(pid: int) -> bool:
 
 
 def earlier_attempt(holder: Holder) -> bool:
-    """Whether ``holder`` is this very SLURM job (the same array task) on another node.
+    """Whether ``holder`` is this very SLURM job (the same array task) on another node,
+    or in another PID namespace or boot of this one.
 
     That is an earlier attempt of this task, left by preemption (SLURM's SIGTERM, then
     SIGKILL) before a requeue onto a new node. Its lease is ours at once: waiting out
     its TTL would let the requeued task report "running elsewhere" and store nothing. (A
-    task runs on one node at a time; its worker processes share that node, so a live
-    sibling never matches. On the same node, :func:`dead_here` covers the requeue.)
+    task runs on one node at a time; its worker processes share that node, its boot and
+    its PID namespace, so a live sibling never matches. On the same node in the same
+    namespace, :func:`dead_here` covers the requeue.)
 
     Args:
         holder: a lease's holder.
@@ -247,7 +337,13 @@ def earlier_attempt(holder: Holder) -> bool:
     False
     """
     me = job_id()
-    return me is not None and holder.job == me and holder.host != socket.gethostname()
+    if me is None or holder.job != me:
+        return False
+    if holder.host != socket.gethostname():
+        return True
+    here = identity()
+    other_boot = None not in (holder.boot_id, here["boot_id"]) and holder.boot_id != here["boot_id"]
+    return other_boot or not _same_namespace(holder, here)
 
 
 def beat_path(path: Path, token: str) -> Path:
@@ -309,18 +405,39 @@ def _write_own(path: Path, holder: Holder) -> Path:
     return own
 
 
+class NoHardLinksError(ValueError):
+    """The store's filesystem does not support ``link(2)``, which leases need."""
+
+
+#: What ``link(2)`` answers where a filesystem has no hard links (FAT, some FUSE and
+#: object-store mounts).
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
+
+
 def _link(path: Path, holder: Holder) -> bool:
     """Claim the lease at ``path`` for ``holder``: ``link`` a file of its own there.
-    Whether the link succeeded; exactly one claimant's does."""
+    Whether the link succeeded; exactly one claimant's does.
+
+    Raises:
+        NoHardLinksError: the filesystem has no hard links (one line naming the folder).
+    """
     own = _write_own(path, holder)
     try:
         os.link(own, path)
         return True
     except FileExistsError:
         return False
-    except OSError:
+    except OSError as err:
         # NFS may lose the reply of a link that succeeded: the link count tells.
-        return os.stat(own).st_nlink == 2
+        if os.stat(own).st_nlink == 2:
+            return True
+        if err.errno in _NO_LINKS:
+            raise NoHardLinksError(
+                f"{path.parent}: its filesystem does not support hard links (link(2): "
+                f"{err.strerror or err}), which the store's leases need; allowed: a store on "
+                "a filesystem with hard links (a local disk, NFS, Lustre), named with --store"
+            ) from None
+        return False
     finally:
         own.unlink(missing_ok=True)
 
@@ -432,6 +549,7 @@ class Lease:
                 now,
                 now,
                 beat_every=self.ttl / 4 if self._heartbeat else None,
+                **identity(),
             )
             if _link(self.path, mine):
                 self.holder = mine

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from prunestab.store.files import read_json, write_json_atomic
 from prunestab.store.folder import RunFolder
-from prunestab.store.lease import Holder, Lease, LeaseHeldError
+from prunestab.store.lease import Holder, Lease, LeaseHeldError, describe_age
 from prunestab.store.lease import read as read_lease
 
 
@@ -66,6 +66,13 @@ class RunLocks:
         try:
             lease.acquire()
         except LeaseHeldError as err:
+            if err.age < 0:  # its clock runs ahead: a fresh-looking heartbeat proves nothing
+                raise RunLockedError(
+                    f"run folder {folder.path} is locked by {err.holder.describe()}, whose "
+                    f"{describe_age(err.age)}: it may be computing this run, or have died; "
+                    "its lease is taken over once that heartbeat is older than the TTL by "
+                    "this clock and then does not change while watched. Rerun later."
+                ) from None
             raise RunLockedError(
                 f"run folder {folder.path} is locked: {err.holder.describe()} is computing "
                 "this run right now. Wait for it to finish, then load its result."

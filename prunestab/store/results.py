@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from prunestab.store.files import ResultExistsError, read_json, write_once
+from prunestab.store.files import ResultExistsError, access_error, read_json, write_once
 from prunestab.store.folder import RESULT_FILE, RunFolder
 
 
@@ -29,11 +29,13 @@ def _load_checked(path: Path, digest: str, kind: str, redo: str) -> Any:
     """The JSON file at ``path`` (a result or a probe), or ``None`` if there is none;
     :class:`CorruptResultError` naming the file if it does not parse or records another
     hash than ``digest``. Nothing is deleted or replaced."""
-    if not path.exists():
-        return None
     try:
+        if not path.exists():
+            return None
         data = read_json(path)
-    except (ValueError, UnicodeDecodeError) as err:
+    except PermissionError:  # a shared store's folder that another user keeps to itself
+        raise access_error(path.parent, "read") from None
+    except (ValueError, UnicodeDecodeError, IsADirectoryError, RecursionError) as err:
         raise CorruptResultError(
             f"{path} is not a readable {kind} ({err}); nothing was deleted. Move it "
             f"aside (or restore it, e.g. with git checkout) to {redo}"

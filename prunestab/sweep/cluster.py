@@ -432,13 +432,16 @@ def submit(
 
     Raises:
         ValueError: ``--executor slurm`` where ``sbatch`` or ``srun`` is not on ``PATH``
-        (the message names the executors allowed here).
+            (the message names the executors allowed here), or the store or log folder
+            has less than :data:`MIN_FREE_BYTES` free (:func:`check_room`); nothing is
+            submitted then.
     """
     distinct = list({config_hash(c): c for c in configs}.values())
     triage = _triage(distinct, store, options, alive or JobLiveness(), keep_model)
     log_dir = Path(options.log_dir).resolve()
     jobs: list = []
     if triage.todo:
+        check_room(store.root, log_dir, len(triage.todo))
         executor = _executor(options, log_dir)
         k = options.runs_per_task
         chunks = [triage.todo[i : i + k] for i in range(0, len(triage.todo), k)]
@@ -456,6 +459,39 @@ def submit(
         tuple(triage.failed),
         tuple(jobs),
     )
+
+
+#: Free space the store and the log folder need before a sweep submits: the queue marks
+#: are written after the jobs are submitted (they name the jobs), so a store that cannot
+#: hold them must refuse first, or a rerun would submit the same runs again (issue 35).
+#: 64 MiB also leaves the tasks room for their leases, logs and first checkpoints.
+MIN_FREE_BYTES = 64 * 2**20
+
+
+def check_room(store_root: str | Path, log_dir: str | Path, runs: int) -> None:
+    """Check that the store and the log folder have :data:`MIN_FREE_BYTES` free.
+
+    Args:
+        store_root: the run store's folder.
+        log_dir: the jobs' log folder.
+        runs: the runs about to be submitted (for the message).
+
+    Raises:
+        ValueError: one of them has less; names it, what is free and what to do.
+
+    >>> import tempfile
+    >>> check_room(tempfile.gettempdir(), tempfile.gettempdir(), 1)
+    """
+    for folder, flag in ((Path(store_root), "--store"), (Path(log_dir), "--log-dir")):
+        existing = next(p for p in (folder.resolve(), *folder.resolve().parents) if p.exists())
+        free = shutil.disk_usage(existing).free
+        if free < MIN_FREE_BYTES:
+            raise ValueError(
+                f"{folder} has {free / 2**20:.1f} MiB free; a sweep needs "
+                f"{MIN_FREE_BYTES / 2**20:.0f} MiB there before it submits {runs} run(s) "
+                f"(their queue marks, leases, logs and checkpoints): free some space or "
+                f"name another folder with {flag}; nothing was submitted"
+            )
 
 
 @dataclass

@@ -40,7 +40,7 @@ from prunestab.sweep import provenance
 from prunestab.sweep.workers import prepare_worker, worker_context, worker_setup
 from prunestab.training import probe
 from prunestab.training.batched import group_key, train_seeds
-from prunestab.training.execution import Execution
+from prunestab.training.execution import Execution, run_threads
 from prunestab.training.loop import train_run
 
 
@@ -189,12 +189,16 @@ def _compute(
     done = _complete(store, config, keep_model)
     if done is not None:
         return done, False
-    with store.lock(config):
+    with store.lock(config), run_threads(config.device):
         done = _complete(store, config, keep_model)
         if done is not None:
             return done, False
         dataset = _dataset(config, data)
-        if keep_model and store.is_complete(config):
+        # Stored but without the probe ``keep_model`` asks for (``_complete`` said no):
+        # decided now, before training, since a holder this process took over from may
+        # store the result meanwhile, and that result needs no probe unless asked.
+        probe_only = keep_model and store.is_complete(config)
+        if probe_only:
             state = store.load_model(config)
             if state is not None:  # weights kept, not yet measured: no training needed
                 _save_probe(store, config, state, dataset, OWN_WEIGHTS)
@@ -217,7 +221,7 @@ def _compute(
             on_epoch_end=epoch_done,
             execution=options.execution,
         )
-        if store.is_complete(config):  # stored before without the probe it must keep
+        if probe_only:
             store.save_model(config, outcome["model_state"])
             _save_probe(store, config, outcome["model_state"], dataset, RETRAINED_WEIGHTS)
             store.clear_checkpoint(config)
@@ -283,8 +287,14 @@ def _save_probe(store: RunStore, config: RunConfig, state: dict, dataset, weight
 
 
 def _store_outcome(store, config, dataset, outcome, resume, profile, keep_model, segments) -> None:
+    """Store a trained run's result (and, with ``keep_model``, its weights and probe).
+
+    Raises:
+        ResultExistsError: another holder stored the result first; nothing stored is
+            overwritten (weights already probed are kept with their probe).
+    """
     model_state = outcome.pop("model_state")
-    if keep_model:
+    if keep_model and store.load_probe(config) is None:
         store.save_model(config, model_state)
         _save_probe(store, config, model_state, dataset, OWN_WEIGHTS)
     store.save_result(config, _result(config, dataset, outcome, resume, profile, segments))
@@ -389,8 +399,8 @@ def execute_many(
             on_result(config, result, computed)
 
     pending = _deliver_stored(configs, store, data, options, keep_model, deliver)
-    # Even one pending run goes to a worker: a run trains with the same threads whatever
-    # else the sweep holds (cores // jobs each), since its numbers depend on them.
+    # Even one pending run goes to a worker; where it trains changes nothing it computes
+    # (a CPU run trains with execution.CPU_THREADS threads anywhere: ``_compute``).
     if jobs > 1 and pending:
         if data is not None and not isinstance(data, DataCache):
             raise ValueError(
@@ -489,7 +499,7 @@ def _execute_grouped(pending, store, data, options, max_group, keep_model, deliv
         size = max_group or len(family)
         for start in range(0, len(family), size):
             chunk = family[start : start + size]
-            with ExitStack() as locks:
+            with ExitStack() as locks, run_threads(chunk[0].device):
                 for config in chunk:
                     locks.enter_context(store.lock(config))
                 todo = []
@@ -533,16 +543,21 @@ def _train_group(members, store, data, options, keep_model, deliver) -> None:
     for config, outcome, state, seed_segments in zip(
         group, outcomes, states, segments, strict=True
     ):
-        _store_outcome(
-            store,
-            config,
-            dataset,
-            outcome,
-            state,
-            options.profile,
-            keep_model(config),
-            seed_segments,
-        )
+        try:
+            _store_outcome(
+                store,
+                config,
+                dataset,
+                outcome,
+                state,
+                options.profile,
+                keep_model(config),
+                seed_segments,
+            )
+        except ResultExistsError:  # as in ``_compute``: the holder taken over from won
+            store.clear_checkpoint(config)
+            deliver(config, store.load(config), False)
+            continue
         deliver(config, store.load(config), True)
 
 
@@ -560,7 +575,9 @@ def _execute_in_workers(
     Small models at batch 128 use two CPU cores poorly: two single-threaded runs at once
     train about 1.3x (VGG11) to 1.2x (ResNet18) more images per second on a 2-core
     machine than one run on both cores. Each worker therefore gets ``cores // jobs``
-    threads (``workers.worker_threads``). On one GPU, several workers keep it busier
+    threads (``workers.worker_threads``) for what it does outside training; a CPU run
+    itself always trains with ``execution.CPU_THREADS`` (one), however the sweep is
+    shaped, since its numbers depend on the thread count. On one GPU, several workers keep it busier
     than one run at batch 128; with several GPUs (``device="cuda"``), each worker is
     pinned to one of them in turn (``workers.worker_setup``). Workers start from
     ``workers.worker_context`` (never a fork of this process), each loads the data once,

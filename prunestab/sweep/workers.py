@@ -9,8 +9,10 @@ and, with several GPUs, one GPU of its own (:func:`gpu_for_slot`).
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import multiprocessing.forkserver
+import multiprocessing.resource_tracker
 import os
 import signal
 import sys
@@ -23,7 +25,14 @@ from prunestab.training import preempt
 #: What a worker process needs imported; the fork server imports it once (:func:`worker_context`).
 #: ``torchvision.datasets`` holds the official checksums ``data.verify_checksums`` reads (its
 #: import, about 1 s of CPU, is deferred there so that commands which load no data skip it).
-WORKER_PRELOAD = ("prunestab.sweep.runner", "prunestab.sweep.cluster", "torchvision.datasets")
+#: ``prunestab.sweep.forkserver_guard`` comes first and only here: it ends the fork server
+#: when its parent is gone.
+WORKER_PRELOAD = (
+    "prunestab.sweep.forkserver_guard",
+    "prunestab.sweep.runner",
+    "prunestab.sweep.cluster",
+    "torchvision.datasets",
+)
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
@@ -39,7 +48,10 @@ def worker_context() -> multiprocessing.context.BaseContext:
     worker initializers call :func:`prepare_worker` first. The server starts with the
     preemption signals (``preempt.SIGNALS``) blocked: a cluster that signals every
     process of a task must not end it, since the pool learns of its workers' exits
-    through it (without it the pool breaks, and its workers are left running).
+    through it (without it the pool breaks, and its workers are left running). Nothing
+    started here outlives the caller: the server ends when its parent is gone
+    (``prunestab.sweep.forkserver_guard``), and each worker with the server
+    (:func:`prepare_worker`).
 
     Returns:
         A ``multiprocessing`` context: ``"forkserver"`` with ``WORKER_PRELOAD`` on Linux;
@@ -50,6 +62,10 @@ def worker_context() -> multiprocessing.context.BaseContext:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(WORKER_PRELOAD))
+    # The resource tracker first: starting it unblocks SIGTERM (it blocks and then
+    # unblocks SIGINT and SIGTERM around its own start), which would leave the server
+    # blocking SIGUSR2 alone, and SLURM's SIGTERM to every process would end it.
+    multiprocessing.resource_tracker.ensure_running()
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, preempt.SIGNALS)
     try:
         multiprocessing.forkserver.ensure_running()  # once per process; inherits the mask
@@ -101,8 +117,9 @@ def worker_setup(context, workers: int, cuda: bool) -> tuple:
 
 def prepare_worker(environ: dict[str, str], threads: int, slots, gpus: Sequence[str]) -> None:
     """A worker process's first step (a pool's initializer, with :func:`worker_setup`'s
-    arguments): the preemption signals unblocked, its caller's environment, its share of
-    threads, and, with several GPUs, one GPU of its own.
+    arguments): ended with its parent (the fork server, which ends with the caller), the
+    preemption signals unblocked, its caller's environment, its share of threads, and,
+    with several GPUs, one GPU of its own.
 
     Args:
         environ: the caller's ``dict(os.environ)`` when the pool started; this process's
@@ -115,6 +132,7 @@ def prepare_worker(environ: dict[str, str], threads: int, slots, gpus: Sequence[
         gpus: the GPUs dealt round-robin (:func:`gpu_for_slot`; ``CUDA_VISIBLE_DEVICES``
             is set before CUDA starts here); empty: no pinning.
     """
+    _die_with_parent()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, preempt.SIGNALS)  # blocked in the fork server
     os.environ.clear()
     os.environ.update(environ)
@@ -124,6 +142,23 @@ def prepare_worker(environ: dict[str, str], threads: int, slots, gpus: Sequence[
             slot = slots.value
             slots.value += 1
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu_for_slot(slot, gpus)
+
+
+#: ``prctl`` option: the signal this process gets when its parent ends (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Have the kernel kill this process when its parent (the fork server, which forks
+    from its only thread) ends; if the parent already ended, exit now. Outside Linux,
+    nothing (workers there are spawned children of the caller)."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent or parent == 1:
+        os._exit(1)
 
 
 def visible_gpus() -> list[str]:

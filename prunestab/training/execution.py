@@ -8,7 +8,8 @@ is chosen (``tests/test_fast_path.py``).
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +20,42 @@ from torch import nn
 #: about 1.1x). Conv4's small convolutions gain nothing, and it stays in the default
 #: layout so the CPU plain path and fast path share their kernels there.
 CPU_CHANNELS_LAST_MODELS = frozenset({"vgg11", "vgg19", "resnet18"})
+
+
+#: Intra-op threads every CPU run trains with, whatever else the process does: thread
+#: counts change the order of float32 sums, so a run's numbers depend on them, and a run
+#: must be a pure function of its config however a sweep is shaped (issue 35). One,
+#: since every run under ``results/`` was trained so (``environment.cpu_threads``), and
+#: two one-thread runs at once train more images per second on two cores than one run
+#: on both (``prunestab.sweep.runner._execute_in_workers``).
+CPU_THREADS = 1
+
+
+@contextmanager
+def run_threads(device: torch.device | str) -> Iterator[None]:
+    """Train a run on ``device`` with the threads its numbers must not depend on: on a
+    CPU :data:`CPU_THREADS` intra-op threads, restored on the way out; elsewhere (the GPU
+    computes) the process's setting as it is.
+
+    Args:
+        device: where the run trains.
+
+    >>> before = torch.get_num_threads()
+    >>> with run_threads("cpu"):
+    ...     torch.get_num_threads()
+    1
+    >>> torch.get_num_threads() == before
+    True
+    """
+    if torch.device(device).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(CPU_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def resolve_precision(precision: str, device: torch.device | str) -> str:

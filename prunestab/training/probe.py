@@ -114,6 +114,38 @@ def initial_model(config: RunConfig) -> torch.nn.Module:
     return build(config.model, config.width)
 
 
+#: The buffers pruning registers on a pruned layer (``prunestab.pruning``): a pruned run's
+#: final weights carry them, a freshly built model has none.
+MASK_BUFFERS = ("unit_mask", "weight_mask")
+
+
+def model_with_masks(config: RunConfig, state_dict: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """The model of ``config`` holding the final weights ``state_dict``, with the pruning
+    masks those weights carry registered as the buffers they were.
+
+    Args:
+        config: the run (its ``model`` and ``width``).
+        state_dict: final weights, from a pruned run or not.
+
+    Returns:
+        The model on the CPU; loading is strict, so any other unexpected key still raises.
+
+    >>> config = RunConfig("conv4", epochs=1, width=0.125)
+    >>> state = initial_model(config).state_dict()
+    >>> state["features.0.unit_mask"] = torch.ones(4)
+    >>> model_with_masks(config, state).features[0].unit_mask.shape
+    torch.Size([4])
+    """
+    model = build(config.model, config.width)
+    modules = dict(model.named_modules())
+    for key, value in state_dict.items():
+        owner, _, name = key.rpartition(".")
+        if name in MASK_BUFFERS and owner in modules and name not in modules[owner]._buffers:
+            modules[owner].register_buffer(name, torch.empty_like(value))
+    model.load_state_dict(state_dict)
+    return model
+
+
 def ks_distance(values: np.ndarray) -> float:
     """Kolmogorov-Smirnov distance of ``values`` to N(0, 1).
 
@@ -164,8 +196,7 @@ def measure(
         probe["bn_layers"][-1]["ks_after"]
     """
     images = normalize(dataset.train_images[:BATCH_IMAGES]).cpu().float()
-    trained = build(config.model, config.width)
-    trained.load_state_dict(state_dict)
+    trained = model_with_masks(config, state_dict)
     before = normalized_bn_activations(initial_model(config), images)
     after = normalized_bn_activations(trained, images)
     accuracy = evaluate(trained, dataset.test_images.cpu(), dataset.test_labels.cpu()).accuracy
