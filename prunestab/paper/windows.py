@@ -72,7 +72,7 @@ def missing(unscaled: Sequence[Run], scaled: Sequence[Run]) -> tuple[int, int]:
     return planned_new() - len(added(unscaled, scaled)), own
 
 
-#: How a measure's "matches prune_L" claim reads where prune_L has no effect to match.
+#: How a measure's "matches prune_L" claim reads where prune_L could not be told from unpruned.
 _NO_EFFECT = 'no "matches prune_L" claim on {} can be decided, whatever the window'
 
 
