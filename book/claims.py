@@ -160,15 +160,7 @@ if profile != "smoke":
                 )
             )
         )
-        display(
-            HTML(
-                tables.evidence_table(
-                    window.effect_rows(),
-                    'prune_L against unpruned at 2,600 steps: the effect every "matches'
-                    ' prune_L" claim needs.',
-                )
-            )
-        )
+        display(HTML(tables.window_effect_table(window)))
 
 
 # %% [markdown]

@@ -335,3 +335,13 @@ def probe_provenance(measured: Mapping, stored_test_acc: float) -> str:
         f"{measured['weights_test_acc']:.2f}%, the stored run {stored_test_acc:.2f}% "
         "(last epoch).</p>"
     )
+
+
+def window_effect_table(test) -> str:
+    """prune_L against unpruned where Figure 5's windows are decided
+    (``paper.windows.WindowTest.effect_rows``): the effect every "matches prune_L" claim
+    needs, as both pages that report the windows show it."""
+    return evidence_table(
+        test.effect_rows(),
+        'prune_L against unpruned at 2,600 steps: the effect every "matches prune_L" claim needs.',
+    )
