@@ -32,6 +32,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import PIL.Image
 
 from prunestab.book import analysis, plots
 from prunestab.paper import fig4, fig5
@@ -195,11 +196,17 @@ def live_redraw(draw: Callable[..., Drawn], controls: Mapping[str, Any]):
 
 
 def png(figure, dpi: int) -> bytes:
-    """``figure`` as PNG bytes (the figure is closed)."""
+    """``figure`` as PNG bytes (the figure is closed), in a 256-colour palette: an
+    explorer embeds every pane it offers (Figure 4's 25), and line plots need no more
+    colours; a palette PNG is about a third of the bytes at the same resolution."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(figure)
-    return buffer.getvalue()
+    buffer.seek(0)
+    palette = PIL.Image.open(buffer).convert("RGB").quantize(colors=256)
+    out = io.BytesIO()
+    palette.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def _control_html(control: Control) -> str:
