@@ -131,9 +131,9 @@ plt.show()
 # %% [markdown]
 # ## Explore the configurations
 #
-# Pick the model, the score, the target and the iterative rate: the configuration's test
-# accuracy beside the unpruned runs' (left) and each of its pruning epochs' instability
-# (right). On this page the controls switch among figures drawn from the stored runs when
+# Pick one of the stored configurations (model, score, target and iterative rate; only
+# those with runs are offered): its test accuracy beside the unpruned runs' (left) and
+# each of its pruning epochs' instability (right). On this page the controls switch among figures drawn from the stored runs when
 # the chapter ran; in Jupyter they redraw live.
 
 # %% tags=["hide-input"]

@@ -131,3 +131,25 @@ def test_in_a_real_kernel_setting_the_rate_and_computing_a_new_one_redraw(tiny_c
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_figure_1s_static_explorer_offers_only_configurations_that_have_runs():
+    """Issue 34 item 8: the committed quick runs give VGG11 four pruned configurations and
+    ResNet18 three; every pane the book embeds is a figure, none a "no runs" message."""
+    from pathlib import Path
+
+    from prunestab.book.explorers import fig1_explorer
+    from prunestab.paper.registry import figure_grid
+    from prunestab.runs import Run
+    from prunestab.store import RunStore
+
+    store = RunStore(Path(__file__).resolve().parents[1] / "results")
+    runs = [Run(c, r) for c in figure_grid("fig1", "quick") if (r := store.load(c)) is not None]
+    explorer = fig1_explorer(runs)
+    options = explorer.controls[0].options
+    assert len(options) == 7 and options[0] == "VGG11: E[BN] prune_L 13%"
+    assert "ResNet18: l2 prune_S 1%" not in options
+    for values in explorer.combinations():
+        drawn = explorer.draw(**values)
+        assert not isinstance(drawn, str), values
+        plt.close(drawn)

@@ -262,47 +262,47 @@ def _event_panel(ax, runs: Sequence) -> None:
 
 
 def fig1_explorer(runs: Sequence) -> Explorer:
-    """Figure 1: pick the model, score, target and iterative rate; see that configuration's
-    test accuracy beside the unpruned runs', and its pruning events' instability."""
+    """Figure 1: pick one of the stored configurations (model, score, target and
+    iterative rate, only those that have runs); see its test accuracy beside the unpruned
+    runs', and its pruning events' instability.
 
-    labels = {
-        ("E[BN]", "prune_S", "1%"): Label.PRUNE_S_1,
-        ("E[BN]", "prune_S", "13%"): Label.PRUNE_S_13,
-        ("E[BN]", "prune_L", "13%"): Label.PRUNE_L_13,
-        ("l2", "prune_S", "1%"): Label.L2_PRUNE_S_1,
-    }
+    >>> [c.name for c in fig1_explorer([]).controls]
+    ['configuration']
+    """
+    order = (Label.PRUNE_L_13, Label.PRUNE_S_13, Label.PRUNE_S_1, Label.L2_PRUNE_S_1)
     models = tuple(dict.fromkeys(r.config.model for r in runs))
+    stored = {(r.config.model, r.label) for r in runs}
+    choices = {
+        f"{_MODEL_NAMES.get(model, model)}: {'E[BN] ' if label != Label.L2_PRUNE_S_1 else ''}"
+        f"{label}": (model, label)
+        for model in models
+        for label in order
+        if (model, label) in stored
+    }
 
-    def draw(model: str, score: str, target: str, rate: str) -> Drawn:
-        label = labels.get((score, target, rate))
+    def draw(configuration: str) -> Drawn:
+        if configuration not in choices:
+            return "Figure 1's runs are not stored yet."
+        model, label = choices[configuration]
         model_runs = [r for r in runs if r.config.model == model]
-        chosen = _runs_of(model_runs, label) if label else []
-        if not chosen:
-            return (
-                f"Figure 1 has no {model} runs with {score} {target} at {rate}; its "
-                f"configurations are {', '.join(sorted({r.label for r in model_runs}))}."
-            )
+        chosen = _runs_of(model_runs, label)
         fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
         _curve_panel(left, {Label.UNPRUNED: _runs_of(model_runs, Label.UNPRUNED), label: chosen})
         _event_panel(right, chosen)
         x, y = points(chosen, "mean_instability", "best_test_acc_after_pruning")
         fig.suptitle(
-            f"{model} {label}: mean instability {np.nanmean(x):.2f} pp, "
+            f"{configuration}: mean instability {np.nanmean(x):.2f} pp, "
             f"best accuracy after the last event {np.nanmean(y):.1f}% (n={len(chosen)})"
         )
         fig.tight_layout()
         return fig
 
-    return Explorer(
-        "Figure 1",
-        [
-            Control("model", models),
-            Control("score", ("E[BN]", "l2")),
-            Control("target", ("prune_S", "prune_L"), value="prune_L"),
-            Control("rate", ("1%", "13%"), value="13%", kind="slider"),
-        ],
-        draw,
-    )
+    options = tuple(choices) or ("none stored",)
+    return Explorer("Figure 1", [Control("configuration", options)], draw)
+
+
+#: How the explorers name the models.
+_MODEL_NAMES = {"vgg11": "VGG11", "resnet18": "ResNet18", "vgg19": "VGG19", "conv4": "Conv4"}
 
 
 _PERIOD = re.compile(r" r=(\d+)$")
