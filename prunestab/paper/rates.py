@@ -89,19 +89,15 @@ def study_configs(device: str = "cpu") -> list[RunConfig]:
     13 configurations, 47 runs. Labels are the rate grid's (``E[BN] prune_S r=4``); the
     l2 configuration keeps ``l2 prune_S 1%``."""
     grid = rate_grid(SEEDS, device)
-    wide = width.grid(device=device)
-    by_hash = {config_hash(c): c for c in grid}
+    in_grid = {config_hash(c) for c in grid}
+    five = {config_hash(c): c for c in rate_grid(5, device)}
     extra = []
-    for config in wide:
+    for config in width.grid(device=device):
+        key = config_hash(config)
         if config.label == Label.L2_PRUNE_S_1:
             extra.append(config)
-            continue
-        for seeds_config in rate_grid(5, device):
-            if (
-                config_hash(seeds_config) == config_hash(config)
-                and config_hash(config) not in by_hash
-            ):
-                extra.append(seeds_config)
+        elif key in five and key not in in_grid:
+            extra.append(five[key])
     return grid + extra
 
 
@@ -338,7 +334,9 @@ def rate_test(runs: Sequence[Run], draws: int = 20_000) -> RateTest:
     central = grouped(x, y, labels)
     slope = dose_response(x, y, labels)
     design = observed_design(pruned)
-    power = power_row(design, BETWEEN_SD, draws).paper_r
+    x, sd, n = design.instability, design.run_sd, design.runs
+    paper = slope_for_correlation(x, sd, n, PAPER_R, BETWEEN_SD)
+    power = grouped_power(x, sd, n, paper, BETWEEN_SD, draws=draws)
     grid = _rate_grid_only(pruned)
     figure4 = [
         claim
