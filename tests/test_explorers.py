@@ -9,6 +9,7 @@ import textwrap
 import matplotlib.pyplot as plt
 import pytest
 
+from prunestab.book import explorers
 from prunestab.book.explorers import Control, Explorer, live_redraw
 
 
@@ -35,13 +36,17 @@ def test_the_static_form_holds_every_combination_and_shows_the_default():
     page = _explorer().static_html()
     keys = [json.loads(k.replace("&quot;", '"')) for k in re.findall(r'data-key="([^"]+)"', page)]
     assert len(keys) == 9 and ["line", "2"] in keys
-    panes = re.findall(r'<div class="ps-explorer-pane" data-key="([^"]+)"( hidden)?>', page)
+    panes = re.findall(r'<div class="ps-explorer-pane" data-key="([^"]+)"( hidden="hidden")?>', page)
     shown = [json.loads(k.replace("&quot;", '"')) for k, hidden in panes if not hidden]
     assert shown == [["line", "2"]]
     assert page.count("data:image/png;base64,") == 6  # 'none' gives a message, not a figure
     assert page.count("nothing stored for this choice") == 3
     assert 'type="range"' in page and "<select" in page  # slider for ordered options
     assert "<script" not in page  # the switching script is the site's, book/_static
+    # Without the book's script (an untrusted notebook in JupyterLab, whose sanitizer
+    # drops empty attributes): the default pane alone, and a note saying so.
+    assert " hidden>" not in page and page.count(' hidden="hidden"') == 8
+    assert explorers.STATIC_NOTE in page
 
 
 def test_the_bundle_carries_the_live_widget_and_the_static_form():
@@ -120,14 +125,16 @@ def test_in_a_real_kernel_setting_the_rate_and_computing_a_new_one_redraw(tiny_c
         assert after_rate != before  # the callback redrew for the new rate
         run("live.controls['period'].value = 7")
         assert "r=7" not in run("print(live.controls['rate'].options)")
-        run("live.children[1].children[2].click()")  # the compute button
+        assert run("print(live.controls['profile'].value)").strip() == "smoke"
+        run("live.compute()")  # what the compute button calls
         state = run(
-            "bar = live.children[1].children[3]\n"
+            "bar = live.children[1].children[4]\n"
             "print(bar.value, bar.max, live.controls['rate'].value, shown())"
         ).split()
         assert state[0] == state[1] and int(state[1]) > 1  # every run counted
         assert state[2].startswith("r=7")  # the new rate joined the slider and is shown
         assert state[-1] != after_rate
+        assert "stderr" not in run("print([o.get('name') for o in live.output.outputs])")
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
@@ -153,3 +160,101 @@ def test_figure_1s_static_explorer_offers_only_configurations_that_have_runs():
         drawn = explorer.draw(**values)
         assert not isinstance(drawn, str), values
         plt.close(drawn)
+
+
+def test_an_error_while_drawing_shows_in_the_output_and_the_controls_stay_live():
+    """Issue 34: a callback's exception reached only JupyterLab's log console."""
+    import ipywidgets as widgets
+
+    def draw(shape: str) -> object:
+        if shape == "bad":
+            raise ValueError("all input arrays must have the same shape")
+        return _draw(shape, "1")
+
+    shape = widgets.Dropdown(options=["line", "bad", "dots"], value="line")
+    box = live_redraw(draw, {"shape": shape})
+    shape.value = "bad"
+    (error,) = box.output.outputs
+    assert error["name"] == "stderr"
+    assert "ValueError: all input arrays must have the same shape" in error["text"]
+    shape.value = "dots"
+    assert "image/png" in box.output.outputs[0]["data"]
+
+
+@pytest.fixture(scope="module")
+def quick_fig4():
+    """Figure 4's committed quick runs (read from results/, nothing computed)."""
+    from prunestab.book import analysis
+
+    return analysis.ensure_runs("fig4", "quick")
+
+
+def test_computing_defaults_to_a_profile_outside_results_and_asks_before_writing_there(
+    quick_fig4, monkeypatch
+):
+    """Issue 34: one click in the quick notebook wrote into the committed results/."""
+    calls = []
+    monkeypatch.setattr(explorers, "compute_fig4_rate", lambda *a, **k: calls.append(a) or [])
+    live = explorers.fig4_explorer(list(quick_fig4), "quick").widget()
+    assert live.controls["profile"].value == "smoke"
+    assert "store/smoke" in live.status.value
+    live.controls["profile"].value = "quick"
+    assert "results/" in live.status.value and "tick" in live.status.value
+    live.compute()
+    assert calls == [] and live.status.value.startswith("not computed")
+    live.controls["confirm"].value = True
+    live.compute()
+    assert [a[:2] for a in calls] == [(10, "quick")]
+
+
+def test_a_failed_compute_shows_its_error_and_leaves_the_explorer_working(
+    quick_fig4, monkeypatch
+):
+    def fail(*args, **kwargs):
+        raise RuntimeError("no CIFAR-10 here")
+
+    monkeypatch.setattr(explorers, "compute_fig4_rate", fail)
+    live = explorers.fig4_explorer(list(quick_fig4), "quick").widget()
+    live.compute()
+    assert live.status.value == "failed: RuntimeError"
+    assert "RuntimeError: no CIFAR-10 here" in live.output.outputs[-1]["text"]
+    before = live.output.outputs
+    live.controls["rate"].value = live.controls["rate"].options[0]
+    assert live.output.outputs != before and "image/png" in live.output.outputs[0]["data"]
+
+
+def test_runs_of_another_profile_are_shown_apart_never_mixed(quick_fig4, monkeypatch, tmp_path):
+    """Issue 34: smoke's 7-epoch runs appended to quick's 325-epoch ones broke np.stack."""
+    from prunestab.runs import Run
+
+    smoke = [
+        Run(c, _fake_result(c, 2))
+        for c in explorers.fig4.rate_configs("smoke", 10, 1, "cpu")
+    ]
+    monkeypatch.setattr(explorers, "compute_fig4_rate", lambda *a, **k: smoke)
+    quick = list(quick_fig4)
+    live = explorers.fig4_explorer(quick, "quick", store=tmp_path).widget()
+    live.controls["profile"].value = "smoke"
+    live.compute()
+    assert live.controls["runs_of"].options == ("quick", "smoke")
+    assert live.controls["runs_of"].value == "smoke"
+    assert live.controls["rate"].value.startswith("r=10")
+    assert "image/png" in live.output.outputs[0]["data"], live.output.outputs
+    assert len(quick) == len(quick_fig4)  # the notebook's runs are untouched
+    live.controls["runs_of"].value = "quick"
+    live.controls["rate"].value = explorers._rate_text(40)
+    assert "image/png" in live.output.outputs[0]["data"], live.output.outputs
+
+
+def _fake_result(config, epochs: int) -> dict:
+    """A stored result's shape, ``epochs`` long: what the explorer reads of a run."""
+    rows = [
+        {"epoch": e, "test_acc": 40.0 + e, "train_loss": 1.0, "instability": 1.5 if e else None}
+        for e in range(epochs)
+    ]
+    summary = {
+        "final_test_acc": 41.0,
+        "best_test_acc_after_pruning": 41.0,
+        "mean_instability": 1.5,
+    }
+    return {"config": config.to_dict(), "epochs": rows, "summary": summary}

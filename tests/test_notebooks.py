@@ -250,6 +250,11 @@ def test_a_reader_moves_an_explorer_control_and_the_figure_changes(built_book, t
             external = re.findall(r'<script[^>]*src="(https?:[^"]+)"', html)
             assert not external, f"{page} loads scripts from elsewhere: {external}"
             browser.open((built_book / page).as_uri())
+            notes = "Array.from(document.querySelectorAll('.ps-explorer-static'))"
+            assert browser.evaluate(f"{notes}.length") == len(names)
+            assert browser.evaluate(f"{notes}.every(n => n.hidden)"), (
+                f"{page}: the script left the 'run the notebook' note showing"
+            )
             for name in names:
                 visible = _VISIBLE.replace("NAME", name)
                 (before,) = browser.evaluate(visible)

@@ -34,6 +34,9 @@
         control.addEventListener("input", function () { show(explorer); });
         control.addEventListener("change", function () { show(explorer); });
       });
+      explorer.querySelectorAll(".ps-explorer-static").forEach(function (note) {
+        note.hidden = true;
+      });
       show(explorer);
     });
   }

@@ -44,6 +44,13 @@ from prunestab.schedule import PruningSchedule
 from prunestab.sweep.runner import DataCache, execute_many
 
 CONTROL_KINDS = ("select", "slider")
+#: Shown under a static explorer until the book's script runs (it hides it): in an
+#: untrusted notebook in Jupyter, before its cells run, and in a browser without
+#: JavaScript, the controls cannot switch the figure.
+STATIC_NOTE = (
+    "The figure shown is the controls' first choice; in Jupyter, run the notebook's cells "
+    "to use the controls."
+)
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
@@ -126,7 +133,9 @@ class Explorer:
         panes = []
         for values in self.combinations():
             key = json.dumps([values[c.name] for c in self.controls], ensure_ascii=False)
-            hidden = "" if values == default else " hidden"
+            # hidden="hidden", not the bare attribute: JupyterLab's sanitizer drops empty
+            # attributes, and an untrusted notebook's panes would all show (issue 34).
+            hidden = "" if values == default else ' hidden="hidden"'
             panes.append(
                 f'<div class="ps-explorer-pane" data-key="{html.escape(key)}"{hidden}>'
                 f"{self.render(values)}</div>"
@@ -135,8 +144,7 @@ class Explorer:
         return (
             f'<div class="ps-explorer" data-explorer="{html.escape(self.name)}">'
             f'<div class="ps-explorer-controls">{controls}</div>{"".join(panes)}'
-            '<noscript><p class="ps-explorer-message">The controls need JavaScript; the '
-            "figure shown is the default choice.</p></noscript></div>"
+            f'<p class="ps-explorer-message ps-explorer-static">{STATIC_NOTE}</p></div>'
         )
 
     def widget(self):
@@ -179,8 +187,14 @@ def live_redraw(draw: Callable[..., Drawn], controls: Mapping[str, Any]):
     output = widgets.Output()
 
     def redraw(change=None) -> None:
-        drawn = draw(**{name: control.value for name, control in controls.items()})
+        if box.paused and change is not None:
+            return  # several controls are being set at once; one redraw follows
         output.outputs = ()
+        try:
+            drawn = draw(**{name: control.value for name, control in controls.items()})
+        except Exception as error:  # a widget callback's error would reach only the log
+            show_error(output, "could not draw this choice", error)
+            return
         if isinstance(drawn, str):
             output.append_stdout(drawn + "\n")
         else:
@@ -191,8 +205,15 @@ def live_redraw(draw: Callable[..., Drawn], controls: Mapping[str, Any]):
     box = widgets.VBox([*controls.values(), output])
     box.output = output
     box.redraw = redraw
+    box.paused = False
     redraw()
     return box
+
+
+def show_error(output, what: str, error: BaseException) -> None:
+    """``error`` in a widget's ``output``, where the reader looks: a callback's exception
+    would otherwise go to JupyterLab's log console only, and the controls look dead."""
+    output.append_stderr(f"{what}: {type(error).__name__}: {error}\n")
 
 
 def png(figure, dpi: int) -> bytes:
@@ -339,20 +360,23 @@ def fig4_explorer(
         found = {int(m.group(1)) for r in all_runs if (m := _PERIOD.search(r.label))}
         return tuple(sorted(found | set(fig4.RETRAIN_PERIODS)))
 
-    def draw(method: str, rate: str) -> Drawn:
+    def draw_from(shown: Sequence, method: str, rate: str, title: str = "") -> Drawn:
         period = int(rate.split()[0].removeprefix("r="))
-        chosen = _runs_of(runs, Label.rate(method, period))
+        chosen = _runs_of(shown, Label.rate(method, period))
         if not chosen:
             return f"No stored {method} runs at r={period} in this profile's store."
         fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
-        _curve_panel(left, {Label.UNPRUNED: _runs_of(runs, Label.UNPRUNED), method: chosen})
+        _curve_panel(left, {Label.UNPRUNED: _runs_of(shown, Label.UNPRUNED), method: chosen})
         _event_panel(right, chosen)
-        fig.suptitle(f"{method}, {rate} (n={len(chosen)})")
+        fig.suptitle(f"{title}{method}, {rate} (n={len(chosen)})")
         fig.tight_layout()
         return fig
 
+    def draw(method: str, rate: str) -> Drawn:
+        return draw_from(runs, method, rate)
+
     def live():
-        return _fig4_live(runs, methods, draw, periods_of, profile, store, data, device)
+        return _fig4_live(runs, methods, draw_from, periods_of, profile, store, data, device)
 
     return Explorer(
         "Figure 4",
@@ -374,9 +398,23 @@ def _preferred(options: Sequence[str], wanted: str) -> str:
     return wanted if wanted in options else options[0]
 
 
-def _fig4_live(runs, methods, draw, periods_of, profile, store, data, device):
-    """Figure 4's live widget, with a row that computes a rate the store lacks."""
+def _fig4_live(runs, methods, draw_from, periods_of, profile, store, data, device):
+    """Figure 4's live widget, with a row that computes a rate the store lacks.
+
+    The figure shows one profile's runs at a time (a 7-epoch smoke run beside a 325-epoch
+    quick one would be no comparison): the ``runs of`` menu lists the notebook's profile
+    and each profile computed into here. *compute* defaults to a profile whose store is
+    outside the committed ``results/``; writing into ``results/`` must be ticked first.
+    An error in any callback is shown under the controls, and the controls stay live.
+    """
     import ipywidgets as widgets
+
+    shown = {"profile": profile or "smoke"}
+    by_profile = {shown["profile"]: list(runs)}
+
+    def draw(method: str, rate: str, runs_of: str) -> Drawn:
+        title = "" if runs_of == profile else f"{runs_of} profile: "
+        return draw_from(by_profile[runs_of], method, rate, title)
 
     method = widgets.Dropdown(
         options=methods, value=_preferred(methods, "E[BN] prune_L"), description="method"
@@ -387,36 +425,121 @@ def _fig4_live(runs, methods, draw, periods_of, profile, store, data, device):
         description="rate",
         continuous_update=False,
     )
-    box = live_redraw(draw, {"method": method, "rate": rate})
-    period = widgets.BoundedIntText(value=10, min=1, max=324, description="new r")
-    chosen_profile = widgets.Dropdown(
-        options=list(PROFILES), value=profile or "smoke", description="profile"
+    runs_of = widgets.Dropdown(
+        options=[shown["profile"]], value=shown["profile"], description="runs of"
     )
+    box = live_redraw(draw, {"method": method, "rate": rate, "runs_of": runs_of})
+
+    def show_profile(change=None) -> None:
+        """Put the slider on the chosen profile's rates, and redraw."""
+        if box.paused:
+            return  # compute sets the slider itself
+        options = [_rate_text(p) for p in periods_of(by_profile[runs_of.value])]
+        if list(rate.options) != options:
+            value = rate.value if rate.value in options else options[0]
+            box.paused = True
+            try:
+                rate.options = options
+                rate.value = value
+            finally:
+                box.paused = False
+            box.redraw()
+
+    runs_of.observe(show_profile, names="value")
+
+    period = widgets.BoundedIntText(value=10, min=1, max=324, description="new r")
+    # The notebook's profile where its store is not results/ (a GPU reader at paper), else
+    # smoke: a click never writes into the committed results/ unasked (issue 34).
+    outside = [p for p in (profile, "smoke") if p and not _writes_results(p, store)]
+    chosen_profile = widgets.Dropdown(
+        options=list(PROFILES), value=(outside or [profile])[0], description="profile"
+    )
+    confirm = widgets.Checkbox(value=False, description="write into results/", indent=False)
     button = widgets.Button(description="compute")
     bar = widgets.IntProgress(value=0, min=0, max=1, description="runs")
     status = widgets.Label()
 
-    def compute(_=None) -> None:
-        new = compute_fig4_rate(
-            period.value,
-            chosen_profile.value,
-            store=store,
-            data=data,
-            device=device,
-            on_progress=lambda done, total: _set_progress(bar, status, done, total),
+    def where(change=None) -> None:
+        """Say where the chosen profile's runs go; ask before the committed results/."""
+        committed = _writes_results(chosen_profile.value, store)
+        confirm.layout.display = None if committed else "none"
+        confirm.value = False
+        status.value = (
+            "this profile stores into the committed results/: tick to confirm"
+            if committed
+            else f"stores into {analysis.default_store(store, chosen_profile.value).root}"
         )
-        known = {r.config for r in runs}
-        runs.extend(r for r in new if r.config not in known)
-        rate.options = [_rate_text(p) for p in periods_of(runs)]
-        rate.value = _rate_text(period.value)
-        box.redraw()
+
+    chosen_profile.observe(where, names="value")
+    where()
+
+    def compute(_=None) -> None:
+        target = chosen_profile.value
+        if _writes_results(target, store) and not confirm.value:
+            status.value = f"not computed: tick 'write into results/' to store {target} runs there"
+            return
+        button.disabled = True
+        try:
+            new = compute_fig4_rate(
+                period.value,
+                target,
+                store=store,
+                data=data,
+                device=device,
+                on_progress=lambda done, total: _set_progress(bar, status, done, total),
+            )
+            if target not in by_profile:
+                by_profile[target] = _stored_fig4_runs(target, store, device)
+            known = {r.config for r in by_profile[target]}
+            by_profile[target].extend(r for r in new if r.config not in known)
+            if target == profile:
+                runs[:] = by_profile[target]
+            box.paused = True
+            try:
+                runs_of.options = list(by_profile)
+                runs_of.value = target
+                rate.options = [_rate_text(p) for p in periods_of(by_profile[target])]
+                rate.value = _rate_text(period.value)
+            finally:
+                box.paused = False
+            box.redraw()
+        except Exception as error:
+            status.value = f"failed: {type(error).__name__}"
+            show_error(box.output, f"computing r={period.value} at {target} failed", error)
+        finally:
+            button.disabled = False
 
     button.on_click(compute)
-    row = widgets.HBox([period, chosen_profile, button, bar, status])
+    row = widgets.HBox([period, chosen_profile, confirm, button, bar, status])
     whole = widgets.VBox([box, row])
     whole.output, whole.redraw, whole.compute = box.output, box.redraw, compute
-    whole.controls = {"method": method, "rate": rate, "period": period, "profile": chosen_profile}
+    whole.controls = {
+        "method": method,
+        "rate": rate,
+        "runs_of": runs_of,
+        "period": period,
+        "profile": chosen_profile,
+        "confirm": confirm,
+    }
+    whole.status = status
     return whole
+
+
+def _writes_results(profile: str, store) -> bool:
+    """Whether ``profile``'s runs would go into the repository's committed ``results/``."""
+    target = analysis.default_store(store, profile).root.resolve()
+    return target == analysis.default_store(None, None).root.resolve()
+
+
+def _stored_fig4_runs(profile: str, store, device: str) -> list:
+    """Figure 4's runs of ``profile`` that ``store`` already holds (nothing computed)."""
+    runs_store = analysis.default_store(store, profile)
+    found = []
+    for config in figure_grid("fig4", profile, None, device):
+        result = runs_store.load(config)
+        if result is not None:
+            found.append(Run(config, result))
+    return found
 
 
 def _set_progress(bar, status, done: int, total: int) -> None:
