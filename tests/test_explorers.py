@@ -36,7 +36,9 @@ def test_the_static_form_holds_every_combination_and_shows_the_default():
     page = _explorer().static_html()
     keys = [json.loads(k.replace("&quot;", '"')) for k in re.findall(r'data-key="([^"]+)"', page)]
     assert len(keys) == 9 and ["line", "2"] in keys
-    panes = re.findall(r'<div class="ps-explorer-pane" data-key="([^"]+)"( hidden="hidden")?>', page)
+    panes = re.findall(
+        r'<div class="ps-explorer-pane" data-key="([^"]+)"( hidden="hidden")?>', page
+    )
     shown = [json.loads(k.replace("&quot;", '"')) for k, hidden in panes if not hidden]
     assert shown == [["line", "2"]]
     assert page.count("data:image/png;base64,") == 6  # 'none' gives a message, not a figure
@@ -207,9 +209,7 @@ def test_computing_defaults_to_a_profile_outside_results_and_asks_before_writing
     assert [a[:2] for a in calls] == [(10, "quick")]
 
 
-def test_a_failed_compute_shows_its_error_and_leaves_the_explorer_working(
-    quick_fig4, monkeypatch
-):
+def test_a_failed_compute_shows_its_error_and_leaves_the_explorer_working(quick_fig4, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("no CIFAR-10 here")
 
@@ -227,10 +227,7 @@ def test_runs_of_another_profile_are_shown_apart_never_mixed(quick_fig4, monkeyp
     """Issue 34: smoke's 7-epoch runs appended to quick's 325-epoch ones broke np.stack."""
     from prunestab.runs import Run
 
-    smoke = [
-        Run(c, _fake_result(c, 2))
-        for c in explorers.fig4.rate_configs("smoke", 10, 1, "cpu")
-    ]
+    smoke = [Run(c, _fake_result(c, 2)) for c in explorers.fig4.rate_configs("smoke", 10, 1, "cpu")]
     monkeypatch.setattr(explorers, "compute_fig4_rate", lambda *a, **k: smoke)
     quick = list(quick_fig4)
     live = explorers.fig4_explorer(quick, "quick", store=tmp_path).widget()

@@ -161,6 +161,11 @@ _WIDGET = """
 """
 
 
+def _widget_when(browser: Chromium, condition: str, timeout: float, what: str) -> dict:
+    """The explorer widget's state once ``condition`` (JavaScript over ``w``) holds."""
+    return _wait(browser, f"(w => w && ({condition}) ? w : null)({_WIDGET})", timeout, what)
+
+
 def _choose(browser: Chromium, label: str, value: str) -> None:
     """Pick ``value`` in the widget's menu ``label``, as a reader's pick fires it."""
     browser.evaluate(
@@ -215,23 +220,15 @@ def test_a_reader_runs_figure_4_live_moves_a_control_and_computes_a_rate(reposit
         _wait(browser, "!!window.jupyterapp", 60, "JupyterLab exposed its app")
         browser.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
         _wait(browser, _WIDGET, 600, "the live explorer appeared")
-        first = _wait(
-            browser,
-            f"(w => w && w.image ? w : null)({_WIDGET})",
-            120,
-            "the live explorer drew its figure",
-        )
+        first = _widget_when(browser, "w.image", 120, "the live explorer drew its figure")
         assert first["runs_of"] == "quick" and first["stderr"] == 0, first
         # Computing defaults to a profile outside the committed results/.
         assert first["profile"] == "smoke", first
 
         other = next(m for m in first["methods"] if m != first["method"])
         _choose(browser, "method", other)
-        moved = _wait(
-            browser,
-            f"(w => w && w.image && w.image !== {first['image']!r} ? w : null)({_WIDGET})",
-            60,
-            "the figure changed with the method",
+        moved = _widget_when(
+            browser, f"w.image && w.image !== {first['image']!r}", 60, "the figure changed"
         )
         assert moved["method"] == other and moved["stderr"] == 0, moved
 
@@ -239,11 +236,8 @@ def test_a_reader_runs_figure_4_live_moves_a_control_and_computes_a_rate(reposit
             "Array.from(document.querySelectorAll('button.jupyter-button'))"
             ".find(b => b.textContent.trim() === 'compute').click()"
         )
-        computed = _wait(
-            browser,
-            f"(w => w && ((w.runs_of === 'smoke' && w.image) || w.stderr) ? w : null)({_WIDGET})",
-            900,
-            "the smoke runs were computed and shown",
+        computed = _widget_when(
+            browser, "(w.runs_of === 'smoke' && w.image) || w.stderr", 900, "smoke runs shown"
         )
         assert computed["stderr"] == 0, computed["text"]
         assert computed["runs_of_options"] == ["quick", "smoke"], computed
@@ -252,12 +246,7 @@ def test_a_reader_runs_figure_4_live_moves_a_control_and_computes_a_rate(reposit
 
         # Back to the notebook's own runs: drawn again, not mixed with smoke's.
         _choose(browser, "runs of", "quick")
-        back = _wait(
-            browser,
-            f"(w => w && w.runs_of === 'quick' && w.image ? w : null)({_WIDGET})",
-            60,
-            "the quick runs were drawn again",
-        )
+        back = _widget_when(browser, "w.runs_of === 'quick' && w.image", 60, "quick drawn again")
         assert back["stderr"] == 0, back["text"]
 
         browser.evaluate("window.jupyterapp.commands.execute('docmanager:save')")

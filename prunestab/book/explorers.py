@@ -447,11 +447,48 @@ def _fig4_live(runs, methods, draw_from, periods_of, profile, store, data, devic
 
     runs_of.observe(show_profile, names="value")
 
+    def computed(target: str, new: list, period: int) -> None:
+        """Show ``target``'s runs, the ``new`` ones at ``period`` among them."""
+        if target not in by_profile:
+            by_profile[target] = _stored_fig4_runs(target, store, device)
+        known = {r.config for r in by_profile[target]}
+        by_profile[target].extend(r for r in new if r.config not in known)
+        if target == profile:
+            runs[:] = by_profile[target]
+        box.paused = True
+        try:
+            runs_of.options = list(by_profile)
+            runs_of.value = target
+            rate.options = [_rate_text(p) for p in periods_of(by_profile[target])]
+            rate.value = _rate_text(period)
+        finally:
+            box.paused = False
+        box.redraw()
+
+    row = _compute_row(profile, store, data, device, box.output, computed)
+    whole = widgets.VBox([box, row])
+    whole.output, whole.redraw, whole.compute, whole.status = (
+        box.output,
+        box.redraw,
+        row.compute,
+        row.status,
+    )
+    whole.controls = {"method": method, "rate": rate, "runs_of": runs_of, **row.controls}
+    return whole
+
+
+def _compute_row(profile, store, data, device, output, computed):
+    """Figure 4's compute row: a retrain period, a profile (by default one stored outside
+    the committed ``results/``; writing there must be ticked), a button, a progress bar
+    and a status line. ``computed(profile, runs, period)`` gets what a click computed; an
+    error goes to ``output``."""
+    import ipywidgets as widgets
+
     period = widgets.BoundedIntText(value=10, min=1, max=324, description="new r")
     # The notebook's profile where its store is not results/ (a GPU reader at paper), else
     # smoke: a click never writes into the committed results/ unasked (issue 34).
     outside = [p for p in (profile, "smoke") if p and not _writes_results(p, store)]
-    chosen_profile = widgets.Dropdown(
+    chosen = widgets.Dropdown(
         options=list(PROFILES), value=(outside or [profile])[0], description="profile"
     )
     confirm = widgets.Checkbox(value=False, description="write into results/", indent=False)
@@ -461,20 +498,20 @@ def _fig4_live(runs, methods, draw_from, periods_of, profile, store, data, devic
 
     def where(change=None) -> None:
         """Say where the chosen profile's runs go; ask before the committed results/."""
-        committed = _writes_results(chosen_profile.value, store)
+        committed = _writes_results(chosen.value, store)
         confirm.layout.display = None if committed else "none"
         confirm.value = False
         status.value = (
             "this profile stores into the committed results/: tick to confirm"
             if committed
-            else f"stores into {analysis.default_store(store, chosen_profile.value).root}"
+            else f"stores into {analysis.default_store(store, chosen.value).root}"
         )
 
-    chosen_profile.observe(where, names="value")
+    chosen.observe(where, names="value")
     where()
 
     def compute(_=None) -> None:
-        target = chosen_profile.value
+        target = chosen.value
         if _writes_results(target, store) and not confirm.value:
             status.value = f"not computed: tick 'write into results/' to store {target} runs there"
             return
@@ -488,41 +525,18 @@ def _fig4_live(runs, methods, draw_from, periods_of, profile, store, data, devic
                 device=device,
                 on_progress=lambda done, total: _set_progress(bar, status, done, total),
             )
-            if target not in by_profile:
-                by_profile[target] = _stored_fig4_runs(target, store, device)
-            known = {r.config for r in by_profile[target]}
-            by_profile[target].extend(r for r in new if r.config not in known)
-            if target == profile:
-                runs[:] = by_profile[target]
-            box.paused = True
-            try:
-                runs_of.options = list(by_profile)
-                runs_of.value = target
-                rate.options = [_rate_text(p) for p in periods_of(by_profile[target])]
-                rate.value = _rate_text(period.value)
-            finally:
-                box.paused = False
-            box.redraw()
+            computed(target, new, period.value)
         except Exception as error:
             status.value = f"failed: {type(error).__name__}"
-            show_error(box.output, f"computing r={period.value} at {target} failed", error)
+            show_error(output, f"computing r={period.value} at {target} failed", error)
         finally:
             button.disabled = False
 
     button.on_click(compute)
-    row = widgets.HBox([period, chosen_profile, confirm, button, bar, status])
-    whole = widgets.VBox([box, row])
-    whole.output, whole.redraw, whole.compute = box.output, box.redraw, compute
-    whole.controls = {
-        "method": method,
-        "rate": rate,
-        "runs_of": runs_of,
-        "period": period,
-        "profile": chosen_profile,
-        "confirm": confirm,
-    }
-    whole.status = status
-    return whole
+    row = widgets.HBox([period, chosen, confirm, button, bar, status])
+    row.compute, row.status = compute, status
+    row.controls = {"period": period, "profile": chosen, "confirm": confirm}
+    return row
 
 
 def _writes_results(profile: str, store) -> bool:
