@@ -195,7 +195,7 @@ def test_a_reader_runs_figure_4_live_moves_a_control_and_computes_a_rate(reposit
         _wait(
             browser,
             "document.querySelectorAll('.jp-Notebook .jp-Cell').length > 5 || "
-            "document.querySelector('.jp-Dialog')",
+            "!!document.querySelector('.jp-Dialog')",
             180,
             "the chapter opened",
         )
