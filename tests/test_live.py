@@ -161,6 +161,28 @@ _WIDGET = """
 """
 
 
+_BUSY = "Array.from(document.querySelectorAll('.jp-InputPrompt')).some(p => p.textContent.includes('*'))"
+
+
+def _run_all_cells(browser: Chromium, timeout: float = 900) -> None:
+    """Run every cell until the live explorer appears. A run-all issued before the
+    chapter's kernel has connected clears the outputs and runs nothing (seen under load),
+    so it is issued again whenever no cell is running and the explorer is not there."""
+    _wait(browser, "!!window.jupyterapp", 60, "JupyterLab exposed its app")
+    deadline = time.monotonic() + timeout
+    while True:
+        browser.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        time.sleep(10)
+        while browser.evaluate(_BUSY) and not browser.evaluate(_WIDGET):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        if browser.evaluate(_WIDGET):
+            return
+        if time.monotonic() > deadline:
+            _wait(browser, _WIDGET, 0, "the live explorer appeared")
+
+
 def _widget_when(browser: Chromium, condition: str, timeout: float, what: str) -> dict:
     """The explorer widget's state once ``condition`` (JavaScript over ``w``) holds."""
     return _wait(browser, f"(w => w && ({condition}) ? w : null)({_WIDGET})", timeout, what)
@@ -217,9 +239,7 @@ def test_a_reader_runs_figure_4_live_moves_a_control_and_computes_a_rate(reposit
             total > 1 and shown == 1 and note == 1 for total, shown, note in panes
         ), f"[panes, visible, visible notes] per explorer: {panes}"
 
-        _wait(browser, "!!window.jupyterapp", 60, "JupyterLab exposed its app")
-        browser.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        _wait(browser, _WIDGET, 600, "the live explorer appeared")
+        _run_all_cells(browser)
         first = _widget_when(browser, "w.image", 120, "the live explorer drew its figure")
         assert first["runs_of"] == "quick" and first["stderr"] == 0, first
         # Computing defaults to a profile outside the committed results/.
