@@ -539,19 +539,7 @@ if profile != "smoke":
         )
     )
     if rate_study.test is not None:
-        test = rate_study.test
-        display(
-            HTML(
-                tables.evidence_table(
-                    [
-                        ("13 configurations", "r(instability, best after)", test.central),
-                        ("13 configurations", "slope, points per point of instability", test.slope),
-                    ],
-                    "The rate study's central verdict and its dose-response slope.",
-                )
-            )
-        )
-        display(HTML(tables.claims_table(test.figure4, "Figure 4's own claims at this scale.")))
+        display(HTML(tables.rate_report(rate_study.test)))
 
 # %% [markdown]
 # ## In this chapter

@@ -1,11 +1,15 @@
 """The rate study (``prunestab.paper.rates``): its grid, what it reads, and its decision
 and reading on simulated runs (no training)."""
 
+import dataclasses
+import html
+
 import numpy as np
 import pytest
 
+from prunestab.book import frontpage, tables
 from prunestab.config import config_hash
-from prunestab.paper import rates, width
+from prunestab.paper import rates, study, width
 from prunestab.paper.claim import BEST_AFTER
 from prunestab.runs import Run
 from prunestab.verdicts import CONTRADICTED, INCONCLUSIVE, REPRODUCED, Evidence
@@ -74,3 +78,61 @@ def test_power_against_the_papers_r_is_high_at_13_configurations_and_low_at_4():
     rows = {(r.configurations, r.between_sd): r for r in rates.power_table(design, draws=4000)}
     assert rows[(13, 0.5)].paper_r > 0.9 > 0.5 > rows[(4, 0.5)].paper_r
     assert rows[(13, 0.5)].slope_1 < rows[(13, 0.5)].slope_2
+
+
+@pytest.fixture(scope="module")
+def decided():
+    """The study decided on simulated runs: a clear slope (reproduced) and none."""
+    return {slope: rates.rate_test(_runs(slope), draws=2000) for slope in (3.0, 0.0)}
+
+
+def test_a_decided_study_is_one_claim_with_its_power_bound_and_front_page_words(decided):
+    clear, flat = decided[3.0], decided[0.0]
+    assert clear.front_page == "reproduced at 10,400 steps, width 0.5"
+    assert clear.claim.verdict == REPRODUCED and clear.claim.bound == ""
+    assert clear.claim.power == clear.power and clear.claim.reference == "r = .84"
+    assert flat.central.verdict == INCONCLUSIVE and flat.power >= rates.POWERED
+    assert flat.front_page == f"not found, with {flat.power:.0%} power against the paper's effect"
+    assert f"below {flat.slope.high:+.2f} points of accuracy" in flat.claim.bound
+    weak = dataclasses.replace(flat, power=0.31)
+    assert weak.front_page == "we could not tell (31% power against the paper's effect)"
+    (part,) = flat.claim.parts
+    assert part[1:5] == (flat.central.estimate, flat.central.low, flat.central.high, INCONCLUSIVE)
+    assert part[5] == "correlation" and flat.claim.n == "13 configuration means, 47 runs"
+
+
+def test_instability_rising_without_accuracy_following_is_said_only_when_it_applies(decided):
+    flat = decided[0.0]
+    rises = [c for c in flat.figure4 if c.claim.startswith(rates.FIGURE4_CLAIMS[0])]
+    assert rises and all(c.verdict != REPRODUCED for c in rises) and flat.note == ""
+    risen = [dataclasses.replace(c, verdict=REPRODUCED) for c in rises]
+    assert dataclasses.replace(flat, figure4=risen).note == rates.FOLLOWS_NOT
+    assert dataclasses.replace(decided[3.0], figure4=risen).note == ""
+
+
+def test_the_report_shows_the_reading_slope_and_every_claim_with_its_power(decided):
+    flat = decided[0.0]
+    risen = [
+        dataclasses.replace(c, verdict=REPRODUCED)
+        if c.claim.startswith(rates.FIGURE4_CLAIMS[0])
+        else c
+        for c in flat.figure4
+    ]
+    report = tables.rate_report(dataclasses.replace(flat, figure4=risen))
+    assert "No relation could be told" in report and rates.FOLLOWS_NOT in report
+    assert f"slope {flat.slope.estimate:+.2f} [{flat.slope.low:+.2f}" in report
+    assert report.count('class="verdict verdict-') == 1 + len(flat.figure4)
+    assert report.count("power ") >= 1 + len(flat.figure4)
+
+
+def test_the_front_page_row_says_under_way_then_the_protocols_words(decided):
+    under_way = study.FollowUp([], [], None, "")
+    row = frontpage.rate_row(under_way, lambda: 0.98)
+    assert "0 of 27 runs stored" in row[2] and "power 98%" in row[3]
+    assert row[4] == "not yet decided"
+    flat = decided[0.0]
+    row = frontpage.rate_row(study.FollowUp([], [], flat, ""), lambda: pytest.fail("planned"))
+    assert html.escape(flat.front_page) in row[4] and "verdict-inconclusive" in row[4]
+    assert "any benefit of instability is below" in row[3] and "r = +" in row[2]
+    row = frontpage.rate_row(study.FollowUp([], [], decided[3.0], ""), lambda: 0.0)
+    assert "the interval excludes zero" in row[3] and "verdict-reproduced" in row[4]

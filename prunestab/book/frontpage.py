@@ -11,6 +11,7 @@ import html
 import io
 import json
 import os
+from collections.abc import Callable
 
 import matplotlib.pyplot as plt
 
@@ -24,7 +25,7 @@ from prunestab.book.tables import (
     sentence,
     width_report,
 )
-from prunestab.paper import budget, rates, width, windows
+from prunestab.paper import budget, rates, study, width, windows
 from prunestab.paper.budget import CENTRAL_PROFILES
 from prunestab.paper.claim import Claim
 from prunestab.paper.profiles import BUDGET_PROFILES, PUBLISHED, default_store
@@ -291,21 +292,7 @@ def answer_html(profile: str = "quick", store: str | os.PathLike | None = None) 
                 badge(c.verdict),
             ]
         )
-    follow = rates.follow_up(store)
-    planned = len(rates.new_runs())
-    stored = len(follow.added)
-    power = _rate_power(store)
-    rows.append(
-        [
-            "<strong>Figure 1</strong>: instability goes with accuracy, over 13 "
-            "configurations (the rate study, the powered test)",
-            f"r = {rates.PAPER_R:.2f}".replace("0.", ".", 1),
-            f"under way: {stored} of {planned} runs stored<br><small>10,400 steps, "
-            "width 0.5</small>",
-            f"power {power:.0%} at the paper's r; nothing is decided until all runs are stored",
-            "not yet decided" if follow.test is None else sentence(follow.status),
-        ]
-    )
+    rows.append(rate_row(rates.follow_up(store), lambda: _rate_power(store)))
     return cells_table(
         (
             "claim",
@@ -319,6 +306,41 @@ def answer_html(profile: str = "quick", store: str | os.PathLike | None = None) 
         "accuracy; the claims page has both measures). Power: the chance the rule says "
         '"reproduced" if the paper\'s effect held at this scale.',
     )
+
+
+def rate_row(follow: study.FollowUp, planned_power: Callable[[], float]) -> list[str]:
+    """The answer table's row for the rate study: while runs are missing, how many are
+    stored and the power fixed before them (``planned_power()``); once decided, the
+    central r and slope with their intervals, the bound (unless reproduced) with the power
+    over the runs' own design, and the verdict in the protocol's front-page words
+    (``rates.FRONT_PAGE``)."""
+    claim = (
+        "<strong>Figure 1</strong>: instability goes with accuracy, over 13 "
+        "configurations (the rate study, the powered test)"
+    )
+    paper_r = f"r = {rates.PAPER_R:.2f}".replace("0.", ".", 1)
+    scale = "10,400 steps, width 0.5"
+    test = follow.test
+    if test is None:
+        return [
+            claim,
+            paper_r,
+            f"under way: {len(follow.added)} of {len(rates.new_runs())} runs stored<br>"
+            f"<small>{scale}</small>",
+            f"power {planned_power():.0%} at the paper's r; nothing is decided until all "
+            "runs are stored",
+            "not yet decided",
+        ]
+    c = test.claim
+    return [
+        claim,
+        paper_r,
+        f"{html.escape(estimate_line(c))}<br><small>{html.escape(test.slope_line)}; "
+        f"{scale}</small>",
+        f"{html.escape(c.bound or 'the interval excludes zero')}<br>"
+        f"<small>{html.escape(power_line(c))}</small>",
+        badge(c.verdict, test.front_page),
+    ]
 
 
 def _rate_power(store) -> float:
@@ -339,6 +361,9 @@ def central_forest(profile: str = "quick", store: str | os.PathLike | None = Non
     wide = _width_claim(store)
     if wide is not None:
         found.insert(3, wide)
+    decided = rates.follow_up(store).test
+    if decided is not None:  # after Figure 1's claims
+        found.insert(sum(c.figure == "fig1" for c in found), decided.claim)
     rows = [
         (
             claims.claim_label(c, 36, "\n", at=f"{budget.steps_per_run(c.profile):,} steps"),

@@ -19,6 +19,7 @@ from collections.abc import Collection, Mapping, Sequence
 from prunestab.book.claims import figure_title
 from prunestab.paper.budget import Criteria
 from prunestab.paper.claim import Claim
+from prunestab.paper.rates import RateTest
 from prunestab.paper.width import NARROW as WIDTH_NARROW
 from prunestab.paper.width import TEST as WIDTH_TEST
 from prunestab.paper.width import WidthTest
@@ -267,6 +268,28 @@ def width_report(test: WidthTest) -> str:
             "both widths, and the width x pruning interaction.",
         )
         + f"<p>Robustness of the correlations (does not decide): {html.escape(robust)}</p>"
+    )
+
+
+def rate_report(test: RateTest) -> str:
+    """The rate study's decision (book/budget.md, "The rate study"): its pre-registered
+    reading and slope, then the central claim and Figure 4's claims at this scale as claims
+    rows, each with its power and, where inconclusive, the bound the data support."""
+    said = f"{test.reading[:1].upper()}{test.reading[1:]}."
+    if test.note:
+        said += f" {test.note}"
+    return (
+        f"<p><strong>Pre-registered reading:</strong> {sentence(said)}</p>"
+        f"<p><strong>Dose-response:</strong> {sentence(test.slope_line)}, over "
+        f"{test.configurations} configuration means ({test.runs} runs).</p>"
+        + claims_table(
+            [test.claim, *test.figure4],
+            "The rate study's decisions at 10,400 steps and width 0.5: the central claim over "
+            f"its {test.configurations} configuration means (power over the runs' own "
+            "design, with configuration effects of SD 0.5 points), and Figure 4's claims on "
+            "its 12 rate-grid configurations. Their largest rate is 18% (retrain period 60, "
+            "A.3.4's largest); the text's 30% needs r = 100, which this study does not run.",
+        )
     )
 
 

@@ -279,6 +279,28 @@ READINGS = {
 }
 
 
+#: What the front page's central row says for each reading (book/budget.md, the "front
+#: page" column of the readings table, written before the runs).
+FRONT_PAGE = {
+    (REPRODUCED, None): "reproduced at 10,400 steps, width 0.5",
+    (CONTRADICTED, None): "contradicted at 10,400 steps, width 0.5",
+    (INCONCLUSIVE, True): "not found, with {power:.0%} power against the paper's effect",
+    (INCONCLUSIVE, False): "we could not tell ({power:.0%} power against the paper's effect)",
+}
+
+#: What the chapter adds when instability rises with the rate (Figure 4's first claim
+#: reproduced) while the central claim is inconclusive (book/budget.md, written before the
+#: runs).
+FOLLOWS_NOT = (
+    "Instability varies with the rate as Figure 4 says, but accuracy does not detectably follow it."
+)
+
+
+def _reading_key(central: Evidence, power: float) -> tuple[str, bool | None]:
+    """The row of :data:`READINGS` and :data:`FRONT_PAGE` a verdict falls in."""
+    return central.verdict, None if central.verdict != INCONCLUSIVE else power >= POWERED
+
+
 def reading(central: Evidence, slope: Evidence, power: float, k: int) -> str:
     """The pre-registered reading of the central verdict (:data:`READINGS`).
 
@@ -286,8 +308,7 @@ def reading(central: Evidence, slope: Evidence, power: float, k: int) -> str:
     >>> reading(e, e, 0.9, 13)[:40]
     'no relation could be told, although the '
     """
-    key = (central.verdict, None if central.verdict != INCONCLUSIVE else power >= POWERED)
-    return READINGS[key].format(
+    return READINGS[_reading_key(central, power)].format(
         k=k,
         paper_r=f"{PAPER_R:.2f}".replace("0.", ".", 1),
         power=power,
@@ -309,6 +330,7 @@ class RateTest:
         figure4: Figure 4's claims at this scale, decided on the 12 rate-grid
             configurations.
         configurations: the configurations decided over.
+        runs: the runs behind their means.
     """
 
     central: Evidence
@@ -316,10 +338,77 @@ class RateTest:
     power: float
     figure4: list[Claim]
     configurations: int
+    runs: int
 
     @property
     def reading(self) -> str:
         return reading(self.central, self.slope, self.power, self.configurations)
+
+    @property
+    def front_page(self) -> str:
+        """The front page's verdict words (:data:`FRONT_PAGE`)."""
+        return FRONT_PAGE[_reading_key(self.central, self.power)].format(power=self.power)
+
+    @property
+    def slope_line(self) -> str:
+        """The dose-response slope with its interval, in the reader's units."""
+        s = self.slope
+        return (
+            f"slope {s.estimate:+.2f} [{s.low:+.2f}, {s.high:+.2f}] points of accuracy per "
+            "point of instability (95%)"
+        )
+
+    @property
+    def bound(self) -> str:
+        """The bound the data support, where the central verdict is not "reproduced"
+        (the slope's upper end); else empty."""
+        if self.central.verdict == REPRODUCED:
+            return ""
+        return (
+            f"any benefit of instability is below {self.slope.high:+.2f} points of accuracy "
+            "per point of instability (95%)"
+        )
+
+    @property
+    def note(self) -> str:
+        """:data:`FOLLOWS_NOT` where it applies (instability rises with the rate, the
+        central claim inconclusive); else empty."""
+        rises = [c for c in self.figure4 if c.claim.startswith(FIGURE4_CLAIMS[0])]
+        applies = self.central.verdict == INCONCLUSIVE and any(
+            c.verdict == REPRODUCED for c in rises
+        )
+        return FOLLOWS_NOT if applies else ""
+
+    @property
+    def claim(self) -> Claim:
+        """The central verdict as a row of the claims tables and forest plots, with its
+        power over the runs' own design and, unless reproduced, the bound."""
+        c = self.central
+        paper_r = f"r = {PAPER_R:.2f}".replace("0.", ".", 1)
+        return Claim(
+            "fig1",
+            f"VGG11: more mean instability, higher accuracy, over the rate study's "
+            f"{self.configurations} configurations (best accuracy after the last pruning "
+            "event)",
+            f"{paper_r} (Figure 1 left)",
+            f"{c.text}; {self.slope_line}",
+            c.verdict,
+            PROFILE,
+            f"{self.configurations} configuration means, {self.runs} runs",
+            self.power,
+            paper_r,
+            self.bound,
+            (
+                (
+                    f"width {WIDTH:g}, {self.configurations} configurations",
+                    c.estimate,
+                    c.low,
+                    c.high,
+                    c.verdict,
+                    "correlation",
+                ),
+            ),
+        )
 
 
 #: Figure 4's claims this study decides, by their wording's start.
@@ -344,7 +433,7 @@ def rate_test(runs: Sequence[Run], draws: int = 20_000) -> RateTest:
         if spec.wording.startswith(FIGURE4_CLAIMS)
         and (claim := spec.decide(grid, PROFILE)) is not None
     ]
-    return RateTest(central, slope, power, figure4, len(set(labels)))
+    return RateTest(central, slope, power, figure4, len(set(labels)), len(pruned))
 
 
 def follow_up(store: str | os.PathLike | RunStore | None = None) -> study.FollowUp:
