@@ -339,7 +339,7 @@ def rate_row(follow: study.FollowUp, planned_power: Callable[[], float]) -> list
         f"{scale}</small>",
         f"{html.escape(c.bound or 'the interval excludes zero')}<br>"
         f"<small>{html.escape(power_line(c))}</small>",
-        badge(c.verdict, test.front_page),
+        f"{badge(c.verdict)}<br><small>{html.escape(test.front_page)}</small>",
     ]
 
 

@@ -400,7 +400,7 @@ class RateTest:
             self.bound,
             (
                 (
-                    f"width {WIDTH:g}, {self.configurations} configurations",
+                    f"rate study, width {WIDTH:g}, {self.configurations} configurations",
                     c.estimate,
                     c.low,
                     c.high,
