@@ -136,3 +136,14 @@ def test_the_front_page_row_says_under_way_then_the_protocols_words(decided):
     assert "any benefit of instability is below" in row[3] and "r = +" in row[2]
     row = frontpage.rate_row(study.FollowUp([], [], decided[3.0], ""), lambda: 0.0)
     assert "the interval excludes zero" in row[3] and "verdict-reproduced" in row[4]
+
+
+def test_a_diverged_run_is_named_and_left_out_of_its_configurations_mean():
+    runs = _runs(0.0)
+    lost = runs[30]  # beyond the 13 configurations: a per-run, not per-configuration, index
+    runs[30] = Run(lost.config, {"summary": {**lost.result["summary"], BEST_AFTER: float("nan")}})
+    test = rates.rate_test(runs, draws=500)
+    assert test.diverged == (f"{lost.label} seed {lost.config.seed}",) and test.runs == 46
+    assert test.configurations == 13 and "n = 46 runs" in test.central.text
+    assert f"left out of their means: {lost.label} seed" in tables.rate_report(test)
+    assert "none diverged" in tables.rate_report(rates.rate_test(_runs(0.0), draws=500))

@@ -281,7 +281,13 @@ def rate_report(test: RateTest) -> str:
     return (
         f"<p><strong>Pre-registered reading:</strong> {sentence(said)}</p>"
         f"<p><strong>Dose-response:</strong> {sentence(test.slope_line)}, over "
-        f"{test.configurations} configuration means ({test.runs} runs).</p>"
+        f"{test.configurations} configuration means ({test.runs} runs; "
+        + (
+            f"diverged, no accuracy, left out of their means: {sentence(', '.join(test.diverged))}"
+            if test.diverged
+            else "none diverged"
+        )
+        + ").</p>"
         + claims_table(
             [test.claim, *test.figure4],
             "The rate study's decisions at 10,400 steps and width 0.5: the central claim over "

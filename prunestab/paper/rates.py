@@ -331,6 +331,8 @@ class RateTest:
             configurations.
         configurations: the configurations decided over.
         runs: the runs behind their means.
+        diverged: the runs with no accuracy or instability (a diverged run), as "label
+            seed N"; their configurations' means use the other runs (book/budget.md).
     """
 
     central: Evidence
@@ -339,6 +341,7 @@ class RateTest:
     figure4: list[Claim]
     configurations: int
     runs: int
+    diverged: tuple[str, ...] = ()
 
     @property
     def reading(self) -> str:
@@ -420,6 +423,11 @@ def rate_test(runs: Sequence[Run], draws: int = 20_000) -> RateTest:
     pruned = [r for r in runs if r.config.pruning is not None]
     x, y = values(pruned, "mean_instability"), values(pruned, BEST_AFTER)
     labels = [_configuration(r) for r in pruned]
+    lost = np.isnan(x) | np.isnan(y)
+    diverged = tuple(
+        f"{r.label} seed {r.config.seed}" for r, gone in zip(pruned, lost, strict=True) if gone
+    )
+    used = len(pruned) - len(diverged)
     central = grouped(x, y, labels)
     slope = dose_response(x, y, labels)
     design = observed_design(pruned)
@@ -433,7 +441,7 @@ def rate_test(runs: Sequence[Run], draws: int = 20_000) -> RateTest:
         if spec.wording.startswith(FIGURE4_CLAIMS)
         and (claim := spec.decide(grid, PROFILE)) is not None
     ]
-    return RateTest(central, slope, power, figure4, len(set(labels)), len(pruned))
+    return RateTest(central, slope, power, figure4, len(set(labels)), used, diverged)
 
 
 def follow_up(store: str | os.PathLike | RunStore | None = None) -> study.FollowUp:
