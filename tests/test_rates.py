@@ -83,7 +83,7 @@ def test_power_against_the_papers_r_is_high_at_13_configurations_and_low_at_4():
 @pytest.fixture(scope="module")
 def decided():
     """The study decided on simulated runs: a clear slope (reproduced) and none."""
-    return {slope: rates.rate_test(_runs(slope), draws=2000) for slope in (3.0, 0.0)}
+    return {slope: rates.rate_test(_runs(slope), draws=2000) for slope in (3.0, 0.0, -3.0)}
 
 
 def test_a_decided_study_is_one_claim_with_its_power_bound_and_front_page_words(decided):
@@ -96,6 +96,10 @@ def test_a_decided_study_is_one_claim_with_its_power_bound_and_front_page_words(
     assert f"below {flat.slope.high:+.2f} points of accuracy" in flat.claim.bound
     weak = dataclasses.replace(flat, power=0.31)
     assert weak.front_page == "we could not tell (31% power against the paper's effect)"
+    assert weak.claim.bound == flat.claim.bound and weak.claim.power == 0.31
+    opposite = decided[-3.0]
+    assert opposite.front_page == "contradicted" and opposite.claim.verdict == CONTRADICTED
+    assert opposite.claim.bound == ""  # a bound is stated for inconclusive verdicts only
     (part,) = flat.claim.parts
     assert part[1:5] == (flat.central.estimate, flat.central.low, flat.central.high, INCONCLUSIVE)
     assert part[5] == "correlation" and flat.claim.n == "13 configuration means, 47 runs"
@@ -122,7 +126,9 @@ def test_the_report_shows_the_reading_slope_and_every_claim_with_its_power(decid
     assert "No relation could be told" in report and rates.FOLLOWS_NOT in report
     assert f"slope {flat.slope.estimate:+.2f} [{flat.slope.low:+.2f}" in report
     assert report.count('class="verdict verdict-') == 1 + len(flat.figure4)
-    assert report.count("power ") >= 1 + len(flat.figure4)
+    for claim in [flat.claim, *flat.figure4]:
+        assert f"power {claim.power:.0%} at {html.escape(claim.reference)}" in report
+    assert "power not stated" not in report
 
 
 def test_the_front_page_row_says_under_way_then_the_protocols_words(decided):
@@ -133,9 +139,17 @@ def test_the_front_page_row_says_under_way_then_the_protocols_words(decided):
     flat = decided[0.0]
     row = frontpage.rate_row(study.FollowUp([], [], flat, ""), lambda: pytest.fail("planned"))
     assert html.escape(flat.front_page) in row[4] and "verdict-inconclusive" in row[4]
-    assert "any benefit of instability is below" in row[3] and "r = +" in row[2]
-    row = frontpage.rate_row(study.FollowUp([], [], decided[3.0], ""), lambda: 0.0)
-    assert "the interval excludes zero" in row[3] and "verdict-reproduced" in row[4]
+    assert (
+        f"below {flat.slope.high:+.2f} points" in row[3] and f"power {flat.power:.0%} at" in row[3]
+    )
+    assert f"r = {flat.central.estimate:+.2f} over 13" in row[2]
+    assert f"slope {flat.slope.estimate:+.2f} [{flat.slope.low:+.2f}" in row[2]
+    weak = dataclasses.replace(flat, power=0.31)
+    row = frontpage.rate_row(study.FollowUp([], [], weak, ""), lambda: 0.0)
+    assert "we could not tell (31% power" in row[4] and "power 31% at r = .84" in row[3]
+    for slope, verdict in ((3.0, "reproduced"), (-3.0, "contradicted")):
+        row = frontpage.rate_row(study.FollowUp([], [], decided[slope], ""), lambda: 0.0)
+        assert "the interval excludes zero" in row[3] and f"verdict-{verdict}" in row[4]
 
 
 def test_a_diverged_run_is_named_and_left_out_of_its_configurations_mean():

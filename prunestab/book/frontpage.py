@@ -335,8 +335,8 @@ def rate_row(follow: study.FollowUp, planned_power: Callable[[], float]) -> list
     return [
         claim,
         paper_r,
-        f"{html.escape(estimate_line(c))}<br><small>{html.escape(test.slope_line)}; "
-        f"{scale}</small>",
+        f"r = {test.central.estimate:+.2f} over {test.configurations} configuration means; "
+        f"{html.escape(test.slope_line)}<br><small>{scale}</small>",
         f"{html.escape(c.bound or 'the interval excludes zero')}<br>"
         f"<small>{html.escape(power_line(c))}</small>",
         f"{badge(c.verdict)}<br><small>{html.escape(test.front_page)}</small>",

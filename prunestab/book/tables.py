@@ -283,7 +283,7 @@ def rate_report(test: RateTest) -> str:
         f"<p><strong>Dose-response:</strong> {sentence(test.slope_line)}, over "
         f"{test.configurations} configuration means ({test.runs} runs; "
         + (
-            f"diverged, no accuracy, left out of their means: {sentence(', '.join(test.diverged))}"
+            f"diverged, no accuracy or instability, left out of their means: {sentence(', '.join(test.diverged))}"
             if test.diverged
             else "none diverged"
         )
@@ -294,7 +294,8 @@ def rate_report(test: RateTest) -> str:
             f"its {test.configurations} configuration means (power over the runs' own "
             "design, with configuration effects of SD 0.5 points), and Figure 4's claims on "
             "its 12 rate-grid configurations. Their largest rate is 18% (retrain period 60, "
-            "A.3.4's largest); the text's 30% needs r = 100, which this study does not run.",
+            "A.3.4's largest); the text's 30% needs retrain period 100, which this study does "
+            "not run.",
         )
     )
 

@@ -133,9 +133,9 @@ class ClaimSpec:
             tuple(
                 (
                     name,
-                    _finite(e.estimate),
-                    _finite(e.low),
-                    _finite(e.high),
+                    finite(e.estimate),
+                    finite(e.low),
+                    finite(e.high),
                     e.verdict,
                     e.effect_kind,
                 )
@@ -163,7 +163,8 @@ class ClaimSpec:
         return power, words + (" (weakest comparison)" if len(parts) > 1 else "")
 
 
-def _finite(x: float) -> float | None:
+def finite(x: float) -> float | None:
+    """``x``, or ``None`` where it is NaN (a forest plot's and table's "not known")."""
     return None if math.isnan(x) else float(x)
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from prunestab.config import RunConfig, config_hash
 from prunestab.grouped import dose_response, grouped_power, slope_for_correlation
 from prunestab.paper import budget, fig4, study, width
-from prunestab.paper.claim import BEST_AFTER, Claim, grouped, values
+from prunestab.paper.claim import BEST_AFTER, Claim, finite, grouped, values
 from prunestab.paper.common import Label
 from prunestab.paper.profiles import default_store, get_profile
 from prunestab.runs import Run, by_label
@@ -283,7 +283,7 @@ READINGS = {
 #: page" column of the readings table, written before the runs).
 FRONT_PAGE = {
     (REPRODUCED, None): "reproduced at 10,400 steps, width 0.5",
-    (CONTRADICTED, None): "contradicted at 10,400 steps, width 0.5",
+    (CONTRADICTED, None): "contradicted",
     (INCONCLUSIVE, True): "not found, with {power:.0%} power against the paper's effect",
     (INCONCLUSIVE, False): "we could not tell ({power:.0%} power against the paper's effect)",
 }
@@ -363,9 +363,9 @@ class RateTest:
 
     @property
     def bound(self) -> str:
-        """The bound the data support, where the central verdict is not "reproduced"
-        (the slope's upper end); else empty."""
-        if self.central.verdict == REPRODUCED:
+        """The bound the data support, where the central verdict is inconclusive (the
+        slope's upper end); else empty."""
+        if self.central.verdict != INCONCLUSIVE:
             return ""
         return (
             f"any benefit of instability is below {self.slope.high:+.2f} points of accuracy "
@@ -393,7 +393,7 @@ class RateTest:
             f"VGG11: more mean instability, higher accuracy, over the rate study's "
             f"{self.configurations} configurations (best accuracy after the last pruning "
             "event)",
-            f"{paper_r} (Figure 1 left)",
+            f"{paper_r} over its 40 runs (Figure 1 left)",
             f"{c.text}; {self.slope_line}",
             c.verdict,
             PROFILE,
@@ -404,9 +404,9 @@ class RateTest:
             (
                 (
                     f"rate study, width {WIDTH:g}, {self.configurations} configurations",
-                    c.estimate,
-                    c.low,
-                    c.high,
+                    finite(c.estimate),
+                    finite(c.low),
+                    finite(c.high),
                     c.verdict,
                     "correlation",
                 ),
@@ -430,7 +430,7 @@ def rate_test(runs: Sequence[Run], draws: int = 20_000) -> RateTest:
     used = len(pruned) - len(diverged)
     central = grouped(x, y, labels)
     slope = dose_response(x, y, labels)
-    design = observed_design(pruned)
+    design = observed_design([r for r, gone in zip(pruned, lost, strict=True) if not gone])
     x, sd, n = design.instability, design.run_sd, design.runs
     paper = slope_for_correlation(x, sd, n, PAPER_R, BETWEEN_SD)
     power = grouped_power(x, sd, n, paper, BETWEEN_SD, draws=draws)
@@ -452,8 +452,9 @@ def follow_up(store: str | os.PathLike | RunStore | None = None) -> study.Follow
 
     def describe(test: RateTest) -> str:
         return (
-            f"the central claim is {test.central.verdict} ({test.central.text}); power "
-            f"{test.power:.0%} against the paper's r. Pre-registered reading: {test.reading}"
+            f"the central claim is {test.central.verdict} ({test.front_page}; power "
+            f"{test.power:.0%} against the paper's r); its reading, slope and every verdict "
+            "with its power follow"
         )
 
     return study.follow_up(
