@@ -452,9 +452,8 @@ def follow_up(store: str | os.PathLike | RunStore | None = None) -> study.Follow
 
     def describe(test: RateTest) -> str:
         return (
-            f"the central claim is {test.central.verdict} ({test.front_page}; power "
-            f"{test.power:.0%} against the paper's r); its reading, slope and every verdict "
-            "with its power follow"
+            f"the central claim is {test.central.verdict} ({test.front_page}); the rate "
+            "study's report gives its reading, slope and every claim with its power"
         )
 
     return study.follow_up(
