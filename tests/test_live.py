@@ -256,8 +256,12 @@ def test_a_reader_runs_figure_4_live_moves_a_control_and_computes_a_rate(reposit
             "Array.from(document.querySelectorAll('button.jupyter-button'))"
             ".find(b => b.textContent.trim() === 'compute').click()"
         )
+        # The menu switches to smoke before the new figure arrives: wait for the figure.
         computed = _widget_when(
-            browser, "(w.runs_of === 'smoke' && w.image) || w.stderr", 900, "smoke runs shown"
+            browser,
+            f"(w.runs_of === 'smoke' && w.image && w.image !== {moved['image']!r}) || w.stderr",
+            900,
+            "smoke runs drawn",
         )
         assert computed["stderr"] == 0, computed["text"]
         assert computed["runs_of_options"] == ["quick", "smoke"], computed
@@ -266,7 +270,12 @@ def test_a_reader_runs_figure_4_live_moves_a_control_and_computes_a_rate(reposit
 
         # Back to the notebook's own runs: drawn again, not mixed with smoke's.
         _choose(browser, "runs of", "quick")
-        back = _widget_when(browser, "w.runs_of === 'quick' && w.image", 60, "quick drawn again")
+        back = _widget_when(
+            browser,
+            f"(w.runs_of === 'quick' && w.image && w.image !== {computed['image']!r}) || w.stderr",
+            60,
+            "quick drawn again",
+        )
         assert back["stderr"] == 0, back["text"]
 
         browser.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
