@@ -3,6 +3,7 @@ and reading on simulated runs (no training)."""
 
 import dataclasses
 import html
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,3 +162,26 @@ def test_a_diverged_run_is_named_and_left_out_of_its_configurations_mean():
     assert test.configurations == 13 and "n = 46 runs" in test.central.text
     assert f"left out of their means: {lost.label} seed" in tables.rate_report(test)
     assert "none diverged" in tables.rate_report(rates.rate_test(_runs(0.0), draws=500))
+
+
+#: Prose written by hand while the study is under way (README, the front page's "what the
+#: data support"), which must be rewritten with the verdict once all 27 runs are stored.
+WHILE_UNDER_WAY = {
+    "README.md": "its 27 runs are being",
+    "book/intro.py": "nothing is decided until its 27 runs are stored",
+}
+
+
+def test_hand_written_prose_waits_for_the_rate_study_only_while_it_is_under_way():
+    """Once the committed results decide the study, README and the front page must not
+    still say it is under way; while it is, the phrases above must be there (so that
+    this list follows the prose)."""
+    root = Path(__file__).resolve().parents[1]
+    decided = rates.follow_up(root / "results").test is not None
+    for name, phrase in WHILE_UNDER_WAY.items():
+        text = " ".join((root / name).read_text().replace("#", " ").split())
+        assert (phrase in text) != decided, (
+            f"{name}: rewrite the rate study's sentence with its verdict"
+            if decided
+            else f"{name} no longer says {phrase!r}: update WHILE_UNDER_WAY"
+        )
