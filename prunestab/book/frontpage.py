@@ -318,7 +318,7 @@ def rate_row(follow: study.FollowUp, planned_power: Callable[[], float]) -> list
         "<strong>Figure 1</strong>: instability goes with accuracy, over 13 "
         "configurations (the rate study, the powered test)"
     )
-    paper_r = f"r = {rates.PAPER_R:.2f}".replace("0.", ".", 1)
+    paper_r = f"r = {rates.PAPER_R_TEXT}"
     scale = "10,400 steps, width 0.5"
     test = follow.test
     if test is None:
