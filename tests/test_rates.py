@@ -185,3 +185,16 @@ def test_hand_written_prose_waits_for_the_rate_study_only_while_it_is_under_way(
             if decided
             else f"{name} no longer says {phrase!r}: update WHILE_UNDER_WAY"
         )
+
+
+def test_the_front_page_reads_the_follow_ups_once_per_state_of_the_store(tmp_path, monkeypatch):
+    reads = []
+    real = rates.follow_up
+    monkeypatch.setattr(rates, "follow_up", lambda store=None: reads.append(store) or real(store))
+    first = frontpage.follow_ups(tmp_path)
+    assert frontpage.follow_ups(tmp_path) is first and len(reads) == 1
+    assert "0 of 27 runs stored" in first.rates.status
+    # A result file added (or rewritten) is a new state of the store: read again.
+    (tmp_path / "vgg11-0").mkdir()
+    (tmp_path / "vgg11-0" / "result.json").write_text("{}")
+    assert frontpage.follow_ups(tmp_path) is not first and len(reads) == 2

@@ -7,11 +7,13 @@ only (nothing is trained here)."""
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 
@@ -30,6 +32,36 @@ from prunestab.paper.budget import CENTRAL_PROFILES
 from prunestab.paper.claim import Claim
 from prunestab.paper.profiles import BUDGET_PROFILES, PUBLISHED, default_store
 from prunestab.paper.registry import CHAPTERS, figure_grid
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    """The three pre-registered follow-ups as the store holds them (``study.FollowUp``
+    each): the width test, Figure 5's windows and the rate study."""
+
+    width: study.FollowUp
+    windows: study.FollowUp
+    rates: study.FollowUp
+
+
+def follow_ups(store: str | os.PathLike | None = None) -> FollowUps:
+    """The follow-ups, read from the store once for the whole page: the answer table, the
+    forest plot and the budget fold all ask, and a rate study decided simulates its power
+    (a few seconds). Read again whenever a result file of the store is added or changed."""
+    roots = {default_store(store, p).root for p in BUDGET_PROFILES}
+    seen = tuple(
+        (str(path), path.stat().st_mtime_ns)
+        for root in sorted(roots)
+        for path in sorted(root.glob("*/result.json"))
+    )
+    return _read_follow_ups(None if store is None else os.fspath(store), seen)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_follow_ups(store: str | None, seen: tuple) -> FollowUps:
+    """:func:`follow_ups` for one state of the store (``seen``: its result files and their
+    modification times, which only key the cache)."""
+    return FollowUps(width.follow_up(store), windows.follow_up(store), rates.follow_up(store))
 
 
 def verdict_counts(found) -> dict[str, int]:
@@ -198,7 +230,8 @@ def budget_html(profile: str = "quick", store: str | os.PathLike | None = None) 
         "prune_L 13% minus unpruned and r(instability, accuracy) against optimizer steps",
     )
     stored = sum(len(r) for r in runs.values())
-    wide, window = width.follow_up(store), windows.follow_up(store)
+    follow = follow_ups(store)
+    wide, window = follow.width, follow.windows
     total = sum(len(figure_grid("budget", name)) for name in BUDGET_PROFILES)
     return (
         "<p>At which training budget does the generalization-stability tradeoff appear, "
@@ -242,7 +275,7 @@ def central_claims(store: str | os.PathLike | None = None) -> list[Claim]:
 def _width_claim(store) -> Claim | None:
     """The width test's prune_L 13% - unpruned at width 0.5, as a claim row (its verdict,
     power at +1 point and bound), or ``None`` before the test is decided."""
-    test = width.follow_up(store).test
+    test = follow_ups(store).width.test
     if test is None:
         return None
     e = test.difference[width.TEST[1]]["final_test_acc"]
@@ -292,7 +325,7 @@ def answer_html(profile: str = "quick", store: str | os.PathLike | None = None) 
                 badge(c.verdict),
             ]
         )
-    rows.append(rate_row(rates.follow_up(store), lambda: _rate_power(store)))
+    rows.append(rate_row(follow_ups(store).rates, lambda: _rate_power(store)))
     return cells_table(
         (
             "claim",
@@ -361,7 +394,7 @@ def central_forest(profile: str = "quick", store: str | os.PathLike | None = Non
     wide = _width_claim(store)
     if wide is not None:
         found.insert(3, wide)
-    decided = rates.follow_up(store).test
+    decided = follow_ups(store).rates.test
     if decided is not None:  # after Figure 1's claims
         found.insert(sum(c.figure == "fig1" for c in found), decided.claim)
     rows = [
