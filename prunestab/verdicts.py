@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.special
@@ -394,17 +394,37 @@ def matches_effect(
     if not margin > 0:
         raise ValueError(f"margin={margin!r}; allowed: a positive difference")
     effect = ordering(target, reference, alpha)
+    groups = [_clean(g) for g in (x, target, reference)]
+    sds = [float(g.std(ddof=1)) if g.size > 1 else math.nan for g in groups]
+    sizes = [g.size for g in groups]
+
+    def power_at(pruning: float) -> float:
+        return match_power(pruning, sds, sizes, margin, alpha)
+
     if effect.verdict == INCONCLUSIVE:
         name_x, name_t, name_r = names
+        bound = (
+            ""
+            if math.isnan(effect.bound)
+            else f"; any advantage of {name_t} over {name_r} is below {effect.bound:+.2f} "
+            f"points ({100 * (1 - alpha):.0f}%)"
+        )
         return Evidence(
             INCONCLUSIVE,
             math.nan,
             math.nan,
             effect.n,
-            f"not decided: {name_t} and {name_r} cannot be told apart ({name_t} - {name_r}: "
-            f"{effect.text}), so there is no effect for {name_x} to match",
+            f"not decided: {name_t} - {name_r} is not told from zero ({effect.text}), so "
+            f"whether {name_x} matches an effect of pruning cannot be tested here{bound}",
+            bound=effect.bound,
+            effect_kind="match",
+            power_at=power_at,
         )
-    return equivalence(x, target, margin, alpha)
+    matched = equivalence(x, target, margin, alpha)
+    if math.isnan(matched.estimate):
+        return matched
+    widest = max(abs(matched.low), abs(matched.high))
+    return replace(matched, bound=widest, effect_kind="match", power_at=power_at)
 
 
 def interaction(
@@ -455,7 +475,14 @@ def interaction(
         f"n = {_n_text(n)}"
     )
     verdict = decide(p_for, p_against, alpha)
-    return Evidence(verdict, p_for, p_against, n, text, estimate, low, high, high)
+    sds = [float(g.std(ddof=1)) for g in groups]
+
+    def power_at(effect: float) -> float:
+        return interaction_power(effect, sds, n, alpha)
+
+    return Evidence(
+        verdict, p_for, p_against, n, text, estimate, low, high, high, "difference", power_at
+    )
 
 
 def slope_difference(
@@ -709,3 +736,87 @@ def detectable_correlation(
         mid = (low + high) / 2
         low, high = (mid, high) if rate(mid) < power else (low, mid)
     return high
+
+
+def _simulated_means(
+    sds: Sequence[float], sizes: Sequence[int], draws: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per group and simulated experiment of normal runs with these SDs and sizes: the
+    error of the group's mean and the estimated variance of that mean (``s^2 / n``).
+
+    Raises:
+        ValueError: a group with fewer than 2 runs or an SD that is not a non-negative
+            number, or no spread at all; the message names the values.
+    """
+    if min(sizes) < 2 or not all(sd >= 0 for sd in sds) or not sum(sds) > 0:
+        raise ValueError(
+            f"sds={list(sds)}, sizes={list(sizes)}; allowed: at least 2 runs per group and "
+            "non-negative SDs, not all zero"
+        )
+    rng = np.random.default_rng(seed)
+    out = []
+    for sd, n in zip(sds, sizes, strict=True):
+        z = rng.standard_normal((draws, n))
+        out.append((sd * z.mean(axis=1), sd**2 * z.var(axis=1, ddof=1) / n))
+    return out
+
+
+def _welch_critical(variances: Sequence[np.ndarray], sizes: Sequence[int], alpha: float):
+    """Per simulated experiment, the standard error of a sum of group means with these
+    estimated variances and the ``1 - alpha / 2`` critical t at its Welch-Satterthwaite
+    df (a group with no spread adds nothing to the df's denominator)."""
+    total = sum(variances)
+    parts = sum(np.where(v > 0, v**2 / (n - 1), 0.0) for v, n in zip(variances, sizes, strict=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = total**2 / parts
+    return np.sqrt(total), scipy.special.stdtrit(df, 1 - alpha / 2)
+
+
+def interaction_power(
+    effect: float,
+    sds: Sequence[float],
+    sizes: Sequence[int],
+    alpha: float = ALPHA,
+    draws: int = 20_000,
+    seed: int = 0,
+) -> float:
+    """The probability that :func:`interaction` says "reproduced" when the true
+    difference of differences is ``effect``, for four groups of normal runs with these
+    SDs and sizes (in :func:`interaction`'s order), by simulating the rule.
+
+    >>> round(interaction_power(1.0, [0.5] * 4, [5] * 4), 2)
+    0.53
+    """
+    (ea, va), (eb, vb), (ec, vc), (ed, vd) = _simulated_means(sds, sizes, draws, seed)
+    se, critical = _welch_critical([va, vb, vc, vd], sizes, alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.mean((effect + ea - eb - ec + ed) / se > critical))
+
+
+def match_power(
+    pruning: float,
+    sds: Sequence[float],
+    sizes: Sequence[int],
+    margin: float,
+    alpha: float = ALPHA,
+    draws: int = 20_000,
+    seed: int = 0,
+) -> float:
+    """The probability that :func:`matches_effect` says "reproduced" when the target
+    beats the reference by ``pruning`` and X equals the target exactly, for normal runs
+    with these SDs and sizes (X, target, reference), by simulating both of its tests on
+    the same runs: the gate (:func:`ordering` of target and reference, either direction)
+    and the equivalence within ``margin``.
+
+    >>> round(match_power(1.0, [0.3] * 3, [5] * 3, 1.0), 2)
+    0.98
+    >>> match_power(0.0, [0.3] * 3, [5] * 3, 1.0) < 0.05
+    True
+    """
+    (ex, vx), (et, vt), (er, vr) = _simulated_means(sds, sizes, draws, seed)
+    se_gate, c_gate = _welch_critical([vt, vr], sizes[1:], alpha)
+    se_match, c_match = _welch_critical([vx, vt], sizes[:2], alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        opened = np.abs(pruning + et - er) / se_gate > c_gate
+        within = margin - np.abs(ex - et) > c_match * se_match
+    return float(np.mean(opened & within))

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 from prunestab.book import claims, plots
 from prunestab.book.claims import figure_title
 from prunestab.book.tables import (
+    POWER_AT,
     badge,
     cells_table,
     estimate_line,
@@ -336,8 +337,7 @@ def answer_html(profile: str = "quick", store: str | os.PathLike | None = None) 
         ),
         rows,
         "The paper's central claims at the largest budgets a CPU affords (last-epoch "
-        "accuracy; the claims page has both measures). Power: the chance the rule says "
-        '"reproduced" if the paper\'s effect held at this scale.',
+        "accuracy; the claims page has both measures). " + POWER_AT.capitalize() + ".",
     )
 
 

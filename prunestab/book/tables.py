@@ -89,11 +89,17 @@ def badge(verdict: str, text: str | None = None) -> str:
 
 
 #: The claims table's caption unless a page gives its own.
+#: What a power is stated at, as the captions say it (``claim.REFERENCE``).
+POWER_AT = (
+    'power: the chance the rule says "reproduced" on this design if the effect were a '
+    "1-point difference in the paper's direction (a match: a 1-point effect of pruning, "
+    "matched exactly), or the paper's r for a correlation"
+)
 CLAIMS_CAPTION = (
     "Each claim of the paper with what our runs measured: the estimate and its 95% "
     "interval, the bound the data support where the verdict is inconclusive, and the "
-    'verdict with its power (the chance of "reproduced" if the paper\'s effect held at '
-    'this scale). "Details" opens every comparison and the number of runs.'
+    f'verdict with its power ({POWER_AT}). "Details" opens every comparison and the '
+    "number of runs."
 )
 
 
@@ -117,9 +123,12 @@ def estimate_line(claim: Claim) -> str:
     """
     shown = [p for p in claim.parts if None not in (p[1], p[2], p[3])]
     if not shown:
-        return textwrap.shorten(claim.ours, width=90, placeholder=" ...")
-    name, estimate, low, high, _, kind = min(shown, key=lambda p: p[2])
-    unit = " points" if kind == "difference" else ""
+        return textwrap.shorten(claim.ours, width=120, placeholder=" ...")
+    # Inconclusive: the comparison whose upper end limits the claim most (the one its bound
+    # names); else the one whose lower end is lowest.
+    end = 3 if claim.verdict == "inconclusive" else 2
+    name, estimate, low, high, _, kind = min(shown, key=lambda p: p[end])
+    unit = " points" if kind in ("difference", "match") else ""
     prefix = "r = " if kind == "correlation" else ""
     said = (
         f"{name + ': ' if name else ''}{prefix}{_number(estimate, kind)}{unit} "

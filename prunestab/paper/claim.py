@@ -41,8 +41,10 @@ EQUIVALENCE_MARGIN = 1.0
 #: paper prints no accuracy or instability differences (its figures show curves), so a
 #: difference's reference is 1 point, the smallest effect this project treats as
 #: meaningful (the equivalence margin above); a correlation's is the paper's r where the
-#: claim has one (``ClaimSpec.reference``), else Figure 1's VGG11 r = .84 (Section 4.1).
-REFERENCE = {"difference": 1.0, "correlation": 0.84}
+#: claim has one (``ClaimSpec.reference``), else Figure 1's VGG11 r = .84 (Section 4.1); a
+#: match's ("noise matches prune_L") is a 1-point benefit of pruning that the noise
+#: matches exactly (``verdicts.match_power``).
+REFERENCE = {"difference": 1.0, "correlation": 0.84, "match": 1.0}
 
 Parts = list[tuple[str, Evidence]]
 PartsOf = Callable[[Sequence[Run], str], Parts]
@@ -97,6 +99,7 @@ class ClaimSpec:
             when the runs hold none of what it compares).
         reference: the effect at which its power is stated, where the paper gives one
             for this claim (its r); else :data:`REFERENCE` by the evidence's kind.
+        slope_unit: what a correlation's bound (a slope of y on x) is measured in.
     """
 
     figure: str
@@ -104,6 +107,7 @@ class ClaimSpec:
     paper: str
     parts: PartsOf
     reference: float | None = None
+    slope_unit: str = "points of accuracy per point of instability"
 
     def decide(self, runs: Sequence[Run], profile: str) -> Claim | None:
         """The claim decided on ``runs`` at ``profile``.
@@ -129,7 +133,7 @@ class ClaimSpec:
             ", ".join(sizes),
             power,
             reference,
-            bound_text(parts) if verdict == INCONCLUSIVE else "",
+            bound_text(parts, self.slope_unit) if verdict == INCONCLUSIVE else "",
             tuple(
                 (
                     name,
@@ -158,6 +162,8 @@ class ClaimSpec:
             return None, "not stated: too few runs or no spread to simulate the design"
         if kind == "correlation":
             words = f"r = {size:.2f}".replace("0.", ".", 1)
+        elif kind == "match":
+            words = f"a +{size:g}-point effect of pruning, matched exactly"
         else:
             words = f"+{size:g} point" + ("" if size == 1 else "s")
         return power, words + (" (weakest comparison)" if len(parts) > 1 else "")
@@ -168,10 +174,12 @@ def finite(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
-def bound_text(parts: Parts) -> str:
-    """What an inconclusive claim's data still allow in the paper's direction: the 95%
-    bound of the comparison closest to "reproduced" (the largest effect it allows), in
-    words; empty where no rule gave an interval.
+def bound_text(parts: Parts, unit: str = "points of accuracy per point of instability") -> str:
+    """What an inconclusive claim's data still allow in the paper's direction, in words: the
+    smallest of its comparisons' 95% bounds (each the largest effect that comparison
+    allows), a slope's in ``unit``; for a match, the widest difference the data allow, or
+    the bound on the effect of pruning it would match; empty where no rule gave an
+    interval.
 
     >>> from prunestab.verdicts import ordering
     >>> bound_text([("vs unpruned", ordering([70.0, 71.0, 72.0], [70.5, 71.5, 71.0]))])
@@ -180,15 +188,24 @@ def bound_text(parts: Parts) -> str:
     bounded = [(name, e) for name, e in parts if not math.isnan(e.bound)]
     if not bounded:
         return ""
-    # The comparison that stands most in the way of "reproduced": the largest p-value for
-    # the paper's direction.
-    name, evidence = max(bounded, key=lambda part: np.nan_to_num(part[1].p_for, nan=2.0))
+    # Every comparison must hold for the claim, so the effect it claims is at most the
+    # smallest of their bounds (the comparison the table shows as the weakest).
+    name, evidence = min(bounded, key=lambda part: part[1].bound)
     prefix = f"{name}: " if name else ""
     if evidence.effect_kind == "correlation":
         return (
             f"{prefix}the steepest slope the data allow in the paper's direction is "
-            f"{evidence.bound:+.3g} per unit (95%)"
+            f"{evidence.bound:+.3g} {unit} (95%)"
         )
+    if evidence.effect_kind == "match" and math.isnan(evidence.estimate):
+        return (
+            "no match can be tested: the effect of pruning it would match is below "
+            f"{evidence.bound:+.2f} points (95%)"
+        )
+    if evidence.effect_kind == "match":
+        return f"{prefix}the data allow a difference of up to {evidence.bound:.2f} points either way (95%)"
+    if evidence.bound < 0:
+        return f"{prefix}the data allow no advantage: the difference is below {evidence.bound:+.2f} points (95%)"
     return f"{prefix}any advantage is below {evidence.bound:+.2f} points (95%)"
 
 

@@ -119,12 +119,14 @@ CLAIMS = (
         "Conv4, unstructured: targeting larger-magnitude deciles gives smaller generalization gaps (r(decile, gap) < 0)",
         "gap falls with the decile (Figure 2)",
         _decile_correlation("unstructured"),
+        slope_unit="points of gap per decile",
     ),
     ClaimSpec(
         "fig2",
         "Conv4, structured: targeting larger-magnitude deciles gives smaller generalization gaps (r(decile, gap) < 0)",
         "gap falls with the decile (Figure 2)",
         _decile_correlation("structured"),
+        slope_unit="points of gap per decile",
     ),
     ClaimSpec(
         "fig2",

@@ -17,7 +17,11 @@ from prunestab.config import RunConfig
 from prunestab.paper.claim import Claim
 from prunestab.paper.common import Chapter, Figure, Label, base_config
 from prunestab.paper.profiles import Profile
-from prunestab.verdicts import Evidence, all_of, decide, ordering
+from prunestab.verdicts import INCONCLUSIVE, Evidence, all_of, decide, ordering
+
+#: Why these claims state no power: a power needs an effect size, and the paper gives none
+#: for how much the KS distance grows (its figure shows histograms of one model).
+NO_SIZE = "not stated: the paper gives no size for the KS distance's growth"
 
 
 def grid(profile: Profile, seed: int, device: str) -> list[RunConfig]:
@@ -64,6 +68,7 @@ def claims(before: Sequence[float], after: Sequence[float], profile: str) -> lis
         verdict,
         profile,
         f"{n} layers of one model",
+        reference=NO_SIZE,
     )
     half = n // 2
     late = ordering(growth[half:], growth[:half])
@@ -75,6 +80,12 @@ def claims(before: Sequence[float], after: Sequence[float], profile: str) -> lis
         late.verdict,
         profile,
         f"{n - half} vs {half} layers of one model",
+        reference=NO_SIZE,
+        bound=(
+            f"any excess growth of the later layers is below {late.bound:+.3f} in KS distance (95%)"
+            if late.verdict == INCONCLUSIVE and not math.isnan(late.bound)
+            else ""
+        ),
     )
     return [grows, near_output]
 
