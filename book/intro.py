@@ -61,8 +61,10 @@ display(HTML(frontpage.scale_html(profile, store)))
 #   powered test; nothing is decided until its 27 runs are stored.
 # - **Figure 5 at 2,600 steps:** prune$_L$ − unpruned is −0.19 points (−0.88 to +0.50):
 #   any benefit of pruning there is below +0.50 points, and a true 1-point benefit would
-#   have been found 83% of the time. The noise claims compare noise with that benefit, so
-#   they cannot be decided at this budget, whatever the window.
+#   have been found 83% of the time. The claims that noise matches pruning compare noise
+#   with that benefit, so they cannot be decided at this budget, whatever the window; the
+#   two that compare noise with prune$_L$ directly are inconclusive, with 59% and 78% power
+#   at +1 point (the table above).
 # ```
 
 # %% [markdown]

@@ -450,25 +450,30 @@ if profile != "smoke":
 
 # %% [markdown]
 # **What the proportional grid found** (written on 2026-12-04, once all 20 runs were
-# stored; the tables above are computed from them). The implementation check holds: each
-# scaled "Zeroing 50" (1 step) run is identical to its seed's stored Zeroing 0 run at every
-# epoch. No verdict changes with the windows' length: all six Figure 5 claims are
-# inconclusive on both grids. The reason is the one stated before the runs: at `steps2600`
-# prune$_L$ does not differ from unpruned (−0.19 points on last-epoch accuracy, 95%
-# interval −0.88 to +0.50), so there is no pruning effect for zeroing to match, and
-# "Gaussian noise helps but less than prune$_L$" can hardly be reproduced either: noise
-# that beats unpruned would have to fall below a prune$_L$ not told from unpruned. On the scaled
-# grid, Gaussian noise for 31 steps ends 0.45 points above unpruned on last-epoch accuracy
-# (95% interval +0.07 to +0.83) and 0.64 *above* prune$_L$ (−0.04 to +1.33), where the
-# paper has it below; on the best accuracy after the last event it is 0.71 above prune$_L$
-# (+0.08 to +1.34), which is significant on its own but not after Holm's correction over
-# the claim's two parts. So the claim is inconclusive on both measures, as it was with the
+# stored; the tables above are computed from them; two phrases corrected on 2026-12-07,
+# below). The implementation check holds: each scaled "Zeroing 50" (1 step) run is
+# identical to its seed's stored Zeroing 0 run at every epoch. No verdict changes with the
+# windows' length: all six Figure 5 claims are inconclusive on both grids. The reason is
+# the one stated before the runs: at `steps2600` prune$_L$ could not be told from unpruned
+# (−0.19 points on last-epoch accuracy, 95% interval −0.88 to +0.50), so whether zeroing
+# matches an effect of pruning cannot be tested, and "Gaussian noise helps but less than
+# prune$_L$" can hardly be reproduced either: noise that beats unpruned would have to fall
+# below a prune$_L$ not told from unpruned. On the scaled grid, Gaussian noise for 31 steps
+# ends 0.45 points above unpruned on last-epoch accuracy (95% interval +0.07 to +0.83);
+# against prune$_L$ its difference is +0.64 (−0.04 to +1.33), an interval that includes
+# zero, so neither order is told; on the best accuracy after the last event it is +0.71
+# (+0.08 to +1.34), above prune$_L$ on its own but not after Holm's correction over the
+# claim's two parts. So the claim is inconclusive on both measures, as it was with the
 # windows cut. Gaussian above unpruned is one comparison within a compound claim, not a
 # claim of its own, and is reported without a verdict. **So the windows' mismatch
 # changes no conclusion here, and this budget cannot decide Figure 5's matching claims:
 # prune$_L$ could not be told from unpruned at `steps2600`, and the data bound any benefit
 # of pruning there below +0.50 points (95%; a 1-point benefit would have been found 83% of
-# the time), so there is no measured pruning effect for the noise to mimic.**
+# the time), so no effect of pruning has been measured for the noise to mimic.**
+# *Corrected on 2026-12-07:* this paragraph first said that prune$_L$ "does not differ"
+# from unpruned, "so there is no pruning effect for zeroing to match", and that Gaussian
+# noise ends "0.64 *above* prune$_L$ ..., where the paper has it below", reading a
+# difference not told from zero as none and the sign of an interval that includes zero.
 #
 # **Amendment of 2026-12-06: the 2-step arm** ([protocol](../book/budget)). The 1-step
 # "Zeroing 50" discards no update, so it is Zeroing 0, as the table above shows run by

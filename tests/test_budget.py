@@ -473,14 +473,16 @@ def test_figure5_windows_read_the_preregistered_outcomes():
                 run.config.seed - 2
             )
     test = windows.decide(unscaled, scaled)
+    bound = test.effect["best_test_acc_after_pruning"].bound
     assert windows.reading(test) == (
-        "prune_L cannot be told from unpruned on best after the last pruning event, so no "
+        "prune_L cannot be told from unpruned on best after the last pruning event (any "
+        f"benefit of pruning is below {bound:+.2f} points, 95%), so no "
         '"matches prune_L" claim on best after the last pruning event can be decided, '
         "whatever the window"
     )
     assert test.columns().keys() == {
         "windows cut (50 and 320 steps)",
-        "paper's proportions (1 and 31 steps)",
+        "paper's proportions (1 and 31 steps; Zeroing 50 at 2 steps)",
     }
     # An effect, and the same verdicts on both grids.
     test = windows.decide(*_window_runs(2.0, 0.0, 0.0))
@@ -578,7 +580,9 @@ def test_figure5_windows_show_every_configurations_accuracy_on_both_grids():
         "2 steps",
         table["zeroing50"][3],
     ]
-    assert table["zeroing50"][0] == "50 steps" and table["zeroing50"][2] == "1 step"
+    assert table["zeroing50"][0] == "50 steps" and table["zeroing50"][2] == (
+        "1 step (= Zeroing 0 by construction: it discards no update)"
+    )
     assert table["gaussian1500"][0] == "320 steps" and table["gaussian1500"][2] == "31 steps"
     # seeds 0.2 apart around the configuration's level: mean 67.0 and 66.0, SD 0.32
     assert table["zeroing50"][1] == "67.00 (SD 0.32, n = 5)"

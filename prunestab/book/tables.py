@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from prunestab.book.claims import figure_title
 from prunestab.paper.budget import Criteria
-from prunestab.paper.claim import Claim
+from prunestab.paper.claim import REFERENCE, Claim, bound_text
 from prunestab.paper.rates import RateTest
 from prunestab.paper.width import NARROW as WIDTH_NARROW
 from prunestab.paper.width import TEST as WIDTH_TEST
@@ -188,18 +188,55 @@ def evidence_table(
     rows: Sequence[tuple[str, str, Evidence]],
     caption: str = "Every comparison with its estimate, 95% interval and verdict.",
 ) -> str:
-    """One row per comparison: setting, comparison, estimate with its interval, verdict.
+    """One row per comparison: setting, comparison, estimate with its interval, the bound
+    the data support where inconclusive (the largest effect in the paper's direction the
+    95% interval allows), and the verdict with its power at ``claim.REFERENCE``.
 
     >>> from prunestab.verdicts import ordering
-    >>> table = evidence_table([("width 0.5", "a - b", ordering([3.0, 4.0], [1.0, 2.0]))])
-    >>> table.count("<tr>"), 'class="verdict verdict-' in table
-    (2, True)
+    >>> table = evidence_table([("width 0.5", "a - b", ordering([3.0, 4.0, 3.5], [3.0, 2.0, 3.9]))])
+    >>> table.count("<tr>"), 'class="verdict verdict-' in table, "at most +2.50 points" in table
+    (2, True, True)
     """
     body = [
-        [html.escape(setting), html.escape(comparison), html.escape(e.text), badge(e.verdict)]
+        [
+            html.escape(setting),
+            html.escape(comparison),
+            html.escape(e.text),
+            html.escape(_evidence_bound(e)),
+            f"{badge(e.verdict)}<br><small>{html.escape(_evidence_power(e))}</small>",
+        ]
         for setting, comparison, e in rows
     ]
-    return cells_table(("setting", "comparison", "estimate", "verdict"), body, sentence(caption))
+    return cells_table(
+        ("setting", "comparison", "estimate", "the bound the data support", "verdict"),
+        body,
+        sentence(caption),
+    )
+
+
+def _evidence_bound(e: Evidence) -> str:
+    """One comparison's bound in words where it is inconclusive (:func:`evidence_table`)."""
+    if e.verdict != "inconclusive" or math.isnan(e.bound):
+        return "-" if e.verdict == "inconclusive" else "the interval excludes zero"
+    if e.effect_kind == "difference":
+        return f"at most {e.bound:+.2f} points in the paper's direction (95%)"
+    return bound_text([("", e)])
+
+
+def _evidence_power(e: Evidence) -> str:
+    """One comparison's power at its kind's reference effect, or why none is stated."""
+    if e.power_at is None or e.effect_kind not in REFERENCE:
+        return "power not stated"
+    size = REFERENCE[e.effect_kind]
+    try:
+        power = e.power_at(size)
+    except ValueError:
+        return "power not stated: too few runs or no spread"
+    if e.effect_kind == "correlation":
+        return f"power {power:.0%} at r = {size:.2f}".replace("0.", ".", 1)
+    if e.effect_kind == "match":
+        return f"power {power:.0%} at a +{size:g}-point effect of pruning, matched exactly"
+    return f"power {power:.0%} at +{size:g} point" + ("s" if size != 1 else "")
 
 
 def shown(value: float, spec: str, unit: str = "") -> str:
@@ -277,6 +314,7 @@ def width_report(test: WidthTest) -> str:
             "both widths, and the width x pruning interaction.",
         )
         + f"<p>Robustness of the correlations (does not decide): {html.escape(robust)}</p>"
+        + f"<p>{sentence(test.provenance_line() + '.')}</p>"
     )
 
 
@@ -316,7 +354,8 @@ def claims_by_profile(
     pending: Mapping[tuple[str, str], str] | None = None,
     caption: str = "Each claim's verdict at each profile, with the runs per configuration.",
 ) -> str:
-    """One row per claim of ``figures``, one verdict column per profile (with its n).
+    """One row per claim of ``figures``, one verdict column per profile (with its n, its
+    power and, where inconclusive, the bound the data support).
 
     Args:
         by_profile: each profile's recorded claims, in column order.
@@ -344,9 +383,10 @@ def claims_by_profile(
             if decides is not None and profile in decides and figure not in decides[profile]:
                 cells.append("not run at this profile")  # whatever was recorded
             elif c is not None:
+                bound = f"; {html.escape(c.bound)}" if c.bound else ""
                 cells.append(
                     f"{badge(c.verdict)}<br><small>n = {html.escape(c.n)}; "
-                    f"{html.escape(power_line(c))}</small>"
+                    f"{html.escape(power_line(c))}{bound}</small>"
                 )
             else:
                 note = (pending or {}).get((profile, figure))

@@ -319,7 +319,10 @@ def reading(point: BudgetPoint, stored: int, planned: int) -> str:
                 f"spreads, a true difference under about {point.detectable_difference:.1f} "
                 "points is found less than 80% of the time"
             )
-            difference = f"prune_L 13% and unpruned could not be told apart ({interval}{power})"
+            difference = (
+                f"prune_L 13% and unpruned could not be told apart ({interval}; any advantage "
+                f"of prune_L is below {d.bound:+.1f} points{power})"
+            )
     if math.isnan(c.low):
         corr = (
             f"no correlation could be computed ({c.text})"
@@ -336,8 +339,26 @@ def reading(point: BudgetPoint, stored: int, planned: int) -> str:
         elif c.verdict == CONTRADICTED:
             corr = f"more instability goes with lower accuracy ({r}), against the paper's direction"
         else:
-            corr = f"no correlation could be told ({r})"
+            corr = f"no correlation could be told ({r}{_correlation_limits(point)})"
     return f"{head}: {difference}; {corr}."
+
+
+def _correlation_limits(point: BudgetPoint) -> str:
+    """What an inconclusive correlation over configuration means still allows: the
+    steepest slope in the paper's direction and the rule's power at the paper's r on this
+    design (``point.correlation_power``), in words for :func:`reading`."""
+    c, said = point.correlation, ""
+    if not math.isnan(c.bound):
+        said += (
+            f"; the slope of accuracy on instability is at most {c.bound:+.2f} points per "
+            "point of instability (95%)"
+        )
+    if not math.isnan(point.correlation_power):
+        said += (
+            f"; the rule finds the paper's r = {PAPER_R_VGG11:.2f} on this design "
+            f"{point.correlation_power:.0%} of the time"
+        ).replace("= 0.", "= .")
+    return said
 
 
 @dataclass(frozen=True)
@@ -399,9 +420,3 @@ def capacity_reading(wide: Run | None, runs: Sequence[Run]) -> str:
         f"{narrow.config.width:g} ({a - b:+.1f} points), with {ta:.1f}% against {tb:.1f}% "
         "training accuracy at epoch 150. One run each: a description, not a test."
     )
-
-
-# --- the width test (book/budget.md, pre-registered 2026-12-04) ---------------------------
-
-
-# --- Figure 5 at the paper's proportions (book/budget.md, pre-registered 2026-12-04) ------

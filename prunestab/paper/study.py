@@ -4,8 +4,11 @@ study stands (:func:`follow_up`): nothing is decided until every planned run is 
 
 A study is one module of ``prunestab.paper`` (``budget``, ``width``, ``windows``,
 ``rates``) that declares its grid, its planned new runs, its decision and its
-pre-registered readings; each builds its status with :func:`follow_up`, so the next study
-is one new file.
+pre-registered readings; each builds its status with :func:`follow_up`, so the next
+study's science is one new file. How the pages show it is not: its report is a function of
+``prunestab.book.tables`` and its place on the front page a field of
+``prunestab.book.frontpage.FollowUps``, written per study. (Figure 5's windows study reads
+its grids from ``paper.fig5``, where the figure's configurations are defined once.)
 """
 
 from __future__ import annotations

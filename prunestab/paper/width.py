@@ -73,7 +73,8 @@ class WidthTest:
     [width][label]``: each pruned configuration - unpruned, last-epoch accuracy;
     ``correlation[width]``: the grouped correlation of mean instability with the best
     accuracy after the last event, with ``robustness[width]``; ``criteria[width]``: the
-    protocol's criteria (:func:`criteria`).
+    protocol's criteria (:func:`criteria`); ``provenance[width]``: what its runs record of
+    the code that trained them (``study.provenance``).
     """
 
     difference: dict[float, dict[str, Evidence]]
@@ -82,6 +83,26 @@ class WidthTest:
     correlation: dict[float, Evidence]
     robustness: dict[float, Robustness]
     criteria: dict[float, Criteria]
+    provenance: dict[float, list[int]]
+
+    def provenance_line(self) -> str:
+        """Which code trained each width's runs, in one sentence (the width-0.25 arm was
+        trained before the test, over many commits of the package)."""
+
+        def said(width: float) -> str:
+            runs, commits, dirty, unknown, bare = self.provenance[width]
+            return (
+                f"width {width:g}: {runs} runs from {commits} commit"
+                + ("" if commits == 1 else "s")
+                + f", {dirty} with uncommitted changes, {unknown} not recording it, "
+                f"{bare} with no segment record"
+            )
+
+        return (
+            "Which code trained the runs compared: "
+            + "; ".join(said(w) for w in (NARROW, TEST[1]))
+            + " (the width-0.25 arm was trained before the test, over many commits)"
+        )
 
 
 def decide(narrow: Sequence[Run], wide: Sequence[Run]) -> WidthTest:
@@ -121,7 +142,8 @@ def decide(narrow: Sequence[Run], wide: Sequence[Run]) -> WidthTest:
         NARROW: budget.criteria(narrow, TEST[0]),
         TEST[1]: budget.criteria(wide, TEST[0]),
     }
-    return WidthTest(difference, interactions, versus, corr, robust, met)
+    provenance = {NARROW: study.provenance(narrow), TEST[1]: study.provenance(wide)}
+    return WidthTest(difference, interactions, versus, corr, robust, met, provenance)
 
 
 #: The pre-registered reading of the width test (book/budget.md): (verdict of D, the
