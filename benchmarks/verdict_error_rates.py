@@ -59,20 +59,20 @@ def main() -> None:
                 f"correlation, between {between:g}, run SD {sd:g}: grouped {new[0]:.1%} / "
                 f"{new[1]:.1%}, run-level {old[0]:.1%} / {old[1]:.1%} (reproduced / contradicted)"
             )
-    for effect in (0.0, 3.0):
+    for effect, sd in ((0.0, 0.5), (0.0, 0.1), (3.0, 0.5)):
         shift = 1.0 if effect else 0.0
         r = rates(
-            lambda g, effect=effect, shift=shift: (
+            lambda g, effect=effect, shift=shift, sd=sd: (
                 verdicts.matches_effect(
-                    g.normal(66 - effect + shift, 0.5, 5),
-                    g.normal(66 - effect, 0.5, 5),
-                    g.normal(66, 0.5, 5),
+                    g.normal(66 - effect + shift, sd, 5),
+                    g.normal(66 - effect, sd, 5),
+                    g.normal(66, sd, 5),
                     1.0,
                 ).verdict
             ),
             20 + int(effect),
         )
-        print(f"gated match, pruning effect {effect:g}: reproduced {r[0]:.1%}")
+        print(f"gated match, pruning effect {effect:g}, run SD {sd:g}: reproduced {r[0]:.1%}")
     r = rates(
         lambda g: (
             verdicts.interaction(

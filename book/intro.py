@@ -52,7 +52,8 @@ display(HTML(frontpage.scale_html(profile, store)))
 #   true 1-point advantage would have been found 67% of the time. Whether the width-0.25
 #   deficit was capacity could not be told: the width × pruning interaction is +0.84
 #   points, −0.08 to +1.75: anything from a 0.08-point widening of the gap to a
-#   1.75-point closing is consistent with the runs.
+#   1.75-point closing is consistent with the runs, and a true 1-point interaction would
+#   have been found 57% of the time.
 # - **Instability and accuracy at 10,400 steps:** over the 4 configuration means, the
 #   slope of accuracy on instability is at most +0.755 points per point of instability
 #   (95%; r = +.39, −.91 to +.98), and the rule finds the paper's r = .84 there only 32%
@@ -63,8 +64,8 @@ display(HTML(frontpage.scale_html(profile, store)))
 #   any benefit of pruning there is below +0.50 points, and a true 1-point benefit would
 #   have been found 83% of the time. The claims that noise matches pruning compare noise
 #   with that benefit, so they cannot be decided at this budget, whatever the window; the
-#   two that compare noise with prune$_L$ directly are inconclusive, with 59% and 78% power
-#   at +1 point (the table above).
+#   two that compare noise with prune$_L$ directly are inconclusive, with 59% and at most
+#   78% power at +1 point (the table above).
 # ```
 
 # %% [markdown]

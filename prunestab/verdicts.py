@@ -370,19 +370,27 @@ def matches_effect(
 
     "X matches the pruned runs" is evidence that X mimics pruning only if pruning did
     something: it is decided (by :func:`equivalence` of ``x`` and ``target``) only when
-    :func:`ordering` tells ``target`` from ``reference`` in either direction; otherwise it
-    is inconclusive, and says why (``reference`` itself would match ``target``). Its
-    "reproduced" needs both, so its error rate is at most either's (intersection-union).
+    a gate, :func:`ordering` at ``alpha / 2`` (each direction at ``alpha / 4``), tells
+    ``target`` from ``reference`` in either direction; otherwise it is inconclusive, and
+    says why (``reference`` itself would match ``target``). Its "reproduced" needs both:
+    with no effect of pruning the gate opens in at most ``alpha / 2`` of experiments, and
+    with X a margin away the equivalence says "reproduced" in at most ``alpha / 2``
+    (intersection-union), so either way at most ``alpha / 2``. (Until 2026-12-07 the gate
+    was :func:`ordering` at ``alpha``, which opens in ``alpha`` of null experiments, twice
+    the level stated; no verdict moved, book/budget.md.)
 
     Args:
         x, target, reference: per-run values of the three groups.
         margin: the equivalence margin (> 0).
         names: how the text names ``x``, ``target`` and ``reference``.
-        alpha: two-sided level of each test.
+        alpha: the two-sided level of the equivalence; the gate's is ``alpha / 2``.
 
     Returns:
-        :class:`Evidence` of the equivalence when the effect is told, else inconclusive
-        with the effect's test in its text.
+        :class:`Evidence` of the equivalence when the gate opens (``bound``: the largest
+        difference either way its ``1 - alpha`` interval allows), else inconclusive with
+        the effect's test in its text (``bound``: the largest effect of pruning either
+        way its ``1 - alpha`` interval allows); both with ``power_at``
+        (:func:`match_power`).
 
     Raises:
         ValueError: ``margin`` is not positive.
@@ -393,7 +401,7 @@ def matches_effect(
     """
     if not margin > 0:
         raise ValueError(f"margin={margin!r}; allowed: a positive difference")
-    effect = ordering(target, reference, alpha)
+    gate = ordering(target, reference, alpha / 2)
     groups = [_clean(g) for g in (x, target, reference)]
     sds = [float(g.std(ddof=1)) if g.size > 1 else math.nan for g in groups]
     sizes = [g.size for g in groups]
@@ -401,29 +409,31 @@ def matches_effect(
     def power_at(pruning: float) -> float:
         return match_power(pruning, sds, sizes, margin, alpha)
 
-    if effect.verdict == INCONCLUSIVE:
+    if gate.verdict == INCONCLUSIVE:
         name_x, name_t, name_r = names
+        effect = ordering(target, reference, alpha)  # its 1 - alpha interval, for the words
+        size = max(abs(effect.low), abs(effect.high))
+        level = f"{100 * (1 - alpha):.0f}%"
         bound = (
             ""
-            if math.isnan(effect.bound)
-            else f"; any advantage of {name_t} over {name_r} is below {effect.bound:+.2f} "
-            f"points ({100 * (1 - alpha):.0f}%)"
+            if math.isnan(size)
+            else f"; any advantage of {name_t} over {name_r} is below {effect.high:+.2f} "
+            f"points, any disadvantage below {-effect.low:.2f} ({level})"
         )
         return Evidence(
             INCONCLUSIVE,
             math.nan,
             math.nan,
             effect.n,
-            f"not decided: {name_t} - {name_r} is not told from zero ({effect.text}), so "
-            f"whether {name_x} matches an effect of pruning cannot be tested here{bound}",
-            bound=effect.bound,
+            f"not decided: {name_t} - {name_r}, {effect.text}, does not pass the gate (Welch, "
+            f"each direction at {100 * alpha / 4:g}%), so whether {name_x} matches an effect "
+            f"of pruning cannot be tested here{bound}",
+            bound=size,
             effect_kind="match",
             power_at=power_at,
         )
     matched = equivalence(x, target, margin, alpha)
-    if math.isnan(matched.estimate):
-        return matched
-    widest = max(abs(matched.low), abs(matched.high))
+    widest = max(abs(matched.low), abs(matched.high))  # NaN where no interval
     return replace(matched, bound=widest, effect_kind="match", power_at=power_at)
 
 
@@ -805,18 +815,21 @@ def match_power(
     """The probability that :func:`matches_effect` says "reproduced" when the target
     beats the reference by ``pruning`` and X equals the target exactly, for normal runs
     with these SDs and sizes (X, target, reference), by simulating both of its tests on
-    the same runs: the gate (:func:`ordering` of target and reference, either direction)
-    and the equivalence within ``margin``.
+    the same runs: the gate (:func:`ordering` of target and reference at ``alpha / 2``,
+    either direction) and the equivalence within ``margin`` at ``alpha``.
 
     >>> round(match_power(1.0, [0.3] * 3, [5] * 3, 1.0), 2)
-    0.98
-    >>> match_power(0.0, [0.3] * 3, [5] * 3, 1.0) < 0.05
+    0.97
+    >>> match_power(0.0, [0.1] * 3, [5] * 3, 1.0) < 0.025  # no effect of pruning: the level
     True
     """
     (ex, vx), (et, vt), (er, vr) = _simulated_means(sds, sizes, draws, seed)
-    se_gate, c_gate = _welch_critical([vt, vr], sizes[1:], alpha)
+    se_gate, c_gate = _welch_critical([vt, vr], sizes[1:], alpha / 2)
     se_match, c_match = _welch_critical([vx, vt], sizes[:2], alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
         opened = np.abs(pruning + et - er) / se_gate > c_gate
+    if sds[1] == 0 and sds[2] == 0:  # ordering() with no spread: open wherever they differ
+        opened = np.full(draws, pruning != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
         within = margin - np.abs(ex - et) > c_match * se_match
     return float(np.mean(opened & within))

@@ -193,9 +193,14 @@ def test_every_verdict_states_its_power_and_an_inconclusive_one_its_bound():
     sds = [float(np.std(g, ddof=1)) for g in weak]
     assert claim.verdict == INCONCLUSIVE
     assert claim.power == pytest.approx(verdicts.ordering_power(1.0, *sds, 5, 5))
-    assert claim.reference == "+1 point (weakest comparison)"
+    assert claim.reference == (
+        "+1 point (the weakest of 2 comparisons: the claim's power is at most this)"
+    )
     high = verdicts.ordering(*weak).high
-    assert claim.bound == f"vs B: any advantage is below {high:+.2f} points (95%)"
+    assert claim.bound == (
+        f"vs B: any advantage is below {high:+.2f} points (95% for this comparison alone, "
+        "of the claim's 2)"
+    )
     assert [p[0] for p in claim.parts] == ["vs A", "vs B"] and claim.parts[0][4] == REPRODUCED
 
 

@@ -26,13 +26,15 @@ from prunestab.book.tables import (
     estimate_line,
     power_line,
     sentence,
+    settled,
     width_report,
 )
 from prunestab.paper import budget, rates, study, width, windows
 from prunestab.paper.budget import CENTRAL_PROFILES
-from prunestab.paper.claim import Claim
+from prunestab.paper.claim import Claim, bound_text
 from prunestab.paper.profiles import BUDGET_PROFILES, PUBLISHED, default_store
 from prunestab.paper.registry import CHAPTERS, figure_grid
+from prunestab.verdicts import INCONCLUSIVE
 
 
 @dataclass(frozen=True)
@@ -282,9 +284,7 @@ def _width_claim(store) -> Claim | None:
         return None
     e = test.difference[width.TEST[1]]["final_test_acc"]
     name = f"width {width.TEST[1]:g}: prune_L 13% - unpruned"
-    bound = (
-        f"any advantage is below {e.bound:+.2f} points (95%)" if e.verdict != "reproduced" else ""
-    )
+    bound = bound_text([("", e)]) if e.verdict == INCONCLUSIVE else ""
     return Claim(
         "fig1",
         "VGG11 at twice the width: prune_L 13% beats unpruned (last-epoch accuracy)",
@@ -314,9 +314,7 @@ def answer_html(profile: str = "quick", store: str | os.PathLike | None = None) 
         shown.insert(2, wide)
     for c in shown:
         scale = f"{budget.steps_per_run(c.profile):,} steps"
-        said = c.bound or (
-            "none: no interval" if c.verdict == "inconclusive" else "the interval excludes zero"
-        )
+        said = c.bound or settled(c)
         rows.append(
             [
                 f"<strong>{html.escape(figure_title(c.figure))}</strong>: "

@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 
 from prunestab.book.claims import figure_title
 from prunestab.paper.budget import Criteria
-from prunestab.paper.claim import REFERENCE, Claim, bound_text
+from prunestab.paper.claim import EQUIVALENCE_MARGIN, REFERENCE, Claim, bound_text
 from prunestab.paper.rates import RateTest
 from prunestab.paper.width import NARROW as WIDTH_NARROW
 from prunestab.paper.width import TEST as WIDTH_TEST
@@ -124,10 +124,9 @@ def estimate_line(claim: Claim) -> str:
     shown = [p for p in claim.parts if None not in (p[1], p[2], p[3])]
     if not shown:
         return textwrap.shorten(claim.ours, width=120, placeholder=" ...")
-    # Inconclusive: the comparison whose upper end limits the claim most (the one its bound
-    # names); else the one whose lower end is lowest.
-    end = 3 if claim.verdict == "inconclusive" else 2
-    name, estimate, low, high, _, kind = min(shown, key=lambda p: p[end])
+    # The comparison the bound names (``claim.limiting``), else the lowest lower end.
+    named = [p for p in shown if p[0] and claim.bound.startswith(f"{p[0]}: ")]
+    name, estimate, low, high, _, kind = named[0] if named else min(shown, key=lambda p: p[2])
     unit = " points" if kind in ("difference", "match") else ""
     prefix = "r = " if kind == "correlation" else ""
     said = (
@@ -138,6 +137,25 @@ def estimate_line(claim: Claim) -> str:
         reproduced = sum(p[4] == "reproduced" for p in claim.parts)
         said = f"{reproduced} of {len(claim.parts)} comparisons reproduced; weakest {said}"
     return said
+
+
+def settled(claim: Claim) -> str:
+    """Where a claim has no bound (decided, or no interval), why, in words: a match's
+    interval inside or beyond the margin, another's excluding zero.
+
+    >>> settled(Claim("fig5", "c", "p", "o", "reproduced", "q", "5 vs 5",
+    ...     parts=(("x - y", 0.1, -0.4, 0.6, "reproduced", "match"),)))
+    'the interval lies within the 1-point margin'
+    """
+    if claim.verdict == "inconclusive":
+        return "none: no interval"
+    if any(part[5] == "match" for part in claim.parts):
+        return (
+            f"the interval lies within the {EQUIVALENCE_MARGIN:g}-point margin"
+            if claim.verdict == "reproduced"
+            else f"the difference lies beyond the {EQUIVALENCE_MARGIN:g}-point margin"
+        )
+    return "the interval excludes zero"
 
 
 def power_line(claim: Claim) -> str:
@@ -217,7 +235,11 @@ def evidence_table(
 def _evidence_bound(e: Evidence) -> str:
     """One comparison's bound in words where it is inconclusive (:func:`evidence_table`)."""
     if e.verdict != "inconclusive" or math.isnan(e.bound):
-        return "-" if e.verdict == "inconclusive" else "the interval excludes zero"
+        if e.verdict == "inconclusive":
+            return "-"
+        if e.effect_kind == "match":
+            return "within the margin" if e.verdict == "reproduced" else "beyond the margin"
+        return "the interval excludes zero"
     if e.effect_kind == "difference":
         return f"at most {e.bound:+.2f} points in the paper's direction (95%)"
     return bound_text([("", e)])

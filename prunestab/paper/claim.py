@@ -100,6 +100,8 @@ class ClaimSpec:
         reference: the effect at which its power is stated, where the paper gives one
             for this claim (its r); else :data:`REFERENCE` by the evidence's kind.
         slope_unit: what a correlation's bound (a slope of y on x) is measured in.
+        gain: what a difference in the paper's direction is, in a bound's words ("any
+            advantage is below ...").
     """
 
     figure: str
@@ -108,6 +110,7 @@ class ClaimSpec:
     parts: PartsOf
     reference: float | None = None
     slope_unit: str = "points of accuracy per point of instability"
+    gain: str = "advantage"
 
     def decide(self, runs: Sequence[Run], profile: str) -> Claim | None:
         """The claim decided on ``runs`` at ``profile``.
@@ -133,7 +136,7 @@ class ClaimSpec:
             ", ".join(sizes),
             power,
             reference,
-            bound_text(parts, self.slope_unit) if verdict == INCONCLUSIVE else "",
+            bound_text(parts, self.slope_unit, self.gain) if verdict == INCONCLUSIVE else "",
             tuple(
                 (
                     name,
@@ -166,7 +169,8 @@ class ClaimSpec:
             words = f"a +{size:g}-point effect of pruning, matched exactly"
         else:
             words = f"+{size:g} point" + ("" if size == 1 else "s")
-        return power, words + (" (weakest comparison)" if len(parts) > 1 else "")
+        weakest = f" (the weakest of {len(parts)} comparisons: the claim's power is at most this)"
+        return power, words + (weakest if len(parts) > 1 else "")
 
 
 def finite(x: float) -> float | None:
@@ -174,39 +178,62 @@ def finite(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
-def bound_text(parts: Parts, unit: str = "points of accuracy per point of instability") -> str:
-    """What an inconclusive claim's data still allow in the paper's direction, in words: the
-    smallest of its comparisons' 95% bounds (each the largest effect that comparison
-    allows), a slope's in ``unit``; for a match, the widest difference the data allow, or
-    the bound on the effect of pruning it would match; empty where no rule gave an
-    interval.
+def limiting(parts: Parts) -> tuple[str, Evidence] | None:
+    """The comparison that limits an inconclusive claim most, among those with a bound:
+    where all are differences, the one with the smallest bound (the claim needs every
+    comparison, so its effect is at most each one's); else the one most in the way of
+    "reproduced" (the largest p-value in the paper's direction). ``None`` where none has
+    a bound."""
+    bounded = [(name, e) for name, e in parts if not math.isnan(e.bound)]
+    if not bounded:
+        return None
+    if all(e.effect_kind == "difference" for _, e in bounded):
+        return min(bounded, key=lambda part: part[1].bound)
+    return max(bounded, key=lambda part: np.nan_to_num(part[1].p_for, nan=2.0))
+
+
+def bound_text(
+    parts: Parts,
+    unit: str = "points of accuracy per point of instability",
+    gain: str = "advantage",
+) -> str:
+    """What an inconclusive claim's data still allow in the paper's direction, in words:
+    the 95% bound of its :func:`limiting` comparison (the largest effect that comparison
+    allows; of several, said to be that comparison's alone), a slope's in ``unit``, a
+    difference's as "any ``gain`` is below"; for a match, the widest difference either
+    way, or the largest effect of pruning either way where the match could not be tested;
+    empty where no rule gave an interval.
 
     >>> from prunestab.verdicts import ordering
     >>> bound_text([("vs unpruned", ordering([70.0, 71.0, 72.0], [70.5, 71.5, 71.0]))])
     'vs unpruned: any advantage is below +2.08 points (95%)'
     """
-    bounded = [(name, e) for name, e in parts if not math.isnan(e.bound)]
-    if not bounded:
+    found = limiting(parts)
+    if found is None:
         return ""
-    # Every comparison must hold for the claim, so the effect it claims is at most the
-    # smallest of their bounds (the comparison the table shows as the weakest).
-    name, evidence = min(bounded, key=lambda part: part[1].bound)
+    name, evidence = found
     prefix = f"{name}: " if name else ""
+    level = (
+        "95%" if len(parts) == 1 else f"95% for this comparison alone, of the claim's {len(parts)}"
+    )
     if evidence.effect_kind == "correlation":
         return (
             f"{prefix}the steepest slope the data allow in the paper's direction is "
-            f"{evidence.bound:+.3g} {unit} (95%)"
+            f"{evidence.bound:+.3g} {unit} ({level})"
         )
     if evidence.effect_kind == "match" and math.isnan(evidence.estimate):
         return (
-            "no match can be tested: the effect of pruning it would match is below "
-            f"{evidence.bound:+.2f} points (95%)"
+            "no match can be tested: the effect of pruning it would match is at most "
+            f"{evidence.bound:.2f} points either way (95%)"
         )
     if evidence.effect_kind == "match":
         return f"{prefix}the data allow a difference of up to {evidence.bound:.2f} points either way (95%)"
-    if evidence.bound < 0:
-        return f"{prefix}the data allow no advantage: the difference is below {evidence.bound:+.2f} points (95%)"
-    return f"{prefix}any advantage is below {evidence.bound:+.2f} points (95%)"
+    if evidence.bound < 0:  # several comparisons: Holm's correction left it inconclusive
+        return (
+            f"{prefix}the difference is below {evidence.bound:+.2f} points ({level}); over "
+            f"all {len(parts)}, Holm's correction leaves the claim inconclusive"
+        )
+    return f"{prefix}any {gain} is below {evidence.bound:+.2f} points ({level})"
 
 
 def values(runs: Sequence[Run], key: str) -> np.ndarray:

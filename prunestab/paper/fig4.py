@@ -166,18 +166,21 @@ CLAIMS = (
         "VGG11: a larger iterative pruning rate gives more instability (r(rate, instability) > 0 for every method)",
         "instability rises with the rate for every method (Figure 4 left)",
         _rate_raises_instability,
+        slope_unit="points of instability per percentage point of rate",
     ),
     ClaimSpec(
         "fig4",
         "E[BN] orders instabilities as expected: prune_S < prune_R < prune_L (rates pooled)",
         "expected ordering (Figure 4 left)",
         _ebn_ordering,
+        gain="excess instability",
     ),
     ClaimSpec(
         "fig4",
         "l2 does not: its prune_S is more unstable than prune_R (rates pooled)",
         "l2 prune_S more unstable than prune_R, almost as unstable as prune_L",
         _instability_order("prune_R", "l2 prune_S"),
+        gain="excess instability",
     ),
     ClaimSpec(
         "fig4",

@@ -10,6 +10,7 @@ prune_L 13% - unpruned at width 0.5, read by the table fixed before its runs
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -215,6 +216,19 @@ def reading(d: str, i: str) -> str:
     raise ValueError(f"d={d!r}, i={i!r}; allowed: verdicts from {', '.join(VERDICTS)}")
 
 
+def _limits(e: Evidence) -> str:
+    """An inconclusive primary verdict's bound in the paper's direction and its power at
+    +1 point, in words for the status (empty where decided or not computable)."""
+    if e.verdict != INCONCLUSIVE or math.isnan(e.bound):
+        return ""
+    said = f"; at most {e.bound:+.2f} points in the paper's direction, 95%"
+    try:
+        said += f"; power {e.power_at(1.0):.0%} at +1 point" if e.power_at else ""
+    except ValueError:  # a design the simulation cannot take
+        pass
+    return said
+
+
 def follow_up(store: str | os.PathLike | RunStore | None = None) -> FollowUp:
     """Read the width test's runs once and say where it stands: how many of its runs are
     stored and, once all are, the pre-registered reading of its primary verdicts, with the
@@ -226,9 +240,9 @@ def follow_up(store: str | os.PathLike | RunStore | None = None) -> FollowUp:
         d = test.difference[width][LAST_EPOCH]
         i = test.interaction[LAST_EPOCH]
         said = (
-            f"prune_L 13% - unpruned at width {width:g} is {d.verdict} ({d.text}); the "
-            f"width x pruning interaction is {i.verdict} ({i.text}). Pre-registered reading: "
-            f"{reading(d.verdict, i.verdict)}"
+            f"prune_L 13% - unpruned at width {width:g} is {d.verdict} ({d.text}{_limits(d)}); "
+            f"the width x pruning interaction is {i.verdict} ({i.text}{_limits(i)}). "
+            f"Pre-registered reading: {reading(d.verdict, i.verdict)}"
         )
         fits = test.criteria[width]
         if fits.verdicts["fits before the decay"] == "not met":

@@ -235,16 +235,15 @@ def reading(test: WindowTest) -> str:
         )
     no_effect = [key for key, e in test.effect.items() if e.verdict == INCONCLUSIVE]
     if len(no_effect) == len(test.effect):
-        bounds = ", ".join(
-            f"below {e.bound:+.2f} points on {MEASURES[key]}" for key, e in test.effect.items()
-        )
-        powers = " and ".join(
-            f"{e.power_at(1.0):.0%}" for e in test.effect.values() if e.power_at is not None
+        bounds = "; ".join(
+            f"below {e.bound:+.2f} points on {MEASURES[key]}"
+            + (f" ({e.power_at(1.0):.0%} power at +1 point)" if e.power_at else "")
+            for key, e in test.effect.items()
         )
         parts.append(
             f"prune_L cannot be told from unpruned at `{PROFILE}` on either measure (any "
-            f"benefit of pruning is {bounds}, 95%; a 1-point benefit would have been found "
-            f"{powers} of the time), so this budget cannot test the noise claims at all, "
+            f"benefit of pruning is {bounds}; 95%), so this budget cannot test the noise "
+            "claims at all, "
             "whatever the window: the protocol's words, which hold for the claims that noise "
             "matches pruning; the claims that compare noise with prune_L directly are decided "
             "in the claims rows, each with its power"
