@@ -18,7 +18,12 @@ from collections.abc import Collection, Mapping, Sequence
 
 from prunestab.book.claims import figure_title
 from prunestab.paper.budget import Criteria
-from prunestab.paper.claim import EQUIVALENCE_MARGIN, REFERENCE, Claim, bound_text
+from prunestab.paper.claim import (
+    EQUIVALENCE_MARGIN,
+    Claim,
+    comparison_bound,
+    comparison_power,
+)
 from prunestab.paper.rates import RateTest
 from prunestab.paper.width import NARROW as WIDTH_NARROW
 from prunestab.paper.width import TEST as WIDTH_TEST
@@ -221,7 +226,7 @@ def evidence_table(
             html.escape(comparison),
             html.escape(e.text),
             html.escape(_evidence_bound(e)),
-            f"{badge(e.verdict)}<br><small>{html.escape(_evidence_power(e))}</small>",
+            f"{badge(e.verdict)}<br><small>{html.escape(comparison_power(e))}</small>",
         ]
         for setting, comparison, e in rows
     ]
@@ -233,32 +238,13 @@ def evidence_table(
 
 
 def _evidence_bound(e: Evidence) -> str:
-    """One comparison's bound in words where it is inconclusive (:func:`evidence_table`)."""
-    if e.verdict != "inconclusive" or math.isnan(e.bound):
-        if e.verdict == "inconclusive":
-            return "-"
-        if e.effect_kind == "match":
-            return "within the margin" if e.verdict == "reproduced" else "beyond the margin"
-        return "the interval excludes zero"
-    if e.effect_kind == "difference":
-        return f"at most {e.bound:+.2f} points in the paper's direction (95%)"
-    return bound_text([("", e)])
-
-
-def _evidence_power(e: Evidence) -> str:
-    """One comparison's power at its kind's reference effect, or why none is stated."""
-    if e.power_at is None or e.effect_kind not in REFERENCE:
-        return "power not stated"
-    size = REFERENCE[e.effect_kind]
-    try:
-        power = e.power_at(size)
-    except ValueError:
-        return "power not stated: too few runs or no spread"
-    if e.effect_kind == "correlation":
-        return f"power {power:.0%} at r = {size:.2f}".replace("0.", ".", 1)
+    """One comparison's bound where inconclusive (``claim.comparison_bound``), else why
+    it has none (:func:`evidence_table`)."""
+    if e.verdict == "inconclusive":
+        return comparison_bound(e) or "-"
     if e.effect_kind == "match":
-        return f"power {power:.0%} at a +{size:g}-point effect of pruning, matched exactly"
-    return f"power {power:.0%} at +{size:g} point" + ("s" if size != 1 else "")
+        return "within the margin" if e.verdict == "reproduced" else "beyond the margin"
+    return "the interval excludes zero"
 
 
 def shown(value: float, spec: str, unit: str = "") -> str:

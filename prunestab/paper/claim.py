@@ -163,14 +163,44 @@ class ClaimSpec:
             power = min(e.power_at(size) for _, e in parts)
         except ValueError:  # a design the simulation cannot take (no spread, one run)
             return None, "not stated: too few runs or no spread to simulate the design"
-        if kind == "correlation":
-            words = f"r = {size:.2f}".replace("0.", ".", 1)
-        elif kind == "match":
-            words = f"a +{size:g}-point effect of pruning, matched exactly"
-        else:
-            words = f"+{size:g} point" + ("" if size == 1 else "s")
+        words = reference_words(kind, size)
         weakest = f" (the weakest of {len(parts)} comparisons: the claim's power is at most this)"
         return power, words + (weakest if len(parts) > 1 else "")
+
+
+def reference_words(kind: str, size: float) -> str:
+    """The effect a power is stated at, in words, by the evidence's kind.
+
+    >>> reference_words("correlation", 0.84), reference_words("difference", 1.0)
+    ('r = .84', '+1 point')
+    """
+    if kind == "correlation":
+        return f"r = {size:.2f}".replace("0.", ".", 1)
+    if kind == "match":
+        return f"a +{size:g}-point effect of pruning, matched exactly"
+    return f"+{size:g} point" + ("" if size == 1 else "s")
+
+
+def comparison_power(e: Evidence) -> str:
+    """One comparison's power at its kind's :data:`REFERENCE`, in words, or why none is
+    stated (the tables' and the status lines' words for a single comparison)."""
+    if e.power_at is None or e.effect_kind not in REFERENCE:
+        return "power not stated"
+    size = REFERENCE[e.effect_kind]
+    try:
+        return f"power {e.power_at(size):.0%} at {reference_words(e.effect_kind, size)}"
+    except ValueError:  # a design the simulation cannot take (no spread, one run)
+        return "power not stated: too few runs or no spread"
+
+
+def comparison_bound(e: Evidence) -> str:
+    """An inconclusive comparison's bound in words (a difference's as "at most ... in the
+    paper's direction", else :func:`bound_text`); empty where decided or no interval."""
+    if e.verdict != INCONCLUSIVE or math.isnan(e.bound):
+        return ""
+    if e.effect_kind == "difference":
+        return f"at most {e.bound:+.2f} points in the paper's direction (95%)"
+    return bound_text([("", e)])
 
 
 def finite(x: float) -> float | None:

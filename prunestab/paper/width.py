@@ -10,7 +10,6 @@ prune_L 13% - unpruned at width 0.5, read by the table fixed before its runs
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +20,14 @@ from prunestab.config import RunConfig
 from prunestab.grouped import Robustness, correlation_robustness, grouped_correlation
 from prunestab.paper import budget, study
 from prunestab.paper.budget import Criteria
-from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, MEASURES, values
+from prunestab.paper.claim import (
+    BEST_AFTER,
+    LAST_EPOCH,
+    MEASURES,
+    comparison_bound,
+    comparison_power,
+    values,
+)
 from prunestab.paper.common import Label
 from prunestab.paper.profiles import get_profile
 from prunestab.paper.study import FollowUp, stored
@@ -217,16 +223,10 @@ def reading(d: str, i: str) -> str:
 
 
 def _limits(e: Evidence) -> str:
-    """An inconclusive primary verdict's bound in the paper's direction and its power at
-    +1 point, in words for the status (empty where decided or not computable)."""
-    if e.verdict != INCONCLUSIVE or math.isnan(e.bound):
-        return ""
-    said = f"; at most {e.bound:+.2f} points in the paper's direction, 95%"
-    try:
-        said += f"; power {e.power_at(1.0):.0%} at +1 point" if e.power_at else ""
-    except ValueError:  # a design the simulation cannot take
-        pass
-    return said
+    """An inconclusive primary verdict's bound and power (``claim.comparison_bound`` and
+    ``comparison_power``), in words for the status; empty where decided."""
+    bound = comparison_bound(e)
+    return f"; {bound}; {comparison_power(e)}" if bound else ""
 
 
 def follow_up(store: str | os.PathLike | RunStore | None = None) -> FollowUp:
