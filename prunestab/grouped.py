@@ -47,7 +47,7 @@ level is power, which :func:`grouped_power` states for any design by simulating 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,6 +217,11 @@ class SlopeFit:
         half = self.se * float(scipy.special.stdtrit(self.df, 1 - alpha / 2))
         return self.slope - half, self.slope + half
 
+    def bound_at(self, sign: int = 1) -> Callable[[float], float]:
+        """The end of the slope's ``1 - alpha`` interval on ``sign``'s side, as a
+        function of ``alpha`` (the evidence's ``bound`` and ``bound_at``)."""
+        return lambda alpha: self.interval(alpha)[1 if sign > 0 else 0]
+
 
 def fit(x: Sequence[float], y: Sequence[float], groups: Sequence[object]) -> SlopeFit | None:
     """The rule's fit over configuration means; ``None`` with fewer than 3 configurations,
@@ -331,14 +336,25 @@ def grouped_correlation(
         f"n = {found.runs} runs"
     )
     verdict = decide(p_for, p_against, alpha)
-    bound = s_high if sign > 0 else s_low
 
     def power_at(rho: float) -> float:
         return found.power_at(rho, sign)
 
     k = (found.configurations,)
+    bound_at = found.bound_at(sign)
     return Evidence(
-        verdict, p_for, p_against, k, text, found.r, low, high, bound, "correlation", power_at
+        verdict,
+        p_for,
+        p_against,
+        k,
+        text,
+        found.r,
+        low,
+        high,
+        bound_at(alpha),
+        "correlation",
+        power_at,
+        bound_at,
     )
 
 
@@ -368,9 +384,22 @@ def dose_response(
         f"p = {min(1.0, 2 * min(p_for, p_against)):.2g}, n = {found.runs} runs"
     )
     verdict = decide(p_for, p_against, alpha)
-    bound = high if sign > 0 else low
     k = (found.configurations,)
-    return Evidence(verdict, p_for, p_against, k, text, found.slope, low, high, bound)
+    bound_at = found.bound_at(sign)
+    return Evidence(
+        verdict,
+        p_for,
+        p_against,
+        k,
+        text,
+        found.slope,
+        low,
+        high,
+        bound_at(alpha),
+        "",
+        None,
+        bound_at,
+    )
 
 
 def _design_arrays(

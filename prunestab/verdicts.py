@@ -101,6 +101,10 @@ class Evidence:
         power_at: ``power_at(effect)``, the probability that the same rule on the same
             design (sizes and observed spreads) says "reproduced" if the true effect in
             the paper's direction were ``effect``; ``None`` where not stated.
+        bound_at: ``bound_at(alpha)``, ``bound`` at another two-sided level (the end of
+            the ``1 - alpha`` interval on the paper's side), for a claim of several
+            comparisons whose bounds must hold together (``prunestab.paper.claim``);
+            ``None`` where the rule gives no interval.
 
     >>> evidence = ordering([61.0, 62.0, 63.0], [50.0, 51.0, 52.0])
     >>> evidence.verdict, evidence.n, evidence.estimate
@@ -118,6 +122,7 @@ class Evidence:
     bound: float = math.nan
     effect_kind: str = ""
     power_at: Callable[[float], float] | None = field(default=None, repr=False, compare=False)
+    bound_at: Callable[[float], float] | None = field(default=None, repr=False, compare=False)
 
 
 def decide(p_for: float, p_against: float, alpha: float = ALPHA) -> str:
@@ -235,8 +240,22 @@ def ordering(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> Ev
     def power_at(effect: float) -> float:
         return ordering_power(effect, sd_a, sd_b, a.size, b.size, alpha)
 
+    def bound_at(level: float) -> float:
+        return welch.interval(1 - level)[1]
+
     return Evidence(
-        verdict, p_for, p_against, n, text, welch.diff, low, high, high, "difference", power_at
+        verdict,
+        p_for,
+        p_against,
+        n,
+        text,
+        welch.diff,
+        low,
+        high,
+        high,
+        "difference",
+        power_at,
+        bound_at,
     )
 
 
@@ -477,8 +496,13 @@ def interaction(
     )
     t = estimate / se
     p_for, p_against = _t_sf(t, df), _t_sf(-t, df)
+
     half = se * float(scipy.special.stdtrit(df, 1 - alpha / 2))
     low, high = estimate - half, estimate + half
+
+    def bound_at(level: float) -> float:
+        return estimate + se * float(scipy.special.stdtrit(df, 1 - level / 2))
+
     text = (
         f"interaction {estimate:+.2f} [{low:+.2f}, {high:+.2f}] ({100 * (1 - alpha):.0f}% "
         f"Welch, {df:.1f} df), p = {min(1.0, 2 * min(p_for, p_against)):.2g}, "
@@ -491,7 +515,18 @@ def interaction(
         return interaction_power(effect, sds, n, alpha)
 
     return Evidence(
-        verdict, p_for, p_against, n, text, estimate, low, high, high, "difference", power_at
+        verdict,
+        p_for,
+        p_against,
+        n,
+        text,
+        estimate,
+        low,
+        high,
+        high,
+        "difference",
+        power_at,
+        bound_at,
     )
 
 

@@ -303,3 +303,32 @@ def test_the_power_of_an_interaction_is_what_the_rule_finds(effect):
     assert abs(rate - stated) < 3.5 * math.sqrt(max(stated, 0.02) / POWER_TRIALS) + 0.005
     evidence = verdicts.interaction(rng.normal(effect, 0.3, 5), *(rng.normal(0, 0.5, 5),) * 3)
     assert evidence.effect_kind == "difference" and 0 <= evidence.power_at(1.0) <= 1
+
+
+def test_a_bound_at_another_level_is_the_interval_the_rule_states_there():
+    """``bound_at(alpha)`` is the rule's own bound at ``alpha`` (the end of its interval on
+    the paper's side) and widens as ``alpha`` shrinks, for every rule that states one: a
+    claim of several comparisons asks each for its bound at ``ALPHA / k``."""
+    from prunestab import grouped
+
+    rng = np.random.default_rng(3)
+    a, b, c, d = (rng.normal(m, 0.5, 5) for m in (71, 70, 70, 70))
+    x = np.repeat([1.0, 2.0, 3.0, 4.0, 5.0], 3)
+    y = 70 + 0.3 * x + rng.normal(0, 0.4, 15)
+    labels = np.repeat(list("abcde"), 3)
+    cases = [
+        (verdicts.ordering(a, b), verdicts.ordering(a, b, alpha=ALPHA / 3), 1),
+        (verdicts.interaction(a, b, c, d), verdicts.interaction(a, b, c, d, ALPHA / 3), 1),
+        (grouped.grouped_correlation(x, y, labels), None, 1),
+        (grouped.grouped_correlation(x, -y, labels, sign=-1), None, -1),
+        (
+            grouped.dose_response(x, y, labels),
+            grouped.dose_response(x, y, labels, alpha=ALPHA / 3),
+            1,
+        ),
+    ]
+    for evidence, at_a_third, sign in cases:
+        assert evidence.bound_at(ALPHA) == pytest.approx(evidence.bound, abs=1e-12)
+        assert sign * (evidence.bound_at(ALPHA / 3) - evidence.bound) > 0
+        if at_a_third is not None:
+            assert evidence.bound_at(ALPHA / 3) == pytest.approx(at_a_third.bound, abs=1e-12)

@@ -23,6 +23,7 @@ import numpy as np
 from prunestab.grouped import correlation_robustness, grouped_correlation
 from prunestab.runs import Run, by_label
 from prunestab.verdicts import (
+    ALPHA,
     INCONCLUSIVE,
     Evidence,
     all_of,
@@ -208,17 +209,33 @@ def finite(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
-def limiting(parts: Parts) -> tuple[str, Evidence] | None:
-    """The comparison that limits an inconclusive claim most, among those with a bound:
-    where all are differences, the one with the smallest bound (the claim needs every
-    comparison, so its effect is at most each one's); else the one most in the way of
-    "reproduced" (the largest p-value in the paper's direction). ``None`` where none has
-    a bound."""
-    bounded = [(name, e) for name, e in parts if not math.isnan(e.bound)]
+def joint_bound(evidence: Evidence, k: int) -> float:
+    """``evidence``'s bound as one of ``k`` that must hold together: the end of its
+    ``1 - ALPHA / k`` interval (Bonferroni), so that all ``k`` bounds hold at once in
+    95% of experiments; its own 95% bound where ``k`` is 1 or the rule gives no other.
+
+    The claim's verdict is consistent with it: Holm's first step, which calls a claim of
+    ``k`` comparisons contradicted, tests each against ``ALPHA / k``, so a comparison's
+    joint bound falls below zero exactly when that step rejects it.
+    """
+    if k == 1 or evidence.bound_at is None:
+        return evidence.bound
+    return float(evidence.bound_at(ALPHA / k))
+
+
+def limiting(parts: Parts) -> tuple[str, Evidence, float] | None:
+    """The comparison that limits an inconclusive claim most, among those with a bound,
+    with its :func:`joint_bound`: where all are differences, the one with the smallest
+    joint bound (the claim needs every comparison, so its effect, the smallest of theirs,
+    is at most each one's, and all ``k`` bounds hold together at 95%); else the one most
+    in the way of "reproduced" (the largest p-value in the paper's direction). ``None``
+    where none has a bound."""
+    k = len(parts)
+    bounded = [(name, e, joint_bound(e, k)) for name, e in parts if not math.isnan(e.bound)]
     if not bounded:
         return None
-    if all(e.effect_kind == "difference" for _, e in bounded):
-        return min(bounded, key=lambda part: part[1].bound)
+    if all(e.effect_kind == "difference" for _, e, _ in bounded):
+        return min(bounded, key=lambda part: part[2])
     return max(bounded, key=lambda part: np.nan_to_num(part[1].p_for, nan=2.0))
 
 
@@ -228,11 +245,11 @@ def bound_text(
     gain: str = "advantage",
 ) -> str:
     """What an inconclusive claim's data still allow in the paper's direction, in words:
-    the 95% bound of its :func:`limiting` comparison (the largest effect that comparison
-    allows; of several, said to be that comparison's alone), a slope's in ``unit``, a
-    difference's as "any ``gain`` is below"; for a match, the widest difference either
-    way, or the largest effect of pruning either way where the match could not be tested;
-    empty where no rule gave an interval.
+    the bound of its :func:`limiting` comparison (the largest effect that comparison
+    allows: at 95%, or for one of ``k`` comparisons at 95% for all ``k`` together), a
+    slope's in ``unit``, a difference's as "any ``gain`` is below"; for a match, the
+    widest difference either way, or the largest effect of pruning either way where the
+    match could not be tested; empty where no rule gave an interval.
 
     >>> from prunestab.verdicts import ordering
     >>> bound_text([("vs unpruned", ordering([70.0, 71.0, 72.0], [70.5, 71.5, 71.0]))])
@@ -241,29 +258,28 @@ def bound_text(
     found = limiting(parts)
     if found is None:
         return ""
-    name, evidence = found
+    name, evidence, bound = found
     prefix = f"{name}: " if name else ""
-    level = (
-        "95%" if len(parts) == 1 else f"95% for this comparison alone, of the claim's {len(parts)}"
-    )
+    k = len(parts)
+    if k == 1:
+        level = "95%"
+    elif evidence.bound_at is not None:
+        level = f"95% jointly over the claim's {k} comparisons"
+    else:
+        level = f"95% for this comparison alone, of the claim's {k}"
     if evidence.effect_kind == "correlation":
         return (
             f"{prefix}the steepest slope the data allow in the paper's direction is "
-            f"{evidence.bound:+.3g} {unit} ({level})"
+            f"{bound:+.3g} {unit} ({level})"
         )
     if evidence.effect_kind == "match" and math.isnan(evidence.estimate):
         return (
             "no match can be tested: the effect of pruning it would match is at most "
-            f"{evidence.bound:.2f} points either way (95%)"
+            f"{bound:.2f} points either way (95%)"
         )
     if evidence.effect_kind == "match":
-        return f"{prefix}the data allow a difference of up to {evidence.bound:.2f} points either way (95%)"
-    if evidence.bound < 0:  # several comparisons: Holm's correction left it inconclusive
-        return (
-            f"{prefix}the difference is below {evidence.bound:+.2f} points ({level}); over "
-            f"all {len(parts)}, Holm's correction leaves the claim inconclusive"
-        )
-    return f"{prefix}any {gain} is below {evidence.bound:+.2f} points ({level})"
+        return f"{prefix}the data allow a difference of up to {bound:.2f} points either way (95%)"
+    return f"{prefix}any {gain} is below {bound:+.2f} points ({level})"
 
 
 def values(runs: Sequence[Run], key: str) -> np.ndarray:
