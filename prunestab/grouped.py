@@ -95,7 +95,8 @@ def group_means(
 def _members(
     x: Sequence[float], y: Sequence[float], groups: Sequence[object]
 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Per non-empty group, in first-seen order, the indices of its pairs without a NaN."""
+    """Per non-empty group, in first-seen order, the indices of its finite pairs (a NaN or
+    an infinity is a diverged run)."""
     x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
     keys = list(groups)
     if not (x.size == y.size == len(keys)):
@@ -103,7 +104,7 @@ def _members(
             f"x has {x.size} values, y {y.size} and groups {len(keys)}; allowed: one y and "
             "one group per x"
         )
-    keep = ~(np.isnan(x) | np.isnan(y))
+    keep = np.isfinite(x) & np.isfinite(y)
     order: dict[object, list[int]] = {}
     for i, key in enumerate(keys):
         if keep[i]:
@@ -592,7 +593,7 @@ def correlation_robustness(
     x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
     keys = list(groups)
     group_means(x, y, keys)  # validates the lengths
-    keep = ~(np.isnan(x) | np.isnan(y))
+    keep = np.isfinite(x) & np.isfinite(y)
     idx = np.flatnonzero(keep)
     loo = []
     for i in idx:

@@ -148,7 +148,7 @@ def decide(p_for: float, p_against: float, alpha: float = ALPHA) -> str:
 
 def _clean(values: Sequence[float] | np.ndarray) -> np.ndarray:
     array = np.asarray(values, dtype=float).ravel()
-    return array[~np.isnan(array)]
+    return array[np.isfinite(array)]  # NaN or infinite: a diverged run
 
 
 def _too_few(n: tuple[int, ...], why: str) -> Evidence:
@@ -336,7 +336,7 @@ def correlation(
     x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
     if x.shape != y.shape:
         raise ValueError(f"x has {x.size} values and y {y.size}; allowed: one y per x")
-    keep = ~(np.isnan(x) | np.isnan(y))
+    keep = np.isfinite(x) & np.isfinite(y)
     x, y = x[keep], y[keep]
     n = (x.size,)
     if x.size < 5 or np.all(x == x[0]) or np.all(y == y[0]):
@@ -568,7 +568,7 @@ def slope_difference(
     fits, sizes = [], []
     for x, y in ((x_a, y_a), (x_b, y_b)):
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        keep = ~(np.isnan(x) | np.isnan(y))
+        keep = np.isfinite(x) & np.isfinite(y)
         x, y = x[keep], y[keep]
         sizes.append(x.size)
         if x.size < 3 or np.all(x == x[0]):

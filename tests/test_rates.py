@@ -11,7 +11,7 @@ import pytest
 from prunestab.book import frontpage, tables
 from prunestab.config import config_hash
 from prunestab.paper import rates, study, width
-from prunestab.paper.claim import BEST_AFTER
+from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH
 from prunestab.runs import Run
 from prunestab.verdicts import CONTRADICTED, INCONCLUSIVE, REPRODUCED, Evidence
 
@@ -48,8 +48,9 @@ def _runs(slope: float, seed: int = 0) -> list[Run]:
     runs = []
     for config in rates.study_configs():
         x = base[config.label] + rng.normal(0, 0.02)
-        summary = {"mean_instability": x, BEST_AFTER: 80 + slope * x + rng.normal(0, 0.3)}
-        runs.append(Run(config, {"summary": summary}))
+        best = 80 + slope * x + rng.normal(0, 0.3)
+        summary = {"mean_instability": x, BEST_AFTER: best, LAST_EPOCH: best - 0.2}
+        runs.append(Run(config, {"summary": summary, "environment": {}, "train_seconds": 3600}))
     return runs
 
 
@@ -162,6 +163,67 @@ def test_a_diverged_run_is_named_and_left_out_of_its_configurations_mean():
     assert test.configurations == 13 and "n = 46 runs" in test.central.text
     assert f"left out of their means: {lost.label} seed" in tables.rate_report(test)
     assert "none diverged" in tables.rate_report(rates.rate_test(_runs(0.0), draws=500))
+
+
+def _with(runs: list[Run], index: int, **summary) -> list[Run]:
+    runs = list(runs)
+    run = runs[index]
+    runs[index] = Run(run.config, {**run.result, "summary": {**run.result["summary"], **summary}})
+    return runs
+
+
+def test_what_the_runs_leave_usable_sets_the_design_the_count_and_the_names():
+    """Reviewed 2026-12-07, before the study's last runs: a configuration left with one
+    usable run keeps the rule's pooled run SD (its power was 0 from a NaN SD); one with
+    none is not counted; an infinite value is a divergence like NaN; a run near chance
+    is named, not excluded."""
+    runs = _runs(0.0)
+    full = rates.rate_test(runs, draws=1000)
+    first = [i for i, r in enumerate(runs) if r.config.label == runs[0].config.label]
+    one_left = runs
+    for i in first[1:]:
+        one_left = _with(one_left, i, **{BEST_AFTER: float("nan")})
+    thin = rates.rate_test(one_left, draws=1000)
+    assert thin.configurations == 13 and thin.power > full.power - 0.15 > 0.5
+    none_left = _with(one_left, first[0], mean_instability=float("inf"))
+    gone = rates.rate_test(none_left, draws=500)
+    assert gone.configurations == 12 == gone.central.n[0]
+    assert gone.claim.n == f"12 configuration means, {47 - len(first)} runs"
+    assert f"{runs[first[0]].label} seed {runs[first[0]].config.seed}" in gone.diverged
+    low = rates.rate_test(_with(runs, 30, **{LAST_EPOCH: 10.3}), draws=500)
+    name = f"{runs[30].label} seed {runs[30].config.seed}"
+    assert low.near_chance == (name,) and low.runs == 47 and not low.diverged
+    assert f"last-epoch accuracy is below 20%: {name}" in tables.rate_report(low)
+
+
+def test_an_inconclusive_reading_says_where_the_papers_slope_stands(decided):
+    """The paper's r turned into a slope on the observed design, against the interval
+    (added 2026-12-07); a decided verdict does not get it."""
+    flat = decided[0.0]
+    assert flat.paper_slope > 0
+    above = flat.paper_slope > flat.slope.high
+    assert rates.PAPER_SLOPE[above].format(paper=flat.paper_slope) in flat.reading
+    inside = dataclasses.replace(flat, paper_slope=flat.slope.high - 0.01)
+    assert inside.reading.endswith("so these runs do not rule it out")
+    assert "the paper's r would give" not in decided[3.0].reading
+    report = tables.rate_report(flat)
+    assert "The same test on last-epoch accuracy</strong>" in report
+    assert f"slope {flat.last_epoch.estimate:+.2f}" in report
+
+
+def test_the_study_waits_for_the_width_test_runs_it_reads(tmp_path, monkeypatch):
+    """All 27 new runs stored but one of the 20 it reads from the width test missing: not
+    decided, and the status says what is missing."""
+    runs = _runs(0.0)
+    new = {config_hash(c) for c in rates.new_runs()}
+    shared = next(i for i, r in enumerate(runs) if config_hash(r.config) not in new)
+    monkeypatch.setattr(rates, "stored_runs", lambda store=None: runs[:shared] + runs[shared + 1 :])
+    follow = rates.follow_up(tmp_path)
+    assert follow.test is None and "1 of the 20 runs it reads from the width test" in follow.status
+    monkeypatch.setattr(rates, "stored_runs", lambda store=None: runs)
+    real = rates.rate_test
+    monkeypatch.setattr(rates, "rate_test", lambda runs: real(runs, draws=300))
+    assert rates.follow_up(tmp_path).test.configurations == 13
 
 
 #: Prose written by hand while the study is under way (README, the front page's "what the

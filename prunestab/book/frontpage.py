@@ -348,7 +348,8 @@ def rate_row(follow: study.FollowUp, planned_power: Callable[[], float]) -> list
     (``rates.FRONT_PAGE``)."""
     claim = (
         "<strong>Figure 1</strong>: instability goes with accuracy, over 13 "
-        "configurations (the rate study, the powered test)"
+        "configurations (the rate study, the powered test; best accuracy after the last "
+        "pruning event, the paper's measure)"
     )
     paper_r = f"r = {rates.PAPER_R_TEXT}"
     scale = "10,400 steps, width 0.5"

@@ -24,7 +24,7 @@ from prunestab.paper.claim import (
     comparison_bound,
     comparison_power,
 )
-from prunestab.paper.rates import RateTest
+from prunestab.paper.rates import NEAR_CHANCE, RateTest
 from prunestab.paper.width import NARROW as WIDTH_NARROW
 from prunestab.paper.width import TEST as WIDTH_TEST
 from prunestab.paper.width import WidthTest
@@ -333,16 +333,32 @@ def rate_report(test: RateTest) -> str:
     said = f"{test.reading[:1].upper()}{test.reading[1:]}."
     if test.note:
         said += f" {test.note}"
+    lost = (
+        f"diverged, no finite accuracy or instability, left out of their means: "
+        f"{sentence(', '.join(test.diverged))}"
+        if test.diverged
+        else "none diverged"
+    )
+    if test.near_chance:
+        lost += (
+            f"; kept, though their last-epoch accuracy is below {NEAR_CHANCE:g}%: "
+            f"{sentence(', '.join(test.near_chance))}"
+        )
+    robust = ""
+    if test.last_epoch is not None and math.isfinite(test.last_epoch.estimate):
+        e = test.last_epoch
+        robust = (
+            "<p><strong>The same test on last-epoch accuracy</strong> (shown, never "
+            "deciding; the best after the last pruning event is a maximum over more "
+            f"evaluations at larger retrain periods): slope {e.estimate:+.2f} "
+            f"[{e.low:+.2f}, {e.high:+.2f}] points of accuracy per point of instability "
+            f"(95%), {e.verdict} by the same rule.</p>"
+        )
     return (
         f"<p><strong>Pre-registered reading:</strong> {sentence(said)}</p>"
         f"<p><strong>Dose-response:</strong> {sentence(test.slope_line)}, over "
-        f"{test.configurations} configuration means ({test.runs} runs; "
-        + (
-            f"diverged, no accuracy or instability, left out of their means: {sentence(', '.join(test.diverged))}"
-            if test.diverged
-            else "none diverged"
-        )
-        + ").</p>"
+        f"{test.configurations} configuration means ({test.runs} runs; {lost}).</p>"
+        + robust
         + claims_table(
             [test.claim, *test.figure4],
             "The rate study's decisions at 10,400 steps and width 0.5: the central claim over "

@@ -33,9 +33,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from prunestab.config import RunConfig, config_hash
-from prunestab.grouped import dose_response, grouped_power, slope_for_correlation
+from prunestab.grouped import (
+    dose_response,
+    grouped_power,
+    sampling_variances,
+    slope_for_correlation,
+)
 from prunestab.paper import budget, fig4, study, width
-from prunestab.paper.claim import BEST_AFTER, Claim, finite, grouped, values
+from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, Claim, finite, grouped, values
 from prunestab.paper.common import Label
 from prunestab.paper.profiles import default_store, get_profile
 from prunestab.runs import Run, by_label
@@ -207,15 +212,25 @@ def planning_design(store: str | os.PathLike | RunStore | None = None) -> Design
 
 
 def observed_design(runs: Sequence[Run]) -> Design:
-    """The design of the stored runs: each configuration's mean instability, run SD of
-    the best accuracy after the last event, and runs (their accuracy means unused)."""
-    groups = by_label(runs)
-    labels = sorted(groups)
+    """The design of the stored runs as the rule sees it: per configuration with a usable
+    run (instability and best accuracy after the last event both finite), its mean
+    instability, its run SD of that accuracy (a configuration of one run: the pooled run
+    SD, as ``grouped.sampling_variances`` gives the rule) and its usable runs; their
+    accuracy means unused."""
+    usable: dict[str, list[tuple[float, float]]] = {}
+    for label, group in by_label(runs).items():
+        pairs = zip(values(group, "mean_instability"), values(group, BEST_AFTER), strict=True)
+        kept = [(x, y) for x, y in pairs if math.isfinite(x) and math.isfinite(y)]
+        if kept:
+            usable[label] = kept
+    labels = sorted(usable)
+    accuracy = [np.array([y for _, y in usable[label]]) for label in labels]
+    sizes = np.array([len(usable[label]) for label in labels])
     return Design(
         tuple(labels),
-        np.array([np.nanmean(values(groups[x], "mean_instability")) for x in labels]),
-        np.array([np.nanstd(values(groups[x], BEST_AFTER), ddof=1) for x in labels]),
-        np.array([int(np.sum(~np.isnan(values(groups[x], BEST_AFTER)))) for x in labels]),
+        np.array([np.mean([x for x, _ in usable[label]]) for label in labels]),
+        np.sqrt(sampling_variances(accuracy) * sizes),
+        sizes,
     )
 
 
@@ -281,6 +296,25 @@ READINGS = {
 }
 
 
+#: Added 2026-12-07, before the study's last runs (20 of 27 stored, nothing decided): an
+#: inconclusive reading also says where the slope the paper's r would give on the observed
+#: design stands against the slope's interval. Power alone does not make an effect as
+#: large as the paper's unlikely in the data at hand; the interval does (book/budget.md).
+PAPER_SLOPE = {
+    True: (
+        "; the slope the paper's r would give on this design, {paper:+.2f} points per point "
+        "of instability, lies above that interval"
+    ),
+    False: (
+        "; the slope the paper's r would give on this design, {paper:+.2f} points per point "
+        "of instability, lies inside the interval, so these runs do not rule it out"
+    ),
+}
+#: A run whose last-epoch accuracy is below this (percent; chance is 10%) is named in the
+#: report as near chance, a divergence that left finite numbers; it is not excluded.
+NEAR_CHANCE = 20.0
+
+
 #: What the front page's central row says for each reading (book/budget.md, the "front
 #: page" column of the readings table, written before the runs).
 FRONT_PAGE = {
@@ -303,20 +337,29 @@ def _reading_key(central: Evidence, power: float) -> tuple[str, bool | None]:
     return central.verdict, None if central.verdict != INCONCLUSIVE else power >= POWERED
 
 
-def reading(central: Evidence, slope: Evidence, power: float, k: int) -> str:
-    """The pre-registered reading of the central verdict (:data:`READINGS`).
+def reading(
+    central: Evidence, slope: Evidence, power: float, k: int, paper: float = math.nan
+) -> str:
+    """The pre-registered reading of the central verdict (:data:`READINGS`), and where it
+    is inconclusive, where ``paper`` (the slope the paper's r gives on the design) stands
+    against the slope's interval (:data:`PAPER_SLOPE`).
 
     >>> e = Evidence("inconclusive", 0.3, 0.7, (13,), "", 0.1, -0.2, 0.4)
     >>> reading(e, e, 0.9, 13)[:40]
     'no relation could be told, although the '
+    >>> reading(e, e, 0.9, 13, paper=1.8).endswith("+1.80 points per point of instability, lies above that interval")
+    True
     """
-    return READINGS[_reading_key(central, power)].format(
+    said = READINGS[_reading_key(central, power)].format(
         k=k,
         paper_r=PAPER_R_TEXT,
         power=power,
         low=slope.low,
         high=slope.high,
     )
+    if central.verdict == INCONCLUSIVE and math.isfinite(paper):
+        said += PAPER_SLOPE[paper > slope.high].format(paper=paper)
+    return said
 
 
 @dataclass(frozen=True)
@@ -333,8 +376,16 @@ class RateTest:
             configurations.
         configurations: the configurations decided over.
         runs: the runs behind their means.
-        diverged: the runs with no accuracy or instability (a diverged run), as "label
-            seed N"; their configurations' means use the other runs (book/budget.md).
+        diverged: the runs with no finite accuracy or instability (a diverged run), as
+            "label seed N"; their configurations' means use the other runs
+            (book/budget.md).
+        paper_slope: the slope the paper's r would give on the observed design (points of
+            accuracy per point of instability; :data:`PAPER_SLOPE`).
+        near_chance: runs kept whose last-epoch accuracy is below :data:`NEAR_CHANCE`, as
+            "label seed N" (named, not excluded).
+        last_epoch: the same slope test on last-epoch accuracy: shown, never deciding (the
+            best after the last event is a maximum over more evaluations at larger
+            retrain periods).
     """
 
     central: Evidence
@@ -344,10 +395,13 @@ class RateTest:
     configurations: int
     runs: int
     diverged: tuple[str, ...] = ()
+    paper_slope: float = math.nan
+    near_chance: tuple[str, ...] = ()
+    last_epoch: Evidence | None = None
 
     @property
     def reading(self) -> str:
-        return reading(self.central, self.slope, self.power, self.configurations)
+        return reading(self.central, self.slope, self.power, self.configurations, self.paper_slope)
 
     @property
     def front_page(self) -> str:
@@ -424,18 +478,25 @@ def rate_test(runs: Sequence[Run], draws: int = 20_000) -> RateTest:
     """Decide the study on ``runs`` (all of :func:`study_configs`, stored)."""
     pruned = [r for r in runs if r.config.pruning is not None]
     x, y = values(pruned, "mean_instability"), values(pruned, BEST_AFTER)
+    last = values(pruned, LAST_EPOCH)
     labels = [_configuration(r) for r in pruned]
-    lost = np.isnan(x) | np.isnan(y)
-    diverged = tuple(
-        f"{r.label} seed {r.config.seed}" for r, gone in zip(pruned, lost, strict=True) if gone
+    lost = ~(np.isfinite(x) & np.isfinite(y))
+    # The rules drop NaN pairs; an infinite value is a divergence too.
+    x, y = np.where(lost, np.nan, x), np.where(lost, np.nan, y)
+    names = [f"{r.label} seed {r.config.seed}" for r in pruned]
+    diverged = tuple(name for name, gone in zip(names, lost, strict=True) if gone)
+    near_chance = tuple(
+        name
+        for name, acc, gone in zip(names, last, lost, strict=True)
+        if not gone and acc < NEAR_CHANCE
     )
-    used = len(pruned) - len(diverged)
     central = grouped(x, y, labels)
     slope = dose_response(x, y, labels)
+    last = np.where(np.isfinite(last), last, np.nan)
     design = observed_design([r for r, gone in zip(pruned, lost, strict=True) if not gone])
-    x, sd, n = design.instability, design.run_sd, design.runs
-    paper = slope_for_correlation(x, sd, n, PAPER_R, BETWEEN_SD)
-    power = grouped_power(x, sd, n, paper, BETWEEN_SD, draws=draws)
+    sx, sd, n = design.instability, design.run_sd, design.runs
+    paper = slope_for_correlation(sx, sd, n, PAPER_R, BETWEEN_SD)
+    power = grouped_power(sx, sd, n, paper, BETWEEN_SD, draws=draws)
     grid = _rate_grid_only(pruned)
     figure4 = [
         claim
@@ -443,7 +504,18 @@ def rate_test(runs: Sequence[Run], draws: int = 20_000) -> RateTest:
         if spec.wording.startswith(FIGURE4_CLAIMS)
         and (claim := spec.decide(grid, PROFILE)) is not None
     ]
-    return RateTest(central, slope, power, figure4, len(set(labels)), used, diverged)
+    return RateTest(
+        central,
+        slope,
+        power,
+        figure4,
+        len(design.labels),
+        int(n.sum()),
+        diverged,
+        paper,
+        near_chance,
+        dose_response(x, last, labels),
+    )
 
 
 def follow_up(store: str | os.PathLike | RunStore | None = None) -> study.FollowUp:
@@ -451,6 +523,9 @@ def follow_up(store: str | os.PathLike | RunStore | None = None) -> study.Follow
     stored, the central verdict and its pre-registered reading."""
     runs = stored_runs(store)
     new = {config_hash(c) for c in new_runs()}
+    # The study reads 20 stored runs besides its 27: it decides on all 47 or not at all.
+    planned = study_configs()
+    missing = len(planned) - len(new) - sum(config_hash(r.config) not in new for r in runs)
 
     def describe(test: RateTest) -> str:
         return (
@@ -465,4 +540,8 @@ def follow_up(store: str | os.PathLike | RunStore | None = None) -> study.Follow
         len(new),
         lambda: rate_test(runs),
         describe,
+        f"; {missing} of the {len(planned) - len(new)} runs it reads from the width test "
+        "are missing"
+        if missing
+        else "",
     )
