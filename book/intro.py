@@ -56,7 +56,7 @@ display(HTML(frontpage.scale_html(profile, store)))
 #   have been found 57% of the time.
 # - **Instability and accuracy at 10,400 steps:** over the 4 configuration means, the
 #   slope of accuracy on instability is at most +0.755 points per point of instability
-#   (95%; r = +.39, −.91 to +.98), and the rule finds the paper's r = .84 there only 32%
+#   (95%; r = +.39 over the 4 means), and the rule finds the paper's r = .84 there only 32%
 #   of the time: the data neither support nor rule out the paper's correlation. The rate
 #   study (13 configurations, pre-registered with 98% power at the paper's r) is the
 #   powered test; nothing is decided until its 27 runs are stored.

@@ -19,8 +19,11 @@ studies of 13 configurations of 3 or 5 runs, not 2.5%.
 estimator (each squared residual divided by ``1 - h_j``, its leverage), and its
 reference distribution is Student's t with Bell and McCaffrey's (2002) Satterthwaite
 degrees of freedom, the small-sample correction that Imbens and Kolesar (2016, *Robust
-standard errors in small samples*) and Pustejovsky and Tipton (2018, the CR2 method of
-R's ``clubSandwich``) recommend. The degrees of freedom are computed under a working
+standard errors in small samples*) and Pustejovsky and Tipton (2018) recommend. It is not
+their CR2 estimator exactly, and R's ``clubSandwich`` does not reproduce its numbers: the
+standard error is plain HC2, and only the degrees of freedom use a working model
+(``clubSandwich`` uses one for both); its level rests on the simulations below. The
+degrees of freedom are computed under a working
 model of each mean's variance, ``tau^2 + s_j^2 / n_j``: the configuration's own run
 variance ``s_j^2`` over its ``n_j`` runs (the pooled run variance for a configuration of
 one run) plus a configuration-level variance ``tau^2`` estimated under the null by the
@@ -356,6 +359,7 @@ def grouped_correlation(
         "correlation",
         power_at,
         bound_at,
+        (found.slope, s_low, s_high),
     )
 
 

@@ -101,6 +101,10 @@ class Evidence:
         power_at: ``power_at(effect)``, the probability that the same rule on the same
             design (sizes and observed spreads) says "reproduced" if the true effect in
             the paper's direction were ``effect``; ``None`` where not stated.
+        slope: for a correlation over configuration means, the slope of the means with
+            its ``1 - alpha`` interval, ``(estimate, low, high)``: what the rule tests,
+            and what the pages show (r's Fisher interval assumes equally precise means;
+            the rule does not); ``None`` otherwise.
         bound_at: ``bound_at(alpha)``, ``bound`` at another two-sided level (the end of
             the ``1 - alpha`` interval on the paper's side), for a claim of several
             comparisons whose bounds must hold together (``prunestab.paper.claim``);
@@ -123,6 +127,7 @@ class Evidence:
     effect_kind: str = ""
     power_at: Callable[[float], float] | None = field(default=None, repr=False, compare=False)
     bound_at: Callable[[float], float] | None = field(default=None, repr=False, compare=False)
+    slope: tuple[float, float, float] | None = None
 
 
 def decide(p_for: float, p_against: float, alpha: float = ALPHA) -> str:

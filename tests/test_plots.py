@@ -70,6 +70,35 @@ def test_forest_draws_each_claims_weakest_comparison_coloured_by_its_verdict():
     plt.close(fig)
 
 
+def test_forest_draws_slopes_in_a_panel_per_unit_between_differences_and_r():
+    """A correlation over configuration means is drawn as its slope with the rule's
+    interval, one panel per unit, after the differences and before any plain r."""
+    unit = "points of accuracy per point of instability"
+    rows = [
+        ("r", (("", 0.4, -0.9, 0.98, "inconclusive", "correlation"),), "inconclusive"),
+        ("slope A", (("", -1.3, -4.8, 2.2, "inconclusive", f"slope: {unit}"),), "inconclusive"),
+        (
+            "gap",
+            (("", -0.07, -0.17, 0.03, "inconclusive", "slope: points of gap per decile"),),
+            "inconclusive",
+        ),
+        ("slope B", (("", 0.5, 0.1, 0.9, "reproduced", f"slope: {unit}"),), "reproduced"),
+        ("diff", (("", 0.5, 0.1, 0.9, "reproduced", "difference"),), "reproduced"),
+    ]
+    fig = plots.forest(rows)
+    labels = [ax.get_xlabel() for ax in fig.axes]
+    assert labels == [
+        plots.FOREST_PANELS["difference"],
+        f"slope ({unit})",
+        "slope (points of gap per decile)",
+        plots.FOREST_PANELS["correlation"],
+    ]
+    slopes = fig.axes[1]
+    assert [t.get_text() for t in slopes.get_yticklabels()] == ["slope A", "slope B"]
+    assert list(slopes.get_lines()[1].get_xdata()) == [-4.8, 2.2]
+    plt.close(fig)
+
+
 def test_every_figure_text_is_at_least_10_px_where_the_book_shows_it():
     """Issue 34: the book's column is about 750 px wide at a 1400 px window; figures are
     drawn up to 11 inches wide and scaled to it."""

@@ -103,8 +103,16 @@ def test_a_decided_study_is_one_claim_with_its_power_bound_and_front_page_words(
     assert opposite.front_page == "contradicted" and opposite.claim.verdict == CONTRADICTED
     assert opposite.claim.bound == ""  # a bound is stated for inconclusive verdicts only
     (part,) = flat.claim.parts
-    assert part[1:5] == (flat.central.estimate, flat.central.low, flat.central.high, INCONCLUSIVE)
-    assert part[5] == "correlation" and flat.claim.n == "13 configuration means, 47 runs"
+    # The row shows what the rule tests: the slope and its interval, not r's Fisher interval.
+    assert part[1:5] == (*flat.central.slope, INCONCLUSIVE)
+    assert part[1:4] == (flat.slope.estimate, flat.slope.low, flat.slope.high)
+    assert part[5] == "slope: points of accuracy per point of instability"
+    assert flat.claim.n == "13 configuration means, 47 runs"
+    line = tables.estimate_line(flat.claim)
+    assert line.endswith(
+        f"slope {flat.slope.estimate:+.3g} [{flat.slope.low:+.3g}, "
+        f"{flat.slope.high:+.3g}] points of accuracy per point of instability"
+    )
 
 
 def test_instability_rising_without_accuracy_following_is_said_only_when_it_applies(decided):

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from prunestab.paper.claim import SLOPE
 from prunestab.paper.common import COLORS, Label
 from prunestab.schedule import PruningSchedule
 from prunestab.stats import Correlation, bootstrap_mean_ci, curve_ci
@@ -83,9 +84,11 @@ def _deciding_part(parts: Sequence) -> tuple | None:
 
 def forest(rows: Sequence[tuple[str, Sequence, str]], margin: float = 1.0) -> plt.Figure:
     """Findings as a forest plot: per claim, its estimate and 95% interval on one axis
-    against zero, coloured by the claim's verdict; differences and correlations in
-    separate panels, the differences with the band of +-``margin`` points (the
-    equivalence margin, and the effect at which every difference's power is stated).
+    against zero, coloured by the claim's verdict; differences, the slopes of each unit
+    (a correlation over configuration means is drawn as its slope, the rule's interval)
+    and plain correlations in separate panels, the differences with the band of
+    +-``margin`` points (the equivalence margin, and the effect at which every
+    difference's power is stated).
 
     Args:
         rows: ``(label, parts, verdict)`` per claim, ``parts`` as ``Claim.parts``
@@ -98,18 +101,19 @@ def forest(rows: Sequence[tuple[str, Sequence, str]], margin: float = 1.0) -> pl
         The figure (empty panels are left out; a figure with one message if no claim
         has an interval).
     """
-    panels: dict[str, list] = {kind: [] for kind in FOREST_PANELS}
+    panels: dict[str, list] = {"difference": []}  # then each slope's unit, then r
     for label, parts, verdict in rows:
         part = _deciding_part(parts)
-        if part is None or part[5] not in panels:
+        if part is None or not (part[5] in FOREST_PANELS or part[5].startswith(SLOPE)):
             continue
+        panels.setdefault(part[5], [])
         name = part[0]
         if name and len(parts) > 1:
             name = f"{name} (weakest of {len(parts)})"
         if name:
             label += ": " + name if "\n" in label else "\n" + name
         panels[part[5]].append((label, part, verdict))
-    kinds = [k for k, v in panels.items() if v]
+    kinds = sorted((k for k, v in panels.items() if v), key=lambda k: k == "correlation")
     if not kinds:
         fig, ax = plt.subplots(figsize=(9, 1.2))
         ax.axis("off")
@@ -137,7 +141,7 @@ def forest(rows: Sequence[tuple[str, Sequence, str]], margin: float = 1.0) -> pl
         ax.set_yticks(ys, [label for label, _, _ in shown], fontsize=SMALL_FONT_SIZE - 1)
         ax.set_ylim(-0.8, len(shown) - 0.2)
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel(FOREST_PANELS[kind])
+        ax.set_xlabel(FOREST_PANELS.get(kind) or kind.replace(SLOPE, "slope (") + ")")
         if kind == "correlation":
             ax.set_xlim(-1.05, 1.05)
     handles = [

@@ -20,6 +20,7 @@ from prunestab.book.claims import figure_title
 from prunestab.paper.budget import Criteria
 from prunestab.paper.claim import (
     EQUIVALENCE_MARGIN,
+    SLOPE,
     Claim,
     comparison_bound,
     comparison_power,
@@ -109,9 +110,12 @@ CLAIMS_CAPTION = (
 
 
 def _number(value: float, kind: str) -> str:
-    """An estimate or an interval end as the claims table shows it."""
+    """An estimate or an interval end as the claims table shows it (a slope to 3
+    significant digits: its units vary by orders of magnitude across claims)."""
     if kind == "correlation":
         return f"{value:+.2f}".replace("0.", ".", 1)
+    if kind.startswith(SLOPE):
+        return f"{value:+.3g}"
     return f"{value:+.2f}"
 
 
@@ -132,12 +136,15 @@ def estimate_line(claim: Claim) -> str:
     # The comparison the bound names (``claim.limiting``), else the lowest lower end.
     named = [p for p in shown if p[0] and claim.bound.startswith(f"{p[0]}: ")]
     name, estimate, low, high, _, kind = named[0] if named else min(shown, key=lambda p: p[2])
-    unit = " points" if kind in ("difference", "match") else ""
-    prefix = "r = " if kind == "correlation" else ""
-    said = (
-        f"{name + ': ' if name else ''}{prefix}{_number(estimate, kind)}{unit} "
-        f"[{_number(low, kind)}, {_number(high, kind)}]"
-    )
+    interval = f"{_number(estimate, kind)} [{_number(low, kind)}, {_number(high, kind)}]"
+    if kind.startswith(SLOPE):  # the unit after the interval: it is long
+        said = f"slope {interval} {kind.removeprefix(SLOPE)}"
+    elif kind == "correlation":
+        said = f"r = {interval}"
+    else:
+        unit = " points" if kind in ("difference", "match") else ""
+        said = f"{_number(estimate, kind)}{unit} [{_number(low, kind)}, {_number(high, kind)}]"
+    said = f"{name + ': ' if name else ''}{said}"
     if len(claim.parts) > 1:
         reproduced = sum(p[4] == "reproduced" for p in claim.parts)
         said = f"{reproduced} of {len(claim.parts)} comparisons reproduced; weakest {said}"

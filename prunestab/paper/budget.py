@@ -330,10 +330,13 @@ def reading(point: BudgetPoint, stored: int, planned: int) -> str:
             else "too few pruned runs yet for the correlation"
         )
     else:
-        r = (
-            f"r = {c.estimate:+.2f} over {c.n[0]} configuration means, 95% interval "
-            f"{c.low:+.2f} to {c.high:+.2f}"
-        )
+        r = f"r = {c.estimate:+.2f} over {c.n[0]} configuration means"
+        if c.slope is not None:  # the rule's interval, not r's Fisher interval
+            slope, low, high = c.slope
+            r += (
+                f"; slope {slope:+.2f} points of accuracy per point of instability, 95% "
+                f"interval {low:+.2f} to {high:+.2f}"
+            )
         if c.verdict == REPRODUCED:
             corr = f"more instability goes with higher accuracy ({r}), the paper's direction"
         elif c.verdict == CONTRADICTED:

@@ -72,7 +72,8 @@ class Claim:
         bound: for an inconclusive claim, the largest effect in the paper's direction the
             data still allow (95%), in words; else empty.
         parts: per comparison, ``(name, estimate, low, high, verdict, kind)`` for the
-            forest plots (``kind`` as ``Evidence.effect_kind``).
+            tables and forest plots (:func:`part`: ``kind`` as ``Evidence.effect_kind``,
+            or for a slope over configuration means ``SLOPE`` and its unit).
     """
 
     figure: str
@@ -138,17 +139,7 @@ class ClaimSpec:
             power,
             reference,
             bound_text(parts, self.slope_unit, self.gain) if verdict == INCONCLUSIVE else "",
-            tuple(
-                (
-                    name,
-                    finite(e.estimate),
-                    finite(e.low),
-                    finite(e.high),
-                    e.verdict,
-                    e.effect_kind,
-                )
-                for name, e in parts
-            ),
+            tuple(part(name, e, self.slope_unit) for name, e in parts),
         )
 
     def power(self, parts: Parts) -> tuple[float | None, str]:
@@ -167,6 +158,26 @@ class ClaimSpec:
         words = reference_words(kind, size)
         weakest = f" (the weakest of {len(parts)} comparisons: the claim's power is at most this)"
         return power, words + (weakest if len(parts) > 1 else "")
+
+
+#: A claim part's kind for a slope over configuration means: this, then its unit.
+SLOPE = "slope: "
+
+
+def part(name: str, e: Evidence, unit: str) -> tuple:
+    """One comparison of a claim as the tables and forest plots show it: ``(name,
+    estimate, low, high, verdict, kind)``; for a correlation over configuration means its
+    slope and the slope's interval (what the rule tests), of kind ``SLOPE + unit``.
+
+    >>> from prunestab.grouped import grouped_correlation
+    >>> e = grouped_correlation([1, 1, 2, 2, 3, 3, 4, 4], [1, 1.2, 2.1, 1.9, 3.2, 2.8, 4, 4.2], "aabbccdd")
+    >>> name, estimate, low, high, verdict, kind = part("", e, "points per point")
+    >>> round(estimate, 2), low < estimate < high, kind
+    (1.0, True, 'slope: points per point')
+    """
+    if e.slope is not None:
+        return (name, *(finite(v) for v in e.slope), e.verdict, SLOPE + unit)
+    return (name, finite(e.estimate), finite(e.low), finite(e.high), e.verdict, e.effect_kind)
 
 
 def reference_words(kind: str, size: float) -> str:

@@ -40,7 +40,7 @@ from prunestab.grouped import (
     slope_for_correlation,
 )
 from prunestab.paper import budget, fig4, study, width
-from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, Claim, finite, grouped, values
+from prunestab.paper.claim import BEST_AFTER, LAST_EPOCH, Claim, grouped, part, values
 from prunestab.paper.common import Label
 from prunestab.paper.profiles import default_store, get_profile
 from prunestab.runs import Run, by_label
@@ -66,6 +66,8 @@ BETWEEN_SD_MILD = 0.25
 #: The power at and above which an inconclusive central verdict is read as "an effect as
 #: large as the paper's would have been found" rather than "we could not tell".
 POWERED = 0.8
+#: The unit of the dose-response slope.
+SLOPE_UNIT = "points of accuracy per point of instability"
 #: Effects of the power table: slopes that move accuracy by 1 and 2 points across the
 #: design's range of instability, and the paper's r.
 SLOPE_POINTS = (1.0, 2.0)
@@ -412,10 +414,7 @@ class RateTest:
     def slope_line(self) -> str:
         """The dose-response slope with its interval, in the reader's units."""
         s = self.slope
-        return (
-            f"slope {s.estimate:+.2f} [{s.low:+.2f}, {s.high:+.2f}] points of accuracy per "
-            "point of instability (95%)"
-        )
+        return f"slope {s.estimate:+.2f} [{s.low:+.2f}, {s.high:+.2f}] {SLOPE_UNIT} (95%)"
 
     @property
     def bound(self) -> str:
@@ -423,10 +422,7 @@ class RateTest:
         slope's upper end); else empty."""
         if self.central.verdict != INCONCLUSIVE:
             return ""
-        return (
-            f"any benefit of instability is below {self.slope.high:+.2f} points of accuracy "
-            "per point of instability (95%)"
-        )
+        return f"any benefit of instability is below {self.slope.high:+.2f} {SLOPE_UNIT} (95%)"
 
     @property
     def note(self) -> str:
@@ -458,13 +454,10 @@ class RateTest:
             paper_r,
             self.bound,
             (
-                (
+                part(
                     f"rate study, width {WIDTH:g}, {self.configurations} configurations",
-                    finite(c.estimate),
-                    finite(c.low),
-                    finite(c.high),
-                    c.verdict,
-                    "correlation",
+                    c,
+                    SLOPE_UNIT,
                 ),
             ),
         )
