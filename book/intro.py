@@ -55,7 +55,7 @@ display(HTML(frontpage.scale_html(profile, store)))
 #   1.75-point closing is consistent with the runs, and a true 1-point interaction would
 #   have been found 57% of the time.
 # - **Instability and accuracy at 10,400 steps:** over the 4 configuration means, the
-#   slope of accuracy on instability is at most +0.755 points per point of instability
+#   slope of accuracy on instability is at most +0.757 points per point of instability
 #   (95%; r = +.39 over the 4 means), and the rule finds the paper's r = .84 there only 32%
 #   of the time: the data neither support nor rule out the paper's correlation. The rate
 #   study (13 configurations, pre-registered with 98% power at the paper's r) is the

@@ -197,3 +197,58 @@ def test_robustness_view_leaves_each_run_out_and_ranks_the_runs():
     assert view.spearman == pytest.approx(scipy.stats.spearmanr(x, y).statistic)
     assert view.run_r == pytest.approx(np.corrcoef(x, y)[0, 1]) and view.runs == 20
     assert "neither decides" in view.text
+
+
+def _studies(slope, between, draws, seed):
+    """Simulated 13-configuration studies (configuration means and run variances)."""
+    rng = np.random.default_rng(seed)
+    x, sd, n = X13, SD13, N13
+    means = (
+        slope * x
+        + between * rng.standard_normal((draws, x.size))
+        + sd / np.sqrt(n) * rng.standard_normal((draws, x.size))
+    )
+    return means, sd**2 * rng.chisquare(n - 1, (draws, x.size)) / (n - 1)
+
+
+@pytest.mark.parametrize("between", [0.0, 0.5])
+@pytest.mark.parametrize("slope", [0.6, 1.8, 4.0])
+def test_the_slopes_interval_covers_a_true_slope_at_its_stated_level(slope, between):
+    """The interval's upper end is "the bound the data support": a true slope (up to
+    about twice the paper's r on this design) must lie above it in at most 2.5% of
+    studies, and below the lower end likewise. The interval inverts the rule's test, so
+    it misses ``slope`` exactly when the rule's test of ``slope`` (on the means less
+    ``slope`` times x) rejects; read off the test at 0 alone, as until 2026-12-07, it
+    missed steep slopes in up to 3.1% (reviewed 2026-12-07)."""
+    means, run_var = _studies(slope, between, DRAWS, seed=11)
+    design = grouped._Design.of(X13)
+    found, se, df = grouped._slope_tests(design, means - slope * X13, run_var / N13)
+    q = scipy.special.stdtrit(df, 1 - ALPHA / 2)
+    above, below = np.mean(found / se < -q), np.mean(found / se > q)
+    assert max(above, below) <= NOMINAL + TOLERANCE, (above, below)
+    if slope == 4.0 and between == 0.0:  # the interval read off the test at 0
+        found0, se0, df0 = grouped._slope_tests(design, means, run_var / N13)
+        half = se0 * scipy.special.stdtrit(df0, 1 - ALPHA / 2)
+        assert np.mean(found0 + half < slope) > NOMINAL + TOLERANCE
+
+
+def test_the_interval_is_the_inversion_of_the_rules_test():
+    """On single studies: each end is a slope the rule's test just fails to reject, and
+    the interval excludes 0 exactly when the rule decides."""
+    rng = np.random.default_rng(5)
+    x, groups = np.repeat(X13, N13), np.repeat(np.arange(13), N13)
+    for _ in range(200):
+        y = np.concatenate(
+            [
+                rng.normal(70 + 0.4 * xi + rng.normal(0, 0.3), sd, n)
+                for xi, sd, n in zip(X13, SD13, N13, strict=True)
+            ]
+        )
+        fit = grouped.fit(x, y, groups)
+        assert fit.df_at(0.0) == pytest.approx(fit.df)
+        low, high = fit.interval()
+        for end, side in ((low, -1), (high, 1)):
+            q = scipy.special.stdtrit(fit.df_at(end), 1 - ALPHA / 2)
+            assert fit.slope + side * fit.se * q == pytest.approx(end, abs=1e-9)
+        p_up, p_down = fit.p_values()
+        assert (low > 0) == (p_up < ALPHA / 2) and (high < 0) == (p_down < ALPHA / 2)
