@@ -50,7 +50,12 @@ def _runs(slope: float, seed: int = 0) -> list[Run]:
         x = base[config.label] + rng.normal(0, 0.02)
         best = 80 + slope * x + rng.normal(0, 0.3)
         summary = {"mean_instability": x, BEST_AFTER: best, LAST_EPOCH: best - 0.2}
-        runs.append(Run(config, {"summary": summary, "environment": {}, "train_seconds": 3600}))
+        runs.append(
+            Run(
+                config,
+                {"summary": summary, "environment": {"git_commit": "sim"}, "train_seconds": 3600},
+            )
+        )
     return runs
 
 
@@ -216,6 +221,10 @@ def test_an_inconclusive_reading_says_where_the_papers_slope_stands(decided):
     assert "the paper's r would give" not in decided[3.0].reading
     report = tables.rate_report(flat)
     assert "The same test on last-epoch accuracy</strong>" in report
+    # Simulated runs record no segments: counted as such, per part of the study.
+    assert "the 27 new runs: 27 runs from 1 commit" in report
+    assert "the 20 read from the width test: 20 runs from 1 commit" in report
+    assert "20 with no segment record" in report
     assert f"slope {flat.last_epoch.estimate:+.2f}" in report
 
 

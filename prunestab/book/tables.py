@@ -366,6 +366,7 @@ def rate_report(test: RateTest) -> str:
         f"<p><strong>Dose-response:</strong> {sentence(test.slope_line)}, over "
         f"{test.configurations} configuration means ({test.runs} runs; {lost}).</p>"
         + robust
+        + (f"<p>{sentence(test.provenance_line + '.')}</p>" if test.provenance else "")
         + claims_table(
             [test.claim, *test.figure4],
             "The rate study's decisions at 10,400 steps and width 0.5: the central claim over "

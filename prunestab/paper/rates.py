@@ -400,6 +400,18 @@ class RateTest:
     paper_slope: float = math.nan
     near_chance: tuple[str, ...] = ()
     last_epoch: Evidence | None = None
+    provenance: tuple[tuple[str, list[int]], ...] = ()
+
+    @property
+    def provenance_line(self) -> str:
+        """Which code trained the runs, per part of the study (``study.provenance``)."""
+        said = [
+            f"{name}: {runs} runs from {commits} commit{'' if commits == 1 else 's'}, {dirty} "
+            f"with uncommitted changes, {unknown} not recording it, {bare} with no segment "
+            "record"
+            for name, (runs, commits, dirty, unknown, bare) in self.provenance
+        ]
+        return "Which code trained the runs: " + "; ".join(said) if said else ""
 
     @property
     def reading(self) -> str:
@@ -508,6 +520,19 @@ def rate_test(runs: Sequence[Run], draws: int = 20_000) -> RateTest:
         paper,
         near_chance,
         dose_response(x, last, labels),
+        _provenance(runs),
+    )
+
+
+def _provenance(runs: Sequence[Run]) -> tuple[tuple[str, list[int]], ...]:
+    """``study.provenance`` of the study's new runs and of those it reads from the width
+    test (trained before it, at another commit)."""
+    new = {config_hash(c) for c in new_runs()}
+    added = [r for r in runs if config_hash(r.config) in new]
+    read = [r for r in runs if config_hash(r.config) not in new]
+    return (
+        (f"the {len(added)} new runs", study.provenance(added)),
+        (f"the {len(read)} read from the width test", study.provenance(read)),
     )
 
 
