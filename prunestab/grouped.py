@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.optimize
@@ -342,11 +342,12 @@ def grouped_correlation(
 
     The slope of the configuration means, HC2 with Bell-McCaffrey degrees of freedom
     (module docstring), each direction at ``alpha / 2``. Reports Pearson's r of the means
-    (the paper's statistic) with its Fisher interval, drawn in figures only as a guide:
-    the slope's test decides.
+    (the paper's statistic) with its Fisher interval, drawn in the budget figure only as
+    a guide: the slope's test decides, and the tables and forest plots show the slope
+    with its interval (``Evidence.slope``).
 
     Args:
-        x, y: per-run values (pairs with a NaN are dropped).
+        x, y: per-run values (pairs with a NaN or an infinity are dropped).
         groups: per-run configuration keys (any hashable, e.g. labels).
         sign: 1 (positive relation claimed) or -1 (negative).
         alpha: two-sided level; each direction is tested at ``alpha / 2``.
@@ -381,22 +382,12 @@ def grouped_correlation(
     def power_at(rho: float) -> float:
         return found.power_at(rho, sign)
 
-    k = (found.configurations,)
-    bound_at = found.bound_at(sign)
-    return Evidence(
-        verdict,
-        p_for,
-        p_against,
-        k,
-        text,
-        found.r,
-        low,
-        high,
-        bound_at(alpha),
-        "correlation",
-        power_at,
-        bound_at,
-        (found.slope, s_low, s_high),
+    k, bound_at = (found.configurations,), found.bound_at(sign)
+    bound = bound_at(alpha)
+    evidence = Evidence(verdict, p_for, p_against, k, text, found.r, low, high, bound)
+    slope = (found.slope, s_low, s_high)
+    return replace(
+        evidence, effect_kind="correlation", power_at=power_at, bound_at=bound_at, slope=slope
     )
 
 
@@ -426,22 +417,10 @@ def dose_response(
         f"p = {min(1.0, 2 * min(p_for, p_against)):.2g}, n = {found.runs} runs"
     )
     verdict = decide(p_for, p_against, alpha)
-    k = (found.configurations,)
-    bound_at = found.bound_at(sign)
-    return Evidence(
-        verdict,
-        p_for,
-        p_against,
-        k,
-        text,
-        found.slope,
-        low,
-        high,
-        bound_at(alpha),
-        "",
-        None,
-        bound_at,
-    )
+    k, bound_at = (found.configurations,), found.bound_at(sign)
+    bound = bound_at(alpha)
+    evidence = Evidence(verdict, p_for, p_against, k, text, found.slope, low, high, bound)
+    return replace(evidence, bound_at=bound_at)
 
 
 def _design_arrays(

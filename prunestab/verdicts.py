@@ -248,20 +248,8 @@ def ordering(a: Sequence[float], b: Sequence[float], alpha: float = ALPHA) -> Ev
     def bound_at(level: float) -> float:
         return welch.interval(1 - level)[1]
 
-    return Evidence(
-        verdict,
-        p_for,
-        p_against,
-        n,
-        text,
-        welch.diff,
-        low,
-        high,
-        high,
-        "difference",
-        power_at,
-        bound_at,
-    )
+    found = Evidence(verdict, p_for, p_against, n, text, welch.diff, low, high, high, "difference")
+    return replace(found, power_at=power_at, bound_at=bound_at)
 
 
 def equivalence(
@@ -519,20 +507,8 @@ def interaction(
     def power_at(effect: float) -> float:
         return interaction_power(effect, sds, n, alpha)
 
-    return Evidence(
-        verdict,
-        p_for,
-        p_against,
-        n,
-        text,
-        estimate,
-        low,
-        high,
-        high,
-        "difference",
-        power_at,
-        bound_at,
-    )
+    found = Evidence(verdict, p_for, p_against, n, text, estimate, low, high, high, "difference")
+    return replace(found, power_at=power_at, bound_at=bound_at)
 
 
 def slope_difference(
