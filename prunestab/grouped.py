@@ -383,7 +383,7 @@ def grouped_correlation(
         return found.power_at(rho, sign)
 
     k, bound_at = (found.configurations,), found.bound_at(sign)
-    bound = bound_at(alpha)
+    bound = s_high if sign > 0 else s_low  # bound_at(alpha), already computed
     evidence = Evidence(verdict, p_for, p_against, k, text, found.r, low, high, bound)
     slope = (found.slope, s_low, s_high)
     return replace(
@@ -418,7 +418,7 @@ def dose_response(
     )
     verdict = decide(p_for, p_against, alpha)
     k, bound_at = (found.configurations,), found.bound_at(sign)
-    bound = bound_at(alpha)
+    bound = high if sign > 0 else low  # bound_at(alpha), already computed
     evidence = Evidence(verdict, p_for, p_against, k, text, found.slope, low, high, bound)
     return replace(evidence, bound_at=bound_at)
 
